@@ -1,0 +1,136 @@
+package dev.backstop;
+
+import com.fasterxml.jackson.databind.SerializationFeature;
+import dev.backstop.auth.ApiPrincipal;
+import dev.backstop.auth.ProblemUnauthorizedHandler;
+import dev.backstop.auth.RoleAuthorizer;
+import dev.backstop.auth.TokenAuthenticator;
+import dev.backstop.health.DropwizardHealthCheck;
+import dev.backstop.health.HealthEndpoint;
+import dev.backstop.health.HealthProbe;
+import dev.backstop.health.HealthServlet;
+import dev.backstop.resources.InfoResource;
+import dev.backstop.resources.RequestBodyLimit;
+import dev.backstop.resources.SourcesResource;
+import dev.backstop.resources.errors.BackstopExceptionMapper;
+import dev.backstop.resources.errors.JsonProcessingExceptionMapper;
+import dev.backstop.resources.errors.UnexpectedExceptionMapper;
+import dev.backstop.resources.errors.ValidationExceptionMapper;
+import dev.backstop.resources.errors.WebApplicationExceptionMapper;
+import io.dropwizard.auth.AuthDynamicFeature;
+import io.dropwizard.auth.AuthValueFactoryProvider;
+import io.dropwizard.auth.oauth.OAuthCredentialAuthFilter;
+import io.dropwizard.configuration.EnvironmentVariableSubstitutor;
+import io.dropwizard.configuration.SubstitutingSourceProvider;
+import io.dropwizard.core.Application;
+import io.dropwizard.core.server.AbstractServerFactory;
+import io.dropwizard.core.server.DefaultServerFactory;
+import io.dropwizard.core.server.ServerFactory;
+import io.dropwizard.core.server.SimpleServerFactory;
+import io.dropwizard.core.setup.Bootstrap;
+import io.dropwizard.core.setup.Environment;
+import io.dropwizard.db.DataSourceFactory;
+import io.dropwizard.jetty.ConnectorFactory;
+import io.dropwizard.jetty.HttpConnectorFactory;
+import io.dropwizard.migrations.MigrationsBundle;
+import io.prometheus.metrics.exporter.servlet.jakarta.PrometheusMetricsServlet;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.List;
+import org.glassfish.jersey.server.filter.RolesAllowedDynamicFeature;
+
+/** Backstop: snapshots, restores and health for the data an application holds. */
+public class BackstopApplication extends Application<BackstopConfiguration> {
+    /** Where connectors listen when the configuration does not say. */
+    static final String DEFAULT_BIND_HOST = "127.0.0.1";
+
+    public static void main(String[] args) throws Exception {
+        new BackstopApplication().run(args);
+    }
+
+    @Override
+    public String getName() {
+        return "backstop";
+    }
+
+    @Override
+    public void initialize(Bootstrap<BackstopConfiguration> bootstrap) {
+        // Times on the wire are ISO-8601 strings, not epoch numbers.
+        bootstrap.getObjectMapper().disable(SerializationFeature.WRITE_DATES_AS_TIMESTAMPS);
+        // ${VAR} and ${VAR:-default} in config.yml; an unset variable without a default stops startup.
+        bootstrap.setConfigurationSourceProvider(new SubstitutingSourceProvider(
+                bootstrap.getConfigurationSourceProvider(), new EnvironmentVariableSubstitutor(true)));
+        bootstrap.addBundle(new MigrationsBundle<>() {
+            @Override
+            public DataSourceFactory getDataSourceFactory(BackstopConfiguration configuration) {
+                return configuration.catalog();
+            }
+        });
+    }
+
+    @Override
+    public void run(BackstopConfiguration config, Environment environment) throws Exception {
+        secureServerDefaults(config.getServerFactory());
+        ServiceGraph graph = ServiceGraph.create(config, environment, Clock.systemUTC());
+        environment.lifecycle().manage(graph.health());
+        registerAdmin(environment, graph);
+        registerApi(environment, graph);
+    }
+
+    private static void registerAdmin(Environment environment, ServiceGraph graph) {
+        for (HealthEndpoint endpoint : HealthEndpoint.values()) {
+            environment.admin().addServlet("health-" + endpoint.name().toLowerCase(), new HealthServlet(graph.health(), endpoint))
+                    .addMapping(endpoint.path());
+        }
+        for (HealthProbe probe : graph.health().probes()) {
+            environment.healthChecks().register(probe.name(), new DropwizardHealthCheck(graph.health(), probe));
+        }
+        environment.admin().addServlet("prometheus", new PrometheusMetricsServlet(graph.prometheus()))
+                .addMapping("/metrics/prometheus");
+    }
+
+    private static void registerApi(Environment environment, ServiceGraph graph) {
+        var jersey = environment.jersey();
+        jersey.register(new AuthDynamicFeature(new OAuthCredentialAuthFilter.Builder<ApiPrincipal>()
+                .setAuthenticator(new TokenAuthenticator(graph.tokens()))
+                .setAuthorizer(new RoleAuthorizer())
+                .setPrefix("Bearer")
+                .setRealm("backstop")
+                .setUnauthorizedHandler(new ProblemUnauthorizedHandler())
+                .buildAuthFilter()));
+        jersey.register(RolesAllowedDynamicFeature.class);
+        jersey.register(new AuthValueFactoryProvider.Binder<>(ApiPrincipal.class));
+        jersey.register(new RequestBodyLimit(graph.config().api().maxRequestBodySize().toBytes()));
+
+        jersey.register(new BackstopExceptionMapper());
+        jersey.register(new WebApplicationExceptionMapper());
+        jersey.register(new JsonProcessingExceptionMapper());
+        jersey.register(new ValidationExceptionMapper());
+        jersey.register(new UnexpectedExceptionMapper());
+
+        jersey.register(new InfoResource(graph.version(), graph.startedAt(), graph.catalog().type(), graph.clock()));
+        jersey.register(new SourcesResource(graph.config().sources()));
+    }
+
+    /**
+     * Both ports listen on 127.0.0.1 unless the configuration names a host, and every error is
+     * problem+json: Dropwizard's own exception mappers (plain JSON bodies) are replaced by ours.
+     */
+    static void secureServerDefaults(ServerFactory serverFactory) {
+        List<ConnectorFactory> connectors = new ArrayList<>();
+        if (serverFactory instanceof DefaultServerFactory server) {
+            connectors.addAll(server.getApplicationConnectors());
+            connectors.addAll(server.getAdminConnectors());
+        } else if (serverFactory instanceof SimpleServerFactory server) {
+            connectors.add(server.getConnector());
+        }
+        for (ConnectorFactory connector : connectors) {
+            if (connector instanceof HttpConnectorFactory http && http.getBindHost() == null) {
+                http.setBindHost(DEFAULT_BIND_HOST);
+            }
+        }
+        if (serverFactory instanceof AbstractServerFactory server) {
+            server.setRegisterDefaultExceptionMappers(false);
+        }
+    }
+}

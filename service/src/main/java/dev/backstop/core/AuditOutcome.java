@@ -1,0 +1,6 @@
+package dev.backstop.core;
+
+/** Outcome recorded on an audit row. */
+public enum AuditOutcome {
+    REQUESTED, SUCCEEDED, FAILED, REFUSED
+}

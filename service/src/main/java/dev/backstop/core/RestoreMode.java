@@ -1,0 +1,6 @@
+package dev.backstop.core;
+
+/** NEW restores beside the live data; REPLACE swaps it in place of the live data. */
+public enum RestoreMode {
+    NEW, REPLACE
+}

@@ -1,0 +1,6 @@
+package dev.backstop.core;
+
+/** Lifecycle of a snapshot row. Only COMPLETED snapshots are restorable. */
+public enum SnapshotStatus {
+    RUNNING, COMPLETED, FAILED, DELETED, PRUNED
+}

@@ -1,0 +1,50 @@
+package dev.backstop.db;
+
+import dev.backstop.core.RestorePhase;
+import java.time.Instant;
+import java.util.List;
+import java.util.Optional;
+import org.jdbi.v3.sqlobject.config.RegisterConstructorMapper;
+import org.jdbi.v3.sqlobject.customizer.Bind;
+import org.jdbi.v3.sqlobject.customizer.BindMethods;
+import org.jdbi.v3.sqlobject.statement.SqlQuery;
+import org.jdbi.v3.sqlobject.statement.SqlUpdate;
+
+/** The {@code restores} table. */
+@RegisterConstructorMapper(RestoreRow.class)
+public interface RestoreDao {
+
+    @SqlUpdate("""
+            INSERT INTO restores (id, snapshot_id, phase, mode, dry_run, target, requested_by, bytes_done,
+                                  bytes_total, created_at, started_at, finished_at, error)
+            VALUES (:id, :snapshotId, :phase, :mode, :dryRun, :target, :requestedBy, :bytesDone,
+                    :bytesTotal, :createdAt, :startedAt, :finishedAt, :error)
+            """)
+    void insert(@BindMethods RestoreRow row);
+
+    @SqlQuery("SELECT * FROM restores WHERE id = :id")
+    Optional<RestoreRow> find(@Bind("id") String id);
+
+    @SqlQuery("""
+            SELECT * FROM restores
+            WHERE (CAST(:before AS VARCHAR(26)) IS NULL OR id < :before)
+            ORDER BY id DESC
+            LIMIT :limit
+            """)
+    List<RestoreRow> list(@Bind("before") String before, @Bind("limit") int limit);
+
+    /** Moves a restore that is not final to a new phase, with progress. */
+    @SqlUpdate("""
+            UPDATE restores SET phase = :phase, bytes_done = :bytesDone, bytes_total = :bytesTotal
+            WHERE id = :id AND phase NOT IN ('COMPLETED', 'FAILED')
+            """)
+    boolean progress(@Bind("id") String id, @Bind("phase") RestorePhase phase, @Bind("bytesDone") long bytesDone,
+            @Bind("bytesTotal") Long bytesTotal);
+
+    /** After a crash: restores that were not final are FAILED with the reason. */
+    @SqlUpdate("""
+            UPDATE restores SET phase = 'FAILED', finished_at = :now, error = :reason
+            WHERE phase NOT IN ('COMPLETED', 'FAILED')
+            """)
+    int failUnfinished(@Bind("now") Instant now, @Bind("reason") String reason);
+}

@@ -1,0 +1,22 @@
+package dev.backstop.db;
+
+import dev.backstop.core.RestoreMode;
+import dev.backstop.core.RestorePhase;
+import java.time.Instant;
+
+/** A row of {@code restores}. {@code target} is the requested target as JSON. */
+public record RestoreRow(
+        String id,
+        String snapshotId,
+        RestorePhase phase,
+        RestoreMode mode,
+        boolean dryRun,
+        String target,
+        String requestedBy,
+        long bytesDone,
+        Long bytesTotal,
+        Instant createdAt,
+        Instant startedAt,
+        Instant finishedAt,
+        String error) {
+}

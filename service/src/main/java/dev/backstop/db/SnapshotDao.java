@@ -1,0 +1,58 @@
+package dev.backstop.db;
+
+import dev.backstop.core.SnapshotStatus;
+import java.time.Instant;
+import java.util.List;
+import java.util.Optional;
+import org.jdbi.v3.sqlobject.config.RegisterConstructorMapper;
+import org.jdbi.v3.sqlobject.customizer.Bind;
+import org.jdbi.v3.sqlobject.customizer.BindMethods;
+import org.jdbi.v3.sqlobject.statement.SqlQuery;
+import org.jdbi.v3.sqlobject.statement.SqlUpdate;
+
+/** The {@code snapshots} table. */
+@RegisterConstructorMapper(SnapshotRow.class)
+public interface SnapshotDao {
+
+    @SqlUpdate("""
+            INSERT INTO snapshots (id, source_name, source_type, status, origin, requested_by, started_at)
+            VALUES (:id, :sourceName, :sourceType, :status, :origin, :requestedBy, :startedAt)
+            """)
+    void insert(@BindMethods SnapshotRow row);
+
+    @SqlQuery("SELECT * FROM snapshots WHERE id = :id")
+    Optional<SnapshotRow> find(@Bind("id") String id);
+
+    /** Newest first; {@code before} is an exclusive id cursor (null for the first page). */
+    @SqlQuery("""
+            SELECT * FROM snapshots
+            WHERE (CAST(:source AS VARCHAR(200)) IS NULL OR source_name = :source)
+              AND (CAST(:status AS VARCHAR(16)) IS NULL OR status = :status)
+              AND (CAST(:before AS VARCHAR(26)) IS NULL OR id < :before)
+            ORDER BY id DESC
+            LIMIT :limit
+            """)
+    List<SnapshotRow> list(@Bind("source") String source, @Bind("status") SnapshotStatus status,
+            @Bind("before") String before, @Bind("limit") int limit);
+
+    /** Marks a RUNNING row COMPLETED with what the pipeline measured; false if it was not RUNNING. */
+    @SqlUpdate("""
+            UPDATE snapshots SET status = 'COMPLETED', finished_at = :finishedAt, raw_bytes = :rawBytes,
+                   stored_bytes = :storedBytes, sha256 = :sha256, storage_target = :storageTarget,
+                   storage_key = :storageKey, manifest_key = :manifestKey, compression = :compression,
+                   encryption_fingerprint = :encryptionFingerprint
+            WHERE id = :id AND status = 'RUNNING'
+            """)
+    boolean complete(@BindMethods SnapshotRow row);
+
+    /** Marks a RUNNING row FAILED with the reason; false if it was not RUNNING. */
+    @SqlUpdate("""
+            UPDATE snapshots SET status = 'FAILED', finished_at = :finishedAt, error = :error
+            WHERE id = :id AND status = 'RUNNING'
+            """)
+    boolean fail(@Bind("id") String id, @Bind("finishedAt") Instant finishedAt, @Bind("error") String error);
+
+    /** After a crash: every RUNNING row is FAILED with the reason. Returns how many were marked. */
+    @SqlUpdate("UPDATE snapshots SET status = 'FAILED', finished_at = :now, error = :reason WHERE status = 'RUNNING'")
+    int failRunning(@Bind("now") Instant now, @Bind("reason") String reason);
+}

@@ -1,0 +1,75 @@
+package dev.backstop.health;
+
+import io.dropwizard.db.ManagedDataSource;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import org.apache.tomcat.jdbc.pool.DataSourceProxy;
+
+/**
+ * Readiness: the catalog database answers its validation query within the timeout; the pool's
+ * active, idle and waiting counts are reported alongside.
+ */
+public final class CatalogProbe implements HealthProbe {
+    private final ManagedDataSource dataSource;
+    private final String validationQuery;
+    private final Duration timeout;
+
+    public CatalogProbe(ManagedDataSource dataSource, String validationQuery, Duration timeout) {
+        this.dataSource = dataSource;
+        this.validationQuery = validationQuery;
+        this.timeout = timeout;
+    }
+
+    @Override
+    public String name() {
+        return "catalog";
+    }
+
+    @Override
+    public Set<HealthEndpoint> endpoints() {
+        return Set.of(HealthEndpoint.READY);
+    }
+
+    @Override
+    public String componentType() {
+        return "datastore";
+    }
+
+    @Override
+    public List<HealthObservation> observe(Instant now) {
+        List<HealthObservation> observations = new ArrayList<>();
+        long started = System.nanoTime();
+        HealthObservation.Builder response = HealthObservation.of("catalog", "responseTime", now).type("datastore");
+        try (Connection connection = dataSource.getConnection(); Statement statement = connection.createStatement()) {
+            statement.setQueryTimeout((int) Math.max(1, timeout.toSeconds()));
+            statement.execute(validationQuery);
+            long millis = (System.nanoTime() - started) / 1_000_000;
+            observations.add(response.value(millis, "ms").pass());
+        } catch (SQLException e) {
+            long millis = (System.nanoTime() - started) / 1_000_000;
+            observations.add(response.value(millis, "ms")
+                    .status(HealthStatus.FAIL, "catalog database unreachable: " + e.getMessage()));
+        }
+        if (dataSource instanceof DataSourceProxy pooled && pooled.getPool() != null) {
+            var pool = pooled.getPool();
+            int max = pooled.getPoolProperties().getMaxActive();
+            int waiting = pool.getWaitCount();
+            HealthStatus saturation = waiting > 0 ? HealthStatus.WARN : HealthStatus.PASS;
+            String output = waiting > 0 ? waiting + " threads waiting for a catalog connection (max " + max + ")" : null;
+            observations.add(connections(now, "active", pool.getActive()).status(saturation, output));
+            observations.add(connections(now, "idle", pool.getIdle()).pass());
+            observations.add(connections(now, "waiting", waiting).status(saturation, output));
+        }
+        return observations;
+    }
+
+    private static HealthObservation.Builder connections(Instant now, String id, int count) {
+        return HealthObservation.of("catalog", "connections", now).id(id).type("datastore").value(count, "connections");
+    }
+}

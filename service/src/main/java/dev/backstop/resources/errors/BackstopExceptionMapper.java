@@ -1,0 +1,20 @@
+package dev.backstop.resources.errors;
+
+import dev.backstop.core.BackstopException;
+import jakarta.ws.rs.core.Context;
+import jakarta.ws.rs.core.Response;
+import jakarta.ws.rs.core.UriInfo;
+import jakarta.ws.rs.ext.ExceptionMapper;
+import jakarta.ws.rs.ext.Provider;
+
+/** Domain errors: their type and detail were written for the caller. */
+@Provider
+public final class BackstopExceptionMapper implements ExceptionMapper<BackstopException> {
+    @Context
+    private UriInfo uri;
+
+    @Override
+    public Response toResponse(BackstopException e) {
+        return Problems.response(e.type(), e.detail(), uri);
+    }
+}

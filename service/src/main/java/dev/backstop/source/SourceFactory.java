@@ -1,0 +1,18 @@
+package dev.backstop.source;
+
+import com.fasterxml.jackson.annotation.JsonTypeInfo;
+import io.dropwizard.jackson.Discoverable;
+
+/**
+ * A configured snapshot source ({@code sources[]}, chosen by {@code type:}). Implementations are
+ * Jackson subtypes registered in {@code META-INF/services/dev.backstop.source.SourceFactory}.
+ */
+@JsonTypeInfo(use = JsonTypeInfo.Id.NAME, property = "type")
+public interface SourceFactory extends Discoverable {
+
+    /** Unique name; used in storage keys, metrics and the API. */
+    String name();
+
+    /** The {@code type:} this factory was configured with. */
+    String type();
+}
