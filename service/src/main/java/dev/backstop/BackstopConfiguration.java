@@ -3,19 +3,18 @@ package dev.backstop;
 import com.fasterxml.jackson.annotation.JsonIgnore;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import dev.backstop.auth.AuthConfig;
+import dev.backstop.db.CatalogDataSourceFactory;
 import dev.backstop.health.DiskConfig;
 import dev.backstop.health.HealthConfig;
 import dev.backstop.resources.ApiConfig;
 import dev.backstop.source.SourceFactory;
 import io.dropwizard.core.Configuration;
 import io.dropwizard.db.DataSourceFactory;
-import io.dropwizard.util.Duration;
 import io.dropwizard.validation.ValidationMethod;
 import jakarta.validation.Valid;
 import jakarta.validation.constraints.NotNull;
 import java.util.HashSet;
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
 
 /** The whole of {@code config.yml}. Every block has defaults, so an empty file is a working config. */
@@ -24,7 +23,7 @@ public class BackstopConfiguration extends Configuration {
     @Valid
     @NotNull
     @JsonProperty
-    private DataSourceFactory catalog = defaultCatalog();
+    private CatalogDataSourceFactory catalog = new CatalogDataSourceFactory();
 
     @Valid
     @NotNull
@@ -84,22 +83,21 @@ public class BackstopConfiguration extends Configuration {
     }
 
     @JsonIgnore
+    @ValidationMethod(message = "catalog.driverClass must match catalog.url: org.h2.Driver for jdbc:h2:, "
+            + "org.postgresql.Driver for jdbc:postgresql:")
+    public boolean isCatalogDriverMatchingUrl() {
+        String url = catalog == null || catalog.getUrl() == null ? "" : catalog.getUrl();
+        String driver = catalog == null ? null : catalog.getDriverClass();
+        if (url.startsWith("jdbc:h2:")) {
+            return "org.h2.Driver".equals(driver);
+        }
+        return !url.startsWith("jdbc:postgresql:") || "org.postgresql.Driver".equals(driver);
+    }
+
+    @JsonIgnore
     @ValidationMethod(message = "sources[].name must be unique")
     public boolean isSourceNamesUnique() {
         Set<String> seen = new HashSet<>();
         return sources == null || sources.stream().allMatch(s -> seen.add(s.name()));
-    }
-
-    /** An H2 file catalog under ./var: works on a fresh machine with nothing installed. */
-    private static DataSourceFactory defaultCatalog() {
-        DataSourceFactory factory = new DataSourceFactory();
-        factory.setDriverClass("org.h2.Driver");
-        factory.setUrl("jdbc:h2:./var/catalog");
-        factory.setUser("backstop");
-        factory.setPassword("");
-        factory.setMaxWaitForConnection(Duration.seconds(1));
-        factory.setValidationQueryTimeout(Duration.seconds(2));
-        factory.setProperties(Map.of());
-        return factory;
     }
 }
