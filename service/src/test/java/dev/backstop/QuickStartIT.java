@@ -1,0 +1,108 @@
+package dev.backstop;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.backstop.support.Http;
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The README's run command, for real: the packaged jar on the shipped config.yml in an empty
+ * directory, as a newcomer would start it (ports moved to free ones so CI never collides).
+ */
+class QuickStartIT {
+    private static final Path REPO = Path.of("..").toAbsolutePath().normalize();
+    private static final Path JAR = REPO.resolve("service/target/backstop.jar");
+
+    @TempDir
+    Path workDir;
+
+    private Process process;
+
+    @AfterEach
+    void stop() throws InterruptedException {
+        if (process != null && process.isAlive()) {
+            process.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+        }
+    }
+
+    @Test
+    void jarStartsOnTheEmbeddedDefaultsAndStopsCleanly() throws Exception {
+        Files.copy(REPO.resolve("config.yml"), workDir.resolve("config.yml"), StandardCopyOption.REPLACE_EXISTING);
+        int app = freePort();
+        int admin = freePort();
+        long started = System.nanoTime();
+        process = new ProcessBuilder("java",
+                "-Ddw.server.applicationConnectors[0].port=" + app,
+                "-Ddw.server.adminConnectors[0].port=" + admin,
+                "-jar", JAR.toString(), "server", "config.yml")
+                .directory(workDir.toFile())
+                .redirectErrorStream(true)
+                .redirectOutput(workDir.resolve("service.log").toFile())
+                .start();
+
+        String ready = "http://127.0.0.1:" + admin + "/health/ready";
+        String info = "http://127.0.0.1:" + app + "/api/v1/info";
+        Duration upAfter = waitUntilAnswering(ready, info, Duration.ofSeconds(10));
+        assertThat(upAfter).as("both ports answer within 10 s of the jar starting; log:\n" + log()).isLessThan(Duration.ofSeconds(10));
+
+        Http.Reply health = Http.get(ready, null);
+        assertThat(health.status()).isEqualTo(200);
+        assertThat(health.contentType()).isEqualTo("application/health+json");
+
+        Path tokenFile = workDir.resolve("var/api-token");
+        assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(tokenFile))).isEqualTo("rw-------");
+        String token = Files.readString(tokenFile).strip();
+        assertThat(log()).contains(tokenFile.getFileName().toString()).doesNotContain(token);
+        assertThat(Http.get(info, null).status()).isEqualTo(401);
+        Http.Reply reply = Http.get(info, token);
+        assertThat(reply.status()).isEqualTo(200);
+        assertThat(reply.json().get("catalogType").asText()).isEqualTo("h2");
+        assertThat(Files.exists(workDir.resolve("var/catalog.mv.db"))).isTrue();
+
+        process.toHandle().destroy(); // SIGTERM, as systemd stops it
+        assertThat(process.waitFor(30, TimeUnit.SECONDS)).as("stops within the grace period").isTrue();
+        assertThat(process.exitValue()).isIn(0, 143);
+        assertThat(System.nanoTime() - started).isPositive();
+    }
+
+    private Duration waitUntilAnswering(String first, String second, Duration limit) throws InterruptedException {
+        long start = System.nanoTime();
+        while (System.nanoTime() - start < limit.toNanos() * 3) {
+            try {
+                Http.get(first, null);
+                Http.get(second, null);
+                return Duration.ofNanos(System.nanoTime() - start);
+            } catch (RuntimeException notYet) {
+                if (!process.isAlive()) {
+                    throw new AssertionError("service exited early:\n" + log());
+                }
+                Thread.sleep(100);
+            }
+        }
+        throw new AssertionError("service did not answer; log:\n" + log());
+    }
+
+    private String log() {
+        try {
+            return Files.readString(workDir.resolve("service.log"));
+        } catch (IOException e) {
+            return "(no log: " + e.getMessage() + ")";
+        }
+    }
+
+    private static int freePort() throws IOException {
+        try (ServerSocket socket = new ServerSocket(0)) {
+            return socket.getLocalPort();
+        }
+    }
+}
