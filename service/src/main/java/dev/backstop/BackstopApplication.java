@@ -2,6 +2,7 @@ package dev.backstop;
 
 import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.backstop.auth.ApiPrincipal;
+import dev.backstop.cli.SnapshotCommand;
 import dev.backstop.auth.ProblemUnauthorizedHandler;
 import dev.backstop.auth.RoleAuthorizer;
 import dev.backstop.auth.TokenAuthenticator;
@@ -11,6 +12,7 @@ import dev.backstop.health.HealthProbe;
 import dev.backstop.health.HealthServlet;
 import dev.backstop.resources.InfoResource;
 import dev.backstop.resources.RequestBodyLimit;
+import dev.backstop.resources.SnapshotsResource;
 import dev.backstop.resources.SourcesResource;
 import dev.backstop.resources.errors.BackstopExceptionMapper;
 import dev.backstop.resources.errors.JsonProcessingExceptionMapper;
@@ -60,6 +62,7 @@ public class BackstopApplication extends Application<BackstopConfiguration> {
         // ${VAR} and ${VAR:-default} in config.yml; an unset variable without a default stops startup.
         bootstrap.setConfigurationSourceProvider(new SubstitutingSourceProvider(
                 bootstrap.getConfigurationSourceProvider(), new EnvironmentVariableSubstitutor(true)));
+        bootstrap.addCommand(new SnapshotCommand());
         bootstrap.addBundle(new MigrationsBundle<>() {
             @Override
             public DataSourceFactory getDataSourceFactory(BackstopConfiguration configuration) {
@@ -72,6 +75,15 @@ public class BackstopApplication extends Application<BackstopConfiguration> {
     public void run(BackstopConfiguration config, Environment environment) throws Exception {
         secureServerDefaults(config.getServerFactory());
         ServiceGraph graph = ServiceGraph.create(config, environment, Clock.systemUTC());
+        graph.cleanStaging();
+        graph.targets().values().forEach(target -> environment.lifecycle().manage(new io.dropwizard.lifecycle.Managed() {
+            @Override
+            public void stop() {
+                target.close();
+            }
+        }));
+        environment.lifecycle().manage(graph.snapshots());
+        environment.lifecycle().manage(graph.sweeper());
         environment.lifecycle().manage(graph.health());
         registerAdmin(environment, graph);
         registerApi(environment, graph);
@@ -110,6 +122,7 @@ public class BackstopApplication extends Application<BackstopConfiguration> {
 
         jersey.register(new InfoResource(graph.version(), graph.startedAt(), graph.catalog().type(), graph.clock()));
         jersey.register(new SourcesResource(graph.config().sources()));
+        jersey.register(new SnapshotsResource(graph.snapshots(), graph.catalog().snapshots()));
     }
 
     /**

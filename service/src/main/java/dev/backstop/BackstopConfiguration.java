@@ -3,7 +3,11 @@ package dev.backstop;
 import com.fasterxml.jackson.annotation.JsonIgnore;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import dev.backstop.auth.AuthConfig;
+import dev.backstop.core.SnapshotsConfig;
 import dev.backstop.db.CatalogDataSourceFactory;
+import dev.backstop.pipeline.CompressionConfig;
+import dev.backstop.pipeline.EncryptionConfig;
+import dev.backstop.storage.StorageConfig;
 import dev.backstop.health.DiskConfig;
 import dev.backstop.health.HealthConfig;
 import dev.backstop.resources.ApiConfig;
@@ -51,6 +55,26 @@ public class BackstopConfiguration extends Configuration {
     @JsonProperty
     private List<SourceFactory> sources = List.of();
 
+    @Valid
+    @NotNull
+    @JsonProperty
+    private StorageConfig storage = StorageConfig.defaults();
+
+    @Valid
+    @NotNull
+    @JsonProperty
+    private SnapshotsConfig snapshots = SnapshotsConfig.defaults();
+
+    @Valid
+    @NotNull
+    @JsonProperty
+    private CompressionConfig compression = CompressionConfig.defaults();
+
+    @Valid
+    @NotNull
+    @JsonProperty
+    private EncryptionConfig encryption = EncryptionConfig.disabled();
+
     public DataSourceFactory catalog() {
         return catalog;
     }
@@ -73,6 +97,39 @@ public class BackstopConfiguration extends Configuration {
 
     public List<SourceFactory> sources() {
         return sources;
+    }
+
+    public StorageConfig storage() {
+        return storage;
+    }
+
+    public SnapshotsConfig snapshots() {
+        return snapshots;
+    }
+
+    public CompressionConfig compression() {
+        return compression;
+    }
+
+    public EncryptionConfig encryption() {
+        return encryption;
+    }
+
+    @JsonIgnore
+    @ValidationMethod(message = "sources need a storage target: add one under storage.targets")
+    public boolean isStorageConfiguredForSources() {
+        return sources == null || sources.isEmpty() || (storage != null && !storage.targets().isEmpty());
+    }
+
+    @JsonIgnore
+    @ValidationMethod(message = "sources[].target must name one of storage.targets[].name")
+    public boolean isSourceTargetKnown() {
+        if (sources == null || storage == null) {
+            return true;
+        }
+        Set<String> targets = new HashSet<>();
+        storage.targets().forEach(t -> targets.add(t.name()));
+        return sources.stream().allMatch(s -> s.target() == null || targets.contains(s.target()));
     }
 
     @JsonIgnore

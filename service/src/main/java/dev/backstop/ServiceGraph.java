@@ -2,13 +2,23 @@ package dev.backstop;
 
 import dev.backstop.auth.ApiToken;
 import dev.backstop.auth.GeneratedToken;
+import dev.backstop.core.SnapshotService;
+import dev.backstop.core.StorageSweeper;
 import dev.backstop.db.Catalog;
 import dev.backstop.health.CatalogProbe;
 import dev.backstop.health.DeadlockProbe;
 import dev.backstop.health.DiskSpaceProbe;
 import dev.backstop.health.HealthMonitor;
 import dev.backstop.health.HealthProbe;
+import dev.backstop.health.SourceProbe;
+import dev.backstop.health.StorageProbe;
 import dev.backstop.metrics.DropwizardCollector;
+import dev.backstop.pipeline.OpenPgpEncryptor;
+import dev.backstop.pipeline.SnapshotPipeline;
+import dev.backstop.source.SourceEnvironment;
+import dev.backstop.source.SourceFactory;
+import dev.backstop.storage.StorageTarget;
+import dev.backstop.storage.StorageTargetFactory;
 import io.dropwizard.core.setup.Environment;
 import io.dropwizard.db.DataSourceFactory;
 import io.dropwizard.db.ManagedDataSource;
@@ -16,9 +26,16 @@ import io.dropwizard.jdbi3.JdbiFactory;
 import io.prometheus.metrics.instrumentation.jvm.JvmMetrics;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Clock;
+import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
 import org.jdbi.v3.core.Jdbi;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -29,6 +46,7 @@ import org.slf4j.LoggerFactory;
  *
  * @param version   release of this build ({@code dev} when not run from the packaged jar)
  * @param startedAt when the graph was built
+ * @param targets   storage targets by name, in configuration order (the first is the primary)
  */
 public record ServiceGraph(
         BackstopConfiguration config,
@@ -37,8 +55,11 @@ public record ServiceGraph(
         Instant startedAt,
         Catalog catalog,
         List<ApiToken> tokens,
+        Map<String, StorageTarget> targets,
+        SnapshotService snapshots,
+        StorageSweeper sweeper,
         HealthMonitor health,
-        PrometheusRegistry prometheus) {
+        PrometheusRegistry prometheus) implements AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(ServiceGraph.class);
 
@@ -47,12 +68,30 @@ public record ServiceGraph(
         String version = versionOf(BackstopApplication.class);
         Catalog catalog = openCatalog(config.catalog(), environment);
         List<ApiToken> tokens = tokens(config);
-        HealthMonitor health = new HealthMonitor(probes(config, catalog), config.healthMonitor(), clock,
+        Map<String, StorageTarget> targets = new LinkedHashMap<>();
+        for (StorageTargetFactory factory : config.storage().targets()) {
+            targets.put(factory.name(), factory.build());
+        }
+        SnapshotPipeline pipeline = new SnapshotPipeline(config.compression(), config.encryption().enabled()
+                ? OpenPgpEncryptor.fromKeyFile(config.encryption().recipientKeyFile()) : null);
+        SourceEnvironment sourceEnvironment = new SourceEnvironment(config.snapshots().stagingPath());
+        Map<String, SnapshotService.Binding> bindings = new LinkedHashMap<>();
+        for (SourceFactory factory : config.sources()) {
+            StorageTarget target = factory.target() == null ? targets.values().iterator().next() : targets.get(factory.target());
+            bindings.put(factory.name(), new SnapshotService.Binding(factory.build(sourceEnvironment), target));
+        }
+        SnapshotService snapshots = new SnapshotService(bindings, catalog.snapshots(), pipeline, environment.getObjectMapper(),
+                environment.metrics(), clock, version, config.snapshots().maxConcurrent());
+        StorageSweeper sweeper = new StorageSweeper(List.copyOf(targets.values()),
+                Duration.ofMillis(config.storage().staleUploadAge().toMilliseconds()),
+                Duration.ofMillis(config.storage().sweepInterval().toMilliseconds()));
+        HealthMonitor health = new HealthMonitor(probes(config, catalog, targets, bindings), config.healthMonitor(), clock,
                 environment.getObjectMapper(), environment.metrics(), version);
         PrometheusRegistry prometheus = new PrometheusRegistry();
         JvmMetrics.builder().register(prometheus);
         prometheus.register(new DropwizardCollector(environment.metrics()));
-        return new ServiceGraph(config, clock, version, clock.instant(), catalog, tokens, health, prometheus);
+        return new ServiceGraph(config, clock, version, clock.instant(), catalog, tokens, Map.copyOf(targets), snapshots, sweeper,
+                health, prometheus);
     }
 
     private static Catalog openCatalog(DataSourceFactory factory, Environment environment) throws Exception {
@@ -73,12 +112,20 @@ public record ServiceGraph(
         return new Catalog(jdbi, dataSource, type);
     }
 
-    private static List<HealthProbe> probes(BackstopConfiguration config, Catalog catalog) {
+    private static List<HealthProbe> probes(BackstopConfiguration config, Catalog catalog, Map<String, StorageTarget> targets,
+            Map<String, SnapshotService.Binding> bindings) {
         java.time.Duration timeout = java.time.Duration.ofMillis(config.healthMonitor().timeout().toMilliseconds());
-        return List.of(
+        List<HealthProbe> probes = new ArrayList<>(List.of(
                 new DeadlockProbe(),
                 new CatalogProbe(catalog.dataSource(), config.catalog().getValidationQuery().orElse("SELECT 1"), timeout),
-                new DiskSpaceProbe(config.disk()));
+                new DiskSpaceProbe(config.disk())));
+        boolean primary = true;
+        for (StorageTarget target : targets.values()) {
+            probes.add(new StorageProbe(target, primary));
+            primary = false;
+        }
+        bindings.values().forEach(binding -> probes.add(new SourceProbe(binding.source())));
+        return probes;
     }
 
     private static List<ApiToken> tokens(BackstopConfiguration config) throws IOException {
@@ -86,6 +133,27 @@ public record ServiceGraph(
             return config.auth().tokens();
         }
         return List.of(GeneratedToken.loadOrCreate(config.auth().generatedTokenFile()));
+    }
+
+    /** Removes what a crash left in the staging directory (server start only: a CLI may run beside it). */
+    public void cleanStaging() throws IOException {
+        Path staging = config.snapshots().stagingPath();
+        if (!Files.isDirectory(staging)) {
+            return;
+        }
+        try (Stream<Path> leftovers = Files.list(staging)) {
+            for (Path leftover : leftovers.filter(Files::isRegularFile).toList()) {
+                Files.deleteIfExists(leftover);
+                LOG.info("Removed staging leftover {}", leftover);
+            }
+        }
+    }
+
+    /** For CLI commands: releases what the graph opened (the server's lifecycle does this for it). */
+    @Override
+    public void close() throws Exception {
+        targets.values().forEach(StorageTarget::close);
+        catalog.dataSource().stop();
     }
 
     static String versionOf(Class<?> type) {

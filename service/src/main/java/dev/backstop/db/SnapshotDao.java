@@ -29,18 +29,34 @@ public interface SnapshotDao {
             WHERE (CAST(:source AS VARCHAR(200)) IS NULL OR source_name = :source)
               AND (CAST(:status AS VARCHAR(16)) IS NULL OR status = :status)
               AND (CAST(:before AS VARCHAR(26)) IS NULL OR id < :before)
+              AND (CAST(:from AS TIMESTAMP WITH TIME ZONE) IS NULL OR started_at >= :from)
+              AND (CAST(:to AS TIMESTAMP WITH TIME ZONE) IS NULL OR started_at < :to)
             ORDER BY id DESC
             LIMIT :limit
             """)
     List<SnapshotRow> list(@Bind("source") String source, @Bind("status") SnapshotStatus status,
-            @Bind("before") String before, @Bind("limit") int limit);
+            @Bind("from") Instant from, @Bind("to") Instant to, @Bind("before") String before, @Bind("limit") int limit);
+
+    /** Newest first, without time filters. */
+    default List<SnapshotRow> list(String source, SnapshotStatus status, String before, int limit) {
+        return list(source, status, null, null, before, limit);
+    }
+
+    /** RUNNING rows of a source (normally none or one). */
+    @SqlQuery("SELECT * FROM snapshots WHERE source_name = :source AND status = 'RUNNING'")
+    List<SnapshotRow> running(@Bind("source") String source);
+
+    /** After its objects were removed: DELETED, or PRUNED when retention removed it. */
+    @SqlUpdate("UPDATE snapshots SET status = :status WHERE id = :id AND status IN ('COMPLETED', 'FAILED')")
+    boolean markRemoved(@Bind("id") String id, @Bind("status") SnapshotStatus status);
 
     /** Marks a RUNNING row COMPLETED with what the pipeline measured; false if it was not RUNNING. */
     @SqlUpdate("""
             UPDATE snapshots SET status = 'COMPLETED', finished_at = :finishedAt, raw_bytes = :rawBytes,
                    stored_bytes = :storedBytes, sha256 = :sha256, storage_target = :storageTarget,
                    storage_key = :storageKey, manifest_key = :manifestKey, compression = :compression,
-                   encryption_fingerprint = :encryptionFingerprint
+                   encryption_fingerprint = :encryptionFingerprint, tool_versions = :toolVersions,
+                   files_changed = :filesChanged, files_vanished = :filesVanished
             WHERE id = :id AND status = 'RUNNING'
             """)
     boolean complete(@BindMethods SnapshotRow row);

@@ -23,12 +23,23 @@ public record SnapshotRow(
         String compression,
         String encryptionFingerprint,
         Instant verifiedAt,
-        String error) {
+        String error,
+        String toolVersions,
+        Integer filesChanged,
+        Integer filesVanished) {
+
+    /** This row as COMPLETED with what the pipeline measured. */
+    public SnapshotRow completed(Instant finished, long raw, long stored, String sha, String target, String dataKey,
+            String manifest, String compressionName, String fingerprint, String tools, int changed, int vanished) {
+        return new SnapshotRow(id, sourceName, sourceType, SnapshotStatus.COMPLETED, origin, requestedBy, startedAt,
+                finished, raw, stored, sha, target, dataKey, manifest, compressionName, fingerprint, verifiedAt, null,
+                tools, changed, vanished);
+    }
 
     /** A new RUNNING row. */
     public static SnapshotRow running(String id, String sourceName, String sourceType, SnapshotOrigin origin,
             String requestedBy, Instant startedAt) {
         return new SnapshotRow(id, sourceName, sourceType, SnapshotStatus.RUNNING, origin, requestedBy, startedAt,
-                null, null, null, null, null, null, null, null, null, null, null);
+                null, null, null, null, null, null, null, null, null, null, null, null, null, null);
     }
 }

@@ -19,7 +19,7 @@ public final class SourcesResource {
     private final List<SourceSummary> sources;
 
     public SourcesResource(List<SourceFactory> sources) {
-        this.sources = sources.stream().map(s -> new SourceSummary(s.name(), s.type())).toList();
+        this.sources = sources.stream().map(s -> new SourceSummary(s.name(), s.type(), s.target())).toList();
     }
 
     @GET

@@ -15,4 +15,9 @@ public interface SourceFactory extends Discoverable {
 
     /** The {@code type:} this factory was configured with. */
     String type();
+
+    /** The storage target snapshots go to; null means the first configured target. */
+    String target();
+
+    SnapshotSource build(SourceEnvironment environment);
 }

@@ -1,0 +1,6 @@
+package dev.backstop.api;
+
+import jakarta.validation.constraints.NotBlank;
+
+/** {@code POST /api/v1/snapshots}. @param source name of a configured source */
+public record SnapshotRequest(@NotBlank String source) {}

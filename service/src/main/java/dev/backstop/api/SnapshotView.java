@@ -1,0 +1,40 @@
+package dev.backstop.api;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import dev.backstop.db.SnapshotRow;
+import java.time.Instant;
+
+/** A snapshot as the API shows it. Sizes, checksum and keys appear once it has completed. */
+@JsonInclude(JsonInclude.Include.NON_NULL)
+public record SnapshotView(
+        String id,
+        String source,
+        String sourceType,
+        String status,
+        String origin,
+        String requestedBy,
+        Instant startedAt,
+        Instant finishedAt,
+        Double durationSeconds,
+        Long rawBytes,
+        Long storedBytes,
+        String sha256,
+        String compression,
+        String encryptionFingerprint,
+        String storageTarget,
+        String dataKey,
+        String manifestKey,
+        Integer filesChanged,
+        Integer filesVanished,
+        Instant verifiedAt,
+        String error) {
+
+    public static SnapshotView of(SnapshotRow row) {
+        Double duration = row.finishedAt() == null ? null
+                : java.time.Duration.between(row.startedAt(), row.finishedAt()).toMillis() / 1000.0;
+        return new SnapshotView(row.id(), row.sourceName(), row.sourceType(), row.status().name(), row.origin().name(),
+                row.requestedBy(), row.startedAt(), row.finishedAt(), duration, row.rawBytes(), row.storedBytes(), row.sha256(),
+                row.compression(), row.encryptionFingerprint(), row.storageTarget(), row.storageKey(), row.manifestKey(),
+                row.filesChanged(), row.filesVanished(), row.verifiedAt(), row.error());
+    }
+}

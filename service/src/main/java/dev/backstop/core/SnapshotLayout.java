@@ -1,0 +1,25 @@
+package dev.backstop.core;
+
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.time.ZonedDateTime;
+
+/** Object keys: {@code {source}/{yyyy}/{mm}/{dd}/{snapshotId}/data.<ext>} and {@code manifest.json} beside it. */
+public final class SnapshotLayout {
+    public static final String MANIFEST = "manifest.json";
+
+    private SnapshotLayout() {}
+
+    public static String directory(String source, String snapshotId, Instant startedAt) {
+        ZonedDateTime t = startedAt.atZone(ZoneOffset.UTC);
+        return String.format("%s/%04d/%02d/%02d/%s", source, t.getYear(), t.getMonthValue(), t.getDayOfMonth(), snapshotId);
+    }
+
+    public static String dataKey(String directory, String extension) {
+        return directory + "/data." + extension;
+    }
+
+    public static String manifestKey(String directory) {
+        return directory + "/" + MANIFEST;
+    }
+}

@@ -1,0 +1,277 @@
+package dev.backstop.core;
+
+import com.codahale.metrics.MetricRegistry;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.backstop.api.Manifest;
+import dev.backstop.db.SnapshotDao;
+import dev.backstop.db.SnapshotRow;
+import dev.backstop.metrics.MetricName;
+import dev.backstop.pipeline.SnapshotPipeline;
+import dev.backstop.source.SnapshotSource;
+import dev.backstop.storage.ObjectUpload;
+import dev.backstop.storage.StorageTarget;
+import io.dropwizard.lifecycle.Managed;
+import java.io.IOException;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.slf4j.MDC;
+
+/**
+ * Takes snapshots: catalog row RUNNING, stream the source through the pipeline into storage, write
+ * the manifest, then COMPLETED; or FAILED with the reason, with everything written so far removed.
+ * The row turns COMPLETED only after both objects are durable, so a crash never leaves a COMPLETED
+ * row for an incomplete object; the startup pass marks rows a crash left RUNNING as FAILED.
+ */
+public final class SnapshotService implements Managed {
+    private static final Logger LOG = LoggerFactory.getLogger(SnapshotService.class);
+    public static final String INTERRUPTED = "interrupted: the service stopped before the snapshot finished";
+
+    /** A configured source with the target its snapshots go to. */
+    public record Binding(SnapshotSource source, StorageTarget target) {}
+
+    private final Map<String, Binding> bindings;
+    private final SnapshotDao dao;
+    private final SnapshotPipeline pipeline;
+    private final ObjectMapper mapper;
+    private final MetricRegistry metrics;
+    private final Clock clock;
+    private final TimeOrderedId ids;
+    private final String version;
+    private final ExecutorService executor;
+    private final Map<String, String> running = new ConcurrentHashMap<>();
+    private final Map<String, AtomicLong> lastSuccess = new ConcurrentHashMap<>();
+
+    public SnapshotService(Map<String, Binding> bindings, SnapshotDao dao, SnapshotPipeline pipeline, ObjectMapper mapper,
+            MetricRegistry metrics, Clock clock, String version, int maxConcurrent) {
+        this.bindings = Map.copyOf(bindings);
+        this.dao = dao;
+        this.pipeline = pipeline;
+        this.mapper = mapper;
+        this.metrics = metrics;
+        this.clock = clock;
+        this.ids = new TimeOrderedId(clock);
+        this.version = version;
+        AtomicInteger threads = new AtomicInteger();
+        this.executor = new ThreadPoolExecutor(maxConcurrent, maxConcurrent, 60, TimeUnit.SECONDS, new LinkedBlockingQueue<>(),
+                r -> {
+                    Thread t = new Thread(r, "snapshot-" + threads.incrementAndGet());
+                    t.setDaemon(true);
+                    return t;
+                });
+        for (String source : bindings.keySet()) {
+            AtomicLong holder = new AtomicLong();
+            lastSuccess.put(source, holder);
+            metrics.gauge(MetricName.of("backstop.snapshot.last.success.timestamp.seconds", "source", source), () -> holder::get);
+        }
+    }
+
+    public Map<String, Binding> bindings() {
+        return bindings;
+    }
+
+    /** Marks what a crash left RUNNING as FAILED, and seeds the last-success gauges from the catalog. */
+    @Override
+    public void start() {
+        int failed = dao.failRunning(clock.instant(), INTERRUPTED);
+        if (failed > 0) {
+            LOG.warn("Marked {} snapshots FAILED that were RUNNING when the service last stopped", failed);
+        }
+        for (String source : bindings.keySet()) {
+            dao.list(source, SnapshotStatus.COMPLETED, null, 1).stream().findFirst()
+                    .ifPresent(row -> lastSuccess.get(source).set(row.finishedAt().getEpochSecond()));
+        }
+    }
+
+    @Override
+    public void stop() throws InterruptedException {
+        executor.shutdownNow();
+        executor.awaitTermination(30, TimeUnit.SECONDS);
+    }
+
+    /** Starts a snapshot in the background and returns its RUNNING row. */
+    public SnapshotRow request(String sourceName, SnapshotOrigin origin, String requestedBy) {
+        SnapshotRow row = claim(sourceName, origin, requestedBy);
+        try {
+            executor.submit(() -> execute(row));
+        } catch (RuntimeException e) {
+            finish(row, e);
+            throw e;
+        }
+        return row;
+    }
+
+    /** Takes a snapshot on the calling thread (the CLI) and returns the final row. */
+    public SnapshotRow takeNow(String sourceName, SnapshotOrigin origin, String requestedBy) {
+        SnapshotRow row = claim(sourceName, origin, requestedBy);
+        execute(row);
+        return dao.find(row.id()).orElseThrow();
+    }
+
+    private SnapshotRow claim(String sourceName, SnapshotOrigin origin, String requestedBy) {
+        Binding binding = bindings.get(sourceName);
+        if (binding == null) {
+            throw new BackstopException(ProblemType.VALIDATION_FAILED, "unknown source '" + sourceName + "'; configured sources: "
+                    + String.join(", ", bindings.keySet().stream().sorted().toList()));
+        }
+        String id = ids.next();
+        String previous = running.putIfAbsent(sourceName, id);
+        if (previous != null) {
+            throw BackstopException.conflict("a snapshot of '" + sourceName + "' is already running: " + previous);
+        }
+        try {
+            List<SnapshotRow> elsewhere = dao.running(sourceName);
+            if (!elsewhere.isEmpty()) {
+                throw BackstopException.conflict("a snapshot of '" + sourceName + "' is already running: " + elsewhere.get(0).id());
+            }
+            SnapshotRow row = SnapshotRow.running(id, sourceName, binding.source().type(), origin, requestedBy, clock.instant());
+            dao.insert(row);
+            return row;
+        } catch (RuntimeException e) {
+            running.remove(sourceName, id);
+            throw e;
+        }
+    }
+
+    private void execute(SnapshotRow row) {
+        MDC.put("snapshot_id", row.id());
+        MDC.put("source", row.sourceName());
+        try {
+            Binding binding = bindings.get(row.sourceName());
+            String directory = SnapshotLayout.directory(row.sourceName(), row.id(), row.startedAt());
+            String dataKey = SnapshotLayout.dataKey(directory, binding.source().extension() + pipeline.suffix());
+            String manifestKey = SnapshotLayout.manifestKey(directory);
+            LOG.info("Snapshot {} of {} started, to {} {}", row.id(), row.sourceName(), binding.target().name(), dataKey);
+            try {
+                SnapshotRow done = write(row, binding, dataKey, manifestKey);
+                finish(done, null);
+            } catch (Exception | LinkageError e) {
+                cleanUp(binding.target(), dataKey, manifestKey);
+                finish(row, e);
+            }
+        } finally {
+            running.remove(row.sourceName(), row.id());
+            MDC.remove("snapshot_id");
+            MDC.remove("source");
+        }
+    }
+
+    private SnapshotRow write(SnapshotRow row, Binding binding, String dataKey, String manifestKey) throws IOException {
+        Map<String, String> tools = binding.source().toolVersions();
+        SnapshotPipeline.Result result;
+        try (ObjectUpload upload = binding.target().upload(dataKey)) {
+            result = pipeline.run(binding.source(), upload);
+            upload.commit();
+        }
+        Instant finished = clock.instant();
+        String fingerprint = pipeline.encryptionFingerprint();
+        Manifest manifest = new Manifest(Manifest.FORMAT_VERSION, row.id(), row.sourceName(), row.sourceType(), version, tools,
+                row.startedAt(), finished, dataKey, binding.source().extension(), result.rawBytes(), result.storedBytes(),
+                result.sha256(), pipeline.compression(),
+                fingerprint == null ? null : new Manifest.Encryption("openpgp", fingerprint),
+                result.report().filesChanged(), result.report().filesVanished());
+        binding.target().put(manifestKey, mapper.writerWithDefaultPrettyPrinter().writeValueAsBytes(manifest), "application/json");
+        return row.completed(finished, result.rawBytes(), result.storedBytes(), result.sha256(), binding.target().name(), dataKey,
+                manifestKey, pipeline.compression(), fingerprint, mapper.writeValueAsString(tools),
+                result.report().filesChanged().size(), result.report().filesVanished().size());
+    }
+
+    private void finish(SnapshotRow row, Throwable failure) {
+        Duration took = Duration.between(row.startedAt(), clock.instant());
+        metrics.timer(MetricName.of("backstop.snapshot.duration", "source", row.sourceName())).update(took);
+        if (failure == null && dao.complete(row)) {
+            metrics.meter(MetricName.of("backstop.snapshots", "source", row.sourceName(), "outcome", "completed")).mark();
+            metrics.meter(MetricName.of("backstop.snapshot.raw.bytes", "source", row.sourceName())).mark(row.rawBytes());
+            metrics.meter(MetricName.of("backstop.snapshot.stored.bytes", "source", row.sourceName())).mark(row.storedBytes());
+            lastSuccess.get(row.sourceName()).set(row.finishedAt().getEpochSecond());
+            LOG.info("Snapshot {} of {} completed in {} s: {} bytes read, {} stored, sha256 {}", row.id(), row.sourceName(),
+                    took.toSeconds(), row.rawBytes(), row.storedBytes(), row.sha256());
+            return;
+        }
+        String reason = failure == null ? "the catalog row was no longer RUNNING" : reason(failure);
+        dao.fail(row.id(), clock.instant(), reason);
+        metrics.meter(MetricName.of("backstop.snapshots", "source", row.sourceName(), "outcome", "failed")).mark();
+        LOG.error("Snapshot {} of {} failed: {}", row.id(), row.sourceName(), reason, failure);
+    }
+
+    private static void cleanUp(StorageTarget target, String dataKey, String manifestKey) {
+        for (String key : new String[] {manifestKey, dataKey}) {
+            try {
+                target.delete(key);
+            } catch (IOException | RuntimeException e) {
+                LOG.warn("Cannot remove {} from {} after a failed snapshot: {}", key, target.name(), e.getMessage());
+            }
+        }
+    }
+
+    /** A failure's reason for the catalog and API: the messages down the cause chain, no stack trace. */
+    static String reason(Throwable failure) {
+        StringBuilder reason = new StringBuilder();
+        Throwable t = failure;
+        while (t != null && reason.length() < 2000) {
+            String message = t.getMessage() == null ? t.getClass().getSimpleName() : t.getMessage();
+            if (reason.indexOf(message) < 0) {
+                if (reason.length() > 0) {
+                    reason.append(": ");
+                }
+                reason.append(message);
+            }
+            t = t.getCause() == t ? null : t.getCause();
+        }
+        return reason.length() > 4000 ? reason.substring(0, 4000) : reason.toString();
+    }
+
+    /** Deletes a snapshot's objects, then marks its row DELETED. */
+    public SnapshotRow delete(String id, String actor) {
+        SnapshotRow row = find(id);
+        if (row.status() == SnapshotStatus.RUNNING) {
+            throw BackstopException.conflict("snapshot " + id + " is still running; delete it once it has finished");
+        }
+        if (row.status() == SnapshotStatus.DELETED || row.status() == SnapshotStatus.PRUNED) {
+            return row;
+        }
+        Binding binding = bindings.get(row.sourceName());
+        StorageTarget target = binding == null ? null : binding.target();
+        if (target == null || (row.storageTarget() != null && !row.storageTarget().equals(target.name()))) {
+            throw BackstopException.conflict("snapshot " + id + " is on storage target '" + row.storageTarget()
+                    + "', which is not configured for source '" + row.sourceName() + "'");
+        }
+        try {
+            if (row.manifestKey() != null) {
+                target.delete(row.manifestKey());
+            }
+            if (row.storageKey() != null) {
+                target.delete(row.storageKey());
+            }
+        } catch (IOException e) {
+            throw new BackstopException(ProblemType.SERVICE_UNAVAILABLE, "cannot delete the objects of snapshot " + id
+                    + " from " + target.name() + ": " + e.getMessage() + "; nothing was marked, retry later", e);
+        }
+        dao.markRemoved(id, SnapshotStatus.DELETED);
+        LOG.info("Snapshot {} of {} deleted by {}", id, row.sourceName(), actor);
+        return find(id);
+    }
+
+    public SnapshotRow find(String id) {
+        if (!TimeOrderedId.isValid(id)) {
+            throw new BackstopException(ProblemType.BAD_REQUEST, "'" + id + "' is not a snapshot id (26 characters, Crockford base32)");
+        }
+        return dao.find(id).orElseThrow(() -> BackstopException.notFound("no snapshot " + id));
+    }
+
+    public Optional<String> runningSnapshot(String source) {
+        return Optional.ofNullable(running.get(source));
+    }
+}

@@ -1,0 +1,60 @@
+package dev.backstop.pipeline;
+
+import com.github.luben.zstd.ZstdOutputStreamNoFinalizer;
+import dev.backstop.source.SnapshotSource;
+import dev.backstop.source.SourceReport;
+import dev.backstop.storage.ObjectUpload;
+import java.io.BufferedOutputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+
+/**
+ * source stream -> zstd -> [OpenPGP] -> SHA-256 and byte count -> storage upload, all streaming.
+ * Nothing is buffered beyond fixed-size buffers, so memory does not grow with the snapshot.
+ */
+public final class SnapshotPipeline {
+    private static final int BUFFER = 1 << 17;
+
+    private final CompressionConfig compression;
+    private final OpenPgpEncryptor encryptor;
+
+    /** @param encryptor null when snapshots are not encrypted */
+    public SnapshotPipeline(CompressionConfig compression, OpenPgpEncryptor encryptor) {
+        this.compression = compression;
+        this.encryptor = encryptor;
+    }
+
+    /** What went through the pipeline. */
+    public record Result(long rawBytes, long storedBytes, String sha256, SourceReport report) {}
+
+    /** File name suffix of the stored object after the source's own extension. */
+    public String suffix() {
+        return ".zst" + (encryptor == null ? "" : ".pgp");
+    }
+
+    public String compression() {
+        return compression.describe();
+    }
+
+    /** The recipient fingerprint, or null when not encrypting. */
+    public String encryptionFingerprint() {
+        return encryptor == null ? null : encryptor.recipientFingerprint();
+    }
+
+    /** Streams the source into the upload; the caller commits or aborts the upload afterwards. */
+    public Result run(SnapshotSource source, ObjectUpload upload) throws IOException {
+        MeasuringOutputStream stored = MeasuringOutputStream.hashing(new OpenPgpEncryptor.Unclosable(upload));
+        OutputStream encrypted = encryptor == null ? stored : encryptor.encrypt(stored);
+        ZstdOutputStreamNoFinalizer zstd = new ZstdOutputStreamNoFinalizer(encrypted, compression.level());
+        if (compression.workers() > 0) {
+            zstd.setWorkers(compression.workers());
+        }
+        MeasuringOutputStream raw = MeasuringOutputStream.counting(zstd);
+        SourceReport report;
+        try (OutputStream sourceOut = new BufferedOutputStream(raw, BUFFER)) {
+            report = source.writeTo(sourceOut);
+        }
+        // Closing the chain finished zstd's frame and the OpenPGP message; the upload stays open.
+        return new Result(raw.count(), stored.count(), stored.sha256(), report);
+    }
+}

@@ -1,0 +1,29 @@
+package dev.backstop.source;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.util.Map;
+
+/** A thing Backstop takes snapshots of: writes one consistent, self-contained stream of its state. */
+public interface SnapshotSource {
+
+    String name();
+
+    /** {@code postgres}, {@code h2}, {@code sqlite} or {@code directory}. */
+    String type();
+
+    /** Extension of the raw stream, before compression: {@code dump}, {@code sql}, {@code sqlite}, {@code tar}. */
+    String extension();
+
+    /** Versions of the tools that produce the stream, recorded in the manifest. */
+    Map<String, String> toolVersions();
+
+    /**
+     * Writes a consistent snapshot to {@code out} and returns what the manifest should report. Must
+     * stream: never hold the whole snapshot in memory. Throws with a readable reason on failure.
+     */
+    SourceReport writeTo(OutputStream out) throws IOException;
+
+    /** Throws with a readable reason when the source cannot be snapshotted now (for health). */
+    void checkReachable() throws Exception;
+}

@@ -1,0 +1,249 @@
+package dev.backstop.source.directory;
+
+import dev.backstop.source.SnapshotSource;
+import dev.backstop.source.SourceReport;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.file.FileSystems;
+import java.nio.file.FileVisitResult;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.PathMatcher;
+import java.nio.file.SimpleFileVisitor;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.nio.file.attribute.PosixFileAttributes;
+import java.nio.file.attribute.PosixFilePermission;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
+import org.apache.commons.compress.archivers.tar.TarArchiveOutputStream;
+import org.apache.commons.compress.archivers.tar.TarConstants;
+
+/**
+ * Streams a directory as a POSIX (pax) tar: regular files, directories and symlinks (not followed),
+ * with modes, mtimes and owners. A file that changes or vanishes while being read is recorded (or
+ * fails the snapshot when {@code failOnChange}); the archive stays well-formed either way.
+ */
+public final class DirectorySource implements SnapshotSource {
+    private static final int COPY_BUFFER = 1 << 16;
+
+    private final DirectorySourceFactory config;
+    private final Path root;
+    private final List<PathMatcher> include;
+    private final List<PathMatcher> exclude;
+
+    DirectorySource(DirectorySourceFactory config) {
+        this.config = config;
+        this.root = config.path().toAbsolutePath().normalize();
+        this.include = config.include().stream().map(g -> FileSystems.getDefault().getPathMatcher("glob:" + g)).toList();
+        this.exclude = config.exclude().stream().map(g -> FileSystems.getDefault().getPathMatcher("glob:" + g)).toList();
+    }
+
+    @Override
+    public String name() {
+        return config.name();
+    }
+
+    @Override
+    public String type() {
+        return "directory";
+    }
+
+    @Override
+    public String extension() {
+        return "tar";
+    }
+
+    @Override
+    public Map<String, String> toolVersions() {
+        return Map.of("tar", "pax (commons-compress)");
+    }
+
+    @Override
+    public void checkReachable() throws IOException {
+        if (!Files.isDirectory(root)) {
+            throw new NoSuchFileException(root.toString(), null, "sources[" + config.name() + "].path is not a directory");
+        }
+        if (!Files.isReadable(root)) {
+            throw new IOException(root + " is not readable by the service user");
+        }
+    }
+
+    @Override
+    public SourceReport writeTo(OutputStream out) throws IOException {
+        checkReachable();
+        List<String> changed = new ArrayList<>();
+        List<String> vanished = new ArrayList<>();
+        TarArchiveOutputStream tar = new TarArchiveOutputStream(out, "UTF-8");
+        tar.setLongFileMode(TarArchiveOutputStream.LONGFILE_POSIX);
+        tar.setBigNumberMode(TarArchiveOutputStream.BIGNUMBER_POSIX);
+        tar.setAddPaxHeadersForNonAsciiNames(true);
+        Files.walkFileTree(root, new SimpleFileVisitor<>() {
+            @Override
+            public FileVisitResult preVisitDirectory(Path dir, BasicFileAttributes attrs) throws IOException {
+                if (!dir.equals(root)) {
+                    String name = relative(dir);
+                    if (isExcluded(dir)) {
+                        return FileVisitResult.SKIP_SUBTREE;
+                    }
+                    if (matchesInclude(dir)) {
+                        TarArchiveEntry entry = new TarArchiveEntry(name + "/");
+                        describe(entry, dir, attrs);
+                        tar.putArchiveEntry(entry);
+                        tar.closeArchiveEntry();
+                    }
+                }
+                return FileVisitResult.CONTINUE;
+            }
+
+            @Override
+            public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
+                if (isExcluded(file) || !matchesInclude(file)) {
+                    return FileVisitResult.CONTINUE;
+                }
+                String name = relative(file);
+                if (attrs.isSymbolicLink()) {
+                    TarArchiveEntry entry = new TarArchiveEntry(name, TarConstants.LF_SYMLINK);
+                    entry.setLinkName(Files.readSymbolicLink(file).toString());
+                    describe(entry, file, attrs);
+                    tar.putArchiveEntry(entry);
+                    tar.closeArchiveEntry();
+                } else if (attrs.isRegularFile()) {
+                    copyFile(tar, file, name, attrs, changed, vanished);
+                }
+                // Sockets, FIFOs and devices are not data: skipped.
+                return FileVisitResult.CONTINUE;
+            }
+
+            @Override
+            public FileVisitResult visitFileFailed(Path file, IOException e) throws IOException {
+                if (e instanceof NoSuchFileException) {
+                    vanished.add(relative(file));
+                    return FileVisitResult.CONTINUE;
+                }
+                throw e;
+            }
+        });
+        tar.finish();
+        if (config.failOnChange() && (!changed.isEmpty() || !vanished.isEmpty())) {
+            throw new IOException(changed.size() + " files changed and " + vanished.size()
+                    + " vanished while being read (failOnChange is set): " + String.join(", ", first(changed, vanished)));
+        }
+        return new SourceReport(changed, vanished);
+    }
+
+    private void copyFile(TarArchiveOutputStream tar, Path file, String name, BasicFileAttributes attrs,
+            List<String> changed, List<String> vanished) throws IOException {
+        InputStream in;
+        try {
+            in = Files.newInputStream(file, LinkOption.NOFOLLOW_LINKS);
+        } catch (NoSuchFileException gone) {
+            vanished.add(name);
+            return;
+        }
+        try (in) {
+            long size = attrs.size();
+            TarArchiveEntry entry = new TarArchiveEntry(name);
+            describe(entry, file, attrs);
+            entry.setSize(size);
+            tar.putArchiveEntry(entry);
+            // Exactly `size` bytes go into the entry whatever the file does meanwhile: a tar header
+            // cannot be rewritten once streamed.
+            byte[] buffer = new byte[COPY_BUFFER];
+            long remaining = size;
+            boolean shrank = false;
+            while (remaining > 0) {
+                int n = in.read(buffer, 0, (int) Math.min(buffer.length, remaining));
+                if (n < 0) {
+                    shrank = true;
+                    java.util.Arrays.fill(buffer, (byte) 0);
+                    while (remaining > 0) {
+                        int pad = (int) Math.min(buffer.length, remaining);
+                        tar.write(buffer, 0, pad);
+                        remaining -= pad;
+                    }
+                    break;
+                }
+                tar.write(buffer, 0, n);
+                remaining -= n;
+            }
+            boolean grew = in.read() >= 0;
+            tar.closeArchiveEntry();
+            if (shrank || grew || modifiedSince(file, attrs)) {
+                changed.add(name);
+            }
+        }
+    }
+
+    private static boolean modifiedSince(Path file, BasicFileAttributes before) {
+        try {
+            BasicFileAttributes after = Files.readAttributes(file, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+            return !after.lastModifiedTime().equals(before.lastModifiedTime()) || after.size() != before.size();
+        } catch (IOException gone) {
+            return true;
+        }
+    }
+
+    private static void describe(TarArchiveEntry entry, Path path, BasicFileAttributes attrs) throws IOException {
+        entry.setModTime(attrs.lastModifiedTime());
+        try {
+            PosixFileAttributes posix = Files.readAttributes(path, PosixFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+            int type = entry.getMode() & ~07777;
+            entry.setMode(type | mode(posix.permissions()));
+            entry.setUserName(posix.owner().getName());
+            entry.setGroupName(posix.group().getName());
+            Object uid = Files.getAttribute(path, "unix:uid", LinkOption.NOFOLLOW_LINKS);
+            Object gid = Files.getAttribute(path, "unix:gid", LinkOption.NOFOLLOW_LINKS);
+            entry.setUserId(((Number) uid).longValue());
+            entry.setGroupId(((Number) gid).longValue());
+        } catch (UnsupportedOperationException notPosix) {
+            // Non-POSIX file system: keep commons-compress's default modes.
+        }
+    }
+
+    private static int mode(Set<PosixFilePermission> permissions) {
+        int mode = 0;
+        for (PosixFilePermission p : permissions) {
+            mode |= switch (p) {
+                case OWNER_READ -> 0400;
+                case OWNER_WRITE -> 0200;
+                case OWNER_EXECUTE -> 0100;
+                case GROUP_READ -> 040;
+                case GROUP_WRITE -> 020;
+                case GROUP_EXECUTE -> 010;
+                case OTHERS_READ -> 04;
+                case OTHERS_WRITE -> 02;
+                case OTHERS_EXECUTE -> 01;
+            };
+        }
+        return mode;
+    }
+
+    private String relative(Path path) {
+        return root.relativize(path).toString().replace('\\', '/');
+    }
+
+    private boolean isExcluded(Path path) {
+        Path rel = root.relativize(path);
+        return exclude.stream().anyMatch(m -> m.matches(rel));
+    }
+
+    private boolean matchesInclude(Path path) {
+        if (include.isEmpty()) {
+            return true;
+        }
+        Path rel = root.relativize(path);
+        return include.stream().anyMatch(m -> m.matches(rel));
+    }
+
+    private static List<String> first(List<String> changed, List<String> vanished) {
+        List<String> all = new ArrayList<>(changed);
+        all.addAll(vanished);
+        return all.subList(0, Math.min(5, all.size()));
+    }
+}

@@ -1,0 +1,63 @@
+package dev.backstop.source.directory;
+
+import com.fasterxml.jackson.annotation.JsonCreator;
+import com.fasterxml.jackson.annotation.JsonProperty;
+import com.fasterxml.jackson.annotation.JsonTypeName;
+import dev.backstop.source.SnapshotSource;
+import dev.backstop.source.SourceEnvironment;
+import dev.backstop.source.SourceFactory;
+import dev.backstop.source.SourceNames;
+import jakarta.validation.constraints.NotNull;
+import jakarta.validation.constraints.Pattern;
+import java.nio.file.Path;
+import java.util.List;
+
+/**
+ * {@code type: directory}: a tar (POSIX/pax) of a directory tree.
+ *
+ * @param name          unique source name
+ * @param target        storage target name (default: the first)
+ * @param path          the directory
+ * @param include       glob patterns relative to {@code path}; empty means everything
+ * @param exclude       glob patterns relative to {@code path}, applied after include
+ * @param failOnChange  fail the snapshot when a file changes or vanishes while being read
+ *                      (default: record it in the manifest and carry on)
+ * @param createIfMissing create the directory at startup when it does not exist (default false)
+ */
+@JsonTypeName("directory")
+public record DirectorySourceFactory(
+        @NotNull @Pattern(regexp = SourceNames.PATTERN, message = SourceNames.MESSAGE) String name,
+        String target,
+        @NotNull Path path,
+        @NotNull List<String> include,
+        @NotNull List<String> exclude,
+        boolean failOnChange,
+        boolean createIfMissing) implements SourceFactory {
+
+    @JsonCreator
+    public DirectorySourceFactory(@JsonProperty("name") String name, @JsonProperty("target") String target,
+            @JsonProperty("path") Path path, @JsonProperty("include") List<String> include,
+            @JsonProperty("exclude") List<String> exclude, @JsonProperty("failOnChange") Boolean failOnChange,
+            @JsonProperty("createIfMissing") Boolean createIfMissing) {
+        this(name, target, path, include == null ? List.of() : List.copyOf(include),
+                exclude == null ? List.of() : List.copyOf(exclude), failOnChange != null && failOnChange,
+                createIfMissing != null && createIfMissing);
+    }
+
+    @Override
+    public String type() {
+        return "directory";
+    }
+
+    @Override
+    public SnapshotSource build(SourceEnvironment environment) {
+        if (createIfMissing) {
+            try {
+                java.nio.file.Files.createDirectories(path);
+            } catch (java.io.IOException e) {
+                throw new java.io.UncheckedIOException("sources[" + name + "].path: cannot create " + path, e);
+            }
+        }
+        return new DirectorySource(this);
+    }
+}

@@ -1,0 +1,44 @@
+package dev.backstop.source.h2;
+
+import com.fasterxml.jackson.annotation.JsonTypeName;
+import dev.backstop.source.SnapshotSource;
+import dev.backstop.source.SourceEnvironment;
+import dev.backstop.source.SourceFactory;
+import dev.backstop.source.SourceNames;
+import jakarta.validation.constraints.NotNull;
+import jakarta.validation.constraints.Pattern;
+
+/**
+ * {@code type: h2}: an online SQL script of an H2 database ({@code SCRIPT}), restorable with
+ * {@code RUNSCRIPT} or {@code org.h2.tools.RunScript}.
+ *
+ * @param name     unique source name
+ * @param target   storage target name (default: the first)
+ * @param url      JDBC URL, e.g. {@code jdbc:h2:/var/lib/app/db}; in the same process as an open
+ *                 embedded database, use exactly the URL that opened it
+ * @param user     database user (needs ADMIN for SCRIPT)
+ * @param password use {@code ${ENV_VAR}}; may be empty
+ */
+@JsonTypeName("h2")
+public record H2SourceFactory(
+        @NotNull @Pattern(regexp = SourceNames.PATTERN, message = SourceNames.MESSAGE) String name,
+        String target,
+        @NotNull @Pattern(regexp = "jdbc:h2:.+", message = "must be an H2 JDBC URL (jdbc:h2:...)") String url,
+        @NotNull String user,
+        String password) implements SourceFactory {
+
+    @Override
+    public String type() {
+        return "h2";
+    }
+
+    @Override
+    public SnapshotSource build(SourceEnvironment environment) {
+        return new H2Source(this);
+    }
+
+    @Override
+    public String toString() {
+        return "H2SourceFactory[name=" + name + ", url=" + url + ", user=" + user + "]";
+    }
+}

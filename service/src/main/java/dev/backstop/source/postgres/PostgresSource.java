@@ -1,0 +1,212 @@
+package dev.backstop.source.postgres;
+
+import dev.backstop.source.SnapshotSource;
+import dev.backstop.source.SourceReport;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * Runs {@code pg_dump -Fc -Z0} and streams its stdout. The password reaches pg_dump through the
+ * PGPASSWORD environment variable (or PGPASSFILE), never its command line, which any local user
+ * could read in the process list.
+ */
+public final class PostgresSource implements SnapshotSource {
+    private static final Pattern VERSION = Pattern.compile("(\\d+)(?:\\.(\\d+))?");
+    private static final int STDERR_KEEP = 8 * 1024;
+
+    private final PostgresSourceFactory config;
+
+    PostgresSource(PostgresSourceFactory config) {
+        this.config = config;
+    }
+
+    @Override
+    public String name() {
+        return config.name();
+    }
+
+    @Override
+    public String type() {
+        return "postgres";
+    }
+
+    @Override
+    public String extension() {
+        return "dump";
+    }
+
+    @Override
+    public Map<String, String> toolVersions() {
+        try {
+            return Map.of("pg_dump", pgDumpVersion());
+        } catch (IOException e) {
+            return Map.of("pg_dump", "unavailable: " + e.getMessage());
+        }
+    }
+
+    /** {@code pg_dump --version}, e.g. "15.19". */
+    String pgDumpVersion() throws IOException {
+        Process process = start(List.of(config.pgDump(), "--version"));
+        String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
+        try {
+            if (!process.waitFor(30, TimeUnit.SECONDS) || process.exitValue() != 0) {
+                throw new IOException(config.pgDump() + " --version failed: " + output);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted", e);
+        }
+        Matcher m = Pattern.compile("\\(PostgreSQL\\)\\s+(\\S+)").matcher(output);
+        return m.find() ? m.group(1) : output;
+    }
+
+    /** The server's version, e.g. "15.20". */
+    String serverVersion() throws SQLException {
+        Properties props = new Properties();
+        props.setProperty("user", config.user());
+        if (config.password() != null) {
+            props.setProperty("password", config.password());
+        }
+        props.setProperty("connectTimeout", "10");
+        String url = "jdbc:postgresql://" + config.host() + ":" + config.port() + "/" + config.database();
+        try (Connection c = DriverManager.getConnection(url, props); Statement s = c.createStatement();
+                ResultSet r = s.executeQuery("SHOW server_version")) {
+            r.next();
+            return r.getString(1).split(" ")[0];
+        }
+    }
+
+    static int major(String version) {
+        Matcher m = VERSION.matcher(version);
+        if (!m.find()) {
+            throw new IllegalArgumentException("cannot read a version from '" + version + "'");
+        }
+        return Integer.parseInt(m.group(1));
+    }
+
+    /** Fails when pg_dump is missing, or older than the server (it would refuse to dump it). */
+    @Override
+    public void checkReachable() throws Exception {
+        String client;
+        try {
+            client = pgDumpVersion();
+        } catch (IOException e) {
+            throw new IOException("sources[" + config.name() + "].pgDump: cannot run '" + config.pgDump() + "': " + e.getMessage(), e);
+        }
+        String server = serverVersion();
+        if (major(client) < major(server)) {
+            throw new IllegalStateException("pg_dump " + client + " is older than the server (PostgreSQL " + server
+                    + ") and cannot dump it: install postgresql-client-" + major(server)
+                    + " and point sources[" + config.name() + "].pgDump at its pg_dump");
+        }
+    }
+
+    List<String> command() {
+        List<String> command = new ArrayList<>(List.of(config.pgDump(), "--format=custom", "--compress=0", "--no-password",
+                "--host=" + config.host(), "--port=" + config.port(), "--username=" + config.user(), "--dbname=" + config.database()));
+        config.schemas().forEach(s -> command.add("--schema=" + s));
+        config.excludeSchemas().forEach(s -> command.add("--exclude-schema=" + s));
+        config.tables().forEach(t -> command.add("--table=" + t));
+        config.excludeTables().forEach(t -> command.add("--exclude-table=" + t));
+        return command;
+    }
+
+    private Process start(List<String> command) throws IOException {
+        ProcessBuilder builder = new ProcessBuilder(command);
+        Map<String, String> env = builder.environment();
+        env.remove("PGPASSWORD");
+        if (config.password() != null) {
+            env.put("PGPASSWORD", config.password());
+        }
+        if (config.passfile() != null) {
+            env.put("PGPASSFILE", config.passfile().toAbsolutePath().toString());
+        }
+        return builder.start();
+    }
+
+    @Override
+    public SourceReport writeTo(OutputStream out) throws IOException {
+        Process process;
+        try {
+            process = start(command());
+        } catch (IOException e) {
+            throw new IOException("cannot start pg_dump ('" + config.pgDump() + "'): " + e.getMessage(), e);
+        }
+        StderrTail stderr = new StderrTail(process.getErrorStream());
+        stderr.start();
+        try (InputStream dump = process.getInputStream()) {
+            dump.transferTo(out);
+            int exit = process.waitFor();
+            stderr.join(5_000);
+            if (exit != 0) {
+                throw new IOException("pg_dump exited with status " + exit + ": " + stderr.text());
+            }
+            return SourceReport.CLEAN;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted while running pg_dump", e);
+        } finally {
+            // Downstream failure (storage down, disk full): do not leave pg_dump holding a snapshot open.
+            if (process.isAlive()) {
+                process.destroyForcibly();
+            }
+        }
+    }
+
+    /** Keeps the last few KB of stderr so a failure can say why, without unbounded memory. */
+    private static final class StderrTail extends Thread {
+        private final InputStream in;
+        private final ByteArrayOutputStream kept = new ByteArrayOutputStream();
+
+        StderrTail(InputStream in) {
+            super("pg_dump-stderr");
+            setDaemon(true);
+            this.in = in;
+        }
+
+        @Override
+        public void run() {
+            byte[] buffer = new byte[4096];
+            try (in) {
+                int n;
+                while ((n = in.read(buffer)) >= 0) {
+                    synchronized (kept) {
+                        kept.write(buffer, 0, n);
+                        if (kept.size() > 2 * STDERR_KEEP) {
+                            byte[] all = kept.toByteArray();
+                            kept.reset();
+                            kept.write(all, all.length - STDERR_KEEP, STDERR_KEEP);
+                        }
+                    }
+                }
+            } catch (IOException ignored) {
+                // process ended
+            }
+        }
+
+        String text() {
+            synchronized (kept) {
+                String text = kept.toString(StandardCharsets.UTF_8).trim();
+                if (text.length() > STDERR_KEEP) {
+                    text = text.substring(text.length() - STDERR_KEEP);
+                }
+                return text.isEmpty() ? "(no message)" : text.replace('\n', ' ');
+            }
+        }
+    }
+}

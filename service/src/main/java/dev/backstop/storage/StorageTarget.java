@@ -1,0 +1,48 @@
+package dev.backstop.storage;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.time.Duration;
+import java.util.List;
+
+/**
+ * Where snapshot objects live. Keys are relative to the target's own root or prefix and use '/'.
+ * Implementations stream: an upload never holds a whole object in memory or stages it on disk.
+ */
+public interface StorageTarget extends AutoCloseable {
+
+    /** The configured name ({@code storage.targets[].name}). */
+    String name();
+
+    /** Where the target points, for logs and messages; never contains credentials. */
+    String describe();
+
+    /**
+     * Starts writing an object. Nothing is visible under {@code key} until
+     * {@link ObjectUpload#commit()} returns; closing without committing discards everything.
+     */
+    ObjectUpload upload(String key) throws IOException;
+
+    /** Writes a small object (a manifest) in one call, atomically. */
+    void put(String key, byte[] content, String contentType) throws IOException;
+
+    /** Opens an object for reading; {@link java.nio.file.NoSuchFileException} when it does not exist. */
+    InputStream open(String key) throws IOException;
+
+    boolean exists(String key) throws IOException;
+
+    /** Deletes an object; deleting a missing object is not an error. */
+    void delete(String key) throws IOException;
+
+    /** Keys (relative) of every object under a prefix. */
+    List<String> list(String prefix) throws IOException;
+
+    /**
+     * Removes what interrupted uploads left behind (open S3 multipart uploads, temp files) that is
+     * older than {@code olderThan}. Returns how many were removed.
+     */
+    int sweepStaleUploads(Duration olderThan) throws IOException;
+
+    @Override
+    default void close() {}
+}

@@ -1,0 +1,224 @@
+package dev.backstop.storage.s3;
+
+import dev.backstop.storage.ObjectUpload;
+import dev.backstop.storage.StorageTarget;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.NoSuchFileException;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
+import software.amazon.awssdk.auth.credentials.AwsCredentialsProvider;
+import software.amazon.awssdk.auth.credentials.DefaultCredentialsProvider;
+import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
+import software.amazon.awssdk.core.checksums.RequestChecksumCalculation;
+import software.amazon.awssdk.core.checksums.ResponseChecksumValidation;
+import software.amazon.awssdk.core.exception.SdkException;
+import software.amazon.awssdk.core.sync.RequestBody;
+import software.amazon.awssdk.http.apache.ApacheHttpClient;
+import software.amazon.awssdk.regions.Region;
+import software.amazon.awssdk.services.s3.S3Client;
+import software.amazon.awssdk.services.s3.model.CreateMultipartUploadRequest;
+import software.amazon.awssdk.services.s3.model.MultipartUpload;
+import software.amazon.awssdk.services.s3.model.NoSuchKeyException;
+import software.amazon.awssdk.services.s3.model.PutObjectRequest;
+import software.amazon.awssdk.services.s3.model.S3Exception;
+import software.amazon.awssdk.services.s3.model.S3Object;
+
+/** An S3 bucket (and prefix) reached through the AWS SDK v2. */
+public final class S3Target implements StorageTarget {
+    private static final Logger LOG = LoggerFactory.getLogger(S3Target.class);
+
+    private final S3TargetFactory config;
+    private final S3Client client;
+    private final ExecutorService partUploader;
+
+    S3Target(S3TargetFactory config) {
+        this.config = config;
+        this.client = S3Client.builder()
+                .region(Region.of(config.region()))
+                .endpointOverride(config.endpoint())
+                .forcePathStyle(Boolean.TRUE.equals(config.pathStyleAccess()))
+                .credentialsProvider(credentials(config))
+                .requestChecksumCalculation(config.checksumMode() == S3TargetFactory.ChecksumMode.WHEN_REQUIRED
+                        ? RequestChecksumCalculation.WHEN_REQUIRED : RequestChecksumCalculation.WHEN_SUPPORTED)
+                .responseChecksumValidation(config.checksumMode() == S3TargetFactory.ChecksumMode.WHEN_REQUIRED
+                        ? ResponseChecksumValidation.WHEN_REQUIRED : ResponseChecksumValidation.WHEN_SUPPORTED)
+                .httpClientBuilder(ApacheHttpClient.builder()
+                        .maxConnections(config.concurrency() * 2 + 4)
+                        .connectionTimeout(java.time.Duration.ofSeconds(10)))
+                .overrideConfiguration(o -> o.apiCallTimeout(java.time.Duration.ofMillis(config.apiCallTimeout().toMilliseconds())))
+                .build();
+        AtomicInteger threads = new AtomicInteger();
+        this.partUploader = Executors.newCachedThreadPool(r -> {
+            Thread t = new Thread(r, "s3-part-" + config.name() + "-" + threads.incrementAndGet());
+            t.setDaemon(true);
+            return t;
+        });
+    }
+
+    private static AwsCredentialsProvider credentials(S3TargetFactory config) {
+        if (config.accessKeyId() != null) {
+            return StaticCredentialsProvider.create(AwsBasicCredentials.create(config.accessKeyId(), config.secretAccessKey()));
+        }
+        return DefaultCredentialsProvider.builder().build();
+    }
+
+    @Override
+    public String name() {
+        return config.name();
+    }
+
+    @Override
+    public String describe() {
+        return "s3://" + config.bucket() + "/" + config.prefix() + (config.endpoint() == null ? "" : " at " + config.endpoint());
+    }
+
+    String fullKey(String key) {
+        if (key.isBlank() || key.startsWith("/") || key.contains("..")) {
+            throw new IllegalArgumentException("invalid object key: " + key);
+        }
+        return config.prefix().isEmpty() ? key : config.prefix() + "/" + key;
+    }
+
+    private String relative(String fullKey) {
+        return config.prefix().isEmpty() ? fullKey : fullKey.substring(config.prefix().length() + 1);
+    }
+
+    @Override
+    public ObjectUpload upload(String key) {
+        return new S3MultipartUpload(client, partUploader, this::newPut, this::newMultipart, config.bucket(), fullKey(key),
+                (int) config.partSize().toBytes(), config.concurrency());
+    }
+
+    private PutObjectRequest.Builder newPut() {
+        PutObjectRequest.Builder put = PutObjectRequest.builder();
+        if (config.storageClass() != null) {
+            put.storageClass(config.storageClass());
+        }
+        if (config.serverSideEncryption() != null) {
+            put.serverSideEncryption(config.serverSideEncryption());
+            put.ssekmsKeyId(config.kmsKeyId());
+        }
+        return put;
+    }
+
+    private CreateMultipartUploadRequest.Builder newMultipart() {
+        CreateMultipartUploadRequest.Builder create = CreateMultipartUploadRequest.builder();
+        if (config.storageClass() != null) {
+            create.storageClass(config.storageClass());
+        }
+        if (config.serverSideEncryption() != null) {
+            create.serverSideEncryption(config.serverSideEncryption());
+            create.ssekmsKeyId(config.kmsKeyId());
+        }
+        return create;
+    }
+
+    @Override
+    public void put(String key, byte[] content, String contentType) throws IOException {
+        try {
+            client.putObject(newPut().bucket(config.bucket()).key(fullKey(key)).contentType(contentType).build(),
+                    RequestBody.fromBytes(content));
+        } catch (SdkException e) {
+            throw new IOException("cannot write s3://" + config.bucket() + "/" + fullKey(key) + ": " + e.getMessage(), e);
+        }
+    }
+
+    @Override
+    public InputStream open(String key) throws IOException {
+        try {
+            return client.getObject(r -> r.bucket(config.bucket()).key(fullKey(key)));
+        } catch (NoSuchKeyException e) {
+            throw new NoSuchFileException("s3://" + config.bucket() + "/" + fullKey(key));
+        } catch (SdkException e) {
+            throw new IOException("cannot read s3://" + config.bucket() + "/" + fullKey(key) + ": " + e.getMessage(), e);
+        }
+    }
+
+    @Override
+    public boolean exists(String key) throws IOException {
+        try {
+            client.headObject(r -> r.bucket(config.bucket()).key(fullKey(key)));
+            return true;
+        } catch (NoSuchKeyException e) {
+            return false;
+        } catch (S3Exception e) {
+            if (e.statusCode() == 404) {
+                return false;
+            }
+            throw new IOException("cannot check s3://" + config.bucket() + "/" + fullKey(key) + ": " + e.getMessage(), e);
+        } catch (SdkException e) {
+            throw new IOException("cannot check s3://" + config.bucket() + "/" + fullKey(key) + ": " + e.getMessage(), e);
+        }
+    }
+
+    @Override
+    public void delete(String key) throws IOException {
+        try {
+            client.deleteObject(r -> r.bucket(config.bucket()).key(fullKey(key)));
+        } catch (SdkException e) {
+            throw new IOException("cannot delete s3://" + config.bucket() + "/" + fullKey(key) + ": " + e.getMessage(), e);
+        }
+    }
+
+    @Override
+    public List<String> list(String prefix) throws IOException {
+        String full = prefix.isEmpty() ? (config.prefix().isEmpty() ? "" : config.prefix() + "/") : fullKey(prefix);
+        List<String> keys = new ArrayList<>();
+        try {
+            for (S3Object object : client.listObjectsV2Paginator(r -> r.bucket(config.bucket()).prefix(full)).contents()) {
+                keys.add(relative(object.key()));
+            }
+        } catch (SdkException e) {
+            throw new IOException("cannot list s3://" + config.bucket() + "/" + full + ": " + e.getMessage(), e);
+        }
+        return keys;
+    }
+
+    /** Open multipart uploads under our prefix (for the sweep and for tests). */
+    public List<MultipartUpload> openUploads() throws IOException {
+        String full = config.prefix().isEmpty() ? "" : config.prefix() + "/";
+        try {
+            List<MultipartUpload> uploads = new ArrayList<>();
+            client.listMultipartUploadsPaginator(r -> r.bucket(config.bucket()).prefix(full)).uploads().forEach(uploads::add);
+            return uploads;
+        } catch (SdkException e) {
+            throw new IOException("cannot list multipart uploads in s3://" + config.bucket() + "/" + full + ": " + e.getMessage(), e);
+        }
+    }
+
+    @Override
+    public int sweepStaleUploads(Duration olderThan) throws IOException {
+        Instant cutoff = Instant.now().minus(olderThan);
+        int aborted = 0;
+        for (MultipartUpload upload : openUploads()) {
+            if (upload.initiated() != null && upload.initiated().isAfter(cutoff)) {
+                continue;
+            }
+            try {
+                client.abortMultipartUpload(r -> r.bucket(config.bucket()).key(upload.key()).uploadId(upload.uploadId()));
+                LOG.info("Aborted stale multipart upload {} of s3://{}/{} (started {})", upload.uploadId(), config.bucket(),
+                        upload.key(), upload.initiated());
+                aborted++;
+            } catch (SdkException e) {
+                LOG.warn("Cannot abort multipart upload {} of s3://{}/{}: {}", upload.uploadId(), config.bucket(), upload.key(),
+                        e.getMessage());
+            }
+        }
+        return aborted;
+    }
+
+    @Override
+    public void close() {
+        partUploader.shutdownNow();
+        client.close();
+    }
+}
