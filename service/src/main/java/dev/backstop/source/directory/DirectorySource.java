@@ -40,8 +40,8 @@ public final class DirectorySource implements SnapshotSource {
     DirectorySource(DirectorySourceFactory config) {
         this.config = config;
         this.root = config.path().toAbsolutePath().normalize();
-        this.include = config.include().stream().map(g -> FileSystems.getDefault().getPathMatcher("glob:" + g)).toList();
-        this.exclude = config.exclude().stream().map(g -> FileSystems.getDefault().getPathMatcher("glob:" + g)).toList();
+        this.include = config.include().stream().map(DirectorySource::matcher).toList();
+        this.exclude = config.exclude().stream().map(DirectorySource::matcher).toList();
     }
 
     @Override
@@ -222,6 +222,22 @@ public final class DirectorySource implements SnapshotSource {
             };
         }
         return mode;
+    }
+
+    /**
+     * Globs as operators expect from tar and rsync: a pattern without '/' matches a name at any
+     * depth ({@code *.tmp}); {@code **}{@code /x} also matches {@code x} at the top.
+     */
+    static PathMatcher matcher(String glob) {
+        PathMatcher full = FileSystems.getDefault().getPathMatcher("glob:" + glob);
+        if (!glob.contains("/")) {
+            return path -> path.getFileName() != null && full.matches(path.getFileName());
+        }
+        if (glob.startsWith("**/")) {
+            PathMatcher top = FileSystems.getDefault().getPathMatcher("glob:" + glob.substring(3));
+            return path -> full.matches(path) || top.matches(path);
+        }
+        return full;
     }
 
     private String relative(Path path) {

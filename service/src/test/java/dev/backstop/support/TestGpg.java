@@ -1,0 +1,70 @@
+package dev.backstop.support;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/** A throw-away GnuPG home with one key pair, driven through the real gpg binary. */
+public final class TestGpg implements AutoCloseable {
+    private final Path home;
+
+    private TestGpg(Path home) {
+        this.home = home;
+    }
+
+    /** Generates a default (ed25519 + cv25519) key pair without a passphrase. */
+    public static TestGpg create() throws IOException, InterruptedException {
+        Path home = Files.createTempDirectory("backstop-gpg", PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+        TestGpg gpg = new TestGpg(home);
+        gpg.run("--quick-gen-key", "Backstop Test <test@backstop.invalid>", "default", "default", "never");
+        return gpg;
+    }
+
+    public Path home() {
+        return home;
+    }
+
+    /** Exports the public key (armored) to a file, as an operator would hand it to Backstop. */
+    public Path exportPublicKey(Path file) throws IOException, InterruptedException {
+        run("--armor", "--output", file.toString(), "--export", "test@backstop.invalid");
+        return file;
+    }
+
+    public void decrypt(Path encrypted, Path plain) throws IOException, InterruptedException {
+        run("--output", plain.toString(), "--decrypt", encrypted.toString());
+    }
+
+    public String fingerprint() throws IOException, InterruptedException {
+        String out = run("--with-colons", "--fingerprint", "test@backstop.invalid");
+        for (String line : out.split("\n")) {
+            if (line.startsWith("fpr:")) {
+                return line.split(":")[9];
+            }
+        }
+        throw new IllegalStateException("no fingerprint in: " + out);
+    }
+
+    public String run(String... args) throws IOException, InterruptedException {
+        List<String> command = new ArrayList<>(List.of("gpg", "--homedir", home.toString(), "--batch", "--yes",
+                "--pinentry-mode", "loopback", "--passphrase", ""));
+        command.addAll(List.of(args));
+        Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
+        String output = new String(process.getInputStream().readAllBytes());
+        if (!process.waitFor(120, TimeUnit.SECONDS) || process.exitValue() != 0) {
+            throw new IOException("gpg " + String.join(" ", args) + " failed: " + output);
+        }
+        return output;
+    }
+
+    @Override
+    public void close() throws Exception {
+        new ProcessBuilder("gpgconf", "--homedir", home.toString(), "--kill", "gpg-agent").start().waitFor(10, TimeUnit.SECONDS);
+        try (var files = Files.walk(home)) {
+            files.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        }
+    }
+}
