@@ -18,7 +18,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
 
 /** Every error the API can return is RFC 9457 problem+json with a stable type and no stack trace. */
 @ExtendWith(DropwizardExtensionsSupport.class)
-class ProblemJsonTest {
+public class ProblemJsonTest {
     static final DropwizardAppExtension<BackstopConfiguration> APP = TestApps.withH2();
 
     private String url(String path) {
@@ -125,7 +125,7 @@ class ProblemJsonTest {
         assertThat(reply.json().get("count").asInt()).isEqualTo(3);
     }
 
-    static void assertProblem(Http.Reply reply, int status, String slug) {
+    public static void assertProblem(Http.Reply reply, int status, String slug) {
         assertThat(reply.status()).as(reply.body()).isEqualTo(status);
         assertThat(reply.contentType()).startsWith("application/problem+json");
         JsonNode body = reply.json();

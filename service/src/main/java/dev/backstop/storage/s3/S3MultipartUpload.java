@@ -39,6 +39,7 @@ final class S3MultipartUpload extends ObjectUpload {
     private final String key;
     private final int partSize;
     private final Semaphore inFlight;
+    private final java.util.function.Consumer<String> abortLater;
     private final List<Future<CompletedPart>> parts = new ArrayList<>();
 
     private byte[] buffer;
@@ -50,7 +51,8 @@ final class S3MultipartUpload extends ObjectUpload {
 
     S3MultipartUpload(S3Client client, ExecutorService workers, Supplier<PutObjectRequest.Builder> putRequest,
             Supplier<CreateMultipartUploadRequest.Builder> createRequest, String bucket, String key, int partSize,
-            int concurrency) {
+            int concurrency, java.util.function.Consumer<String> abortLater) {
+        this.abortLater = abortLater;
         this.client = client;
         this.workers = workers;
         this.putRequest = putRequest;
@@ -180,8 +182,9 @@ final class S3MultipartUpload extends ObjectUpload {
             try {
                 client.abortMultipartUpload(r -> r.bucket(bucket).key(key).uploadId(uploadId));
             } catch (SdkException e) {
-                LOG.warn("Cannot abort multipart upload {} of s3://{}/{}: {}; the stale-upload sweep will retry",
+                LOG.warn("Cannot abort multipart upload {} of s3://{}/{}: {}; retrying in the background",
                         uploadId, bucket, key, e.getMessage());
+                abortLater.accept(uploadId);
             }
         }
     }

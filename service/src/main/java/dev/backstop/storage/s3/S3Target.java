@@ -9,7 +9,11 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
@@ -39,6 +43,9 @@ public final class S3Target implements StorageTarget {
     private final S3TargetFactory config;
     private final S3Client client;
     private final ExecutorService partUploader;
+    /** Multipart uploads whose abort failed (the store was unreachable): key by upload id. */
+    private final Map<String, String> pendingAborts = new ConcurrentHashMap<>();
+    private final ScheduledExecutorService abortRetrier;
 
     S3Target(S3TargetFactory config) {
         this.config = config;
@@ -61,6 +68,30 @@ public final class S3Target implements StorageTarget {
             Thread t = new Thread(r, "s3-part-" + config.name() + "-" + threads.incrementAndGet());
             t.setDaemon(true);
             return t;
+        });
+        this.abortRetrier = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "s3-abort-retry-" + config.name());
+            t.setDaemon(true);
+            return t;
+        });
+        abortRetrier.scheduleWithFixedDelay(this::retryPendingAborts, ABORT_RETRY.toMillis(), ABORT_RETRY.toMillis(),
+                TimeUnit.MILLISECONDS);
+    }
+
+    /** How often aborts that failed are tried again; the stale-upload sweep is the last resort. */
+    static final Duration ABORT_RETRY = Duration.ofSeconds(5);
+
+    private void retryPendingAborts() {
+        pendingAborts.forEach((uploadId, key) -> {
+            try {
+                client.abortMultipartUpload(r -> r.bucket(config.bucket()).key(key).uploadId(uploadId));
+                pendingAborts.remove(uploadId);
+                LOG.info("Aborted multipart upload {} of s3://{}/{} on retry", uploadId, config.bucket(), key);
+            } catch (software.amazon.awssdk.services.s3.model.NoSuchUploadException gone) {
+                pendingAborts.remove(uploadId);
+            } catch (SdkException stillDown) {
+                LOG.debug("Abort of {} still failing: {}", uploadId, stillDown.getMessage());
+            }
         });
     }
 
@@ -95,7 +126,7 @@ public final class S3Target implements StorageTarget {
     @Override
     public ObjectUpload upload(String key) {
         return new S3MultipartUpload(client, partUploader, this::newPut, this::newMultipart, config.bucket(), fullKey(key),
-                (int) config.partSize().toBytes(), config.concurrency());
+                (int) config.partSize().toBytes(), config.concurrency(), uploadId -> pendingAborts.put(uploadId, fullKey(key)));
     }
 
     private PutObjectRequest.Builder newPut() {
@@ -218,6 +249,7 @@ public final class S3Target implements StorageTarget {
 
     @Override
     public void close() {
+        abortRetrier.shutdownNow();
         partUploader.shutdownNow();
         client.close();
     }
