@@ -185,6 +185,65 @@ class SnapshotRoundTripTest {
         assertThat(view.get("filesChanged").asInt()).isZero();
     }
 
+    /**
+     * The README's stock-tool recovery block, run line by line as an operator would (gpg, zstd,
+     * pg_restore, tar), against objects fetched from storage under the names the README uses.
+     */
+    @org.junit.jupiter.api.Test
+    void stockRecoveryCommandsFromTheReadmeWork() throws Exception {
+        String readme = Files.readString(Path.of("..", "README.md"));
+        String block = readme.substring(readme.indexOf("<!-- stock-recovery:begin -->"), readme.indexOf("<!-- stock-recovery:end -->"));
+        List<String> commands = block.lines().filter(l -> !l.startsWith("```") && !l.startsWith("<!--") && !l.isBlank()).toList();
+        assertThat(commands).hasSize(5);
+
+        Path work = Files.createTempDirectory(FIXTURE.dir, "stock");
+        Files.createDirectories(work.resolve("restored_dir"));
+        for (String source : List.of("pg-fs", "dir-fs", "sqlite-fs", "h2-fs")) {
+            JsonNode view = SnapshotFixture.snapshot(port(), source);
+            String key = view.get("dataKey").asText();
+            FIXTURE.fetch(view, key, work.resolve(Path.of(key).getFileName().toString()));
+            assertThat(Shell.run(work, "sha256sum " + Path.of(key).getFileName())).startsWith(FIXTURE.manifest(view).get("sha256").asText());
+        }
+        try (TestPostgres restored = TestPostgres.create()) {
+            String env = "export GNUPGHOME=" + FIXTURE.gpg.home() + " PGHOST=" + TestPostgres.HOST + " PGPORT=" + TestPostgres.PORT
+                    + " PGUSER=" + TestPostgres.USER + "; ";
+            for (String command : commands) {
+                String line = command.replaceAll("\\s+#.*$", "").replace("restored_db", restored.database());
+                Shell.run(work, env + line.replace("gpg --decrypt", "gpg --batch --pinentry-mode loopback --passphrase '' --decrypt"));
+            }
+            assertThat(tableFingerprint(restored.connect(), "shop.orders")).isEqualTo(tableFingerprint(FIXTURE.postgres.connect(), "shop.orders"));
+        }
+        TreeMap<String, String> expected = tree(SOURCE_DIR);
+        expected.remove("scratch.tmp");
+        assertThat(tree(work.resolve("restored_dir"))).isEqualTo(expected);
+        String notes = "SELECT id, body, hex(data) FROM notes ORDER BY id";
+        try (Connection restored = DriverManager.getConnection("jdbc:sqlite:" + work.resolve("restored.sqlite"));
+                Connection original = DriverManager.getConnection("jdbc:sqlite:" + SQLITE_FILE)) {
+            assertThat(rows(restored, notes)).isEqualTo(rows(original, notes));
+        }
+        try (Connection restored = DriverManager.getConnection("jdbc:h2:mem:stock-restored", "sa", "");
+                Statement s = restored.createStatement()) {
+            s.execute("RUNSCRIPT FROM '" + work.resolve("restored.sql") + "'");
+            assertThat(rows(restored, "SELECT COUNT(*) FROM items")).containsExactly(List.of("500"));
+        }
+    }
+
+    @org.junit.jupiter.api.Test
+    void snapshotMetricsAndHealthAreExposed() throws Exception {
+        SnapshotFixture.snapshot(port(), "dir-fs");
+        String scrape = dev.backstop.support.Http.get("http://127.0.0.1:" + APP.getAdminPort() + "/metrics/prometheus", null).body();
+        assertThat(scrape)
+                .containsPattern("backstop_snapshots_total\\{outcome=\"completed\",source=\"dir-fs\"} [1-9]")
+                .contains("backstop_snapshot_duration_seconds_count{source=\"dir-fs\"}")
+                .containsPattern("backstop_snapshot_raw_bytes_total\\{source=\"dir-fs\"} [1-9]")
+                .containsPattern("backstop_snapshot_last_success_timestamp_seconds\\{source=\"dir-fs\"} 1\\.[0-9]+E9");
+        JsonNode health = dev.backstop.support.Http.get("http://127.0.0.1:" + APP.getAdminPort() + "/health/detailed", null).json();
+        assertThat(health.get("checks").get("storage:writable").findValuesAsText("componentId")).containsExactly("fs", "s3");
+        assertThat(health.get("checks").get("storage:writable").findValuesAsText("status")).containsOnly("pass");
+        assertThat(health.get("checks").get("source:reachable").findValuesAsText("status")).containsOnly("pass");
+        assertThat(health.get("checks").get("source:reachable")).hasSize(8);
+    }
+
     /** Every entry: type, mode, and content hash or link target. */
     static TreeMap<String, String> tree(Path root) throws Exception {
         TreeMap<String, String> entries = new TreeMap<>();
