@@ -69,10 +69,29 @@ class QuickStartIT {
         assertThat(reply.json().get("catalogType").asText()).isEqualTo("h2");
         assertThat(Files.exists(workDir.resolve("var/catalog.mv.db"))).isTrue();
 
+        // The README's first snapshot, on the embedded defaults.
+        Files.writeString(workDir.resolve("var/data/hello.txt"), "hello\n");
+        Http.Reply accepted = Http.send("POST", "http://127.0.0.1:" + app + "/api/v1/snapshots", token, "application/json",
+                "{\"source\": \"files\"}");
+        assertThat(accepted.status()).as(accepted.body()).isEqualTo(202);
+        String location = accepted.header("Location");
+        org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(30)).until(() ->
+                "COMPLETED".equals(Http.get(location, token).json().get("status").asText()));
+        String dataKey = Http.get(location, token).json().get("dataKey").asText();
+        assertThat(dev.backstop.support.Shell.run(workDir, "zstd -dc var/backups/" + dataKey + " | tar -t")).contains("hello.txt");
+
         process.toHandle().destroy(); // SIGTERM, as systemd stops it
         assertThat(process.waitFor(30, TimeUnit.SECONDS)).as("stops within the grace period").isTrue();
         assertThat(process.exitValue()).isIn(0, 143);
         assertThat(System.nanoTime() - started).isPositive();
+
+        // With the server stopped, the CLI takes a snapshot of the catalog itself.
+        Process cli = new ProcessBuilder("java", "-jar", JAR.toString(), "snapshot", "config.yml", "--source", "catalog")
+                .directory(workDir.toFile()).redirectErrorStream(true).start();
+        String output = new String(cli.getInputStream().readAllBytes());
+        assertThat(cli.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        assertThat(cli.exitValue()).as(output).isZero();
+        assertThat(output).contains("\"status\" : \"COMPLETED\"").contains("\"origin\" : \"CLI\"");
     }
 
     private Duration waitUntilAnswering(String first, String second, Duration limit) throws InterruptedException {
