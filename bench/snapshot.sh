@@ -1,0 +1,139 @@
+#!/usr/bin/env bash
+# Snapshot throughput of a PostgreSQL database, side by side in one run:
+#   (a) pg_dump -Fc -Z0 > /dev/null                 the floor: what pg_dump alone costs
+#   (b) pg_dump -Fc -Z0 | zstd -3 -T1 > file        the stock pipeline
+#   (c) a Backstop snapshot to a filesystem target  (zstd-3, SHA-256, fsync + atomic rename)
+#   (d) a Backstop snapshot to S3Proxy               (multipart upload, 16 MiB parts)
+# and the service's peak RSS during (c)/(d) and during a snapshot of a database twice as large.
+# Usage: bench/snapshot.sh                 (SIZE_MB=800; needs PostgreSQL on 127.0.0.1:5432, zstd, curl)
+#        SIZE_MB=200 bench/snapshot.sh     (quicker, for a smoke run)
+# Everything runs on 127.0.0.1 and is removed at the end (databases, files, processes).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SIZE_MB="${SIZE_MB:-800}"
+PGHOST="${PGHOST:-127.0.0.1}" PGPORT="${PGPORT:-5432}" PGUSER="${PGUSER:-postgres}"
+export PGHOST PGPORT PGUSER
+APP_PORT=18090 ADMIN_PORT=18091 S3_PORT=18092
+HEAP="${HEAP:-256m}"
+# compression.workers for the service (0: compress on the snapshot thread; WORKERS=1 to compare with zstd -T1).
+WORKERS="${WORKERS:-0}"
+
+[ -f service/target/backstop.jar ] || mvn -q -B -DskipTests package
+S3PROXY_JAR="$(ls ~/.m2/repository/org/gaul/s3proxy/*/s3proxy-*-jar-with-dependencies.jar 2>/dev/null | tail -n 1 || true)"
+if [ -z "$S3PROXY_JAR" ]; then
+  mvn -q dependency:get -Dartifact=org.gaul:s3proxy:2.7.0:jar:jar-with-dependencies >/dev/null
+  S3PROXY_JAR="$(ls ~/.m2/repository/org/gaul/s3proxy/*/s3proxy-*-jar-with-dependencies.jar | tail -n 1)"
+fi
+
+work="$(mktemp -d /var/tmp/backstop-bench.XXXXXX)"
+db1="backstop_bench_$$_a"; db2="backstop_bench_$$_b"
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
+  psql -qAt -d postgres -c "DROP DATABASE IF EXISTS $db1 WITH (FORCE)" -c "DROP DATABASE IF EXISTS $db2 WITH (FORCE)" >/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+# Mixed data: numbers, text, jsonb and random bytea (incompressible), ~1 KB a row.
+populate() { # db size_mb
+  psql -qAt -d postgres -c "CREATE DATABASE $1" >/dev/null
+  psql -qAt -d "$1" -c "CREATE EXTENSION IF NOT EXISTS pgcrypto" >/dev/null
+  psql -qAt -d "$1" -c "CREATE TABLE items (id bigint PRIMARY KEY, qty int, price numeric(12,2), label text, doc jsonb, blob bytea)"
+  local rows_per_batch=100000 batch=0
+  while [ "$(psql -qAt -d "$1" -c "SELECT pg_database_size('$1') / 1048576")" -lt "$2" ]; do
+    psql -qAt -d "$1" -c "INSERT INTO items
+      SELECT g, (random() * 1000)::int, round((random() * 10000)::numeric, 2),
+             'item ' || g || ' ' || repeat(md5(g::text), 3),
+             jsonb_build_object('id', g, 'tags', jsonb_build_array('a', 'b', g % 13), 'note', md5((g * 3)::text)),
+             gen_random_bytes(256)
+      FROM generate_series($((batch * rows_per_batch + 1)), $(((batch + 1) * rows_per_batch))) g"
+    batch=$((batch + 1))
+  done
+  psql -qAt -d "$1" -c "VACUUM ANALYZE items"
+}
+
+echo "building $db1 (${SIZE_MB} MB) and $db2 ($((SIZE_MB * 2)) MB) ..."
+populate "$db1" "$SIZE_MB"
+populate "$db2" "$((SIZE_MB * 2))"
+size1=$(psql -qAt -d postgres -c "SELECT pg_database_size('$db1')")
+
+mkdir -p "$work/s3data/backups" "$work/fs"
+cat > "$work/s3proxy.conf" <<CONF
+s3proxy.endpoint=http://127.0.0.1:$S3_PORT
+s3proxy.authorization=aws-v2-or-v4
+s3proxy.identity=bench
+s3proxy.credential=bench-secret
+jclouds.provider=filesystem
+jclouds.filesystem.basedir=$work/s3data
+CONF
+java -jar "$S3PROXY_JAR" --properties "$work/s3proxy.conf" >"$work/s3proxy.log" 2>&1 &
+pids+=($!)
+
+cat > "$work/config.yml" <<CONF
+server:
+  applicationConnectors: [{type: http, port: $APP_PORT}]
+  adminConnectors: [{type: http, port: $ADMIN_PORT}]
+  requestLog: {appenders: []}
+catalog: {url: "jdbc:h2:$work/catalog"}
+auth: {generatedTokenFile: $work/api-token}
+disk: {paths: [$work]}
+snapshots: {stagingPath: $work/staging}
+storage:
+  targets:
+    - {type: filesystem, name: fs, path: $work/fs}
+    - {type: s3, name: s3, bucket: backups, endpoint: "http://127.0.0.1:$S3_PORT", pathStyleAccess: true,
+       checksumMode: WHEN_REQUIRED, accessKeyId: bench, secretAccessKey: bench-secret}
+compression: {level: 3, workers: $WORKERS}
+sources:
+  - {type: postgres, name: db-fs, target: fs, host: $PGHOST, port: $PGPORT, database: $db1, user: $PGUSER}
+  - {type: postgres, name: db-s3, target: s3, host: $PGHOST, port: $PGPORT, database: $db1, user: $PGUSER}
+  - {type: postgres, name: db2-fs, target: fs, host: $PGHOST, port: $PGPORT, database: $db2, user: $PGUSER}
+logging: {level: WARN}
+CONF
+java -Xms"$HEAP" -Xmx"$HEAP" -jar service/target/backstop.jar server "$work/config.yml" >"$work/service.log" 2>&1 &
+service_pid=$!
+pids+=($service_pid)
+for _ in $(seq 1 100); do curl -fs "127.0.0.1:$ADMIN_PORT/health/ready" >/dev/null 2>&1 && break; sleep 0.3; done
+token="$(cat "$work/api-token")"
+
+now() { date +%s.%N; }
+snapshot() { # source -> prints server-side seconds
+  local loc status body
+  loc=$(curl -fsS -D - -o /dev/null -H "Authorization: Bearer $token" -H 'Content-Type: application/json' \
+        -d "{\"source\": \"$1\"}" "127.0.0.1:$APP_PORT/api/v1/snapshots" | tr -d '\r' | awk 'tolower($1) == "location:" { print $2 }')
+  while :; do
+    body=$(curl -fsS -H "Authorization: Bearer $token" "$loc")
+    status=$(sed -E 's/.*"status":"([A-Z]+)".*/\1/' <<<"$body")
+    [ "$status" = RUNNING ] || break
+    sleep 0.1
+  done
+  [ "$status" = COMPLETED ] || { echo "snapshot of $1 $status: $body" >&2; exit 1; }
+  sed -E 's/.*"durationSeconds":([0-9.]+).*/\1/' <<<"$body"
+}
+hwm_kb() { awk '/VmHWM/ { print $2 }' "/proc/$service_pid/status"; }
+
+sync; echo "warming the page cache with one pg_dump ..."
+pg_dump -Fc -Z0 -d "$db1" > /dev/null
+
+t0=$(now); pg_dump -Fc -Z0 -d "$db1" > /dev/null; ta=$(echo "$(now) - $t0" | bc)
+t0=$(now); pg_dump -Fc -Z0 -d "$db1" | zstd -q -3 -T1 > "$work/stock.dump.zst"; tb=$(echo "$(now) - $t0" | bc)
+rss_start=$(hwm_kb)
+tc=$(snapshot db-fs); rss_c=$(hwm_kb)
+td=$(snapshot db-s3); rss_d=$(hwm_kb)
+t2=$(snapshot db2-fs); rss_2x=$(hwm_kb)
+
+mb=$(echo "$size1 / 1048576" | bc -l)
+printf '\ndatabase %s: %.0f MB on disk; stock dump.zst %s bytes\n' "$db1" "$mb" "$(stat -c %s "$work/stock.dump.zst")"
+printf '%-44s %9s %9s\n' run "seconds" "MB/s"
+printf '%-44s %9.2f %9.1f\n' "(a) pg_dump -Fc -Z0 > /dev/null" "$ta" "$(echo "$mb / $ta" | bc -l)"
+printf '%-44s %9.2f %9.1f\n' "(b) pg_dump -Fc -Z0 | zstd -3 -T1 > file" "$tb" "$(echo "$mb / $tb" | bc -l)"
+printf '%-44s %9.2f %9.1f\n' "(c) Backstop -> filesystem" "$tc" "$(echo "$mb / $tc" | bc -l)"
+printf '%-44s %9.2f %9.1f\n' "(d) Backstop -> S3Proxy" "$td" "$(echo "$mb / $td" | bc -l)"
+printf '%-44s %9.2f\n' "    Backstop -> filesystem, 2x database" "$t2"
+printf '\nratios: (c)/(b) = %.2f   (c)/(a) = %.2f   (d)/(b) = %.2f\n' \
+  "$(echo "$tc / $tb" | bc -l)" "$(echo "$tc / $ta" | bc -l)" "$(echo "$td / $tb" | bc -l)"
+printf 'Backstop compression.workers: %s\n' "$WORKERS"
+printf 'service peak RSS (VmHWM, -Xmx%s): before %d MB, after (c) %d MB, after (d) %d MB, after 2x %d MB; growth 1x -> 2x: %d MB\n' \
+  "$HEAP" $((rss_start / 1024)) $((rss_c / 1024)) $((rss_d / 1024)) $((rss_2x / 1024)) $(((rss_2x - rss_d) / 1024))
