@@ -16,8 +16,8 @@ PGHOST="${PGHOST:-127.0.0.1}" PGPORT="${PGPORT:-5432}" PGUSER="${PGUSER:-postgre
 export PGHOST PGPORT PGUSER
 APP_PORT=18090 ADMIN_PORT=18091 S3_PORT=18092
 HEAP="${HEAP:-256m}"
-# compression.workers for the service (0: compress on the snapshot thread; WORKERS=1 to compare with zstd -T1).
-WORKERS="${WORKERS:-0}"
+# compression.workers for the service: 1 is the shipped default and the counterpart of zstd -T1.
+WORKERS="${WORKERS:-1}"
 
 [ -f service/target/backstop.jar ] || mvn -q -B -DskipTests package
 S3PROXY_JAR="$(ls ~/.m2/repository/org/gaul/s3proxy/*/s3proxy-*-jar-with-dependencies.jar 2>/dev/null | tail -n 1 || true)"

@@ -9,13 +9,14 @@ import jakarta.validation.constraints.Min;
  * {@code compression:} zstd settings for every snapshot.
  *
  * @param level   zstd level, 1 (fastest) to 19; 3 is zstd's own default
- * @param workers zstd worker threads; 0 compresses on the writing thread (like {@code zstd -T1})
+ * @param workers zstd worker threads; 1 (the default, like {@code zstd -T1}) compresses beside the thread
+ *                that reads the source; 0 compresses on that thread; 2 or more use more cores
  */
 public record CompressionConfig(@Min(1) @Max(19) int level, @Min(0) @Max(64) int workers) {
 
     @JsonCreator
     public CompressionConfig(@JsonProperty("level") Integer level, @JsonProperty("workers") Integer workers) {
-        this(level == null ? 3 : level, workers == null ? 0 : workers);
+        this(level == null ? 3 : level, workers == null ? 1 : workers);
     }
 
     public static CompressionConfig defaults() {

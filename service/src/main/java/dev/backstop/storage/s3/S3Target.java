@@ -228,9 +228,10 @@ public final class S3Target implements StorageTarget {
 
     @Override
     public int sweepStaleUploads(Duration olderThan) throws IOException {
-        Instant cutoff = Instant.now().minus(olderThan);
+        List<MultipartUpload> uploads = openUploads();
+        Instant cutoff = Instant.now().minus(olderThan); // after listing: ages are judged as of the listing
         int aborted = 0;
-        for (MultipartUpload upload : openUploads()) {
+        for (MultipartUpload upload : uploads) {
             if (upload.initiated() != null && upload.initiated().isAfter(cutoff)) {
                 continue;
             }

@@ -1,8 +1,6 @@
 package dev.backstop.storage.s3;
 
-import com.fasterxml.jackson.annotation.JsonCreator;
 import com.fasterxml.jackson.annotation.JsonIgnore;
-import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.annotation.JsonTypeName;
 import dev.backstop.storage.StorageTarget;
 import dev.backstop.storage.StorageTargetFactory;
