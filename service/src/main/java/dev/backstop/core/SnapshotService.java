@@ -93,6 +93,15 @@ public final class SnapshotService implements Managed {
             dao.list(source, SnapshotStatus.COMPLETED, null, 1).stream().findFirst()
                     .ifPresent(row -> lastSuccess.get(source).set(row.finishedAt().getEpochSecond()));
         }
+        // Say at once what will not work (pg_dump missing or older than the server, a path that does
+        // not exist), without holding up startup on a source that is slow to answer.
+        executor.submit(() -> bindings.values().forEach(binding -> {
+            try {
+                binding.source().checkReachable();
+            } catch (Exception e) {
+                LOG.error("Source {} cannot be snapshotted now: {}", binding.source().name(), reason(e));
+            }
+        }));
     }
 
     @Override

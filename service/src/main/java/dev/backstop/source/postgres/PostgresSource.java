@@ -1,5 +1,6 @@
 package dev.backstop.source.postgres;
 
+import dev.backstop.source.ProcessOutput;
 import dev.backstop.source.SnapshotSource;
 import dev.backstop.source.SourceReport;
 import java.io.ByteArrayOutputStream;
@@ -150,12 +151,7 @@ public final class PostgresSource implements SnapshotSource {
         StderrTail stderr = new StderrTail(process.getErrorStream());
         stderr.start();
         try (InputStream dump = process.getInputStream()) {
-            // Large reads: fewer pipe round trips than transferTo's 16 KiB.
-            byte[] buffer = new byte[1 << 18];
-            int n;
-            while ((n = dump.read(buffer)) >= 0) {
-                out.write(buffer, 0, n);
-            }
+            ProcessOutput.copy(dump, out, "pg_dump-stdout");
             int exit = process.waitFor();
             stderr.join(5_000);
             if (exit != 0) {
