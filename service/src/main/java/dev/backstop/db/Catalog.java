@@ -56,24 +56,37 @@ public record Catalog(Jdbi jdbi, ManagedDataSource dataSource, String type) {
 
     private static int update(javax.sql.DataSource dataSource) throws SQLException, LiquibaseException {
         try (Connection connection = dataSource.getConnection()) {
-            Database database = DatabaseFactory.getInstance()
-                    .findCorrectDatabaseImplementation(new JdbcConnection(connection));
-            try (ClassLoaderResourceAccessor resources = new ClassLoaderResourceAccessor(Catalog.class.getClassLoader())) {
-                @SuppressWarnings("deprecation")
-                Liquibase liquibase = new Liquibase(CHANGELOG, resources, database);
-                liquibase.setShowSummaryOutput(UpdateSummaryOutputEnum.LOG);
-                @SuppressWarnings("deprecation")
-                int pending = liquibase.listUnrunChangeSets(new Contexts(), new LabelExpression()).size();
-                if (pending > 0) {
-                    liquibase.update(new Contexts(), new LabelExpression());
+            try {
+                return update(connection);
+            } finally {
+                // Liquibase turns auto-commit off; a pooled connection handed back like that would
+                // swallow the next writer's statements in a transaction nobody commits.
+                if (!connection.isClosed() && !connection.getAutoCommit()) {
+                    connection.rollback();
+                    connection.setAutoCommit(true);
                 }
-                return pending;
-            } catch (Exception e) {
-                if (e instanceof LiquibaseException le) {
-                    throw le;
-                }
-                throw new LiquibaseException(e);
             }
+        }
+    }
+
+    private static int update(Connection connection) throws LiquibaseException {
+        Database database = DatabaseFactory.getInstance()
+                .findCorrectDatabaseImplementation(new JdbcConnection(connection));
+        try (ClassLoaderResourceAccessor resources = new ClassLoaderResourceAccessor(Catalog.class.getClassLoader())) {
+            @SuppressWarnings("deprecation")
+            Liquibase liquibase = new Liquibase(CHANGELOG, resources, database);
+            liquibase.setShowSummaryOutput(UpdateSummaryOutputEnum.LOG);
+            @SuppressWarnings("deprecation")
+            int pending = liquibase.listUnrunChangeSets(new Contexts(), new LabelExpression()).size();
+            if (pending > 0) {
+                liquibase.update(new Contexts(), new LabelExpression());
+            }
+            return pending;
+        } catch (Exception e) {
+            if (e instanceof LiquibaseException le) {
+                throw le;
+            }
+            throw new LiquibaseException(e);
         }
     }
 }

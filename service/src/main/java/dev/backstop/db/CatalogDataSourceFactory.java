@@ -18,6 +18,7 @@ public class CatalogDataSourceFactory extends DataSourceFactory {
         setMaxWaitForConnection(Duration.seconds(1));
         setValidationQueryTimeout(Duration.seconds(2));
         setCheckConnectionOnBorrow(true);
+        setAutoCommitByDefault(true);
         setValidationInterval(Duration.seconds(1));
         setMinSize(1);
         setInitialSize(1);

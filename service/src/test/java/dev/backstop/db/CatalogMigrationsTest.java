@@ -117,6 +117,32 @@ class CatalogMigrationsTest {
         assertThat(restores.list(null, 10)).extracting(RestoreRow::id).containsExactly(restore);
     }
 
+    /** Regression: Liquibase left its pooled connection with auto-commit off, so a later insert was never committed. */
+    @ParameterizedTest
+    @MethodSource("dialects")
+    void writesAfterMigrationAreCommitted(String dialect) throws Exception {
+        SnapshotDao dao = open(dialect).onDemand(SnapshotDao.class);
+        for (int i = 0; i < 20; i++) { // more inserts than pooled connections: every one is used
+            String id = ids.next();
+            dao.insert(SnapshotRow.running(id, "s" + i, "h2", SnapshotOrigin.API, null, now));
+            try (java.sql.Connection other = dataSource.getConnection(); java.sql.Connection fresh = freshConnection(dialect, other)) {
+                try (var st = fresh.prepareStatement("SELECT COUNT(*) FROM snapshots WHERE id = ?")) {
+                    st.setString(1, id);
+                    var rs = st.executeQuery();
+                    rs.next();
+                    assertThat(rs.getInt(1)).as("insert %d visible to another connection", i).isEqualTo(1);
+                }
+            }
+        }
+    }
+
+    private java.sql.Connection freshConnection(String dialect, java.sql.Connection pooled) throws Exception {
+        if (dialect.equals("h2")) {
+            return java.sql.DriverManager.getConnection(pooled.getMetaData().getURL(), "backstop", "");
+        }
+        return postgres.connect();
+    }
+
     @ParameterizedTest
     @MethodSource("dialects")
     void auditEventsAppendInOrder(String dialect) throws Exception {
