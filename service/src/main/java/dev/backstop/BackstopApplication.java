@@ -2,7 +2,9 @@ package dev.backstop;
 
 import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.backstop.auth.ApiPrincipal;
+import dev.backstop.cli.CheckCommand;
 import dev.backstop.cli.SnapshotCommand;
+import io.dropwizard.core.cli.ServerCommand;
 import dev.backstop.auth.ProblemUnauthorizedHandler;
 import dev.backstop.auth.RoleAuthorizer;
 import dev.backstop.auth.TokenAuthenticator;
@@ -53,6 +55,13 @@ public class BackstopApplication extends Application<BackstopConfiguration> {
     @Override
     public String getName() {
         return "backstop";
+    }
+
+    /** Dropwizard's server command, and our {@code check} in place of its config-only one. */
+    @Override
+    protected void addDefaultCommands(Bootstrap<BackstopConfiguration> bootstrap) {
+        bootstrap.addCommand(new ServerCommand<>(this));
+        bootstrap.addCommand(new CheckCommand());
     }
 
     @Override

@@ -94,6 +94,32 @@ class QuickStartIT {
         assertThat(output).contains("\"status\" : \"COMPLETED\"").contains("\"origin\" : \"CLI\"");
     }
 
+    @Test
+    void checkCommandReportsEachDependencyAndFailsOnABrokenOne() throws Exception {
+        Files.copy(REPO.resolve("config.yml"), workDir.resolve("config.yml"), StandardCopyOption.REPLACE_EXISTING);
+        ProcessResult good = runJar("check", "config.yml");
+        assertThat(good.exitCode()).as(good.output()).isZero();
+        assertThat(good.output()).contains("ok    catalog ", "ok    storage local", "ok    source files", "0 failed");
+
+        // A filesystem target where nothing can be written: /proc refuses new files even to root.
+        String broken = Files.readString(workDir.resolve("config.yml")).replace("path: ./var/backups", "path: /proc/backstop-check");
+        Files.writeString(workDir.resolve("broken.yml"), broken);
+        ProcessResult bad = runJar("check", "broken.yml");
+        assertThat(bad.exitCode()).as(bad.output()).isEqualTo(1);
+        assertThat(bad.output()).containsPattern("fail +storage local").contains("1 failed");
+    }
+
+    record ProcessResult(int exitCode, String output) {}
+
+    private ProcessResult runJar(String... args) throws Exception {
+        java.util.List<String> command = new java.util.ArrayList<>(java.util.List.of("java", "-jar", JAR.toString()));
+        command.addAll(java.util.List.of(args));
+        Process p = new ProcessBuilder(command).directory(workDir.toFile()).redirectErrorStream(true).start();
+        String output = new String(p.getInputStream().readAllBytes());
+        assertThat(p.waitFor(120, TimeUnit.SECONDS)).isTrue();
+        return new ProcessResult(p.exitValue(), output);
+    }
+
     private Duration waitUntilAnswering(String first, String second, Duration limit) throws InterruptedException {
         long start = System.nanoTime();
         while (System.nanoTime() - start < limit.toNanos() * 3) {

@@ -69,6 +69,20 @@ public record Catalog(Jdbi jdbi, ManagedDataSource dataSource, String type) {
         }
     }
 
+    /** Changesets not yet applied, without applying them. */
+    public static int pendingMigrations(javax.sql.DataSource dataSource) throws Exception {
+        return Scope.child(Map.of(Scope.Attr.ui.name(), new LoggerUIService()), () -> {
+            try (Connection connection = dataSource.getConnection()) {
+                Database database = DatabaseFactory.getInstance().findCorrectDatabaseImplementation(new JdbcConnection(connection));
+                try (ClassLoaderResourceAccessor resources = new ClassLoaderResourceAccessor(Catalog.class.getClassLoader())) {
+                    @SuppressWarnings("deprecation")
+                    Liquibase liquibase = new Liquibase(CHANGELOG, resources, database);
+                    return liquibase.listUnrunChangeSets(new Contexts(), new LabelExpression()).size();
+                }
+            }
+        });
+    }
+
     private static int update(Connection connection) throws LiquibaseException {
         Database database = DatabaseFactory.getInstance()
                 .findCorrectDatabaseImplementation(new JdbcConnection(connection));

@@ -37,6 +37,15 @@ public final class StorageProbe implements HealthProbe {
         return "datastore";
     }
 
+    /** NIO exceptions often carry only a path; say what happened to it too. */
+    static String describe(Exception e) {
+        if (e instanceof java.nio.file.FileSystemException fs && fs.getReason() == null) {
+            String kind = e.getClass().getSimpleName().replace("Exception", "").replaceAll("([a-z])([A-Z])", "$1 $2").toLowerCase(java.util.Locale.ROOT);
+            return (kind.equals("file system") ? "cannot write" : kind) + ": " + fs.getFile();
+        }
+        return e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+    }
+
     @Override
     public List<HealthObservation> observe(Instant now) {
         long started = System.nanoTime();
@@ -56,7 +65,7 @@ public final class StorageProbe implements HealthProbe {
             return List.of(entry.value(millis, "ms").pass());
         } catch (Exception e) {
             return List.of(entry.value((System.nanoTime() - started) / 1_000_000, "ms")
-                    .status(HealthStatus.FAIL, target.describe() + ": " + (e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage())));
+                    .status(HealthStatus.FAIL, target.describe() + ": " + describe(e)));
         }
     }
 }
