@@ -13,6 +13,8 @@ import dev.backstop.health.HealthEndpoint;
 import dev.backstop.health.HealthProbe;
 import dev.backstop.health.HealthServlet;
 import dev.backstop.resources.InfoResource;
+import dev.backstop.systemd.SystemdIntegration;
+import dev.backstop.systemd.SystemdNotifier;
 import dev.backstop.resources.RequestBodyLimit;
 import dev.backstop.resources.SnapshotsResource;
 import dev.backstop.resources.SourcesResource;
@@ -94,6 +96,11 @@ public class BackstopApplication extends Application<BackstopConfiguration> {
         environment.lifecycle().manage(graph.snapshots());
         environment.lifecycle().manage(graph.sweeper());
         environment.lifecycle().manage(graph.health());
+        SystemdNotifier.fromEnvironment().ifPresent(notifier -> {
+            SystemdIntegration systemd = new SystemdIntegration(notifier, graph.health());
+            environment.lifecycle().addServerLifecycleListener(systemd);
+            environment.lifecycle().manage(systemd);
+        });
         registerAdmin(environment, graph);
         registerApi(environment, graph);
     }

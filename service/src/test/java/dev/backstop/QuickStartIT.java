@@ -109,6 +109,47 @@ class QuickStartIT {
         assertThat(bad.output()).containsPattern("fail +storage local").contains("1 failed");
     }
 
+    /**
+     * Type=notify as systemd runs it: a real Unix datagram socket (Python's, as the JDK has none)
+     * receives READY=1 once the ports listen, WATCHDOG=1 while liveness passes, STOPPING=1 on SIGTERM.
+     */
+    @Test
+    void notifiesSystemdReadyWatchdogAndStopping() throws Exception {
+        Files.copy(REPO.resolve("config.yml"), workDir.resolve("config.yml"), StandardCopyOption.REPLACE_EXISTING);
+        Path socket = workDir.resolve("notify.sock");
+        Path received = workDir.resolve("notify.log");
+        Process listener = new ProcessBuilder("python3", "-u", "-c", String.join("\n",
+                "import socket, sys",
+                "s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)",
+                "s.bind(sys.argv[1])",
+                "print('LISTENING', flush=True)",
+                "while True:",
+                "    print(s.recv(4096).decode().replace('\\n', ' '), flush=True)"), socket.toString())
+                .redirectErrorStream(true).redirectOutput(received.toFile()).start();
+        try {
+            org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> Files.readString(received).contains("LISTENING"));
+            int app = freePort();
+            int admin = freePort();
+            ProcessBuilder builder = new ProcessBuilder("java", "-Ddw.server.applicationConnectors[0].port=" + app,
+                    "-Ddw.server.adminConnectors[0].port=" + admin, "-jar", JAR.toString(), "server", "config.yml")
+                    .directory(workDir.toFile()).redirectErrorStream(true).redirectOutput(workDir.resolve("service.log").toFile());
+            builder.environment().put("NOTIFY_SOCKET", socket.toString());
+            builder.environment().put("WATCHDOG_USEC", "1000000");
+            process = builder.start();
+            org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(30)).untilAsserted(() ->
+                    assertThat(Files.readString(received)).as(log()).contains("READY=1").contains("MAINPID=" + process.pid()));
+            org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10)).untilAsserted(() ->
+                    assertThat(Files.readString(received).split("WATCHDOG=1", -1).length - 1).isGreaterThanOrEqualTo(2));
+            assertThat(Http.get("http://127.0.0.1:" + admin + "/health/live", null).status()).isEqualTo(200);
+            process.toHandle().destroy();
+            assertThat(process.waitFor(30, TimeUnit.SECONDS)).isTrue();
+            org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(5)).untilAsserted(() ->
+                    assertThat(Files.readString(received)).contains("STOPPING=1"));
+        } finally {
+            listener.destroyForcibly();
+        }
+    }
+
     record ProcessResult(int exitCode, String output) {}
 
     private ProcessResult runJar(String... args) throws Exception {
