@@ -244,6 +244,33 @@ class SnapshotRoundTripTest {
         assertThat(health.get("checks").get("source:reachable")).hasSize(8);
     }
 
+    @org.junit.jupiter.api.Test
+    void listingPagesAndFiltersAndDeleteRemovesTheObjects() throws Exception {
+        String base = "http://127.0.0.1:" + port() + "/api/v1/snapshots";
+        JsonNode a = SnapshotFixture.snapshot(port(), "sqlite-fs");
+        JsonNode b = SnapshotFixture.snapshot(port(), "sqlite-fs");
+        JsonNode c = SnapshotFixture.snapshot(port(), "sqlite-fs");
+        JsonNode page1 = dev.backstop.support.Http.get(base + "?source=sqlite-fs&limit=2", dev.backstop.support.TestTokens.READER).json();
+        assertThat(page1.get("items").findValuesAsText("id")).containsExactly(c.get("id").asText(), b.get("id").asText());
+        JsonNode page2 = dev.backstop.support.Http.get(base + "?source=sqlite-fs&limit=2&cursor=" + page1.get("next").asText(),
+                dev.backstop.support.TestTokens.READER).json();
+        assertThat(page2.get("items").findValuesAsText("id")).contains(a.get("id").asText());
+        String from = b.get("startedAt").asText();
+        JsonNode since = dev.backstop.support.Http.get(base + "?source=sqlite-fs&status=completed&from=" + from + "&to=" + c.get("finishedAt").asText(),
+                dev.backstop.support.TestTokens.READER).json();
+        assertThat(since.get("items").findValuesAsText("id")).containsExactly(c.get("id").asText(), b.get("id").asText());
+
+        dev.backstop.support.Http.Reply deleted = dev.backstop.support.Http.send("DELETE", base + "/" + a.get("id").asText(),
+                dev.backstop.support.TestTokens.OPERATOR, null, null);
+        assertThat(deleted.status()).isEqualTo(200);
+        assertThat(deleted.json().get("status").asText()).isEqualTo("DELETED");
+        assertThat(FIXTURE.fsRoot.resolve(a.get("dataKey").asText())).doesNotExist();
+        assertThat(FIXTURE.fsRoot.resolve(a.get("manifestKey").asText())).doesNotExist();
+        assertThat(FIXTURE.fsRoot.resolve(b.get("dataKey").asText())).exists();
+        assertThat(dev.backstop.support.Http.send("DELETE", base + "/" + b.get("id").asText(),
+                dev.backstop.support.TestTokens.READER, null, null).status()).as("readers may not delete").isEqualTo(403);
+    }
+
     /** Every entry: type, mode, and content hash or link target. */
     static TreeMap<String, String> tree(Path root) throws Exception {
         TreeMap<String, String> entries = new TreeMap<>();
