@@ -150,6 +150,57 @@ class QuickStartIT {
         }
     }
 
+    /**
+     * Logs are JSON lines with the snapshot's id and source in every line of a run, and secrets
+     * from the configuration appear nowhere in them, not even when a snapshot fails.
+     */
+    @Test
+    void jsonLogsCarryTheSnapshotIdAndNeverASecret() throws Exception {
+        String secret = "known-secret-value-7f3a9c";
+        try (dev.backstop.support.TestPostgres db = dev.backstop.support.TestPostgres.create()) {
+            Files.writeString(workDir.resolve("json.yml"), """
+                    catalog: {url: "jdbc:h2:./var/catalog"}
+                    auth: {generatedTokenFile: ./var/api-token}
+                    storage:
+                      targets: [{type: filesystem, name: local, path: ./var/backups}]
+                    sources:
+                      - {type: postgres, name: db, host: %1$s, port: %2$d, database: %3$s, user: %4$s, password: "${DB_PASSWORD}"}
+                      - {type: postgres, name: broken, host: %1$s, port: %2$d, database: no_such_db, user: %4$s, password: "${DB_PASSWORD}"}
+                    logging:
+                      level: INFO
+                      appenders: [{type: console, target: stdout, layout: {type: json}}]
+                    """.formatted(dev.backstop.support.TestPostgres.HOST, dev.backstop.support.TestPostgres.PORT, db.database(),
+                    dev.backstop.support.TestPostgres.USER));
+            ProcessResult ok = runJarWithEnv(java.util.Map.of("DB_PASSWORD", secret), "snapshot", "json.yml", "--source", "db");
+            assertThat(ok.exitCode()).as(ok.output()).isZero();
+            ProcessResult failed = runJarWithEnv(java.util.Map.of("DB_PASSWORD", secret), "snapshot", "json.yml", "--source", "broken");
+            assertThat(failed.exitCode()).isNotZero();
+            for (ProcessResult run : java.util.List.of(ok, failed)) {
+                assertThat(run.output()).doesNotContain(secret);
+                java.util.List<String> snapshotLines = run.output().lines()
+                        .filter(l -> l.startsWith("{") && l.contains("\"logger\":\"dev.backstop.core.SnapshotService\"")).toList();
+                assertThat(snapshotLines).isNotEmpty();
+                for (String line : snapshotLines) {
+                    com.fasterxml.jackson.databind.JsonNode json = new com.fasterxml.jackson.databind.ObjectMapper().readTree(line);
+                    assertThat(json.get("mdc").get("snapshot_id").asText()).hasSize(26);
+                    assertThat(json.get("mdc").get("source").asText()).isIn("db", "broken");
+                }
+            }
+            assertThat(failed.output()).contains("no_such_db");
+        }
+    }
+
+    private ProcessResult runJarWithEnv(java.util.Map<String, String> env, String... args) throws Exception {
+        java.util.List<String> command = new java.util.ArrayList<>(java.util.List.of("java", "-jar", JAR.toString()));
+        command.addAll(java.util.List.of(args));
+        ProcessBuilder builder = new ProcessBuilder(command).directory(workDir.toFile()).redirectErrorStream(true);
+        builder.environment().putAll(env);
+        Process p = builder.start();
+        String output = new String(p.getInputStream().readAllBytes());
+        assertThat(p.waitFor(120, TimeUnit.SECONDS)).isTrue();
+        return new ProcessResult(p.exitValue(), output);
+    }
+
     record ProcessResult(int exitCode, String output) {}
 
     private ProcessResult runJar(String... args) throws Exception {
