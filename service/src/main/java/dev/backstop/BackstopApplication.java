@@ -16,6 +16,7 @@ import dev.backstop.resources.InfoResource;
 import dev.backstop.systemd.SystemdIntegration;
 import dev.backstop.systemd.SystemdNotifier;
 import dev.backstop.resources.RequestBodyLimit;
+import dev.backstop.resources.RestoresResource;
 import dev.backstop.resources.SnapshotsResource;
 import dev.backstop.resources.SourcesResource;
 import dev.backstop.resources.errors.BackstopExceptionMapper;
@@ -94,6 +95,7 @@ public class BackstopApplication extends Application<BackstopConfiguration> {
             }
         }));
         environment.lifecycle().manage(graph.snapshots());
+        environment.lifecycle().manage(graph.restores());
         environment.lifecycle().manage(graph.sweeper());
         environment.lifecycle().manage(graph.health());
         SystemdNotifier.fromEnvironment().ifPresent(notifier -> {
@@ -139,6 +141,7 @@ public class BackstopApplication extends Application<BackstopConfiguration> {
         jersey.register(new InfoResource(graph.version(), graph.startedAt(), graph.catalog().type(), graph.clock()));
         jersey.register(new SourcesResource(graph.config().sources()));
         jersey.register(new SnapshotsResource(graph.snapshots(), graph.catalog().snapshots()));
+        jersey.register(new RestoresResource(graph.restores(), graph.catalog().restores()));
     }
 
     /**

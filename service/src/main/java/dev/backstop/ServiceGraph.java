@@ -2,6 +2,7 @@ package dev.backstop;
 
 import dev.backstop.auth.ApiToken;
 import dev.backstop.auth.GeneratedToken;
+import dev.backstop.core.RestoreService;
 import dev.backstop.core.SnapshotService;
 import dev.backstop.core.StorageSweeper;
 import dev.backstop.db.Catalog;
@@ -13,6 +14,7 @@ import dev.backstop.health.HealthProbe;
 import dev.backstop.health.SourceProbe;
 import dev.backstop.health.StorageProbe;
 import dev.backstop.metrics.DropwizardCollector;
+import dev.backstop.pipeline.OpenPgpDecryptor;
 import dev.backstop.pipeline.OpenPgpEncryptor;
 import dev.backstop.pipeline.SnapshotPipeline;
 import dev.backstop.source.SourceEnvironment;
@@ -57,6 +59,7 @@ public record ServiceGraph(
         List<ApiToken> tokens,
         Map<String, StorageTarget> targets,
         SnapshotService snapshots,
+        RestoreService restores,
         StorageSweeper sweeper,
         HealthMonitor health,
         PrometheusRegistry prometheus) implements AutoCloseable {
@@ -82,6 +85,12 @@ public record ServiceGraph(
         }
         SnapshotService snapshots = new SnapshotService(bindings, catalog.snapshots(), pipeline, environment.getObjectMapper(),
                 environment.metrics(), clock, version, config.snapshots().maxConcurrent());
+        Map<String, SourceFactory> sourceConfigs = new LinkedHashMap<>();
+        config.sources().forEach(source -> sourceConfigs.put(source.name(), source));
+        OpenPgpDecryptor decryptor = config.encryption().privateKeyFile() == null ? null
+                : OpenPgpDecryptor.fromKeyFile(config.encryption().privateKeyFile(), config.encryption().privateKeyPassphrase());
+        RestoreService restores = new RestoreService(sourceConfigs, targets, catalog.snapshots(), catalog.restores(), catalog.audit(),
+                decryptor, config.snapshots().stagingPath(), environment.getObjectMapper(), clock);
         StorageSweeper sweeper = new StorageSweeper(List.copyOf(targets.values()),
                 Duration.ofMillis(config.storage().staleUploadAge().toMilliseconds()),
                 Duration.ofMillis(config.storage().sweepInterval().toMilliseconds()));
@@ -90,7 +99,7 @@ public record ServiceGraph(
         PrometheusRegistry prometheus = new PrometheusRegistry();
         JvmMetrics.builder().register(prometheus);
         prometheus.register(new DropwizardCollector(environment.metrics()));
-        return new ServiceGraph(config, clock, version, clock.instant(), catalog, tokens, Map.copyOf(targets), snapshots, sweeper,
+        return new ServiceGraph(config, clock, version, clock.instant(), catalog, tokens, Map.copyOf(targets), snapshots, restores, sweeper,
                 health, prometheus);
     }
 

@@ -16,9 +16,9 @@ public interface RestoreDao {
 
     @SqlUpdate("""
             INSERT INTO restores (id, snapshot_id, phase, mode, dry_run, target, requested_by, bytes_done,
-                                  bytes_total, created_at, started_at, finished_at, error)
+                                  bytes_total, created_at, started_at, finished_at, error, detail)
             VALUES (:id, :snapshotId, :phase, :mode, :dryRun, :target, :requestedBy, :bytesDone,
-                    :bytesTotal, :createdAt, :startedAt, :finishedAt, :error)
+                    :bytesTotal, :createdAt, :startedAt, :finishedAt, :error, :detail)
             """)
     void insert(@BindMethods RestoreRow row);
 
@@ -40,6 +40,22 @@ public interface RestoreDao {
             """)
     boolean progress(@Bind("id") String id, @Bind("phase") RestorePhase phase, @Bind("bytesDone") long bytesDone,
             @Bind("bytesTotal") Long bytesTotal);
+
+    /** The restore has started working. */
+    @SqlUpdate("UPDATE restores SET started_at = :startedAt WHERE id = :id")
+    void started(@Bind("id") String id, @Bind("startedAt") Instant startedAt);
+
+    @SqlUpdate("""
+            UPDATE restores SET phase = 'COMPLETED', finished_at = :finishedAt, detail = :detail
+            WHERE id = :id AND phase NOT IN ('COMPLETED', 'FAILED')
+            """)
+    boolean complete(@Bind("id") String id, @Bind("finishedAt") Instant finishedAt, @Bind("detail") String detail);
+
+    @SqlUpdate("""
+            UPDATE restores SET phase = 'FAILED', finished_at = :finishedAt, error = :error
+            WHERE id = :id AND phase NOT IN ('COMPLETED', 'FAILED')
+            """)
+    boolean fail(@Bind("id") String id, @Bind("finishedAt") Instant finishedAt, @Bind("error") String error);
 
     /** After a crash: restores that were not final are FAILED with the reason. */
     @SqlUpdate("""

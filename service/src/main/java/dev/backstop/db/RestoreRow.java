@@ -4,7 +4,7 @@ import dev.backstop.core.RestoreMode;
 import dev.backstop.core.RestorePhase;
 import java.time.Instant;
 
-/** A row of {@code restores}. {@code target} is the requested target as JSON. */
+/** A row of {@code restores}. {@code target} is the requested target as JSON; {@code detail} says what was (or would be) done. */
 public record RestoreRow(
         String id,
         String snapshotId,
@@ -18,5 +18,6 @@ public record RestoreRow(
         Instant createdAt,
         Instant startedAt,
         Instant finishedAt,
-        String error) {
+        String error,
+        String detail) {
 }

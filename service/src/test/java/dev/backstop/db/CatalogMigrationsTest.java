@@ -60,7 +60,7 @@ class CatalogMigrationsTest {
         }
         assertThat(Catalog.typeOf(factory)).isEqualTo(dialect);
         dataSource = factory.build(new MetricRegistry(), "catalog");
-        assertThat(Catalog.migrate(dataSource)).as("changesets applied on an empty database").isEqualTo(4);
+        assertThat(Catalog.migrate(dataSource)).as("changesets applied on an empty database").isEqualTo(5);
         assertThat(Catalog.migrate(dataSource)).as("changesets applied on a current database").isZero();
         return Jdbi.create(dataSource).installPlugin(new SqlObjectPlugin());
     }
@@ -103,7 +103,7 @@ class CatalogMigrationsTest {
         snapshots.insert(SnapshotRow.running(snapshot, "files", "directory", SnapshotOrigin.CLI, null, now));
         String restore = ids.next();
         restores.insert(new RestoreRow(restore, snapshot, RestorePhase.QUEUED, RestoreMode.NEW, false,
-                "{\"database\":\"copy\"}", "ops", 0, null, now, null, null, null));
+                "{\"database\":\"copy\"}", "ops", 0, null, now, null, null, null, null));
         assertThat(restores.progress(restore, RestorePhase.DOWNLOADING, 512, 4096L)).isTrue();
 
         assertThat(snapshots.failRunning(now, "interrupted by restart")).isEqualTo(1);
@@ -166,7 +166,7 @@ class CatalogMigrationsTest {
                 .satisfies(e -> assertThat(e.getMessage().toLowerCase()).contains("snapshots_status_check"));
         RestoreDao restores = jdbi.onDemand(RestoreDao.class);
         assertThatThrownBy(() -> restores.insert(new RestoreRow(ids.next(), "NO-SUCH-SNAPSHOT", RestorePhase.QUEUED,
-                RestoreMode.NEW, false, null, "ops", 0, null, now, null, null, null)))
+                RestoreMode.NEW, false, null, "ops", 0, null, now, null, null, null, null)))
                 .isInstanceOf(Exception.class);
     }
 }

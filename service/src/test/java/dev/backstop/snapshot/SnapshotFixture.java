@@ -27,7 +27,7 @@ import software.amazon.awssdk.services.s3.S3Client;
  * Everything a snapshot test needs, real: PostgreSQL database, S3Proxy, a GnuPG key pair, a
  * filesystem target directory, and a config file tying them to the application.
  */
-final class SnapshotFixture implements AutoCloseable {
+public final class SnapshotFixture implements AutoCloseable {
     static final String BUCKET = "backups";
     static final String PREFIX = "backstop-test";
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -38,6 +38,7 @@ final class SnapshotFixture implements AutoCloseable {
     final S3ProxyServer s3;
     final TestGpg gpg;
     final Path recipientKey;
+    final Path secretKey;
     final S3Client s3Client;
 
     SnapshotFixture() throws Exception {
@@ -48,6 +49,7 @@ final class SnapshotFixture implements AutoCloseable {
         s3.createBucket(BUCKET);
         gpg = TestGpg.create();
         recipientKey = gpg.exportPublicKey(dir.resolve("recipient.asc"));
+        secretKey = gpg.exportSecretKey(dir.resolve("secret.asc"));
         s3Client = S3Client.builder().endpointOverride(s3.endpoint()).region(Region.US_EAST_1).forcePathStyle(true)
                 .credentialsProvider(StaticCredentialsProvider.create(
                         AwsBasicCredentials.create(S3ProxyServer.ACCESS_KEY, S3ProxyServer.SECRET_KEY)))
@@ -69,6 +71,7 @@ final class SnapshotFixture implements AutoCloseable {
                   tokens:
                     - {name: test-reader, sha256: 4bdec4b655cc2339a3f8ad7bd23d16ed053ac3331fdf01a374fc20394ceec230, role: reader}
                     - {name: test-operator, sha256: 534125de141542e27a3668e21ce0ad7a4820c1a76d97a5d098b1c7df6eca3f1d, role: operator}
+                    - {name: test-admin, sha256: b98c9b93bcac5ddbf030a130b46430d0cac4e591c55b0c65072eebb9c4739985, role: admin}
                 healthMonitor: {period: 1s, timeout: 800ms}
                 disk: {paths: [%1$s]}
                 snapshots: {stagingPath: %1$s/staging}
@@ -91,7 +94,7 @@ final class SnapshotFixture implements AutoCloseable {
                   level: WARN
                   appenders: [{type: console}]
                 """.formatted(dir, fsRoot, BUCKET, PREFIX, s3.endpoint(), S3ProxyServer.ACCESS_KEY, S3ProxyServer.SECRET_KEY,
-                encrypted ? "encryption: {recipientKeyFile: " + recipientKey + "}" : "");
+                encrypted ? "encryption: {recipientKeyFile: " + recipientKey + ", privateKeyFile: " + secretKey + "}" : "");
     }
 
     Path writeConfig(String name, String yaml) throws IOException {
@@ -99,7 +102,7 @@ final class SnapshotFixture implements AutoCloseable {
     }
 
     /** POSTs a snapshot and waits for it to finish; returns its final view. */
-    static JsonNode snapshot(int port, String source) {
+    public static JsonNode snapshot(int port, String source) {
         Http.Reply accepted = Http.send("POST", "http://127.0.0.1:" + port + "/api/v1/snapshots", TestTokens.OPERATOR,
                 "application/json", "{\"source\": \"" + source + "\"}");
         assertThat(accepted.status()).as(accepted.body()).isEqualTo(202);
@@ -155,7 +158,7 @@ final class SnapshotFixture implements AutoCloseable {
         return raw;
     }
 
-    static String sha256(Path file) throws Exception {
+    public static String sha256(Path file) throws Exception {
         MessageDigest digest = MessageDigest.getInstance("SHA-256");
         try (InputStream in = Files.newInputStream(file)) {
             byte[] buffer = new byte[1 << 16];

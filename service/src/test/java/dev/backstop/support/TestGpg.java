@@ -34,6 +34,12 @@ public final class TestGpg implements AutoCloseable {
         return file;
     }
 
+    /** Exports the secret key (no passphrase), as an operator would put it on a host that restores. */
+    public Path exportSecretKey(Path file) throws IOException, InterruptedException {
+        run("--armor", "--output", file.toString(), "--export-secret-keys", "test@backstop.invalid");
+        return file;
+    }
+
     public void decrypt(Path encrypted, Path plain) throws IOException, InterruptedException {
         run("--output", plain.toString(), "--decrypt", encrypted.toString());
     }

@@ -1,0 +1,392 @@
+package dev.backstop.core;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.github.luben.zstd.ZstdInputStreamNoFinalizer;
+import dev.backstop.api.Manifest;
+import dev.backstop.api.RestoreRequest;
+import dev.backstop.db.AuditDao;
+import dev.backstop.db.AuditEvent;
+import dev.backstop.db.RestoreDao;
+import dev.backstop.db.RestoreRow;
+import dev.backstop.db.SnapshotDao;
+import dev.backstop.db.SnapshotRow;
+import dev.backstop.pipeline.OpenPgpDecryptor;
+import dev.backstop.source.SourceFactory;
+import dev.backstop.source.directory.TarExtractor;
+import dev.backstop.source.postgres.PostgresSourceFactory;
+import dev.backstop.storage.StorageTarget;
+import io.dropwizard.lifecycle.Managed;
+import java.io.BufferedInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.security.MessageDigest;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.Statement;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Properties;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.slf4j.MDC;
+
+/**
+ * Restores a snapshot: download the stored object to staging (after a free-space check), verify its
+ * size and SHA-256 against the catalog and the manifest, decrypt (checking OpenPGP integrity) and
+ * decompress, and only then touch the target. Any failure leaves the live target as it was.
+ * Directory sources restore into a fresh sibling directory that is renamed into place; postgres
+ * sources into a new database created for the purpose, with {@code pg_restore -j}.
+ */
+public final class RestoreService implements Managed {
+    private static final Logger LOG = LoggerFactory.getLogger(RestoreService.class);
+    public static final String INTERRUPTED = "interrupted: the service stopped during the restore";
+    private static final long PROGRESS_EVERY = 8L << 20;
+
+    private final Map<String, SourceFactory> sources;
+    private final Map<String, StorageTarget> targets;
+    private final SnapshotDao snapshots;
+    private final RestoreDao restores;
+    private final AuditDao audit;
+    private final OpenPgpDecryptor decryptor;
+    private final Path staging;
+    private final ObjectMapper mapper;
+    private final Clock clock;
+    private final TimeOrderedId ids;
+    private final int pgRestoreJobs;
+    private final ExecutorService executor;
+    private final Map<String, String> busyTargets = new ConcurrentHashMap<>();
+
+    public RestoreService(Map<String, SourceFactory> sources, Map<String, StorageTarget> targets, SnapshotDao snapshots,
+            RestoreDao restores, AuditDao audit, OpenPgpDecryptor decryptor, Path staging, ObjectMapper mapper, Clock clock) {
+        this.sources = Map.copyOf(sources);
+        this.targets = Map.copyOf(targets);
+        this.snapshots = snapshots;
+        this.restores = restores;
+        this.audit = audit;
+        this.decryptor = decryptor;
+        this.staging = staging;
+        this.mapper = mapper;
+        this.clock = clock;
+        this.ids = new TimeOrderedId(clock);
+        this.pgRestoreJobs = Math.max(1, Runtime.getRuntime().availableProcessors());
+        this.executor = Executors.newFixedThreadPool(2, r -> {
+            Thread t = new Thread(r, "restore");
+            t.setDaemon(true);
+            return t;
+        });
+    }
+
+    /** Marks restores a crash interrupted as FAILED and removes their staging leftovers. */
+    @Override
+    public void start() throws IOException {
+        int failed = restores.failUnfinished(clock.instant(), INTERRUPTED);
+        if (failed > 0) {
+            LOG.warn("Marked {} restores FAILED that were unfinished when the service last stopped", failed);
+        }
+        if (Files.isDirectory(staging)) {
+            try (Stream<Path> entries = Files.list(staging)) {
+                for (Path leftover : entries.filter(p -> p.getFileName().toString().startsWith("restore-")).toList()) {
+                    deleteTree(leftover);
+                }
+            }
+        }
+    }
+
+    @Override
+    public void stop() throws InterruptedException {
+        executor.shutdownNow();
+        executor.awaitTermination(30, TimeUnit.SECONDS);
+    }
+
+    /** Validates and queues a restore; returns its QUEUED row. */
+    public RestoreRow request(RestoreRequest request, String actor) {
+        SnapshotRow snapshot = snapshots.find(requireId(request.snapshotId()))
+                .orElseThrow(() -> BackstopException.notFound("no snapshot " + request.snapshotId()));
+        if (snapshot.status() != SnapshotStatus.COMPLETED) {
+            throw BackstopException.conflict("snapshot " + snapshot.id() + " is " + snapshot.status() + "; only COMPLETED snapshots restore");
+        }
+        SourceFactory source = sources.get(snapshot.sourceName());
+        if (source == null) {
+            throw invalid("source '" + snapshot.sourceName() + "' of snapshot " + snapshot.id() + " is no longer configured");
+        }
+        RestoreMode mode = RestoreMode.valueOf(request.mode().toUpperCase(Locale.ROOT));
+        String targetKey = targetKey(source, request.target(), mode);
+        String id = ids.next();
+        String busy = busyTargets.putIfAbsent(targetKey, id);
+        if (busy != null) {
+            throw BackstopException.conflict("restore " + busy + " is already running into " + targetKey);
+        }
+        try {
+            RestoreRow row = new RestoreRow(id, snapshot.id(), RestorePhase.QUEUED, mode, request.dryRun(),
+                    mapper.writeValueAsString(request.target()), actor, 0, snapshot.storedBytes(), clock.instant(), null, null,
+                    null, null);
+            restores.insert(row);
+            audit(actor, "restore.requested", id, dev.backstop.core.AuditOutcome.REQUESTED,
+                    "snapshot " + snapshot.id() + " into " + targetKey + " (" + request.mode() + (request.dryRun() ? ", dry run" : "") + ")");
+            executor.submit(() -> execute(row, snapshot, source, request.target(), targetKey));
+            return row;
+        } catch (IOException | RuntimeException e) {
+            busyTargets.remove(targetKey, id);
+            throw e instanceof RuntimeException r ? r : new IllegalStateException(e);
+        }
+    }
+
+    public RestoreRow find(String id) {
+        return restores.find(requireId(id)).orElseThrow(() -> BackstopException.notFound("no restore " + id));
+    }
+
+    private String targetKey(SourceFactory source, Map<String, String> target, RestoreMode mode) {
+        if (source instanceof dev.backstop.source.directory.DirectorySourceFactory) {
+            String path = target.get("path");
+            if (path == null || path.isBlank()) {
+                throw invalid("target.path is required to restore a directory source");
+            }
+            Path p = Path.of(path).toAbsolutePath().normalize();
+            if (mode == RestoreMode.NEW && Files.exists(p)) {
+                throw BackstopException.conflict("target.path " + p + " exists; mode new restores into a path that does not exist "
+                        + "(mode replace swaps an existing one)");
+            }
+            if (mode == RestoreMode.REPLACE && !Files.isDirectory(p)) {
+                throw invalid("target.path " + p + " is not an existing directory to replace");
+            }
+            return "directory:" + p;
+        }
+        if (source instanceof PostgresSourceFactory pg) {
+            String database = target.get("database");
+            if (database == null || !database.matches("[a-z_][a-z0-9_]{0,62}")) {
+                throw invalid("target.database is required: a new database name of lowercase letters, digits and '_'");
+            }
+            if (mode == RestoreMode.REPLACE) {
+                throw invalid("mode replace is not available for postgres sources yet: restore with mode new, then swap names");
+            }
+            return "postgres:" + pg.host() + ":" + pg.port() + "/" + database;
+        }
+        throw invalid("restores of " + source.type() + " sources are not available yet; use the stock tools (README: "
+                + "Recovering with stock tools)");
+    }
+
+    private void execute(RestoreRow row, SnapshotRow snapshot, SourceFactory source, Map<String, String> target, String targetKey) {
+        MDC.put("restore_id", row.id());
+        MDC.put("source", snapshot.sourceName());
+        Path work = staging.resolve("restore-" + row.id());
+        try {
+            restores.started(row.id(), clock.instant());
+            Path raw = downloadAndVerify(row, snapshot, work);
+            String detail;
+            if (row.dryRun()) {
+                detail = "verified " + Files.size(raw) + " bytes of " + snapshot.sourceType() + " data (sha256 " + snapshot.sha256()
+                        + "); would restore into " + targetKey + " (mode " + row.mode().name().toLowerCase(Locale.ROOT) + "); nothing changed";
+            } else {
+                restores.progress(row.id(), RestorePhase.APPLYING, snapshot.storedBytes(), snapshot.storedBytes());
+                detail = apply(row, source, target, raw, work);
+            }
+            restores.complete(row.id(), clock.instant(), detail);
+            audit(row.requestedBy(), "restore.finished", row.id(), dev.backstop.core.AuditOutcome.SUCCEEDED, detail);
+            LOG.info("Restore {} of snapshot {} completed: {}", row.id(), snapshot.id(), detail);
+        } catch (Exception e) {
+            String reason = SnapshotService.reason(e);
+            restores.fail(row.id(), clock.instant(), reason);
+            audit(row.requestedBy(), "restore.finished", row.id(), dev.backstop.core.AuditOutcome.FAILED, reason);
+            LOG.error("Restore {} of snapshot {} failed: {}", row.id(), snapshot.id(), reason);
+        } finally {
+            try {
+                deleteTree(work);
+            } catch (IOException e) {
+                LOG.warn("Cannot clean staging {}: {}", work, e.getMessage());
+            }
+            busyTargets.remove(targetKey, row.id());
+            MDC.remove("restore_id");
+            MDC.remove("source");
+        }
+    }
+
+    /** Download, check size and SHA-256 against catalog and manifest, decrypt, decompress: the raw stream as a file. */
+    private Path downloadAndVerify(RestoreRow row, SnapshotRow snapshot, Path work) throws Exception {
+        StorageTarget target = targets.get(snapshot.storageTarget());
+        if (target == null) {
+            throw new IOException("storage target '" + snapshot.storageTarget() + "' of snapshot " + snapshot.id() + " is not configured");
+        }
+        Files.createDirectories(work);
+        long needed = snapshot.storedBytes() + snapshot.rawBytes() + (64L << 20);
+        long free = Files.getFileStore(work).getUsableSpace();
+        if (free < needed) {
+            throw new IOException("not enough free space in staging " + staging + ": need " + needed + " bytes, have " + free);
+        }
+        restores.progress(row.id(), RestorePhase.DOWNLOADING, 0, snapshot.storedBytes());
+        Manifest manifest;
+        try (InputStream in = target.open(snapshot.manifestKey())) {
+            manifest = mapper.readValue(in, Manifest.class);
+        } catch (NoSuchFileException e) {
+            throw new IOException("manifest missing from storage: " + snapshot.manifestKey());
+        }
+        Path stored = work.resolve("stored");
+        MessageDigest sha = MessageDigest.getInstance("SHA-256");
+        long size = 0;
+        try (InputStream in = target.open(snapshot.storageKey()); OutputStream out = Files.newOutputStream(stored)) {
+            byte[] buffer = new byte[1 << 17];
+            long nextReport = PROGRESS_EVERY;
+            int n;
+            while ((n = in.read(buffer)) >= 0) {
+                out.write(buffer, 0, n);
+                sha.update(buffer, 0, n);
+                size += n;
+                if (size >= nextReport) {
+                    restores.progress(row.id(), RestorePhase.DOWNLOADING, size, snapshot.storedBytes());
+                    nextReport += PROGRESS_EVERY;
+                }
+            }
+        } catch (NoSuchFileException e) {
+            throw new IOException("stored object missing from storage: " + snapshot.storageKey());
+        }
+        restores.progress(row.id(), RestorePhase.VERIFYING, size, snapshot.storedBytes());
+        if (size != snapshot.storedBytes()) {
+            throw new IOException("size mismatch: the stored object is " + size + " bytes, the catalog recorded "
+                    + snapshot.storedBytes() + (size < snapshot.storedBytes() ? " (truncated)" : ""));
+        }
+        String actual = HexFormat.of().formatHex(sha.digest());
+        if (!actual.equals(snapshot.sha256()) || !actual.equals(manifest.sha256())) {
+            throw new IOException("checksum mismatch: the stored object's SHA-256 is " + actual + ", the catalog recorded "
+                    + snapshot.sha256() + " and the manifest " + manifest.sha256());
+        }
+        Path raw = work.resolve("raw");
+        try (InputStream in = decoded(snapshot, new BufferedInputStream(Files.newInputStream(stored), 1 << 17))) {
+            Files.copy(in, raw, StandardCopyOption.REPLACE_EXISTING);
+        }
+        Files.delete(stored);
+        if (Files.size(raw) != snapshot.rawBytes()) {
+            throw new IOException("decoded size " + Files.size(raw) + " differs from the " + snapshot.rawBytes() + " bytes recorded");
+        }
+        return raw;
+    }
+
+    private InputStream decoded(SnapshotRow snapshot, InputStream stored) throws IOException {
+        InputStream compressed = stored;
+        if (snapshot.encryptionFingerprint() != null) {
+            if (decryptor == null) {
+                throw new IOException("snapshot " + snapshot.id() + " is encrypted to " + snapshot.encryptionFingerprint()
+                        + " and encryption.privateKeyFile is not configured on this host");
+            }
+            compressed = decryptor.decrypt(stored);
+        }
+        try {
+            return new ZstdInputStreamNoFinalizer(compressed);
+        } catch (IOException e) {
+            throw new IOException("cannot decompress: " + e.getMessage(), e);
+        }
+    }
+
+    private String apply(RestoreRow row, SourceFactory source, Map<String, String> target, Path raw, Path work) throws Exception {
+        if (source instanceof PostgresSourceFactory pg) {
+            return restorePostgres(pg, target.get("database"), raw);
+        }
+        Path path = Path.of(target.get("path")).toAbsolutePath().normalize();
+        Path fresh = path.resolveSibling("." + path.getFileName() + ".restore-" + row.id());
+        try {
+            int entries;
+            try (InputStream in = Files.newInputStream(raw)) {
+                entries = TarExtractor.extract(in, fresh);
+            }
+            if (row.mode() == RestoreMode.NEW) {
+                Files.move(fresh, path, StandardCopyOption.ATOMIC_MOVE);
+                return "restored " + entries + " entries into " + path;
+            }
+            Path old = path.resolveSibling("." + path.getFileName() + ".replaced-" + row.id());
+            Files.move(path, old, StandardCopyOption.ATOMIC_MOVE);
+            try {
+                Files.move(fresh, path, StandardCopyOption.ATOMIC_MOVE);
+            } catch (IOException e) {
+                Files.move(old, path, StandardCopyOption.ATOMIC_MOVE); // put the live data back
+                throw e;
+            }
+            deleteTree(old);
+            return "replaced " + path + " with " + entries + " entries";
+        } finally {
+            deleteTree(fresh);
+        }
+    }
+
+    private String restorePostgres(PostgresSourceFactory pg, String database, Path dump) throws Exception {
+        Properties props = new Properties();
+        props.setProperty("user", pg.user());
+        if (pg.password() != null) {
+            props.setProperty("password", pg.password());
+        }
+        String admin = "jdbc:postgresql://" + pg.host() + ":" + pg.port() + "/" + pg.database();
+        try (Connection c = DriverManager.getConnection(admin, props)) {
+            try (PreparedStatement exists = c.prepareStatement("SELECT 1 FROM pg_database WHERE datname = ?")) {
+                exists.setString(1, database);
+                try (ResultSet r = exists.executeQuery()) {
+                    if (r.next()) {
+                        throw new IOException("database " + database + " already exists; mode new restores into a new database");
+                    }
+                }
+            }
+            try (Statement s = c.createStatement()) {
+                s.execute("CREATE DATABASE \"" + database + "\"");
+            }
+        }
+        List<String> command = new ArrayList<>(List.of(pg.pgDump().replaceAll("pg_dump$", "pg_restore"), "--no-owner",
+                "--exit-on-error", "--jobs=" + pgRestoreJobs, "--no-password", "--host=" + pg.host(), "--port=" + pg.port(),
+                "--username=" + pg.user(), "--dbname=" + database, dump.toString()));
+        ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true);
+        builder.environment().remove("PGPASSWORD");
+        if (pg.password() != null) {
+            builder.environment().put("PGPASSWORD", pg.password());
+        }
+        Process process = builder.start();
+        String output = new String(process.getInputStream().readAllBytes());
+        int exit = process.waitFor();
+        if (exit != 0) {
+            try (Connection c = DriverManager.getConnection(admin, props); Statement s = c.createStatement()) {
+                s.execute("DROP DATABASE IF EXISTS \"" + database + "\" WITH (FORCE)");
+            }
+            throw new IOException("pg_restore exited with status " + exit + ": "
+                    + output.substring(Math.max(0, output.length() - 4000)).trim().replace('\n', ' '));
+        }
+        return "restored into new database " + database + " with pg_restore -j " + pgRestoreJobs;
+    }
+
+    private void audit(String actor, String action, String restoreId, dev.backstop.core.AuditOutcome outcome, String detail) {
+        audit.append(new AuditEvent(null, clock.instant(), actor, action, "restore", restoreId, outcome,
+                detail.length() > 8000 ? detail.substring(0, 8000) : detail));
+    }
+
+    private static String requireId(String id) {
+        if (!TimeOrderedId.isValid(id)) {
+            throw new BackstopException(ProblemType.BAD_REQUEST, "'" + id + "' is not an id (26 characters, Crockford base32)");
+        }
+        return id;
+    }
+
+    private static BackstopException invalid(String detail) {
+        return new BackstopException(ProblemType.VALIDATION_FAILED, detail);
+    }
+
+    static void deleteTree(Path root) throws IOException {
+        if (!Files.exists(root, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+            return;
+        }
+        try (Stream<Path> paths = Files.walk(root)) {
+            for (Path p : paths.sorted(Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(p);
+            }
+        }
+    }
+}

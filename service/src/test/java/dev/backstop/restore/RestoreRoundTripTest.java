@@ -1,0 +1,193 @@
+package dev.backstop.restore;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.backstop.BackstopConfiguration;
+import dev.backstop.snapshot.SnapshotTestSupport;
+import dev.backstop.support.Http;
+import dev.backstop.support.TestBackstopApplication;
+import dev.backstop.support.TestPostgres;
+import dev.backstop.support.TestTokens;
+import io.dropwizard.testing.junit5.DropwizardAppExtension;
+import io.dropwizard.testing.junit5.DropwizardExtensionsSupport;
+import java.io.RandomAccessFile;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.TreeMap;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/**
+ * Snapshot, change the source, restore through the REST API (new and replace), compare with the
+ * snapshot-time state; corrupt the stored object in three ways and check each fails with its own
+ * reason while the live target stays as it was.
+ */
+@ExtendWith(DropwizardExtensionsSupport.class)
+class RestoreRoundTripTest {
+    static final SnapshotTestSupport.Fixture FIXTURE;
+    static final Path SOURCE_DIR;
+
+    static {
+        try {
+            FIXTURE = SnapshotTestSupport.fixture();
+            SOURCE_DIR = Files.createDirectories(FIXTURE.dir().resolve("data"));
+            Files.createDirectories(SOURCE_DIR.resolve("sub"));
+            Files.writeString(SOURCE_DIR.resolve("a.txt"), "version 1\n");
+            Files.writeString(SOURCE_DIR.resolve("sub/b.txt"), "bee\n");
+            Files.createSymbolicLink(SOURCE_DIR.resolve("link"), Path.of("a.txt"));
+            try (Connection c = FIXTURE.postgres().connect(); Statement s = c.createStatement()) {
+                s.execute("CREATE TABLE accounts (id int PRIMARY KEY, owner text, balance numeric(12,2), meta jsonb)");
+                s.execute("INSERT INTO accounts SELECT g, 'owner ' || g, g * 10.5, jsonb_build_object('g', g) FROM generate_series(1, 3000) g");
+            }
+        } catch (Exception e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+
+    static final DropwizardAppExtension<BackstopConfiguration> APP = new DropwizardAppExtension<>(
+            TestBackstopApplication.class, SnapshotTestSupport.config(FIXTURE, "restore.yml", """
+                    sources:
+                      - {type: postgres, name: pg, target: fs, host: %1$s, port: %2$d, database: %3$s, user: %4$s}
+                      - {type: directory, name: dir, target: fs, path: %5$s}
+                    """.formatted(TestPostgres.HOST, TestPostgres.PORT, FIXTURE.postgres().database(), TestPostgres.USER, SOURCE_DIR)));
+
+    @AfterAll
+    static void tearDown() throws Exception {
+        FIXTURE.close();
+    }
+
+    private String api(String path) {
+        return "http://127.0.0.1:" + APP.getLocalPort() + "/api/v1/" + path;
+    }
+
+    private JsonNode restore(String token, String body) {
+        Http.Reply accepted = Http.send("POST", api("restores"), token, "application/json", body);
+        assertThat(accepted.status()).as(accepted.body()).isEqualTo(202);
+        String location = accepted.header("Location");
+        JsonNode[] last = new JsonNode[1];
+        await().atMost(Duration.ofSeconds(120)).pollInterval(Duration.ofMillis(100)).until(() -> {
+            last[0] = Http.get(location, TestTokens.READER).json();
+            String phase = last[0].get("phase").asText();
+            return phase.equals("COMPLETED") || phase.equals("FAILED");
+        });
+        return last[0];
+    }
+
+    @Test
+    void directoryRestoresAsNewAndAsReplacementToTheSnapshotTimeState() throws Exception {
+        TreeMap<String, String> atSnapshot = SnapshotTestSupport.tree(SOURCE_DIR);
+        JsonNode snapshot = SnapshotTestSupport.snapshot(APP.getLocalPort(), "dir");
+        Files.writeString(SOURCE_DIR.resolve("a.txt"), "version 2\n");
+        Files.delete(SOURCE_DIR.resolve("sub/b.txt"));
+        Files.writeString(SOURCE_DIR.resolve("new.txt"), "added later\n");
+
+        Path copy = FIXTURE.dir().resolve("restored-copy");
+        JsonNode asNew = restore(TestTokens.OPERATOR, """
+                {"snapshotId": "%s", "target": {"path": "%s"}, "mode": "new"}""".formatted(snapshot.get("id").asText(), copy));
+        assertThat(asNew.get("phase").asText()).as(asNew.toString()).isEqualTo("COMPLETED");
+        assertThat(SnapshotTestSupport.tree(copy)).isEqualTo(atSnapshot);
+
+        assertThat(Http.send("POST", api("restores"), TestTokens.OPERATOR, "application/json", """
+                {"snapshotId": "%s", "target": {"path": "%s"}, "mode": "replace"}""".formatted(snapshot.get("id").asText(), SOURCE_DIR))
+                .status()).as("replace needs admin").isEqualTo(403);
+        JsonNode replaced = restore(TestTokens.ADMIN, """
+                {"snapshotId": "%s", "target": {"path": "%s"}, "mode": "replace"}""".formatted(snapshot.get("id").asText(), SOURCE_DIR));
+        assertThat(replaced.get("phase").asText()).as(replaced.toString()).isEqualTo("COMPLETED");
+        assertThat(SnapshotTestSupport.tree(SOURCE_DIR)).isEqualTo(atSnapshot);
+        try (var siblings = Files.list(SOURCE_DIR.getParent())) {
+            assertThat(siblings.map(p -> p.getFileName().toString()).filter(n -> n.startsWith("."))).as("no leftovers").isEmpty();
+        }
+    }
+
+    @Test
+    void postgresRestoresIntoANewDatabaseWithTheSnapshotTimeRows() throws Exception {
+        String before = SnapshotTestSupport.fingerprint(FIXTURE.postgres().connect(), "accounts");
+        JsonNode snapshot = SnapshotTestSupport.snapshot(APP.getLocalPort(), "pg");
+        try (Connection c = FIXTURE.postgres().connect(); Statement s = c.createStatement()) {
+            s.execute("DELETE FROM accounts WHERE id > 1000");
+            s.execute("UPDATE accounts SET balance = 0");
+        }
+        String database = "restored_" + snapshot.get("id").asText().toLowerCase().substring(16);
+        try {
+            JsonNode done = restore(TestTokens.OPERATOR, """
+                    {"snapshotId": "%s", "target": {"database": "%s"}, "mode": "new"}""".formatted(snapshot.get("id").asText(), database));
+            assertThat(done.get("phase").asText()).as(done.toString()).isEqualTo("COMPLETED");
+            assertThat(done.get("detail").asText()).contains("pg_restore -j");
+            try (Connection restored = java.sql.DriverManager.getConnection(
+                    "jdbc:postgresql://" + TestPostgres.HOST + ":" + TestPostgres.PORT + "/" + database, TestPostgres.USER, "")) {
+                assertThat(SnapshotTestSupport.fingerprint(restored, "accounts")).isEqualTo(before);
+            }
+        } finally {
+            try (Connection c = FIXTURE.postgres().connect(); Statement s = c.createStatement()) {
+                s.execute("DROP DATABASE IF EXISTS " + database + " WITH (FORCE)");
+            }
+        }
+    }
+
+    @Test
+    void dryRunVerifiesAndChangesNothing() throws Exception {
+        JsonNode snapshot = SnapshotTestSupport.snapshot(APP.getLocalPort(), "dir");
+        Path target = FIXTURE.dir().resolve("dry-run-target");
+        JsonNode done = restore(TestTokens.OPERATOR, """
+                {"snapshotId": "%s", "target": {"path": "%s"}, "mode": "new", "dryRun": true}""".formatted(snapshot.get("id").asText(), target));
+        assertThat(done.get("phase").asText()).isEqualTo("COMPLETED");
+        assertThat(done.get("detail").asText()).contains("would restore").contains("nothing changed");
+        assertThat(target).doesNotExist();
+    }
+
+    @Test
+    void corruptedTruncatedOrMissingObjectsFailWithTheirOwnReasonAndTouchNothing() throws Exception {
+        Path live = Files.createDirectories(FIXTURE.dir().resolve("live"));
+        Files.writeString(live.resolve("keep.txt"), "live data\n");
+        TreeMap<String, String> liveState = SnapshotTestSupport.tree(live);
+
+        JsonNode flipped = SnapshotTestSupport.snapshot(APP.getLocalPort(), "dir");
+        try (RandomAccessFile file = new RandomAccessFile(FIXTURE.fsRoot().resolve(flipped.get("dataKey").asText()).toFile(), "rw")) {
+            file.seek(file.length() / 2);
+            int b = file.read();
+            file.seek(file.length() / 2);
+            file.write(b ^ 0x01);
+        }
+        assertFailure(flipped, live, "checksum mismatch");
+
+        JsonNode truncated = SnapshotTestSupport.snapshot(APP.getLocalPort(), "dir");
+        Path truncatedFile = FIXTURE.fsRoot().resolve(truncated.get("dataKey").asText());
+        try (RandomAccessFile file = new RandomAccessFile(truncatedFile.toFile(), "rw")) {
+            file.setLength(file.length() - 100);
+        }
+        assertFailure(truncated, live, "(truncated)");
+
+        JsonNode deleted = SnapshotTestSupport.snapshot(APP.getLocalPort(), "dir");
+        Files.delete(FIXTURE.fsRoot().resolve(deleted.get("dataKey").asText()));
+        assertFailure(deleted, live, "stored object missing");
+
+        assertThat(SnapshotTestSupport.tree(live)).isEqualTo(liveState);
+        try (var staging = Files.list(FIXTURE.dir().resolve("staging"))) {
+            assertThat(staging).as("staging cleaned after each restore").isEmpty();
+        }
+    }
+
+    private void assertFailure(JsonNode snapshot, Path live, String reason) {
+        JsonNode done = restore(TestTokens.ADMIN, """
+                {"snapshotId": "%s", "target": {"path": "%s"}, "mode": "replace"}""".formatted(snapshot.get("id").asText(), live));
+        assertThat(done.get("phase").asText()).isEqualTo("FAILED");
+        assertThat(done.get("error").asText()).contains(reason);
+    }
+
+    @Test
+    void badRestoreRequestsGetProblemJson() {
+        dev.backstop.resources.ProblemJsonTest.assertProblem(Http.send("POST", api("restores"), TestTokens.OPERATOR,
+                "application/json", "{\"snapshotId\": \"01ARZ3NDEKTSV4RRFFQ69G5FAV\", \"target\": {}, \"mode\": \"new\"}"), 404, "not-found");
+        dev.backstop.resources.ProblemJsonTest.assertProblem(Http.send("POST", api("restores"), TestTokens.OPERATOR,
+                "application/json", "{\"snapshotId\": \"x\", \"target\": {}, \"mode\": \"sideways\"}"), 422, "validation-failed");
+        dev.backstop.resources.ProblemJsonTest.assertProblem(Http.send("POST", api("restores"), TestTokens.READER,
+                "application/json", "{\"snapshotId\": \"x\", \"target\": {}, \"mode\": \"new\"}"), 403, "forbidden");
+        dev.backstop.resources.ProblemJsonTest.assertProblem(Http.get(api("restores/nope"), TestTokens.READER), 400, "bad-request");
+    }
+}
