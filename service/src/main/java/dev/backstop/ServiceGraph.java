@@ -11,6 +11,7 @@ import dev.backstop.health.DeadlockProbe;
 import dev.backstop.health.DiskSpaceProbe;
 import dev.backstop.health.HealthMonitor;
 import dev.backstop.health.HealthProbe;
+import dev.backstop.health.RestoreProbe;
 import dev.backstop.health.SourceProbe;
 import dev.backstop.health.StorageProbe;
 import dev.backstop.metrics.DropwizardCollector;
@@ -90,7 +91,7 @@ public record ServiceGraph(
         OpenPgpDecryptor decryptor = config.encryption().privateKeyFile() == null ? null
                 : OpenPgpDecryptor.fromKeyFile(config.encryption().privateKeyFile(), config.encryption().privateKeyPassphrase());
         RestoreService restores = new RestoreService(sourceConfigs, targets, catalog.snapshots(), catalog.restores(), catalog.audit(),
-                decryptor, config.snapshots().stagingPath(), environment.getObjectMapper(), clock);
+                decryptor, config.snapshots().stagingPath(), environment.getObjectMapper(), clock, environment.metrics());
         StorageSweeper sweeper = new StorageSweeper(List.copyOf(targets.values()),
                 Duration.ofMillis(config.storage().staleUploadAge().toMilliseconds()),
                 Duration.ofMillis(config.storage().sweepInterval().toMilliseconds()));
@@ -134,6 +135,7 @@ public record ServiceGraph(
             primary = false;
         }
         bindings.values().forEach(binding -> probes.add(new SourceProbe(binding.source())));
+        probes.add(new RestoreProbe(catalog.restores()));
         return probes;
     }
 

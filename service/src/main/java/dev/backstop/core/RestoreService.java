@@ -72,9 +72,12 @@ public final class RestoreService implements Managed {
     private final int pgRestoreJobs;
     private final ExecutorService executor;
     private final Map<String, String> busyTargets = new ConcurrentHashMap<>();
+    private final com.codahale.metrics.MetricRegistry metrics;
 
     public RestoreService(Map<String, SourceFactory> sources, Map<String, StorageTarget> targets, SnapshotDao snapshots,
-            RestoreDao restores, AuditDao audit, OpenPgpDecryptor decryptor, Path staging, ObjectMapper mapper, Clock clock) {
+            RestoreDao restores, AuditDao audit, OpenPgpDecryptor decryptor, Path staging, ObjectMapper mapper, Clock clock,
+            com.codahale.metrics.MetricRegistry metrics) {
+        this.metrics = metrics;
         this.sources = Map.copyOf(sources);
         this.targets = Map.copyOf(targets);
         this.snapshots = snapshots;
@@ -198,11 +201,13 @@ public final class RestoreService implements Managed {
                 detail = apply(row, source, target, raw, work);
             }
             restores.complete(row.id(), clock.instant(), detail);
+            record(snapshot, "completed", row);
             audit(row.requestedBy(), "restore.finished", row.id(), dev.backstop.core.AuditOutcome.SUCCEEDED, detail);
             LOG.info("Restore {} of snapshot {} completed: {}", row.id(), snapshot.id(), detail);
         } catch (Exception e) {
             String reason = SnapshotService.reason(e);
             restores.fail(row.id(), clock.instant(), reason);
+            record(snapshot, "failed", row);
             audit(row.requestedBy(), "restore.finished", row.id(), dev.backstop.core.AuditOutcome.FAILED, reason);
             LOG.error("Restore {} of snapshot {} failed: {}", row.id(), snapshot.id(), reason);
         } finally {
@@ -361,6 +366,16 @@ public final class RestoreService implements Managed {
                     + output.substring(Math.max(0, output.length() - 4000)).trim().replace('\n', ' '));
         }
         return "restored into new database " + database + " with pg_restore -j " + pgRestoreJobs;
+    }
+
+    private void record(SnapshotRow snapshot, String outcome, RestoreRow row) {
+        String source = snapshot.sourceName();
+        metrics.meter(dev.backstop.metrics.MetricName.of("backstop.restores", "source", source, "outcome", outcome)).mark();
+        metrics.timer(dev.backstop.metrics.MetricName.of("backstop.restore.duration", "source", source))
+                .update(java.time.Duration.between(row.createdAt(), clock.instant()));
+        if (outcome.equals("completed")) {
+            metrics.meter(dev.backstop.metrics.MetricName.of("backstop.restore.bytes", "source", source)).mark(snapshot.storedBytes());
+        }
     }
 
     private void audit(String actor, String action, String restoreId, dev.backstop.core.AuditOutcome outcome, String detail) {

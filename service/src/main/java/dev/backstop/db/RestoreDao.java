@@ -57,6 +57,10 @@ public interface RestoreDao {
             """)
     boolean fail(@Bind("id") String id, @Bind("finishedAt") Instant finishedAt, @Bind("error") String error);
 
+    /** Restores that failed since a time (for health). */
+    @SqlQuery("SELECT COUNT(*) FROM restores WHERE phase = 'FAILED' AND finished_at >= :since")
+    int failedSince(@Bind("since") Instant since);
+
     /** After a crash: restores that were not final are FAILED with the reason. */
     @SqlUpdate("""
             UPDATE restores SET phase = 'FAILED', finished_at = :now, error = :reason

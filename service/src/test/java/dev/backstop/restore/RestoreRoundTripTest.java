@@ -168,6 +168,12 @@ class RestoreRoundTripTest {
         assertFailure(deleted, live, "stored object missing");
 
         assertThat(SnapshotTestSupport.tree(live)).isEqualTo(liveState);
+        JsonNode health = Http.get("http://127.0.0.1:" + APP.getAdminPort() + "/health/detailed", null).json();
+        await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(Http.get("http://127.0.0.1:" + APP.getAdminPort()
+                + "/health/detailed", null).json().get("checks").get("restores:failedLast24h").get(0).get("status").asText()).isEqualTo("warn"));
+        assertThat(health.get("checks").has("restores:failedLast24h")).isTrue();
+        assertThat(Http.get("http://127.0.0.1:" + APP.getAdminPort() + "/metrics/prometheus", null).body())
+                .containsPattern("backstop_restores_total\\{outcome=\"failed\",source=\"dir\"} [3-9]");
         try (var staging = Files.list(FIXTURE.dir().resolve("staging"))) {
             assertThat(staging).as("staging cleaned after each restore").isEmpty();
         }
