@@ -181,8 +181,34 @@ public final class RestoreService implements Managed {
             }
             return "postgres:" + pg.host() + ":" + pg.port() + "/" + database;
         }
-        throw invalid("restores of " + source.type() + " sources are not available yet; use the stock tools (README: "
-                + "Recovering with stock tools)");
+        if (source instanceof dev.backstop.source.sqlite.SqliteSourceFactory) {
+            String path = target.get("path");
+            if (path == null || path.isBlank()) {
+                throw invalid("target.path is required to restore a sqlite source");
+            }
+            Path p = Path.of(path).toAbsolutePath().normalize();
+            if (mode == RestoreMode.NEW && Files.exists(p)) {
+                throw BackstopException.conflict("target.path " + p + " exists; mode new restores into a file that does not exist");
+            }
+            if (mode == RestoreMode.REPLACE && !Files.isRegularFile(p)) {
+                throw invalid("target.path " + p + " is not an existing file to replace");
+            }
+            return "sqlite:" + p;
+        }
+        if (source instanceof dev.backstop.source.h2.H2SourceFactory) {
+            String url = target.get("url");
+            if (url == null || !url.matches("jdbc:h2:(file:)?[^;:]+")) {
+                throw invalid("target.url is required: a file database URL such as jdbc:h2:/var/lib/app/restored (no options)");
+            }
+            if (mode == RestoreMode.REPLACE) {
+                throw invalid("mode replace is not available for h2 sources: restore with mode new, then point the application at it");
+            }
+            if (Files.exists(Path.of(h2File(url)))) {
+                throw BackstopException.conflict("target.url " + url + " names an existing database; mode new restores into a new one");
+            }
+            return "h2:" + url;
+        }
+        throw invalid("restores of " + source.type() + " sources are not available");
     }
 
     private void execute(RestoreRow row, SnapshotRow snapshot, SourceFactory source, Map<String, String> target, String targetKey) {
@@ -301,6 +327,12 @@ public final class RestoreService implements Managed {
         if (source instanceof PostgresSourceFactory pg) {
             return restorePostgres(pg, target.get("database"), raw);
         }
+        if (source instanceof dev.backstop.source.sqlite.SqliteSourceFactory) {
+            return restoreFile(row, Path.of(target.get("path")).toAbsolutePath().normalize(), raw);
+        }
+        if (source instanceof dev.backstop.source.h2.H2SourceFactory) {
+            return restoreH2(target.get("url"), raw);
+        }
         Path path = Path.of(target.get("path")).toAbsolutePath().normalize();
         Path fresh = path.resolveSibling("." + path.getFileName() + ".restore-" + row.id());
         try {
@@ -325,6 +357,47 @@ public final class RestoreService implements Managed {
         } finally {
             deleteTree(fresh);
         }
+    }
+
+    /** SQLite: the staged copy is the database; put it in place with one atomic rename. */
+    private String restoreFile(RestoreRow row, Path path, Path raw) throws IOException {
+        Path fresh = path.resolveSibling("." + path.getFileName() + ".restore-" + row.id());
+        Files.copy(raw, fresh);
+        try (var channel = java.nio.channels.FileChannel.open(fresh, java.nio.file.StandardOpenOption.WRITE)) {
+            channel.force(true);
+        }
+        try {
+            if (row.mode() == RestoreMode.NEW) {
+                Files.move(fresh, path, StandardCopyOption.ATOMIC_MOVE);
+                return "restored " + Files.size(path) + " bytes into new file " + path;
+            }
+            // rename(2) over the live file is atomic: readers see the old or the new database, never a mix.
+            Files.move(fresh, path, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            return "replaced " + path + " (" + Files.size(path) + " bytes) in one atomic rename";
+        } finally {
+            Files.deleteIfExists(fresh);
+        }
+    }
+
+    /** H2: RUNSCRIPT into a database that did not exist; on failure its files are removed again. */
+    private String restoreH2(String url, Path script) throws Exception {
+        try (Connection c = DriverManager.getConnection(url + ";IFEXISTS=FALSE", "sa", ""); Statement s = c.createStatement()) {
+            s.execute("RUNSCRIPT FROM '" + script.toAbsolutePath().toString().replace("'", "''") + "'");
+            s.execute("SHUTDOWN");
+        } catch (Exception e) {
+            Files.deleteIfExists(Path.of(h2File(url)));
+            Files.deleteIfExists(Path.of(h2File(url).replace(".mv.db", ".trace.db")));
+            throw new IOException("RUNSCRIPT into " + url + " failed: " + e.getMessage(), e);
+        }
+        return "restored into new H2 database " + url + " (user sa, empty password; change it)";
+    }
+
+    static String h2File(String url) {
+        String path = url.substring("jdbc:h2:".length());
+        if (path.startsWith("file:")) {
+            path = path.substring("file:".length());
+        }
+        return path + ".mv.db";
     }
 
     private String restorePostgres(PostgresSourceFactory pg, String database, Path dump) throws Exception {

@@ -18,6 +18,7 @@ import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.Statement;
 import java.time.Duration;
+import java.util.List;
 import java.util.TreeMap;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
@@ -32,6 +33,8 @@ import org.junit.jupiter.api.extension.ExtendWith;
 class RestoreRoundTripTest {
     static final SnapshotTestSupport.Fixture FIXTURE;
     static final Path SOURCE_DIR;
+    static final Path SQLITE_FILE;
+    static final String H2_URL;
 
     static {
         try {
@@ -41,6 +44,16 @@ class RestoreRoundTripTest {
             Files.writeString(SOURCE_DIR.resolve("a.txt"), "version 1\n");
             Files.writeString(SOURCE_DIR.resolve("sub/b.txt"), "bee\n");
             Files.createSymbolicLink(SOURCE_DIR.resolve("link"), Path.of("a.txt"));
+            SQLITE_FILE = FIXTURE.dir().resolve("app.sqlite");
+            try (Connection c = java.sql.DriverManager.getConnection("jdbc:sqlite:" + SQLITE_FILE); Statement s = c.createStatement()) {
+                s.execute("CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT)");
+                s.execute("WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < 500) INSERT INTO notes SELECT x, 'note ' || x FROM n");
+            }
+            H2_URL = "jdbc:h2:" + FIXTURE.dir().resolve("apph2");
+            try (Connection c = java.sql.DriverManager.getConnection(H2_URL, "sa", ""); Statement s = c.createStatement()) {
+                s.execute("CREATE TABLE items (id INT PRIMARY KEY, name VARCHAR(50))");
+                s.execute("INSERT INTO items SELECT X, 'item ' || X FROM SYSTEM_RANGE(1, 300)");
+            }
             try (Connection c = FIXTURE.postgres().connect(); Statement s = c.createStatement()) {
                 s.execute("CREATE TABLE accounts (id int PRIMARY KEY, owner text, balance numeric(12,2), meta jsonb)");
                 s.execute("INSERT INTO accounts SELECT g, 'owner ' || g, g * 10.5, jsonb_build_object('g', g) FROM generate_series(1, 3000) g");
@@ -55,7 +68,10 @@ class RestoreRoundTripTest {
                     sources:
                       - {type: postgres, name: pg, target: fs, host: %1$s, port: %2$d, database: %3$s, user: %4$s}
                       - {type: directory, name: dir, target: fs, path: %5$s}
-                    """.formatted(TestPostgres.HOST, TestPostgres.PORT, FIXTURE.postgres().database(), TestPostgres.USER, SOURCE_DIR)));
+                      - {type: sqlite, name: lite, target: s3, path: %6$s}
+                      - {type: h2, name: h2, target: s3, url: "%7$s", user: sa, password: ""}
+                    """.formatted(TestPostgres.HOST, TestPostgres.PORT, FIXTURE.postgres().database(), TestPostgres.USER, SOURCE_DIR,
+                    SQLITE_FILE, H2_URL)));
 
     @AfterAll
     static void tearDown() throws Exception {
@@ -127,6 +143,46 @@ class RestoreRoundTripTest {
             try (Connection c = FIXTURE.postgres().connect(); Statement s = c.createStatement()) {
                 s.execute("DROP DATABASE IF EXISTS " + database + " WITH (FORCE)");
             }
+        }
+    }
+
+    @Test
+    void sqliteRestoresAsANewFileAndReplacesAtomically() throws Exception {
+        String query = "SELECT id, body FROM notes ORDER BY id";
+        List<List<String>> atSnapshot;
+        try (Connection c = java.sql.DriverManager.getConnection("jdbc:sqlite:" + SQLITE_FILE)) {
+            atSnapshot = SnapshotTestSupport.rows(c, query);
+        }
+        JsonNode snapshot = SnapshotTestSupport.snapshot(APP.getLocalPort(), "lite");
+        try (Connection c = java.sql.DriverManager.getConnection("jdbc:sqlite:" + SQLITE_FILE); Statement s = c.createStatement()) {
+            s.execute("DELETE FROM notes WHERE id > 100");
+        }
+        Path copy = FIXTURE.dir().resolve("restored.sqlite");
+        JsonNode asNew = restore(TestTokens.OPERATOR, "{\"snapshotId\": \"" + snapshot.get("id").asText()
+                + "\", \"target\": {\"path\": \"" + copy + "\"}, \"mode\": \"new\"}");
+        assertThat(asNew.get("phase").asText()).as(asNew.toString()).isEqualTo("COMPLETED");
+        try (Connection c = java.sql.DriverManager.getConnection("jdbc:sqlite:" + copy)) {
+            assertThat(SnapshotTestSupport.rows(c, query)).isEqualTo(atSnapshot);
+        }
+        JsonNode replaced = restore(TestTokens.ADMIN, "{\"snapshotId\": \"" + snapshot.get("id").asText()
+                + "\", \"target\": {\"path\": \"" + SQLITE_FILE + "\"}, \"mode\": \"replace\"}");
+        assertThat(replaced.get("phase").asText()).as(replaced.toString()).isEqualTo("COMPLETED");
+        try (Connection c = java.sql.DriverManager.getConnection("jdbc:sqlite:" + SQLITE_FILE)) {
+            assertThat(SnapshotTestSupport.rows(c, query)).hasSize(500).isEqualTo(atSnapshot);
+        }
+    }
+
+    @Test
+    void h2RestoresIntoANewDatabase() throws Exception {
+        JsonNode snapshot = SnapshotTestSupport.snapshot(APP.getLocalPort(), "h2");
+        String url = "jdbc:h2:" + FIXTURE.dir().resolve("restored-h2");
+        JsonNode done = restore(TestTokens.OPERATOR, "{\"snapshotId\": \"" + snapshot.get("id").asText()
+                + "\", \"target\": {\"url\": \"" + url + "\"}, \"mode\": \"new\"}");
+        assertThat(done.get("phase").asText()).as(done.toString()).isEqualTo("COMPLETED");
+        String query = "SELECT id, name FROM items ORDER BY id";
+        try (Connection restored = java.sql.DriverManager.getConnection(url + ";IFEXISTS=TRUE", "sa", "");
+                Connection original = java.sql.DriverManager.getConnection(H2_URL, "sa", "")) {
+            assertThat(SnapshotTestSupport.rows(restored, query)).hasSize(300).isEqualTo(SnapshotTestSupport.rows(original, query));
         }
     }
 

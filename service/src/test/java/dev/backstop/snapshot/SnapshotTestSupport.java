@@ -53,6 +53,10 @@ public final class SnapshotTestSupport {
         return SnapshotRoundTripTest.tree(root);
     }
 
+    public static java.util.List<java.util.List<String>> rows(Connection connection, String query) throws Exception {
+        return SnapshotRoundTripTest.rows(connection, query);
+    }
+
     public static String fingerprint(Connection connection, String table) throws Exception {
         return SnapshotRoundTripTest.tableFingerprint(connection, table);
     }
