@@ -14,9 +14,13 @@ import java.util.Map;
  * @param mode       {@code new} (beside the live data; the target must not exist) or {@code replace}
  *                   (swap the live data; needs the admin role)
  * @param dryRun     download and verify only, then report what would be changed
+ * @param force      postgres replace: terminate the live database's connections instead of refusing
+ * @param dropReplaced postgres replace: drop the replaced database after the swap (default: keep it renamed)
  */
 public record RestoreRequest(
         @NotBlank String snapshotId,
         @NotNull Map<String, String> target,
         @NotNull @Pattern(regexp = "new|replace", message = "must be new or replace") String mode,
-        boolean dryRun) {}
+        boolean dryRun,
+        boolean force,
+        boolean dropReplaced) {}

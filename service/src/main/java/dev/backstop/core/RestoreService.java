@@ -57,6 +57,8 @@ import org.slf4j.MDC;
 public final class RestoreService implements Managed {
     private static final Logger LOG = LoggerFactory.getLogger(RestoreService.class);
     public static final String INTERRUPTED = "interrupted: the service stopped during the restore";
+    /** Backstop's own short-lived connections (health probes) carry this name and do not count as clients. */
+    public static final String APPLICATION_NAME = "backstop";
     private static final long PROGRESS_EVERY = 8L << 20;
 
     private final Map<String, SourceFactory> sources;
@@ -143,7 +145,7 @@ public final class RestoreService implements Managed {
             restores.insert(row);
             audit(actor, "restore.requested", id, dev.backstop.core.AuditOutcome.REQUESTED,
                     "snapshot " + snapshot.id() + " into " + targetKey + " (" + request.mode() + (request.dryRun() ? ", dry run" : "") + ")");
-            executor.submit(() -> execute(row, snapshot, source, request.target(), targetKey));
+            executor.submit(() -> execute(row, snapshot, source, request, targetKey));
             return row;
         } catch (IOException | RuntimeException e) {
             busyTargets.remove(targetKey, id);
@@ -175,9 +177,6 @@ public final class RestoreService implements Managed {
             String database = target.get("database");
             if (database == null || !database.matches("[a-z_][a-z0-9_]{0,62}")) {
                 throw invalid("target.database is required: a new database name of lowercase letters, digits and '_'");
-            }
-            if (mode == RestoreMode.REPLACE) {
-                throw invalid("mode replace is not available for postgres sources yet: restore with mode new, then swap names");
             }
             return "postgres:" + pg.host() + ":" + pg.port() + "/" + database;
         }
@@ -211,7 +210,8 @@ public final class RestoreService implements Managed {
         throw invalid("restores of " + source.type() + " sources are not available");
     }
 
-    private void execute(RestoreRow row, SnapshotRow snapshot, SourceFactory source, Map<String, String> target, String targetKey) {
+    private void execute(RestoreRow row, SnapshotRow snapshot, SourceFactory source, RestoreRequest request, String targetKey) {
+        Map<String, String> target = request.target();
         MDC.put("restore_id", row.id());
         MDC.put("source", snapshot.sourceName());
         Path work = staging.resolve("restore-" + row.id());
@@ -224,7 +224,7 @@ public final class RestoreService implements Managed {
                         + "); would restore into " + targetKey + " (mode " + row.mode().name().toLowerCase(Locale.ROOT) + "); nothing changed";
             } else {
                 restores.progress(row.id(), RestorePhase.APPLYING, snapshot.storedBytes(), snapshot.storedBytes());
-                detail = apply(row, source, target, raw, work);
+                detail = apply(row, source, request, raw, work);
             }
             restores.complete(row.id(), clock.instant(), detail);
             record(snapshot, "completed", row);
@@ -323,9 +323,13 @@ public final class RestoreService implements Managed {
         }
     }
 
-    private String apply(RestoreRow row, SourceFactory source, Map<String, String> target, Path raw, Path work) throws Exception {
+    private String apply(RestoreRow row, SourceFactory source, RestoreRequest request, Path raw, Path work) throws Exception {
+        Map<String, String> target = request.target();
         if (source instanceof PostgresSourceFactory pg) {
-            return restorePostgres(pg, target.get("database"), raw);
+            if (row.mode() == RestoreMode.NEW) {
+                return restorePostgres(pg, target.get("database"), raw);
+            }
+            return replacePostgres(pg, row, target.get("database"), raw, request.force(), request.dropReplaced());
         }
         if (source instanceof dev.backstop.source.sqlite.SqliteSourceFactory) {
             return restoreFile(row, Path.of(target.get("path")).toAbsolutePath().normalize(), raw);
@@ -400,21 +404,104 @@ public final class RestoreService implements Managed {
         return path + ".mv.db";
     }
 
-    private String restorePostgres(PostgresSourceFactory pg, String database, Path dump) throws Exception {
+    /**
+     * Restores into a fresh database, then swaps names in one transaction; the live database is
+     * refused while it has connections (unless {@code force}), and kept renamed unless asked to drop it.
+     */
+    private String replacePostgres(PostgresSourceFactory pg, RestoreRow row, String database, Path dump, boolean force,
+            boolean dropReplaced) throws Exception {
+        String suffix = row.id().substring(row.id().length() - 8).toLowerCase(Locale.ROOT);
+        String fresh = truncate(database, 40) + "_restore_" + suffix;
+        String old = truncate(database, 40) + "_replaced_" + suffix;
+        try (Connection c = maintenance(pg)) {
+            if (!databaseExists(c, database)) {
+                throw new IOException("database " + database + " does not exist; mode replace needs an existing database (use mode new)");
+            }
+            int active = activeConnections(c, database);
+            if (active > 0 && !force) {
+                throw new IOException("database " + database + " has " + active + " active connections; stop its clients or set "
+                        + "\"force\": true to terminate them");
+            }
+        }
+        restorePostgres(pg, fresh, dump);
+        try (Connection c = maintenance(pg)) {
+            int active = activeConnections(c, database);
+            if (active > 0) {
+                if (!force) {
+                    dropDatabase(c, fresh);
+                    throw new IOException("database " + database + " gained " + active + " connections during the restore; nothing was swapped");
+                }
+                try (PreparedStatement kill = c.prepareStatement(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = ? AND pid <> pg_backend_pid()")) {
+                    kill.setString(1, database);
+                    kill.executeQuery().close();
+                }
+            }
+            c.setAutoCommit(false);
+            try (Statement s = c.createStatement()) {
+                s.execute("ALTER DATABASE \"" + database + "\" RENAME TO \"" + old + "\"");
+                s.execute("ALTER DATABASE \"" + fresh + "\" RENAME TO \"" + database + "\"");
+                c.commit();
+            } catch (Exception e) {
+                c.rollback();
+                c.setAutoCommit(true);
+                dropDatabase(c, fresh);
+                throw e;
+            }
+            c.setAutoCommit(true);
+            if (dropReplaced) {
+                dropDatabase(c, old);
+                return "replaced database " + database + " (the previous one was dropped as asked)";
+            }
+        }
+        return "replaced database " + database + "; the previous one is kept as " + old + " (drop it when no longer needed)";
+    }
+
+    private static String truncate(String name, int max) {
+        return name.length() <= max ? name : name.substring(0, max);
+    }
+
+    private static Connection maintenance(PostgresSourceFactory pg) throws java.sql.SQLException {
         Properties props = new Properties();
         props.setProperty("user", pg.user());
         if (pg.password() != null) {
             props.setProperty("password", pg.password());
         }
-        String admin = "jdbc:postgresql://" + pg.host() + ":" + pg.port() + "/" + pg.database();
-        try (Connection c = DriverManager.getConnection(admin, props)) {
-            try (PreparedStatement exists = c.prepareStatement("SELECT 1 FROM pg_database WHERE datname = ?")) {
-                exists.setString(1, database);
-                try (ResultSet r = exists.executeQuery()) {
-                    if (r.next()) {
-                        throw new IOException("database " + database + " already exists; mode new restores into a new database");
-                    }
-                }
+        props.setProperty("ApplicationName", APPLICATION_NAME);
+        return DriverManager.getConnection("jdbc:postgresql://" + pg.host() + ":" + pg.port() + "/postgres", props);
+    }
+
+    private static boolean databaseExists(Connection c, String database) throws java.sql.SQLException {
+        try (PreparedStatement exists = c.prepareStatement("SELECT 1 FROM pg_database WHERE datname = ?")) {
+            exists.setString(1, database);
+            try (ResultSet r = exists.executeQuery()) {
+                return r.next();
+            }
+        }
+    }
+
+    private static int activeConnections(Connection c, String database) throws java.sql.SQLException {
+        try (PreparedStatement count = c.prepareStatement(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = ? AND pid <> pg_backend_pid() "
+                        + "AND application_name IS DISTINCT FROM '" + APPLICATION_NAME + "'")) {
+            count.setString(1, database);
+            try (ResultSet r = count.executeQuery()) {
+                r.next();
+                return r.getInt(1);
+            }
+        }
+    }
+
+    private static void dropDatabase(Connection c, String database) throws java.sql.SQLException {
+        try (Statement s = c.createStatement()) {
+            s.execute("DROP DATABASE IF EXISTS \"" + database + "\" WITH (FORCE)");
+        }
+    }
+
+    private String restorePostgres(PostgresSourceFactory pg, String database, Path dump) throws Exception {
+        try (Connection c = maintenance(pg)) {
+            if (databaseExists(c, database)) {
+                throw new IOException("database " + database + " already exists; mode new restores into a new database");
             }
             try (Statement s = c.createStatement()) {
                 s.execute("CREATE DATABASE \"" + database + "\"");
@@ -432,8 +519,8 @@ public final class RestoreService implements Managed {
         String output = new String(process.getInputStream().readAllBytes());
         int exit = process.waitFor();
         if (exit != 0) {
-            try (Connection c = DriverManager.getConnection(admin, props); Statement s = c.createStatement()) {
-                s.execute("DROP DATABASE IF EXISTS \"" + database + "\" WITH (FORCE)");
+            try (Connection c = maintenance(pg)) {
+                dropDatabase(c, database);
             }
             throw new IOException("pg_restore exited with status " + exit + ": "
                     + output.substring(Math.max(0, output.length() - 4000)).trim().replace('\n', ' '));

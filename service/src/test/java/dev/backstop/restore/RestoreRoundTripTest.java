@@ -187,6 +187,43 @@ class RestoreRoundTripTest {
     }
 
     @Test
+    void postgresReplaceRefusesWhileClientsAreConnectedThenSwapsKeepingTheOld() throws Exception {
+        String database = FIXTURE.postgres().database();
+        String before = SnapshotTestSupport.fingerprint(FIXTURE.postgres().connect(), "accounts");
+        JsonNode snapshot = SnapshotTestSupport.snapshot(APP.getLocalPort(), "pg");
+        try (Connection c = FIXTURE.postgres().connect(); Statement s = c.createStatement()) {
+            s.execute("UPDATE accounts SET owner = 'changed after the snapshot'");
+        }
+        String body = "{\"snapshotId\": \"" + snapshot.get("id").asText() + "\", \"target\": {\"database\": \"" + database
+                + "\"}, \"mode\": \"replace\"}";
+        String changed;
+        try (Connection client = FIXTURE.postgres().connect()) { // an application still connected
+            changed = SnapshotTestSupport.fingerprint(FIXTURE.postgres().connect(), "accounts");
+            JsonNode refused = restore(TestTokens.ADMIN, body);
+            assertThat(refused.get("phase").asText()).isEqualTo("FAILED");
+            assertThat(refused.get("error").asText()).contains("active connections").contains("force");
+            assertThat(client.isValid(2)).isTrue();
+        }
+        assertThat(SnapshotTestSupport.fingerprint(FIXTURE.postgres().connect(), "accounts")).as("live database untouched").isEqualTo(changed);
+
+        JsonNode done = restore(TestTokens.ADMIN, body);
+        assertThat(done.get("phase").asText()).as(done.toString()).isEqualTo("COMPLETED");
+        String kept = done.get("detail").asText().replaceAll(".*kept as (\\S+).*", "$1");
+        try {
+            assertThat(SnapshotTestSupport.fingerprint(FIXTURE.postgres().connect(), "accounts")).isEqualTo(before);
+            try (Connection old = java.sql.DriverManager.getConnection("jdbc:postgresql://" + TestPostgres.HOST + ":" + TestPostgres.PORT
+                    + "/" + kept, TestPostgres.USER, "")) {
+                assertThat(SnapshotTestSupport.fingerprint(old, "accounts")).as("the replaced database is kept").isEqualTo(changed);
+            }
+        } finally {
+            try (Connection c = java.sql.DriverManager.getConnection("jdbc:postgresql://" + TestPostgres.HOST + ":" + TestPostgres.PORT
+                    + "/postgres", TestPostgres.USER, ""); Statement s = c.createStatement()) {
+                s.execute("DROP DATABASE IF EXISTS \"" + kept + "\" WITH (FORCE)");
+            }
+        }
+    }
+
+    @Test
     void dryRunVerifiesAndChangesNothing() throws Exception {
         JsonNode snapshot = SnapshotTestSupport.snapshot(APP.getLocalPort(), "dir");
         Path target = FIXTURE.dir().resolve("dry-run-target");

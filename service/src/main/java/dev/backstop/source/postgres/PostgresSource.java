@@ -84,6 +84,7 @@ public final class PostgresSource implements SnapshotSource {
             props.setProperty("password", config.password());
         }
         props.setProperty("connectTimeout", "10");
+        props.setProperty("ApplicationName", "backstop");
         String url = "jdbc:postgresql://" + config.host() + ":" + config.port() + "/" + config.database();
         try (Connection c = DriverManager.getConnection(url, props); Statement s = c.createStatement();
                 ResultSet r = s.executeQuery("SHOW server_version")) {
