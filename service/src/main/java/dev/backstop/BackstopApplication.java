@@ -3,7 +3,10 @@ package dev.backstop;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.backstop.auth.ApiPrincipal;
 import dev.backstop.cli.CheckCommand;
+import dev.backstop.cli.RebuildCatalogCommand;
+import dev.backstop.cli.RestoreCommand;
 import dev.backstop.cli.SnapshotCommand;
+import dev.backstop.tasks.RebuildCatalogTask;
 import io.dropwizard.core.cli.ServerCommand;
 import dev.backstop.auth.ProblemUnauthorizedHandler;
 import dev.backstop.auth.RoleAuthorizer;
@@ -75,6 +78,8 @@ public class BackstopApplication extends Application<BackstopConfiguration> {
         bootstrap.setConfigurationSourceProvider(new SubstitutingSourceProvider(
                 bootstrap.getConfigurationSourceProvider(), new EnvironmentVariableSubstitutor(true)));
         bootstrap.addCommand(new SnapshotCommand());
+        bootstrap.addCommand(new RestoreCommand());
+        bootstrap.addCommand(new RebuildCatalogCommand());
         bootstrap.addBundle(new MigrationsBundle<>() {
             @Override
             public DataSourceFactory getDataSourceFactory(BackstopConfiguration configuration) {
@@ -115,6 +120,7 @@ public class BackstopApplication extends Application<BackstopConfiguration> {
         for (HealthProbe probe : graph.health().probes()) {
             environment.healthChecks().register(probe.name(), new DropwizardHealthCheck(graph.health(), probe));
         }
+        environment.admin().addTask(new RebuildCatalogTask(graph.rebuilder()));
         environment.admin().addServlet("prometheus", new PrometheusMetricsServlet(graph.prometheus()))
                 .addMapping("/metrics/prometheus");
     }

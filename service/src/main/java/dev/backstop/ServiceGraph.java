@@ -2,6 +2,7 @@ package dev.backstop;
 
 import dev.backstop.auth.ApiToken;
 import dev.backstop.auth.GeneratedToken;
+import dev.backstop.core.CatalogRebuilder;
 import dev.backstop.core.RestoreService;
 import dev.backstop.core.SnapshotService;
 import dev.backstop.core.StorageSweeper;
@@ -61,6 +62,7 @@ public record ServiceGraph(
         Map<String, StorageTarget> targets,
         SnapshotService snapshots,
         RestoreService restores,
+        CatalogRebuilder rebuilder,
         StorageSweeper sweeper,
         HealthMonitor health,
         PrometheusRegistry prometheus) implements AutoCloseable {
@@ -100,7 +102,8 @@ public record ServiceGraph(
         PrometheusRegistry prometheus = new PrometheusRegistry();
         JvmMetrics.builder().register(prometheus);
         prometheus.register(new DropwizardCollector(environment.metrics()));
-        return new ServiceGraph(config, clock, version, clock.instant(), catalog, tokens, Map.copyOf(targets), snapshots, restores, sweeper,
+        return new ServiceGraph(config, clock, version, clock.instant(), catalog, tokens, Map.copyOf(targets), snapshots, restores,
+                new CatalogRebuilder(targets, catalog.snapshots(), environment.getObjectMapper()), sweeper,
                 health, prometheus);
     }
 

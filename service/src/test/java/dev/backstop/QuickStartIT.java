@@ -201,6 +201,32 @@ class QuickStartIT {
         return new ProcessResult(p.exitValue(), output);
     }
 
+    /** The runbook's worst day: the catalog is gone, the service is down; restore from storage alone. */
+    @Test
+    void restoresFromStorageAfterLosingTheCatalog() throws Exception {
+        Files.copy(REPO.resolve("config.yml"), workDir.resolve("config.yml"), StandardCopyOption.REPLACE_EXISTING);
+        Files.createDirectories(workDir.resolve("var/data/sub"));
+        Files.writeString(workDir.resolve("var/data/a.txt"), "one\n");
+        Files.writeString(workDir.resolve("var/data/sub/b.txt"), "two\n");
+        ProcessResult snapshot = runJar("snapshot", "config.yml", "--source", "files");
+        assertThat(snapshot.exitCode()).as(snapshot.output()).isZero();
+        String id = snapshot.output().replaceAll("(?s).*\"id\" : \"([0-9A-Z]{26})\".*", "$1");
+        assertThat(id).hasSize(26);
+
+        Files.delete(workDir.resolve("var/catalog.mv.db"));
+        Path restored = workDir.resolve("restored");
+        ProcessResult restore = runJar("restore", "config.yml", "--snapshot", id, "--target", "path=" + restored);
+        assertThat(restore.exitCode()).as(restore.output()).isZero();
+        assertThat(restore.output()).contains("was not in the catalog").contains("\"phase\" : \"COMPLETED\"");
+        assertThat(Files.readString(restored.resolve("a.txt"))).isEqualTo("one\n");
+        assertThat(Files.readString(restored.resolve("sub/b.txt"))).isEqualTo("two\n");
+
+        Files.delete(workDir.resolve("var/catalog.mv.db"));
+        ProcessResult rebuilt = runJar("rebuild-catalog", "config.yml");
+        assertThat(rebuilt.exitCode()).as(rebuilt.output()).isZero();
+        assertThat(rebuilt.output()).contains("1 manifests found, 1 snapshots added to the catalog");
+    }
+
     record ProcessResult(int exitCode, String output) {}
 
     private ProcessResult runJar(String... args) throws Exception {

@@ -8,7 +8,6 @@ import dev.backstop.core.SnapshotStatus;
 import dev.backstop.db.SnapshotRow;
 import io.dropwizard.core.cli.ConfiguredCommand;
 import io.dropwizard.core.setup.Bootstrap;
-import io.dropwizard.core.setup.Environment;
 import java.time.Clock;
 import net.sourceforge.argparse4j.inf.Namespace;
 import net.sourceforge.argparse4j.inf.Subparser;
@@ -33,10 +32,7 @@ public final class SnapshotCommand extends ConfiguredCommand<BackstopConfigurati
     @Override
     protected void run(Bootstrap<BackstopConfiguration> bootstrap, Namespace namespace, BackstopConfiguration config)
             throws Exception {
-        Environment environment = new Environment(bootstrap.getApplication().getName(), bootstrap.getObjectMapper(),
-                bootstrap.getValidatorFactory(), bootstrap.getMetricRegistry(), bootstrap.getClassLoader(),
-                bootstrap.getHealthCheckRegistry(), config);
-        try (ServiceGraph graph = ServiceGraph.create(config, environment, Clock.systemUTC())) {
+        try (ServiceGraph graph = ServiceGraph.create(config, CliEnvironment.of(bootstrap, config), Clock.systemUTC())) {
             String user = System.getProperty("user.name", "unknown");
             SnapshotRow row = graph.snapshots().takeNow(namespace.getString("source"), SnapshotOrigin.CLI, "cli:" + user);
             System.out.println(bootstrap.getObjectMapper().writerWithDefaultPrettyPrinter().writeValueAsString(SnapshotView.of(row)));

@@ -122,6 +122,10 @@ public final class RestoreService implements Managed {
 
     /** Validates and queues a restore; returns its QUEUED row. */
     public RestoreRow request(RestoreRequest request, String actor) {
+        return request(request, actor, true);
+    }
+
+    private RestoreRow request(RestoreRequest request, String actor, boolean background) {
         SnapshotRow snapshot = snapshots.find(requireId(request.snapshotId()))
                 .orElseThrow(() -> BackstopException.notFound("no snapshot " + request.snapshotId()));
         if (snapshot.status() != SnapshotStatus.COMPLETED) {
@@ -145,12 +149,22 @@ public final class RestoreService implements Managed {
             restores.insert(row);
             audit(actor, "restore.requested", id, dev.backstop.core.AuditOutcome.REQUESTED,
                     "snapshot " + snapshot.id() + " into " + targetKey + " (" + request.mode() + (request.dryRun() ? ", dry run" : "") + ")");
-            executor.submit(() -> execute(row, snapshot, source, request, targetKey));
+            if (background) {
+                executor.submit(() -> execute(row, snapshot, source, request, targetKey));
+            } else {
+                execute(row, snapshot, source, request, targetKey);
+            }
             return row;
         } catch (IOException | RuntimeException e) {
             busyTargets.remove(targetKey, id);
             throw e instanceof RuntimeException r ? r : new IllegalStateException(e);
         }
+    }
+
+    /** Runs a restore on the calling thread (the CLI, with the service stopped) and returns the final row. */
+    public RestoreRow restoreNow(RestoreRequest request, String actor) {
+        RestoreRow queued = request(request, actor, false);
+        return restores.find(queued.id()).orElseThrow();
     }
 
     public RestoreRow find(String id) {

@@ -1,6 +1,6 @@
 package dev.backstop.core;
 
-/** What started a snapshot. */
+/** What started a snapshot; REBUILT rows were recreated from manifests after the catalog was lost. */
 public enum SnapshotOrigin {
-    SCHEDULE, API, CLI
+    SCHEDULE, API, CLI, REBUILT
 }

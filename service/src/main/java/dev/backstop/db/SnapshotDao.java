@@ -20,6 +20,17 @@ public interface SnapshotDao {
             """)
     void insert(@BindMethods SnapshotRow row);
 
+    /** A complete row, as recreated from a manifest. */
+    @SqlUpdate("""
+            INSERT INTO snapshots (id, source_name, source_type, status, origin, requested_by, started_at, finished_at,
+                                   raw_bytes, stored_bytes, sha256, storage_target, storage_key, manifest_key, compression,
+                                   encryption_fingerprint, verified_at, error, tool_versions, files_changed, files_vanished)
+            VALUES (:id, :sourceName, :sourceType, :status, :origin, :requestedBy, :startedAt, :finishedAt, :rawBytes,
+                    :storedBytes, :sha256, :storageTarget, :storageKey, :manifestKey, :compression, :encryptionFingerprint,
+                    :verifiedAt, :error, :toolVersions, :filesChanged, :filesVanished)
+            """)
+    void insertComplete(@BindMethods SnapshotRow row);
+
     @SqlQuery("SELECT * FROM snapshots WHERE id = :id")
     Optional<SnapshotRow> find(@Bind("id") String id);
 

@@ -1,0 +1,78 @@
+package dev.backstop.core;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.backstop.api.Manifest;
+import dev.backstop.db.SnapshotDao;
+import dev.backstop.db.SnapshotRow;
+import dev.backstop.storage.StorageTarget;
+import java.io.IOException;
+import java.io.InputStream;
+import java.util.Map;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Recreates catalog rows from the manifests in storage, for when the catalog is lost: every
+ * {@code .../{id}/manifest.json} whose snapshot the catalog does not know becomes a COMPLETED row
+ * (origin REBUILT). Rows the catalog has are left as they are. Safe to run any number of times.
+ */
+public final class CatalogRebuilder {
+    private static final Logger LOG = LoggerFactory.getLogger(CatalogRebuilder.class);
+
+    /** What a pass found. */
+    public record Result(int manifests, int added, int known, int unreadable) {}
+
+    private final Map<String, StorageTarget> targets;
+    private final SnapshotDao snapshots;
+    private final ObjectMapper mapper;
+
+    public CatalogRebuilder(Map<String, StorageTarget> targets, SnapshotDao snapshots, ObjectMapper mapper) {
+        this.targets = Map.copyOf(targets);
+        this.snapshots = snapshots;
+        this.mapper = mapper;
+    }
+
+    public Result rebuild() throws IOException {
+        int manifests = 0;
+        int added = 0;
+        int known = 0;
+        int unreadable = 0;
+        for (StorageTarget target : targets.values()) {
+            for (String key : target.list("")) {
+                if (!key.endsWith("/" + SnapshotLayout.MANIFEST)) {
+                    continue;
+                }
+                manifests++;
+                Manifest manifest;
+                try (InputStream in = target.open(key)) {
+                    manifest = mapper.readValue(in, Manifest.class);
+                } catch (IOException | RuntimeException e) {
+                    LOG.warn("Cannot read manifest {} in {}: {}", key, target.name(), e.getMessage());
+                    unreadable++;
+                    continue;
+                }
+                if (!TimeOrderedId.isValid(manifest.snapshotId()) || snapshots.find(manifest.snapshotId()).isPresent()) {
+                    known++;
+                    continue;
+                }
+                if (!target.exists(manifest.dataKey())) {
+                    LOG.warn("Manifest {} in {} names a data object that is missing: {}", key, target.name(), manifest.dataKey());
+                    unreadable++;
+                    continue;
+                }
+                snapshots.insertComplete(row(manifest, target.name(), key));
+                added++;
+            }
+        }
+        LOG.info("Catalog rebuild: {} manifests, {} rows added, {} already known, {} unreadable", manifests, added, known, unreadable);
+        return new Result(manifests, added, known, unreadable);
+    }
+
+    private SnapshotRow row(Manifest m, String target, String manifestKey) throws IOException {
+        return new SnapshotRow(m.snapshotId(), m.source(), m.sourceType(), SnapshotStatus.COMPLETED, SnapshotOrigin.REBUILT,
+                "catalog rebuild", m.startedAt(), m.finishedAt(), m.rawBytes(), m.storedBytes(), m.sha256(), target, m.dataKey(),
+                manifestKey, m.compression(), m.encryption() == null ? null : m.encryption().recipientFingerprint(), null, null,
+                mapper.writeValueAsString(m.toolVersions()), m.filesChanged() == null ? 0 : m.filesChanged().size(),
+                m.filesVanished() == null ? 0 : m.filesVanished().size());
+    }
+}
