@@ -10,6 +10,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -225,6 +226,72 @@ class QuickStartIT {
         ProcessResult rebuilt = runJar("rebuild-catalog", "config.yml");
         assertThat(rebuilt.exitCode()).as(rebuilt.output()).isZero();
         assertThat(rebuilt.output()).contains("1 manifests found, 1 snapshots added to the catalog");
+    }
+
+    /**
+     * SIGKILL in the middle of a restore, then a restart: the restore is FAILED with a reason, its
+     * staging files are gone, the live target is as it was, and a new restore succeeds.
+     */
+    @Test
+    void aRestoreKilledMidwayIsFailedOnRestartAndTheTargetIsIntact() throws Exception {
+        Files.copy(REPO.resolve("config.yml"), workDir.resolve("config.yml"), StandardCopyOption.REPLACE_EXISTING);
+        Path data = Files.createDirectories(workDir.resolve("var/data"));
+        byte[] chunk = new byte[1 << 20];
+        java.util.Random random = new java.util.Random(11);
+        for (int i = 0; i < 300; i++) { // 300 MiB of incompressible data: the restore takes a while
+            random.nextBytes(chunk);
+            Files.write(data.resolve("blob-" + i), chunk);
+        }
+        ProcessResult snapshot = runJar("snapshot", "config.yml", "--source", "files");
+        assertThat(snapshot.exitCode()).as(snapshot.output()).isZero();
+        String id = snapshot.output().replaceAll("(?s).*\"id\" : \"([0-9A-Z]{26})\".*", "$1");
+
+        Path live = Files.createDirectories(workDir.resolve("live"));
+        Files.writeString(live.resolve("keep.txt"), "live data\n");
+        int app = freePort();
+        int admin = freePort();
+        process = startServer(app, admin);
+        waitUntilAnswering("http://127.0.0.1:" + admin + "/health/ready", "http://127.0.0.1:" + app + "/api/v1/info", Duration.ofSeconds(10));
+        String token = Files.readString(workDir.resolve("var/api-token")).strip();
+        Http.Reply accepted = Http.send("POST", "http://127.0.0.1:" + app + "/api/v1/restores", token, "application/json",
+                "{\"snapshotId\": \"" + id + "\", \"target\": {\"path\": \"" + live + "\"}, \"mode\": \"replace\"}");
+        assertThat(accepted.status()).as(accepted.body()).isEqualTo(202);
+        String location = accepted.header("Location");
+        org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(20)).until(() -> {
+            long done = Http.get(location, token).json().get("bytesDone").asLong();
+            return done > 0;
+        });
+        process.destroyForcibly().waitFor(10, TimeUnit.SECONDS); // SIGKILL: no shutdown hook runs
+
+        process = startServer(app, admin);
+        waitUntilAnswering("http://127.0.0.1:" + admin + "/health/ready", "http://127.0.0.1:" + app + "/api/v1/info", Duration.ofSeconds(10));
+        com.fasterxml.jackson.databind.JsonNode after = Http.get(location, token).json();
+        assertThat(after.get("phase").asText()).isEqualTo("FAILED");
+        assertThat(after.get("error").asText()).contains("interrupted");
+        try (java.util.stream.Stream<Path> staging = Files.list(workDir.resolve("var/staging"))) {
+            assertThat(staging).as("staging cleaned").isEmpty();
+        }
+        assertThat(Files.readString(live.resolve("keep.txt"))).isEqualTo("live data\n");
+        try (java.util.stream.Stream<Path> siblings = Files.list(workDir)) {
+            assertThat(siblings.map(p -> p.getFileName().toString()).filter(n -> n.startsWith(".live"))).as("no half-restored sibling")
+                    .isEmpty();
+        }
+
+        Http.Reply again = Http.send("POST", "http://127.0.0.1:" + app + "/api/v1/restores", token, "application/json",
+                "{\"snapshotId\": \"" + id + "\", \"target\": {\"path\": \"" + live + "\"}, \"mode\": \"replace\"}");
+        assertThat(again.status()).as(again.body()).isEqualTo(202);
+        org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(120)).until(() ->
+                !List.of("QUEUED", "DOWNLOADING", "VERIFYING", "APPLYING").contains(Http.get(again.header("Location"), token).json().get("phase").asText()));
+        assertThat(Http.get(again.header("Location"), token).json().get("phase").asText()).isEqualTo("COMPLETED");
+        assertThat(Files.exists(live.resolve("keep.txt"))).isFalse();
+        assertThat(Files.size(live.resolve("blob-0"))).isEqualTo(1 << 20);
+    }
+
+    private Process startServer(int app, int admin) throws IOException {
+        return new ProcessBuilder("java", "-Ddw.server.applicationConnectors[0].port=" + app,
+                "-Ddw.server.adminConnectors[0].port=" + admin, "-jar", JAR.toString(), "server", "config.yml")
+                .directory(workDir.toFile()).redirectErrorStream(true)
+                .redirectOutput(ProcessBuilder.Redirect.appendTo(workDir.resolve("service.log").toFile())).start();
     }
 
     record ProcessResult(int exitCode, String output) {}
