@@ -12,19 +12,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 SIZE_MB="${SIZE_MB:-800}"
-PGHOST="${PGHOST:-127.0.0.1}" PGPORT="${PGPORT:-5432}" PGUSER="${PGUSER:-postgres}"
-export PGHOST PGPORT PGUSER
 APP_PORT=18090 ADMIN_PORT=18091 S3_PORT=18092
 HEAP="${HEAP:-256m}"
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
 # compression.workers for the service: 1 is the shipped default and the counterpart of zstd -T1.
 WORKERS="${WORKERS:-1}"
 
 [ -f service/target/backstop.jar ] || mvn -q -B -DskipTests package
-S3PROXY_JAR="$(ls ~/.m2/repository/org/gaul/s3proxy/*/s3proxy-*-jar-with-dependencies.jar 2>/dev/null | tail -n 1 || true)"
-if [ -z "$S3PROXY_JAR" ]; then
-  mvn -q dependency:get -Dartifact=org.gaul:s3proxy:2.7.0:jar:jar-with-dependencies >/dev/null
-  S3PROXY_JAR="$(ls ~/.m2/repository/org/gaul/s3proxy/*/s3proxy-*-jar-with-dependencies.jar | tail -n 1)"
-fi
 
 work="$(mktemp -d /var/tmp/backstop-bench.XXXXXX)"
 db1="backstop_bench_$$_a"; db2="backstop_bench_$$_b"
@@ -36,40 +31,14 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# Mixed data: numbers, text, jsonb and random bytea (incompressible), ~1 KB a row.
-populate() { # db size_mb
-  psql -qAt -d postgres -c "CREATE DATABASE $1" >/dev/null
-  psql -qAt -d "$1" -c "CREATE EXTENSION IF NOT EXISTS pgcrypto" >/dev/null
-  psql -qAt -d "$1" -c "CREATE TABLE items (id bigint PRIMARY KEY, qty int, price numeric(12,2), label text, doc jsonb, blob bytea)"
-  local rows_per_batch=100000 batch=0
-  while [ "$(psql -qAt -d "$1" -c "SELECT pg_database_size('$1') / 1048576")" -lt "$2" ]; do
-    psql -qAt -d "$1" -c "INSERT INTO items
-      SELECT g, (random() * 1000)::int, round((random() * 10000)::numeric, 2),
-             'item ' || g || ' ' || repeat(md5(g::text), 3),
-             jsonb_build_object('id', g, 'tags', jsonb_build_array('a', 'b', g % 13), 'note', md5((g * 3)::text)),
-             gen_random_bytes(256)
-      FROM generate_series($((batch * rows_per_batch + 1)), $(((batch + 1) * rows_per_batch))) g"
-    batch=$((batch + 1))
-  done
-  psql -qAt -d "$1" -c "VACUUM ANALYZE items"
-}
 
 echo "building $db1 (${SIZE_MB} MB) and $db2 ($((SIZE_MB * 2)) MB) ..."
 populate "$db1" "$SIZE_MB"
 populate "$db2" "$((SIZE_MB * 2))"
 size1=$(psql -qAt -d postgres -c "SELECT pg_database_size('$db1')")
 
-mkdir -p "$work/s3data/backups" "$work/fs"
-cat > "$work/s3proxy.conf" <<CONF
-s3proxy.endpoint=http://127.0.0.1:$S3_PORT
-s3proxy.authorization=aws-v2-or-v4
-s3proxy.identity=bench
-s3proxy.credential=bench-secret
-jclouds.provider=filesystem
-jclouds.filesystem.basedir=$work/s3data
-CONF
-java -jar "$S3PROXY_JAR" --properties "$work/s3proxy.conf" >"$work/s3proxy.log" 2>&1 &
-pids+=($!)
+mkdir -p "$work/fs"
+start_s3proxy "$work" "$S3_PORT"; pids+=("$S3PROXY_PID")
 
 cat > "$work/config.yml" <<CONF
 server:
@@ -92,25 +61,14 @@ sources:
   - {type: postgres, name: db2-fs, target: fs, host: $PGHOST, port: $PGPORT, database: $db2, user: $PGUSER}
 logging: {level: WARN}
 CONF
-java -Xms"$HEAP" -Xmx"$HEAP" -jar service/target/backstop.jar server "$work/config.yml" >"$work/service.log" 2>&1 &
-service_pid=$!
-pids+=($service_pid)
-for _ in $(seq 1 100); do curl -fs "127.0.0.1:$ADMIN_PORT/health/ready" >/dev/null 2>&1 && break; sleep 0.3; done
-token="$(cat "$work/api-token")"
+start_service "$work" "$work/config.yml" "$HEAP" "$ADMIN_PORT"; pids+=("$SERVICE_PID")
+service_pid=$SERVICE_PID
 
-now() { date +%s.%N; }
 snapshot() { # source -> prints server-side seconds
-  local loc status body
-  loc=$(curl -fsS -D - -o /dev/null -H "Authorization: Bearer $token" -H 'Content-Type: application/json' \
-        -d "{\"source\": \"$1\"}" "127.0.0.1:$APP_PORT/api/v1/snapshots" | tr -d '\r' | awk 'tolower($1) == "location:" { print $2 }')
-  while :; do
-    body=$(curl -fsS -H "Authorization: Bearer $token" "$loc")
-    status=$(sed -E 's/.*"status":"([A-Z]+)".*/\1/' <<<"$body")
-    [ "$status" = RUNNING ] || break
-    sleep 0.1
-  done
-  [ "$status" = COMPLETED ] || { echo "snapshot of $1 $status: $body" >&2; exit 1; }
-  sed -E 's/.*"durationSeconds":([0-9.]+).*/\1/' <<<"$body"
+  local body
+  body=$(submit_and_wait "127.0.0.1:$APP_PORT/api/v1/snapshots" "{\"source\": \"$1\"}")
+  case "$body" in *'"status":"COMPLETED"'*) ;; *) echo "snapshot of $1 failed: $body" >&2; exit 1 ;; esac
+  json_field durationSeconds "$body"
 }
 hwm_kb() { awk '/VmHWM/ { print $2 }' "/proc/$service_pid/status"; }
 

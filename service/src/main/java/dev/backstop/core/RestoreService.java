@@ -269,7 +269,7 @@ public final class RestoreService implements Managed {
             throw new IOException("storage target '" + snapshot.storageTarget() + "' of snapshot " + snapshot.id() + " is not configured");
         }
         Files.createDirectories(work);
-        long needed = snapshot.storedBytes() + snapshot.rawBytes() + (64L << 20);
+        long needed = snapshot.rawBytes() + (64L << 20);
         long free = Files.getFileStore(work).getUsableSpace();
         if (free < needed) {
             throw new IOException("not enough free space in staging " + staging + ": need " + needed + " bytes, have " + free);
@@ -281,44 +281,114 @@ public final class RestoreService implements Managed {
         } catch (NoSuchFileException e) {
             throw new IOException("manifest missing from storage: " + snapshot.manifestKey());
         }
-        Path stored = work.resolve("stored");
+        // One pass: the stored bytes are hashed and counted as they are decrypted and decompressed into
+        // the staging file. The target is touched only after the whole object has been checked.
+        Path raw = work.resolve("raw");
         MessageDigest sha = MessageDigest.getInstance("SHA-256");
-        long size = 0;
-        try (InputStream in = target.open(snapshot.storageKey()); OutputStream out = Files.newOutputStream(stored)) {
-            byte[] buffer = new byte[1 << 17];
-            long nextReport = PROGRESS_EVERY;
-            int n;
-            while ((n = in.read(buffer)) >= 0) {
-                out.write(buffer, 0, n);
-                sha.update(buffer, 0, n);
-                size += n;
-                if (size >= nextReport) {
-                    restores.progress(row.id(), RestorePhase.DOWNLOADING, size, snapshot.storedBytes());
-                    nextReport += PROGRESS_EVERY;
-                }
-            }
+        long[] size = new long[1];
+        InputStream stored;
+        try {
+            stored = target.open(snapshot.storageKey());
         } catch (NoSuchFileException e) {
             throw new IOException("stored object missing from storage: " + snapshot.storageKey());
         }
-        restores.progress(row.id(), RestorePhase.VERIFYING, size, snapshot.storedBytes());
-        if (size != snapshot.storedBytes()) {
-            throw new IOException("size mismatch: the stored object is " + size + " bytes, the catalog recorded "
-                    + snapshot.storedBytes() + (size < snapshot.storedBytes() ? " (truncated)" : ""));
+        try (InputStream measured = new MeasuringInputStream(new BufferedInputStream(stored, 1 << 17), sha, size,
+                n -> reportDownload(row, n, snapshot.storedBytes()))) {
+            IOException decodeFailure = null;
+            InputStream keepOpen = new java.io.FilterInputStream(measured) {
+                @Override
+                public void close() {
+                    // the decoder closing must not close the stream we still drain and hash below
+                }
+            };
+            try (InputStream decoded = decoded(snapshot, keepOpen)) {
+                Files.copy(decoded, raw, StandardCopyOption.REPLACE_EXISTING);
+            } catch (IOException e) {
+                decodeFailure = e;
+            }
+            measured.transferTo(OutputStream.nullOutputStream()); // hash whatever the decoder left unread
+            restores.progress(row.id(), RestorePhase.VERIFYING, size[0], snapshot.storedBytes());
+            // The object's own checks come first: they name the cause better than a decoder error does.
+            if (size[0] != snapshot.storedBytes()) {
+                throw new IOException("size mismatch: the stored object is " + size[0] + " bytes, the catalog recorded "
+                        + snapshot.storedBytes() + (size[0] < snapshot.storedBytes() ? " (truncated)" : ""));
+            }
+            String actual = HexFormat.of().formatHex(sha.digest());
+            if (!actual.equals(snapshot.sha256()) || !actual.equals(manifest.sha256())) {
+                throw new IOException("checksum mismatch: the stored object's SHA-256 is " + actual + ", the catalog recorded "
+                        + snapshot.sha256() + " and the manifest " + manifest.sha256());
+            }
+            if (decodeFailure != null) {
+                throw decodeFailure;
+            }
         }
-        String actual = HexFormat.of().formatHex(sha.digest());
-        if (!actual.equals(snapshot.sha256()) || !actual.equals(manifest.sha256())) {
-            throw new IOException("checksum mismatch: the stored object's SHA-256 is " + actual + ", the catalog recorded "
-                    + snapshot.sha256() + " and the manifest " + manifest.sha256());
-        }
-        Path raw = work.resolve("raw");
-        try (InputStream in = decoded(snapshot, new BufferedInputStream(Files.newInputStream(stored), 1 << 17))) {
-            Files.copy(in, raw, StandardCopyOption.REPLACE_EXISTING);
-        }
-        Files.delete(stored);
         if (Files.size(raw) != snapshot.rawBytes()) {
             throw new IOException("decoded size " + Files.size(raw) + " differs from the " + snapshot.rawBytes() + " bytes recorded");
         }
         return raw;
+    }
+
+    private void reportDownload(RestoreRow row, long done, long total) {
+        restores.progress(row.id(), RestorePhase.DOWNLOADING, done, total);
+    }
+
+    /** Hashes and counts what is read, and reports progress every few MiB. */
+    private static final class MeasuringInputStream extends java.io.FilterInputStream {
+        private final MessageDigest digest;
+        private final long[] count;
+        private final java.util.function.LongConsumer progress;
+        private long nextReport = PROGRESS_EVERY;
+
+        MeasuringInputStream(InputStream in, MessageDigest digest, long[] count, java.util.function.LongConsumer progress) {
+            super(in);
+            this.digest = digest;
+            this.count = count;
+            this.progress = progress;
+        }
+
+        @Override
+        public int read() throws IOException {
+            int b = super.read();
+            if (b >= 0) {
+                digest.update((byte) b);
+                advance(1);
+            }
+            return b;
+        }
+
+        @Override
+        public int read(byte[] buffer, int offset, int length) throws IOException {
+            int n = super.read(buffer, offset, length);
+            if (n > 0) {
+                digest.update(buffer, offset, n);
+                advance(n);
+            }
+            return n;
+        }
+
+        /** No mark/reset: bytes read twice would be hashed twice (OpenPGP's armor sniffing resets). */
+        @Override
+        public boolean markSupported() {
+            return false;
+        }
+
+        @Override
+        public synchronized void mark(int limit) {
+            // not supported, see markSupported
+        }
+
+        @Override
+        public synchronized void reset() throws IOException {
+            throw new IOException("mark/reset not supported");
+        }
+
+        private void advance(int n) {
+            count[0] += n;
+            if (count[0] >= nextReport) {
+                progress.accept(count[0]);
+                nextReport += PROGRESS_EVERY;
+            }
+        }
     }
 
     private InputStream decoded(SnapshotRow snapshot, InputStream stored) throws IOException {

@@ -1,0 +1,73 @@
+# Shared by the bench scripts: PostgreSQL test data, S3Proxy and the service, all on 127.0.0.1.
+# Source it after setting SIZE_MB; it defines functions only.
+
+PGHOST="${PGHOST:-127.0.0.1}" PGPORT="${PGPORT:-5432}" PGUSER="${PGUSER:-postgres}"
+export PGHOST PGPORT PGUSER
+
+# Mixed data: numbers, text, jsonb and random bytea (incompressible), ~1 KB a row, until SIZE MB.
+populate() { # db size_mb
+  psql -qAt -d postgres -c "CREATE DATABASE $1" >/dev/null
+  psql -qAt -d "$1" -c "CREATE EXTENSION IF NOT EXISTS pgcrypto" >/dev/null
+  psql -qAt -d "$1" -c "CREATE TABLE items (id bigint PRIMARY KEY, qty int, price numeric(12,2), label text, doc jsonb, blob bytea)"
+  local rows_per_batch=100000 batch=0
+  while [ "$(psql -qAt -d "$1" -c "SELECT pg_database_size('$1') / 1048576")" -lt "$2" ]; do
+    psql -qAt -d "$1" -c "INSERT INTO items
+      SELECT g, (random() * 1000)::int, round((random() * 10000)::numeric, 2),
+             'item ' || g || ' ' || repeat(md5(g::text), 3),
+             jsonb_build_object('id', g, 'tags', jsonb_build_array('a', 'b', g % 13), 'note', md5((g * 3)::text)),
+             gen_random_bytes(256)
+      FROM generate_series($((batch * rows_per_batch + 1)), $(((batch + 1) * rows_per_batch))) g"
+    batch=$((batch + 1))
+  done
+  psql -qAt -d "$1" -c "VACUUM ANALYZE items"
+}
+
+s3proxy_jar() {
+  local jar
+  jar="$(ls ~/.m2/repository/org/gaul/s3proxy/*/s3proxy-*-jar-with-dependencies.jar 2>/dev/null | tail -n 1 || true)"
+  if [ -z "$jar" ]; then
+    mvn -q dependency:get -Dartifact=org.gaul:s3proxy:2.7.0:jar:jar-with-dependencies >/dev/null
+    jar="$(ls ~/.m2/repository/org/gaul/s3proxy/*/s3proxy-*-jar-with-dependencies.jar | tail -n 1)"
+  fi
+  echo "$jar"
+}
+
+start_s3proxy() { # workdir port -> sets S3PROXY_PID
+  mkdir -p "$1/s3data/backups"
+  cat > "$1/s3proxy.conf" <<CONF
+s3proxy.endpoint=http://127.0.0.1:$2
+s3proxy.authorization=aws-v2-or-v4
+s3proxy.identity=bench
+s3proxy.credential=bench-secret
+jclouds.provider=filesystem
+jclouds.filesystem.basedir=$1/s3data
+CONF
+  java -jar "$(s3proxy_jar)" --properties "$1/s3proxy.conf" >"$1/s3proxy.log" 2>&1 &
+  S3PROXY_PID=$!
+}
+
+start_service() { # workdir config heap admin_port -> sets SERVICE_PID, TOKEN
+  java -Xms"$3" -Xmx"$3" -jar service/target/backstop.jar server "$2" >"$1/service.log" 2>&1 &
+  SERVICE_PID=$!
+  for _ in $(seq 1 100); do curl -fs "127.0.0.1:$4/health/ready" >/dev/null 2>&1 && break; sleep 0.3; done
+  TOKEN="$(cat "$1/api-token")"
+}
+
+now() { date +%s.%N; }
+
+# POSTs a JSON body and polls the Location until the field $3 leaves the running states; prints the final body.
+submit_and_wait() { # url body
+  local loc body
+  loc=$(curl -fsS -D - -o /dev/null -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \
+        -d "$2" "$1" | tr -d '\r' | awk 'tolower($1) == "location:" { print $2 }')
+  while :; do
+    body=$(curl -fsS -H "Authorization: Bearer $TOKEN" "$loc")
+    case "$body" in
+      *'"status":"RUNNING"'*|*'"phase":"QUEUED"'*|*'"phase":"DOWNLOADING"'*|*'"phase":"VERIFYING"'*|*'"phase":"APPLYING"'*) sleep 0.1 ;;
+      *) break ;;
+    esac
+  done
+  echo "$body"
+}
+
+json_field() { sed -E "s/.*\"$1\":\"?([^\",}]*)\"?.*/\1/" <<<"$2"; }
