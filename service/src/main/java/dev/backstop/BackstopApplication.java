@@ -22,6 +22,7 @@ import dev.backstop.resources.RequestBodyLimit;
 import dev.backstop.resources.RestoresResource;
 import dev.backstop.resources.SnapshotsResource;
 import dev.backstop.resources.SourcesResource;
+import dev.backstop.resources.TokenRateLimit;
 import dev.backstop.resources.errors.BackstopExceptionMapper;
 import dev.backstop.resources.errors.JsonProcessingExceptionMapper;
 import dev.backstop.resources.errors.UnexpectedExceptionMapper;
@@ -137,6 +138,8 @@ public class BackstopApplication extends Application<BackstopConfiguration> {
         jersey.register(RolesAllowedDynamicFeature.class);
         jersey.register(new AuthValueFactoryProvider.Binder<>(ApiPrincipal.class));
         jersey.register(new RequestBodyLimit(graph.config().api().maxRequestBodySize().toBytes()));
+        jersey.register(new TokenRateLimit(graph.config().api().rateLimit(),
+                java.time.Duration.ofMillis(graph.config().api().rateLimitPeriod().toMilliseconds())));
 
         jersey.register(new BackstopExceptionMapper());
         jersey.register(new WebApplicationExceptionMapper());

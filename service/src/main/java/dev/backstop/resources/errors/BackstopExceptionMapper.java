@@ -15,6 +15,10 @@ public final class BackstopExceptionMapper implements ExceptionMapper<BackstopEx
 
     @Override
     public Response toResponse(BackstopException e) {
-        return Problems.response(e.type(), e.detail(), uri);
+        Response response = Problems.response(e.type(), e.detail(), uri);
+        if (e instanceof dev.backstop.resources.TokenRateLimit.RateLimited limited) {
+            return Response.fromResponse(response).header("Retry-After", limited.retryAfterSeconds()).build();
+        }
+        return response;
     }
 }
