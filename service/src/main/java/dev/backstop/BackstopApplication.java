@@ -15,6 +15,7 @@ import dev.backstop.health.DropwizardHealthCheck;
 import dev.backstop.health.HealthEndpoint;
 import dev.backstop.health.HealthProbe;
 import dev.backstop.health.HealthServlet;
+import dev.backstop.resources.ApplicationRequestLog;
 import dev.backstop.resources.InfoResource;
 import dev.backstop.systemd.SystemdIntegration;
 import dev.backstop.systemd.SystemdNotifier;
@@ -154,8 +155,9 @@ public class BackstopApplication extends Application<BackstopConfiguration> {
     }
 
     /**
-     * Both ports listen on 127.0.0.1 unless the configuration names a host, and every error is
-     * problem+json: Dropwizard's own exception mappers (plain JSON bodies) are replaced by ours.
+     * Both ports listen on 127.0.0.1 unless the configuration names a host, every error is
+     * problem+json (Dropwizard's own exception mappers, with plain JSON bodies, are replaced by ours),
+     * and the admin port stays out of the access log.
      */
     static void secureServerDefaults(ServerFactory serverFactory) {
         List<ConnectorFactory> connectors = new ArrayList<>();
@@ -172,6 +174,9 @@ public class BackstopApplication extends Application<BackstopConfiguration> {
         }
         if (serverFactory instanceof AbstractServerFactory server) {
             server.setRegisterDefaultExceptionMappers(false);
+            if (!(server.getRequestLogFactory() instanceof ApplicationRequestLog)) {
+                server.setRequestLogFactory(new ApplicationRequestLog(server.getRequestLogFactory()));
+            }
         }
     }
 }

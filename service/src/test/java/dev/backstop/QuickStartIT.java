@@ -69,6 +69,9 @@ class QuickStartIT {
         assertThat(reply.status()).isEqualTo(200);
         assertThat(reply.json().get("catalogType").asText()).isEqualTo("h2");
         assertThat(Files.exists(workDir.resolve("var/catalog.mv.db"))).isTrue();
+        org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(5)).untilAsserted(() ->
+                assertThat(log()).as("REST calls are access-logged").contains("\"GET /api/v1/info HTTP/1.1\" 200"));
+        assertThat(log()).as("the admin port is not access-logged").doesNotContain("\"GET /health/ready");
 
         // The README's first snapshot, on the embedded defaults.
         Files.writeString(workDir.resolve("var/data/hello.txt"), "hello\n");
