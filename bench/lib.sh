@@ -46,6 +46,27 @@ CONF
   S3PROXY_PID=$!
 }
 
+# The service's config for a bench run: filesystem target "fs", S3Proxy target "s3", then the given extra YAML.
+write_config() { # workdir app_port admin_port s3_port extra_yaml
+  cat > "$1/config.yml" <<CONF
+server:
+  applicationConnectors: [{type: http, port: $2}]
+  adminConnectors: [{type: http, port: $3}]
+  requestLog: {appenders: []}
+catalog: {url: "jdbc:h2:$1/catalog"}
+auth: {generatedTokenFile: $1/api-token}
+disk: {paths: [$1]}
+snapshots: {stagingPath: $1/staging}
+storage:
+  targets:
+    - {type: filesystem, name: fs, path: $1/fs}
+    - {type: s3, name: s3, bucket: backups, endpoint: "http://127.0.0.1:$4", pathStyleAccess: true,
+       checksumMode: WHEN_REQUIRED, accessKeyId: bench, secretAccessKey: bench-secret}
+logging: {level: WARN}
+$5
+CONF
+}
+
 start_service() { # workdir config heap admin_port -> sets SERVICE_PID, TOKEN
   java -Xms"$3" -Xmx"$3" -jar service/target/backstop.jar server "$2" >"$1/service.log" 2>&1 &
   SERVICE_PID=$!

@@ -27,25 +27,9 @@ trap cleanup EXIT
 echo "building $db (${SIZE_MB} MB) ..."
 populate "$db" "$SIZE_MB"
 start_s3proxy "$work" "$S3_PORT"; pids+=("$S3PROXY_PID")
-cat > "$work/config.yml" <<CONF
-server:
-  applicationConnectors: [{type: http, port: $APP_PORT}]
-  adminConnectors: [{type: http, port: $ADMIN_PORT}]
-  requestLog: {appenders: []}
-catalog: {url: "jdbc:h2:$work/catalog"}
-auth: {generatedTokenFile: $work/api-token}
-disk: {paths: [$work]}
-snapshots: {stagingPath: $work/staging}
-storage:
-  targets:
-    - {type: filesystem, name: fs, path: $work/fs}
-    - {type: s3, name: s3, bucket: backups, endpoint: "http://127.0.0.1:$S3_PORT", pathStyleAccess: true,
-       checksumMode: WHEN_REQUIRED, accessKeyId: bench, secretAccessKey: bench-secret}
-sources:
+write_config "$work" "$APP_PORT" "$ADMIN_PORT" "$S3_PORT" "sources:
   - {type: postgres, name: db-fs, target: fs, host: $PGHOST, port: $PGPORT, database: $db, user: $PGUSER}
-  - {type: postgres, name: db-s3, target: s3, host: $PGHOST, port: $PGPORT, database: $db, user: $PGUSER}
-logging: {level: WARN}
-CONF
+  - {type: postgres, name: db-s3, target: s3, host: $PGHOST, port: $PGPORT, database: $db, user: $PGUSER}"
 start_service "$work" "$work/config.yml" 256m "$ADMIN_PORT"; pids+=("$SERVICE_PID")
 
 snap_fs=$(json_field id "$(submit_and_wait "127.0.0.1:$APP_PORT/api/v1/snapshots" '{"source": "db-fs"}')")

@@ -40,27 +40,11 @@ size1=$(psql -qAt -d postgres -c "SELECT pg_database_size('$db1')")
 mkdir -p "$work/fs"
 start_s3proxy "$work" "$S3_PORT"; pids+=("$S3PROXY_PID")
 
-cat > "$work/config.yml" <<CONF
-server:
-  applicationConnectors: [{type: http, port: $APP_PORT}]
-  adminConnectors: [{type: http, port: $ADMIN_PORT}]
-  requestLog: {appenders: []}
-catalog: {url: "jdbc:h2:$work/catalog"}
-auth: {generatedTokenFile: $work/api-token}
-disk: {paths: [$work]}
-snapshots: {stagingPath: $work/staging}
-storage:
-  targets:
-    - {type: filesystem, name: fs, path: $work/fs}
-    - {type: s3, name: s3, bucket: backups, endpoint: "http://127.0.0.1:$S3_PORT", pathStyleAccess: true,
-       checksumMode: WHEN_REQUIRED, accessKeyId: bench, secretAccessKey: bench-secret}
-compression: {level: 3, workers: $WORKERS}
+write_config "$work" "$APP_PORT" "$ADMIN_PORT" "$S3_PORT" "compression: {level: 3, workers: $WORKERS}
 sources:
   - {type: postgres, name: db-fs, target: fs, host: $PGHOST, port: $PGPORT, database: $db1, user: $PGUSER}
   - {type: postgres, name: db-s3, target: s3, host: $PGHOST, port: $PGPORT, database: $db1, user: $PGUSER}
-  - {type: postgres, name: db2-fs, target: fs, host: $PGHOST, port: $PGPORT, database: $db2, user: $PGUSER}
-logging: {level: WARN}
-CONF
+  - {type: postgres, name: db2-fs, target: fs, host: $PGHOST, port: $PGPORT, database: $db2, user: $PGUSER}"
 start_service "$work" "$work/config.yml" "$HEAP" "$ADMIN_PORT"; pids+=("$SERVICE_PID")
 service_pid=$SERVICE_PID
 
