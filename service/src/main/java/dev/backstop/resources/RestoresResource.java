@@ -8,7 +8,6 @@ import dev.backstop.auth.Role;
 import dev.backstop.core.BackstopException;
 import dev.backstop.core.ProblemType;
 import dev.backstop.core.RestoreService;
-import dev.backstop.core.TimeOrderedId;
 import dev.backstop.db.RestoreDao;
 import dev.backstop.db.RestoreRow;
 import io.dropwizard.auth.Auth;
@@ -64,15 +63,8 @@ public final class RestoresResource {
     /** Newest first; {@code next} is the cursor for the following page. */
     @GET
     public Page<RestoreView> list(@QueryParam("limit") Integer limit, @QueryParam("cursor") String cursor) {
-        int size = limit == null ? 50 : limit;
-        if (size < 1 || size > SnapshotsResource.MAX_LIMIT) {
-            throw new BackstopException(ProblemType.BAD_REQUEST, "limit must be between 1 and " + SnapshotsResource.MAX_LIMIT);
-        }
-        if (cursor != null && !TimeOrderedId.isValid(cursor)) {
-            throw new BackstopException(ProblemType.BAD_REQUEST, "cursor must be the 'next' value of a previous page");
-        }
-        List<RestoreRow> rows = dao.list(cursor, size + 1);
-        String next = rows.size() > size ? rows.get(size - 1).id() : null;
-        return new Page<>(rows.stream().limit(size).map(RestoreView::of).toList(), next);
+        int size = Paging.limit(limit);
+        List<RestoreRow> rows = dao.list(Paging.cursor(cursor), size + 1);
+        return Paging.of(rows, size, RestoreRow::id, RestoreView::of);
     }
 }

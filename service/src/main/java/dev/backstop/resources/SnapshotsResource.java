@@ -10,7 +10,6 @@ import dev.backstop.core.ProblemType;
 import dev.backstop.core.SnapshotOrigin;
 import dev.backstop.core.SnapshotService;
 import dev.backstop.core.SnapshotStatus;
-import dev.backstop.core.TimeOrderedId;
 import dev.backstop.db.SnapshotDao;
 import dev.backstop.db.SnapshotRow;
 import io.dropwizard.auth.Auth;
@@ -39,8 +38,6 @@ import java.util.Locale;
 @Produces(MediaType.APPLICATION_JSON)
 @RolesAllowed(Role.READER_NAME)
 public final class SnapshotsResource {
-    static final int MAX_LIMIT = 500;
-
     private final SnapshotService snapshots;
     private final SnapshotDao dao;
 
@@ -65,17 +62,10 @@ public final class SnapshotsResource {
     public Page<SnapshotView> list(@QueryParam("source") String source, @QueryParam("status") String status,
             @QueryParam("from") String from, @QueryParam("to") String to, @QueryParam("limit") Integer limit,
             @QueryParam("cursor") String cursor) {
-        int size = limit == null ? 50 : limit;
-        if (size < 1 || size > MAX_LIMIT) {
-            throw invalid("limit must be between 1 and " + MAX_LIMIT);
-        }
-        if (cursor != null && !TimeOrderedId.isValid(cursor)) {
-            throw invalid("cursor must be the 'next' value of a previous page");
-        }
+        int size = Paging.limit(limit);
         List<SnapshotRow> rows = dao.list(source, parseStatus(status), parseInstant("from", from), parseInstant("to", to),
-                cursor, size + 1);
-        String next = rows.size() > size ? rows.get(size - 1).id() : null;
-        return new Page<>(rows.stream().limit(size).map(SnapshotView::of).toList(), next);
+                Paging.cursor(cursor), size + 1);
+        return Paging.of(rows, size, SnapshotRow::id, SnapshotView::of);
     }
 
     @GET
