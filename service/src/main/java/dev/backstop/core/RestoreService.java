@@ -126,7 +126,7 @@ public final class RestoreService implements Managed {
     }
 
     private RestoreRow request(RestoreRequest request, String actor, boolean background) {
-        SnapshotRow snapshot = snapshots.find(requireId(request.snapshotId()))
+        SnapshotRow snapshot = snapshots.find(TimeOrderedId.require(request.snapshotId(), "snapshot"))
                 .orElseThrow(() -> BackstopException.notFound("no snapshot " + request.snapshotId()));
         if (snapshot.status() != SnapshotStatus.COMPLETED) {
             throw BackstopException.conflict("snapshot " + snapshot.id() + " is " + snapshot.status() + "; only COMPLETED snapshots restore");
@@ -147,7 +147,7 @@ public final class RestoreService implements Managed {
                     mapper.writeValueAsString(request.target()), actor, 0, snapshot.storedBytes(), clock.instant(), null, null,
                     null, null);
             restores.insert(row);
-            audit(actor, "restore.requested", id, dev.backstop.core.AuditOutcome.REQUESTED,
+            audit(actor, "restore.requested", id, AuditOutcome.REQUESTED,
                     "snapshot " + snapshot.id() + " into " + targetKey + " (" + request.mode() + (request.dryRun() ? ", dry run" : "") + ")");
             if (background) {
                 executor.submit(() -> execute(row, snapshot, source, request, targetKey));
@@ -168,7 +168,7 @@ public final class RestoreService implements Managed {
     }
 
     public RestoreRow find(String id) {
-        return restores.find(requireId(id)).orElseThrow(() -> BackstopException.notFound("no restore " + id));
+        return restores.find(TimeOrderedId.require(id, "restore")).orElseThrow(() -> BackstopException.notFound("no restore " + id));
     }
 
     private String targetKey(SourceFactory source, Map<String, String> target, RestoreMode mode) {
@@ -242,13 +242,13 @@ public final class RestoreService implements Managed {
             }
             restores.complete(row.id(), clock.instant(), detail);
             record(snapshot, "completed", row);
-            audit(row.requestedBy(), "restore.finished", row.id(), dev.backstop.core.AuditOutcome.SUCCEEDED, detail);
+            audit(row.requestedBy(), "restore.finished", row.id(), AuditOutcome.SUCCEEDED, detail);
             LOG.info("Restore {} of snapshot {} completed: {}", row.id(), snapshot.id(), detail);
         } catch (Exception e) {
             String reason = SnapshotService.reason(e);
             restores.fail(row.id(), clock.instant(), reason);
             record(snapshot, "failed", row);
-            audit(row.requestedBy(), "restore.finished", row.id(), dev.backstop.core.AuditOutcome.FAILED, reason);
+            audit(row.requestedBy(), "restore.finished", row.id(), AuditOutcome.FAILED, reason);
             LOG.error("Restore {} of snapshot {} failed: {}", row.id(), snapshot.id(), reason);
         } finally {
             try {
@@ -622,16 +622,9 @@ public final class RestoreService implements Managed {
         }
     }
 
-    private void audit(String actor, String action, String restoreId, dev.backstop.core.AuditOutcome outcome, String detail) {
+    private void audit(String actor, String action, String restoreId, AuditOutcome outcome, String detail) {
         audit.append(new AuditEvent(null, clock.instant(), actor, action, "restore", restoreId, outcome,
                 detail.length() > 8000 ? detail.substring(0, 8000) : detail));
-    }
-
-    private static String requireId(String id) {
-        if (!TimeOrderedId.isValid(id)) {
-            throw new BackstopException(ProblemType.BAD_REQUEST, "'" + id + "' is not an id (26 characters, Crockford base32)");
-        }
-        return id;
     }
 
     private static BackstopException invalid(String detail) {

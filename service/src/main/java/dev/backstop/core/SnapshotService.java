@@ -274,10 +274,7 @@ public final class SnapshotService implements Managed {
     }
 
     public SnapshotRow find(String id) {
-        if (!TimeOrderedId.isValid(id)) {
-            throw new BackstopException(ProblemType.BAD_REQUEST, "'" + id + "' is not a snapshot id (26 characters, Crockford base32)");
-        }
-        return dao.find(id).orElseThrow(() -> BackstopException.notFound("no snapshot " + id));
+        return dao.find(TimeOrderedId.require(id, "snapshot")).orElseThrow(() -> BackstopException.notFound("no snapshot " + id));
     }
 
     public Optional<String> runningSnapshot(String source) {

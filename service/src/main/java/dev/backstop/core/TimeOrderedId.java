@@ -53,6 +53,15 @@ public final class TimeOrderedId {
         return text != null && text.matches(PATTERN);
     }
 
+    /** The id itself, or a 400 naming what it should have been: {@code require(text, "snapshot")}. */
+    public static String require(String text, String kind) {
+        if (!isValid(text)) {
+            throw new BackstopException(ProblemType.BAD_REQUEST,
+                    "'" + text + "' is not a " + kind + " id (26 characters, Crockford base32)");
+        }
+        return text;
+    }
+
     /** The creation time encoded in an id. */
     public static Instant timestampOf(String id) {
         if (!isValid(id)) {

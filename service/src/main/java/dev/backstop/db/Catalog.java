@@ -3,7 +3,6 @@ package dev.backstop.db;
 import io.dropwizard.db.DataSourceFactory;
 import io.dropwizard.db.ManagedDataSource;
 import java.sql.Connection;
-import java.sql.SQLException;
 import java.util.Map;
 import liquibase.Contexts;
 import liquibase.Scope;
@@ -50,57 +49,53 @@ public record Catalog(Jdbi jdbi, ManagedDataSource dataSource, String type) {
 
     /** Brings the schema up to date; a no-op when it already is. Returns the number of changesets applied. */
     public static int migrate(javax.sql.DataSource dataSource) throws Exception {
-        // Liquibase reports to stdout by default; route its summary through our logs instead.
-        return Scope.child(Map.of(Scope.Attr.ui.name(), new LoggerUIService()), () -> update(dataSource));
-    }
-
-    private static int update(javax.sql.DataSource dataSource) throws SQLException, LiquibaseException {
-        try (Connection connection = dataSource.getConnection()) {
-            try {
-                return update(connection);
-            } finally {
-                // Liquibase turns auto-commit off; a pooled connection handed back like that would
-                // swallow the next writer's statements in a transaction nobody commits.
-                if (!connection.isClosed() && !connection.getAutoCommit()) {
-                    connection.rollback();
-                    connection.setAutoCommit(true);
-                }
-            }
-        }
-    }
-
-    /** Changesets not yet applied, without applying them. */
-    public static int pendingMigrations(javax.sql.DataSource dataSource) throws Exception {
-        return Scope.child(Map.of(Scope.Attr.ui.name(), new LoggerUIService()), () -> {
-            try (Connection connection = dataSource.getConnection()) {
-                Database database = DatabaseFactory.getInstance().findCorrectDatabaseImplementation(new JdbcConnection(connection));
-                try (ClassLoaderResourceAccessor resources = new ClassLoaderResourceAccessor(Catalog.class.getClassLoader())) {
-                    @SuppressWarnings("deprecation")
-                    Liquibase liquibase = new Liquibase(CHANGELOG, resources, database);
-                    return liquibase.listUnrunChangeSets(new Contexts(), new LabelExpression()).size();
-                }
-            }
-        });
-    }
-
-    private static int update(Connection connection) throws LiquibaseException {
-        Database database = DatabaseFactory.getInstance()
-                .findCorrectDatabaseImplementation(new JdbcConnection(connection));
-        try (ClassLoaderResourceAccessor resources = new ClassLoaderResourceAccessor(Catalog.class.getClassLoader())) {
-            @SuppressWarnings("deprecation")
-            Liquibase liquibase = new Liquibase(CHANGELOG, resources, database);
-            liquibase.setShowSummaryOutput(UpdateSummaryOutputEnum.LOG);
-            @SuppressWarnings("deprecation")
-            int pending = liquibase.listUnrunChangeSets(new Contexts(), new LabelExpression()).size();
+        return withLiquibase(dataSource, liquibase -> {
+            int pending = pending(liquibase);
             if (pending > 0) {
                 liquibase.update(new Contexts(), new LabelExpression());
             }
             return pending;
-        } catch (Exception e) {
-            if (e instanceof LiquibaseException le) {
-                throw le;
+        });
+    }
+
+    /** Changesets not yet applied, without applying them. */
+    public static int pendingMigrations(javax.sql.DataSource dataSource) throws Exception {
+        return withLiquibase(dataSource, Catalog::pending);
+    }
+
+    @SuppressWarnings("deprecation")
+    private static int pending(Liquibase liquibase) throws LiquibaseException {
+        return liquibase.listUnrunChangeSets(new Contexts(), new LabelExpression()).size();
+    }
+
+    private interface LiquibaseWork {
+        int run(Liquibase liquibase) throws LiquibaseException;
+    }
+
+    /**
+     * Runs Liquibase on one pooled connection, with its output routed to our logs, and hands the
+     * connection back as it found it: Liquibase turns auto-commit off, and a pooled connection
+     * returned like that would swallow the next writer's statements in a transaction nobody commits.
+     */
+    private static int withLiquibase(javax.sql.DataSource dataSource, LiquibaseWork work) throws Exception {
+        return Scope.child(Map.of(Scope.Attr.ui.name(), new LoggerUIService()), () -> {
+            try (Connection connection = dataSource.getConnection()) {
+                try {
+                    Database database = DatabaseFactory.getInstance()
+                            .findCorrectDatabaseImplementation(new JdbcConnection(connection));
+                    try (ClassLoaderResourceAccessor resources = new ClassLoaderResourceAccessor(Catalog.class.getClassLoader())) {
+                        @SuppressWarnings("deprecation")
+                        Liquibase liquibase = new Liquibase(CHANGELOG, resources, database);
+                        liquibase.setShowSummaryOutput(UpdateSummaryOutputEnum.LOG);
+                        return work.run(liquibase);
+                    }
+                } finally {
+                    if (!connection.isClosed() && !connection.getAutoCommit()) {
+                        connection.rollback();
+                        connection.setAutoCommit(true);
+                    }
+                }
             }
-            throw new LiquibaseException(e);
-        }
+        });
     }
 }
