@@ -21,6 +21,10 @@ import dev.backstop.systemd.SystemdIntegration;
 import dev.backstop.systemd.SystemdNotifier;
 import dev.backstop.resources.RequestBodyLimit;
 import dev.backstop.resources.RestoresResource;
+import dev.backstop.resources.JobsResource;
+import dev.backstop.resources.RetentionResource;
+import dev.backstop.schedule.BackstopScheduler;
+import dev.backstop.tasks.JobTask;
 import dev.backstop.resources.SnapshotsResource;
 import dev.backstop.resources.SourcesResource;
 import dev.backstop.resources.TokenRateLimit;
@@ -105,13 +109,18 @@ public class BackstopApplication extends Application<BackstopConfiguration> {
         environment.lifecycle().manage(graph.restores());
         environment.lifecycle().manage(graph.sweeper());
         environment.lifecycle().manage(graph.health());
+        // Registered last, so it stops first: no job starts once shutdown has begun.
+        BackstopScheduler scheduler = graph.scheduler(environment.metrics());
+        environment.lifecycle().manage(scheduler);
         SystemdNotifier.fromEnvironment().ifPresent(notifier -> {
             SystemdIntegration systemd = new SystemdIntegration(notifier, graph.health());
             environment.lifecycle().addServerLifecycleListener(systemd);
             environment.lifecycle().manage(systemd);
         });
         registerAdmin(environment, graph);
+        environment.admin().addTask(new JobTask(scheduler));
         registerApi(environment, graph);
+        environment.jersey().register(new JobsResource(scheduler));
     }
 
     private static void registerAdmin(Environment environment, ServiceGraph graph) {
@@ -152,6 +161,7 @@ public class BackstopApplication extends Application<BackstopConfiguration> {
         jersey.register(new SourcesResource(graph.config().sources()));
         jersey.register(new SnapshotsResource(graph.snapshots(), graph.catalog().snapshots()));
         jersey.register(new RestoresResource(graph.restores(), graph.catalog().restores()));
+        jersey.register(new RetentionResource(graph.retention()));
     }
 
     /**

@@ -11,6 +11,7 @@ import dev.backstop.storage.StorageConfig;
 import dev.backstop.health.DiskConfig;
 import dev.backstop.health.HealthConfig;
 import dev.backstop.resources.ApiConfig;
+import dev.backstop.schedule.SchedulerConfig;
 import dev.backstop.source.SourceFactory;
 import io.dropwizard.core.Configuration;
 import io.dropwizard.db.DataSourceFactory;
@@ -75,6 +76,11 @@ public class BackstopConfiguration extends Configuration {
     @JsonProperty
     private EncryptionConfig encryption = EncryptionConfig.disabled();
 
+    @Valid
+    @NotNull
+    @JsonProperty
+    private SchedulerConfig scheduler = SchedulerConfig.defaults();
+
     public DataSourceFactory catalog() {
         return catalog;
     }
@@ -113,6 +119,17 @@ public class BackstopConfiguration extends Configuration {
 
     public EncryptionConfig encryption() {
         return encryption;
+    }
+
+    public SchedulerConfig scheduler() {
+        return scheduler;
+    }
+
+    @JsonIgnore
+    @ValidationMethod(message = "scheduler.clustered needs a PostgreSQL catalog: set catalog.url to jdbc:postgresql:...")
+    public boolean isClusterOnPostgres() {
+        return scheduler == null || !scheduler.clustered() || catalog == null || catalog.getUrl() == null
+                || catalog.getUrl().startsWith("jdbc:postgresql:");
     }
 
     @JsonIgnore

@@ -2,7 +2,17 @@ package dev.backstop;
 
 import dev.backstop.auth.ApiToken;
 import dev.backstop.auth.GeneratedToken;
+import com.codahale.metrics.MetricRegistry;
 import dev.backstop.core.CatalogRebuilder;
+import dev.backstop.core.Node;
+import dev.backstop.retention.RetentionService;
+import dev.backstop.schedule.BackstopScheduler;
+import dev.backstop.schedule.ClusterMembers;
+import dev.backstop.schedule.JobSpec;
+import dev.backstop.schedule.Misfire;
+import dev.backstop.schedule.RetentionJob;
+import dev.backstop.schedule.SchedulerConfig;
+import dev.backstop.schedule.SnapshotJob;
 import dev.backstop.core.RestoreService;
 import dev.backstop.core.SnapshotService;
 import dev.backstop.core.StorageSweeper;
@@ -57,11 +67,13 @@ public record ServiceGraph(
         Clock clock,
         String version,
         Instant startedAt,
+        Node node,
         Catalog catalog,
         List<ApiToken> tokens,
         Map<String, StorageTarget> targets,
         SnapshotService snapshots,
         RestoreService restores,
+        RetentionService retention,
         CatalogRebuilder rebuilder,
         StorageSweeper sweeper,
         HealthMonitor health,
@@ -73,6 +85,10 @@ public record ServiceGraph(
             throws Exception {
         String version = versionOf(BackstopApplication.class);
         Catalog catalog = openCatalog(config.catalog(), environment);
+        SchedulerConfig schedulerConfig = config.scheduler();
+        Node node = schedulerConfig.clustered()
+                ? new Node(schedulerConfig.instanceId(), true, new ClusterMembers(catalog.jdbi(), schedulerConfig.name(), clock)::alive)
+                : Node.standalone(schedulerConfig.instanceId());
         List<ApiToken> tokens = tokens(config);
         Map<String, StorageTarget> targets = new LinkedHashMap<>();
         for (StorageTargetFactory factory : config.storage().targets()) {
@@ -86,14 +102,16 @@ public record ServiceGraph(
             StorageTarget target = factory.target() == null ? targets.values().iterator().next() : targets.get(factory.target());
             bindings.put(factory.name(), new SnapshotService.Binding(factory.build(sourceEnvironment), target));
         }
-        SnapshotService snapshots = new SnapshotService(bindings, catalog.snapshots(), pipeline, environment.getObjectMapper(),
+        SnapshotService snapshots = new SnapshotService(node, bindings, catalog.snapshots(), pipeline, environment.getObjectMapper(),
                 environment.metrics(), clock, version, config.snapshots().maxConcurrent());
         Map<String, SourceFactory> sourceConfigs = new LinkedHashMap<>();
         config.sources().forEach(source -> sourceConfigs.put(source.name(), source));
         OpenPgpDecryptor decryptor = config.encryption().privateKeyFile() == null ? null
                 : OpenPgpDecryptor.fromKeyFile(config.encryption().privateKeyFile(), config.encryption().privateKeyPassphrase());
-        RestoreService restores = new RestoreService(sourceConfigs, targets, catalog.snapshots(), catalog.restores(), catalog.audit(),
+        RestoreService restores = new RestoreService(node, sourceConfigs, targets, catalog.snapshots(), catalog.restores(), catalog.audit(),
                 decryptor, config.snapshots().stagingPath(), environment.getObjectMapper(), clock, environment.metrics());
+        RetentionService retention = new RetentionService(sourceConfigs, catalog.snapshots(), snapshots, catalog.audit(),
+                schedulerConfig.timeZone(), clock);
         StorageSweeper sweeper = new StorageSweeper(List.copyOf(targets.values()),
                 Duration.ofMillis(config.storage().staleUploadAge().toMilliseconds()),
                 Duration.ofMillis(config.storage().sweepInterval().toMilliseconds()));
@@ -102,9 +120,34 @@ public record ServiceGraph(
         PrometheusRegistry prometheus = new PrometheusRegistry();
         JvmMetrics.builder().register(prometheus);
         prometheus.register(new DropwizardCollector(environment.metrics()));
-        return new ServiceGraph(config, clock, version, clock.instant(), catalog, tokens, Map.copyOf(targets), snapshots, restores,
+        return new ServiceGraph(config, clock, version, clock.instant(), node, catalog, tokens, Map.copyOf(targets), snapshots,
+                restores, retention,
                 new CatalogRebuilder(targets, catalog.snapshots(), environment.getObjectMapper()), sweeper,
                 health, prometheus);
+    }
+
+    /** The configured jobs: snapshots, retention and drills per source. */
+    public List<JobSpec> jobSpecs() {
+        List<JobSpec> specs = new ArrayList<>();
+        for (SourceFactory source : config.sources()) {
+            if (source.schedule() != null) {
+                specs.add(new JobSpec("snapshot", source.name(), SnapshotJob.class, source.schedule(),
+                        Misfire.orDefault(source.misfire()), true));
+            }
+            if (source.retention() != null && source.retention().hasRules()) {
+                specs.add(new JobSpec("retention", source.name(), RetentionJob.class, source.retention().schedule(),
+                        source.retention().misfire(), false));
+            }
+        }
+        return specs;
+    }
+
+    /** The scheduler (server only: the CLI commands run without one). */
+    public BackstopScheduler scheduler(MetricRegistry metrics) throws Exception {
+        Map<Class<? extends org.quartz.Job>, java.util.function.Supplier<? extends org.quartz.Job>> jobs = Map.of(
+                SnapshotJob.class, () -> new SnapshotJob(snapshots),
+                RetentionJob.class, () -> new RetentionJob(retention));
+        return BackstopScheduler.create(config.scheduler(), catalog, jobSpecs(), jobs, metrics, clock, snapshots::abortRunning);
     }
 
     private static Catalog openCatalog(DataSourceFactory factory, Environment environment) throws Exception {

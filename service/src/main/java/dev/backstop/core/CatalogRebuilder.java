@@ -73,6 +73,6 @@ public final class CatalogRebuilder {
                 "catalog rebuild", m.startedAt(), m.finishedAt(), m.rawBytes(), m.storedBytes(), m.sha256(), target, m.dataKey(),
                 manifestKey, m.compression(), m.encryption() == null ? null : m.encryption().recipientFingerprint(), null, null,
                 mapper.writeValueAsString(m.toolVersions()), m.filesChanged() == null ? 0 : m.filesChanged().size(),
-                m.filesVanished() == null ? 0 : m.filesVanished().size());
+                m.filesVanished() == null ? 0 : m.filesVanished().size(), null, null, null, null);
     }
 }

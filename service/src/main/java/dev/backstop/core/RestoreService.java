@@ -75,11 +75,13 @@ public final class RestoreService implements Managed {
     private final ExecutorService executor;
     private final Map<String, String> busyTargets = new ConcurrentHashMap<>();
     private final com.codahale.metrics.MetricRegistry metrics;
+    private final Node node;
 
-    public RestoreService(Map<String, SourceFactory> sources, Map<String, StorageTarget> targets, SnapshotDao snapshots,
+    public RestoreService(Node node, Map<String, SourceFactory> sources, Map<String, StorageTarget> targets, SnapshotDao snapshots,
             RestoreDao restores, AuditDao audit, OpenPgpDecryptor decryptor, Path staging, ObjectMapper mapper, Clock clock,
             com.codahale.metrics.MetricRegistry metrics) {
         this.metrics = metrics;
+        this.node = node;
         this.sources = Map.copyOf(sources);
         this.targets = Map.copyOf(targets);
         this.snapshots = snapshots;
@@ -101,7 +103,8 @@ public final class RestoreService implements Managed {
     /** Marks restores a crash interrupted as FAILED and removes their staging leftovers. */
     @Override
     public void start() throws IOException {
-        int failed = restores.failUnfinished(clock.instant(), INTERRUPTED);
+        int failed = node.clustered() ? restores.failUnfinishedOf(node.id(), clock.instant(), INTERRUPTED)
+                : restores.failUnfinished(clock.instant(), INTERRUPTED);
         if (failed > 0) {
             LOG.warn("Marked {} restores FAILED that were unfinished when the service last stopped", failed);
         }
@@ -147,6 +150,7 @@ public final class RestoreService implements Managed {
                     mapper.writeValueAsString(request.target()), actor, 0, snapshot.storedBytes(), clock.instant(), null, null,
                     null, null);
             restores.insert(row);
+            restores.assignNode(id, node.id());
             audit(actor, "restore.requested", id, AuditOutcome.REQUESTED,
                     "snapshot " + snapshot.id() + " into " + targetKey + " (" + request.mode() + (request.dryRun() ? ", dry run" : "") + ")");
             if (background) {

@@ -52,10 +52,13 @@ public final class SnapshotService implements Managed {
     private final String version;
     private final ExecutorService executor;
     private final Map<String, String> running = new ConcurrentHashMap<>();
+    private final Map<String, Thread> workers = new ConcurrentHashMap<>();
+    private final Node node;
     private final Map<String, AtomicLong> lastSuccess = new ConcurrentHashMap<>();
 
-    public SnapshotService(Map<String, Binding> bindings, SnapshotDao dao, SnapshotPipeline pipeline, ObjectMapper mapper,
+    public SnapshotService(Node node, Map<String, Binding> bindings, SnapshotDao dao, SnapshotPipeline pipeline, ObjectMapper mapper,
             MetricRegistry metrics, Clock clock, String version, int maxConcurrent) {
+        this.node = node;
         this.bindings = Map.copyOf(bindings);
         this.dao = dao;
         this.pipeline = pipeline;
@@ -85,7 +88,9 @@ public final class SnapshotService implements Managed {
     /** Marks what a crash left RUNNING as FAILED, and seeds the last-success gauges from the catalog. */
     @Override
     public void start() {
-        int failed = dao.failRunning(clock.instant(), INTERRUPTED);
+        // Alone on the catalog, every RUNNING row is ours; in a cluster only this node's are.
+        int failed = node.clustered() ? dao.failRunningOf(node.id(), clock.instant(), INTERRUPTED)
+                : dao.failRunning(clock.instant(), INTERRUPTED);
         if (failed > 0) {
             LOG.warn("Marked {} snapshots FAILED that were RUNNING when the service last stopped", failed);
         }
@@ -112,7 +117,7 @@ public final class SnapshotService implements Managed {
 
     /** Starts a snapshot in the background and returns its RUNNING row. */
     public SnapshotRow request(String sourceName, SnapshotOrigin origin, String requestedBy) {
-        SnapshotRow row = claim(sourceName, origin, requestedBy);
+        SnapshotRow row = claim(sourceName, origin, requestedBy, null);
         try {
             executor.submit(() -> execute(row));
         } catch (RuntimeException e) {
@@ -124,29 +129,108 @@ public final class SnapshotService implements Managed {
 
     /** Takes a snapshot on the calling thread (the CLI) and returns the final row. */
     public SnapshotRow takeNow(String sourceName, SnapshotOrigin origin, String requestedBy) {
-        SnapshotRow row = claim(sourceName, origin, requestedBy);
+        SnapshotRow row = claim(sourceName, origin, requestedBy, null);
         execute(row);
         return dao.find(row.id()).orElseThrow();
     }
 
-    private SnapshotRow claim(String sourceName, SnapshotOrigin origin, String requestedBy) {
+    /**
+     * Takes the snapshot of one scheduled fire time on the calling (scheduler) thread and returns the
+     * final row. A fire time has at most one row: if it already completed, that row is returned
+     * untouched; if a dead node (or this one, before a restart) left it unfinished, this node takes
+     * it over when the job is recovering or its owner is dead.
+     */
+    public SnapshotRow takeScheduled(String sourceName, Instant fireTime, String requestedBy, boolean recovering) {
+        binding(sourceName);
+        Optional<SnapshotRow> existing = dao.findScheduled(sourceName, fireTime);
+        if (existing.isEmpty()) {
+            SnapshotRow row = claim(sourceName, SnapshotOrigin.SCHEDULE, requestedBy, fireTime);
+            execute(row);
+            return dao.find(row.id()).orElseThrow();
+        }
+        SnapshotRow row = existing.get();
+        if (row.status() == SnapshotStatus.COMPLETED || row.status() == SnapshotStatus.DELETED
+                || row.status() == SnapshotStatus.PRUNED) {
+            LOG.info("Snapshot {} of {} for fire time {} already exists ({}); nothing to do", row.id(), sourceName, fireTime,
+                    row.status());
+            return row;
+        }
+        boolean ownerGone = row.status() == SnapshotStatus.FAILED || node.id().equals(row.node()) || node.isDead(row.node());
+        if (!recovering && !ownerGone) {
+            throw BackstopException.conflict("the snapshot of '" + sourceName + "' for " + fireTime + " is running on node "
+                    + row.node() + ": " + row.id());
+        }
+        if (running.putIfAbsent(sourceName, row.id()) != null) {
+            throw BackstopException.conflict("a snapshot of '" + sourceName + "' is already running: " + running.get(sourceName));
+        }
+        Instant now = clock.instant();
+        try {
+            if (!takeOver(row, now)) {
+                throw BackstopException.conflict("the snapshot of '" + sourceName + "' for " + fireTime + " changed state");
+            }
+        } catch (RuntimeException e) {
+            running.remove(sourceName, row.id());
+            throw e;
+        }
+        LOG.warn("Snapshot {} of {} for fire time {} taken over from node {} (recovering: {})", row.id(), sourceName, fireTime,
+                row.node(), recovering);
+        SnapshotRow mine = dao.find(row.id()).orElseThrow();
+        execute(mine);
+        return dao.find(row.id()).orElseThrow();
+    }
+
+    private boolean takeOver(SnapshotRow row, Instant now) {
+        try {
+            return dao.takeOver(row.id(), node.id(), now);
+        } catch (RuntimeException e) {
+            throw uniqueViolation(e) ? BackstopException.conflict("a snapshot of '" + row.sourceName() + "' is already running")
+                    : e;
+        }
+    }
+
+    /** Stops every snapshot running on this node: they end FAILED with the reason, their uploads aborted. */
+    public int abortRunning() {
+        workers.values().forEach(Thread::interrupt);
+        return workers.size();
+    }
+
+    private Binding binding(String sourceName) {
         Binding binding = bindings.get(sourceName);
         if (binding == null) {
             throw new BackstopException(ProblemType.VALIDATION_FAILED, "unknown source '" + sourceName + "'; configured sources: "
                     + String.join(", ", bindings.keySet().stream().sorted().toList()));
         }
+        return binding;
+    }
+
+    private SnapshotRow claim(String sourceName, SnapshotOrigin origin, String requestedBy, Instant scheduledFor) {
+        Binding binding = binding(sourceName);
         String id = ids.next();
         String previous = running.putIfAbsent(sourceName, id);
         if (previous != null) {
             throw BackstopException.conflict("a snapshot of '" + sourceName + "' is already running: " + previous);
         }
         try {
-            List<SnapshotRow> elsewhere = dao.running(sourceName);
-            if (!elsewhere.isEmpty()) {
-                throw BackstopException.conflict("a snapshot of '" + sourceName + "' is already running: " + elsewhere.get(0).id());
+            for (SnapshotRow other : dao.running(sourceName)) {
+                if (node.isDead(other.node()) && dao.fail(other.id(), clock.instant(), "interrupted: node " + other.node()
+                        + " stopped before the snapshot finished")) {
+                    LOG.warn("Marked snapshot {} of {} FAILED: its node {} is gone", other.id(), sourceName, other.node());
+                    continue;
+                }
+                throw BackstopException.conflict("a snapshot of '" + sourceName + "' is already running: " + other.id());
             }
-            SnapshotRow row = SnapshotRow.running(id, sourceName, binding.source().type(), origin, requestedBy, clock.instant());
-            dao.insert(row);
+            SnapshotRow row = SnapshotRow.running(id, sourceName, binding.source().type(), origin, requestedBy, clock.instant(),
+                    node.id(), scheduledFor);
+            try {
+                dao.insert(row);
+            } catch (RuntimeException e) {
+                // Another node claimed the source (or this fire time) between our check and the insert.
+                if (uniqueViolation(e)) {
+                    throw BackstopException.conflict("a snapshot of '" + sourceName + "' is already running"
+                            + (scheduledFor == null ? "" : " or was taken for " + scheduledFor));
+                }
+                throw e;
+            }
             return row;
         } catch (RuntimeException e) {
             running.remove(sourceName, id);
@@ -154,7 +238,17 @@ public final class SnapshotService implements Managed {
         }
     }
 
+    private static boolean uniqueViolation(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
+            if (t instanceof java.sql.SQLException sql && "23505".equals(sql.getSQLState())) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     private void execute(SnapshotRow row) {
+        workers.put(row.sourceName(), Thread.currentThread());
         MDC.put("snapshot_id", row.id());
         MDC.put("source", row.sourceName());
         try {
@@ -171,6 +265,7 @@ public final class SnapshotService implements Managed {
                 finish(row, e);
             }
         } finally {
+            workers.remove(row.sourceName(), Thread.currentThread());
             running.remove(row.sourceName(), row.id());
             MDC.remove("snapshot_id");
             MDC.remove("source");
@@ -244,6 +339,11 @@ public final class SnapshotService implements Managed {
 
     /** Deletes a snapshot's objects, then marks its row DELETED. */
     public SnapshotRow delete(String id, String actor) {
+        return remove(id, actor, SnapshotStatus.DELETED);
+    }
+
+    /** Deletes a snapshot's objects, then marks its row {@code status} (DELETED, or PRUNED by retention). */
+    public SnapshotRow remove(String id, String actor, SnapshotStatus status) {
         SnapshotRow row = find(id);
         if (row.status() == SnapshotStatus.RUNNING) {
             throw BackstopException.conflict("snapshot " + id + " is still running; delete it once it has finished");
@@ -268,8 +368,8 @@ public final class SnapshotService implements Managed {
             throw new BackstopException(ProblemType.SERVICE_UNAVAILABLE, "cannot delete the objects of snapshot " + id
                     + " from " + target.name() + ": " + e.getMessage() + "; nothing was marked, retry later", e);
         }
-        dao.markRemoved(id, SnapshotStatus.DELETED);
-        LOG.info("Snapshot {} of {} deleted by {}", id, row.sourceName(), actor);
+        dao.markRemoved(id, status);
+        LOG.info("Snapshot {} of {} {} by {}", id, row.sourceName(), status == SnapshotStatus.PRUNED ? "pruned" : "deleted", actor);
         return find(id);
     }
 

@@ -24,4 +24,17 @@ public interface AuditDao {
             ORDER BY id
             """)
     List<AuditEvent> forSubject(@Bind("subjectType") String subjectType, @Bind("subjectId") String subjectId);
+
+    /** The newest event about a subject (a job's last run). */
+    @SqlQuery("""
+            SELECT * FROM audit_events WHERE subject_type = :subjectType AND subject_id = :subjectId
+            ORDER BY id DESC LIMIT 1
+            """)
+    java.util.Optional<AuditEvent> latestFor(@Bind("subjectType") String subjectType, @Bind("subjectId") String subjectId);
+
+    /** Events of one action since a time, oldest first. */
+    @SqlQuery("""
+            SELECT * FROM audit_events WHERE action = :action AND occurred_at >= :since ORDER BY id
+            """)
+    List<AuditEvent> since(@Bind("action") String action, @Bind("since") java.time.Instant since);
 }

@@ -67,4 +67,15 @@ public interface RestoreDao {
             WHERE phase NOT IN ('COMPLETED', 'FAILED')
             """)
     int failUnfinished(@Bind("now") Instant now, @Bind("reason") String reason);
+
+    /** Records which node runs a restore (so a restarting node in a cluster fails only its own). */
+    @SqlUpdate("UPDATE restores SET node = :node WHERE id = :id")
+    void assignNode(@Bind("id") String id, @Bind("node") String node);
+
+    /** In a cluster: restores of one node that were not final are FAILED with the reason. */
+    @SqlUpdate("""
+            UPDATE restores SET phase = 'FAILED', finished_at = :now, error = :reason
+            WHERE phase NOT IN ('COMPLETED', 'FAILED') AND node = :node
+            """)
+    int failUnfinishedOf(@Bind("node") String node, @Bind("now") Instant now, @Bind("reason") String reason);
 }

@@ -15,10 +15,44 @@ import org.jdbi.v3.sqlobject.statement.SqlUpdate;
 public interface SnapshotDao {
 
     @SqlUpdate("""
-            INSERT INTO snapshots (id, source_name, source_type, status, origin, requested_by, started_at)
-            VALUES (:id, :sourceName, :sourceType, :status, :origin, :requestedBy, :startedAt)
+            INSERT INTO snapshots (id, source_name, source_type, status, origin, requested_by, started_at, node, scheduled_for,
+                                   running_source)
+            VALUES (:id, :sourceName, :sourceType, :status, :origin, :requestedBy, :startedAt, :node, :scheduledFor, :sourceName)
             """)
     void insert(@BindMethods SnapshotRow row);
+
+    /** The row a scheduled fire time produced, if any. */
+    @SqlQuery("SELECT * FROM snapshots WHERE source_name = :source AND scheduled_for = :scheduledFor")
+    Optional<SnapshotRow> findScheduled(@Bind("source") String source, @Bind("scheduledFor") Instant scheduledFor);
+
+    /**
+     * A recovered job takes over the row of its fire time that a dead node left RUNNING (or that a
+     * startup pass already marked FAILED): RUNNING again, on this node. False if the row is in any other state.
+     */
+    @SqlUpdate("""
+            UPDATE snapshots SET status = 'RUNNING', node = :node, started_at = :startedAt, finished_at = NULL, error = NULL,
+                   running_source = source_name
+            WHERE id = :id AND status IN ('RUNNING', 'FAILED')
+            """)
+    boolean takeOver(@Bind("id") String id, @Bind("node") String node, @Bind("startedAt") Instant startedAt);
+
+    /** COMPLETED snapshots of a source, newest first (what retention decides about). */
+    @SqlQuery("SELECT * FROM snapshots WHERE source_name = :source AND status = 'COMPLETED' ORDER BY id DESC")
+    List<SnapshotRow> completed(@Bind("source") String source);
+
+    /** Records a verification drill's outcome. */
+    @SqlUpdate("""
+            UPDATE snapshots SET verified_at = :at, verify_status = :status, verify_detail = :detail WHERE id = :id
+            """)
+    boolean recordVerification(@Bind("id") String id, @Bind("at") Instant at, @Bind("status") String status,
+            @Bind("detail") String detail);
+
+    /** The newest snapshot of a source whose latest verification drill passed. */
+    @SqlQuery("""
+            SELECT * FROM snapshots WHERE source_name = :source AND status = 'COMPLETED' AND verify_status = 'PASSED'
+            ORDER BY id DESC LIMIT 1
+            """)
+    Optional<SnapshotRow> newestVerified(@Bind("source") String source);
 
     /** A complete row, as recreated from a manifest. */
     @SqlUpdate("""
@@ -67,19 +101,29 @@ public interface SnapshotDao {
                    stored_bytes = :storedBytes, sha256 = :sha256, storage_target = :storageTarget,
                    storage_key = :storageKey, manifest_key = :manifestKey, compression = :compression,
                    encryption_fingerprint = :encryptionFingerprint, tool_versions = :toolVersions,
-                   files_changed = :filesChanged, files_vanished = :filesVanished
+                   files_changed = :filesChanged, files_vanished = :filesVanished, running_source = NULL
             WHERE id = :id AND status = 'RUNNING'
             """)
     boolean complete(@BindMethods SnapshotRow row);
 
     /** Marks a RUNNING row FAILED with the reason; false if it was not RUNNING. */
     @SqlUpdate("""
-            UPDATE snapshots SET status = 'FAILED', finished_at = :finishedAt, error = :error
+            UPDATE snapshots SET status = 'FAILED', finished_at = :finishedAt, error = :error, running_source = NULL
             WHERE id = :id AND status = 'RUNNING'
             """)
     boolean fail(@Bind("id") String id, @Bind("finishedAt") Instant finishedAt, @Bind("error") String error);
 
-    /** After a crash: every RUNNING row is FAILED with the reason. Returns how many were marked. */
-    @SqlUpdate("UPDATE snapshots SET status = 'FAILED', finished_at = :now, error = :reason WHERE status = 'RUNNING'")
+    /** After a crash of the only node: every RUNNING row is FAILED with the reason. Returns how many were marked. */
+    @SqlUpdate("""
+            UPDATE snapshots SET status = 'FAILED', finished_at = :now, error = :reason, running_source = NULL
+            WHERE status = 'RUNNING'
+            """)
     int failRunning(@Bind("now") Instant now, @Bind("reason") String reason);
+
+    /** In a cluster: the RUNNING rows of one node (this one at startup, or a node found dead) turn FAILED. */
+    @SqlUpdate("""
+            UPDATE snapshots SET status = 'FAILED', finished_at = :now, error = :reason, running_source = NULL
+            WHERE status = 'RUNNING' AND node = :node
+            """)
+    int failRunningOf(@Bind("node") String node, @Bind("now") Instant now, @Bind("reason") String reason);
 }

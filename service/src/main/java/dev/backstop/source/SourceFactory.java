@@ -19,5 +19,17 @@ public interface SourceFactory extends Discoverable {
     /** The storage target snapshots go to; null means the first configured target. */
     String target();
 
+    /** Quartz cron of scheduled snapshots; null when snapshots run only on request. */
+    String schedule();
+
+    /** What a missed scheduled snapshot does (null: the default, runOnce). */
+    dev.backstop.schedule.Misfire misfire();
+
+    /** Which snapshots to keep; null keeps them all. */
+    dev.backstop.retention.RetentionPolicy retention();
+
+    /** The verification drill; null when there is none. */
+    dev.backstop.schedule.VerifyConfig verify();
+
     SnapshotSource build(SourceEnvironment environment);
 }

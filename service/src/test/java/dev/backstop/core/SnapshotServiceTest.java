@@ -68,9 +68,9 @@ class SnapshotServiceTest {
     }
 
     private SnapshotService service() {
-        SnapshotSource files = new DirectorySourceFactory("files", null, dir.resolve("data"), null, null, null, null)
+        SnapshotSource files = new DirectorySourceFactory("files", null, dir.resolve("data"), null, null, null, null, null, null, null, null)
                 .build(new SourceEnvironment(dir.resolve("staging")));
-        return new SnapshotService(Map.of(
+        return new SnapshotService(dev.backstop.core.Node.standalone("test"), Map.of(
                 "files", new SnapshotService.Binding(files, target),
                 "slow", new SnapshotService.Binding(new BlockingSource(release), target)),
                 dao, new SnapshotPipeline(CompressionConfig.defaults(), null), mapper, new MetricRegistry(),

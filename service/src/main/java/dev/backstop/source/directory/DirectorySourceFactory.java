@@ -1,5 +1,10 @@
 package dev.backstop.source.directory;
 
+import dev.backstop.retention.RetentionPolicy;
+import dev.backstop.schedule.Cron;
+import dev.backstop.schedule.Misfire;
+import dev.backstop.schedule.VerifyConfig;
+import jakarta.validation.Valid;
 import com.fasterxml.jackson.annotation.JsonCreator;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.annotation.JsonTypeName;
@@ -23,6 +28,10 @@ import java.util.List;
  * @param failOnChange  fail the snapshot when a file changes or vanishes while being read
  *                      (default: record it in the manifest and carry on)
  * @param createIfMissing create the directory at startup when it does not exist (default false)
+ * @param schedule  Quartz cron for scheduled snapshots (none: snapshots only on request)
+ * @param misfire   what a missed snapshot does: runOnce (default) or skip
+ * @param retention which snapshots to keep (none: all are kept)
+ * @param verify    the verification drill (none: no drill)
  */
 @JsonTypeName("directory")
 public record DirectorySourceFactory(
@@ -32,16 +41,22 @@ public record DirectorySourceFactory(
         @NotNull List<String> include,
         @NotNull List<String> exclude,
         boolean failOnChange,
-        boolean createIfMissing) implements SourceFactory {
+        boolean createIfMissing,
+        @Cron String schedule,
+        Misfire misfire,
+        @Valid RetentionPolicy retention,
+        @Valid VerifyConfig verify) implements SourceFactory {
 
     @JsonCreator
     public DirectorySourceFactory(@JsonProperty("name") String name, @JsonProperty("target") String target,
             @JsonProperty("path") Path path, @JsonProperty("include") List<String> include,
             @JsonProperty("exclude") List<String> exclude, @JsonProperty("failOnChange") Boolean failOnChange,
-            @JsonProperty("createIfMissing") Boolean createIfMissing) {
+            @JsonProperty("createIfMissing") Boolean createIfMissing, @JsonProperty("schedule") String schedule,
+            @JsonProperty("misfire") Misfire misfire, @JsonProperty("retention") RetentionPolicy retention,
+            @JsonProperty("verify") VerifyConfig verify) {
         this(name, target, path, include == null ? List.of() : List.copyOf(include),
                 exclude == null ? List.of() : List.copyOf(exclude), failOnChange != null && failOnChange,
-                createIfMissing != null && createIfMissing);
+                createIfMissing != null && createIfMissing, schedule, Misfire.orDefault(misfire), retention, verify);
     }
 
     @Override

@@ -1,5 +1,10 @@
 package dev.backstop.source.h2;
 
+import dev.backstop.retention.RetentionPolicy;
+import dev.backstop.schedule.Cron;
+import dev.backstop.schedule.Misfire;
+import dev.backstop.schedule.VerifyConfig;
+import jakarta.validation.Valid;
 import com.fasterxml.jackson.annotation.JsonTypeName;
 import dev.backstop.source.SnapshotSource;
 import dev.backstop.source.SourceEnvironment;
@@ -18,6 +23,10 @@ import jakarta.validation.constraints.Pattern;
  *                 embedded database, use exactly the URL that opened it
  * @param user     database user (needs ADMIN for SCRIPT)
  * @param password use {@code ${ENV_VAR}}; may be empty
+ * @param schedule  Quartz cron for scheduled snapshots (none: snapshots only on request)
+ * @param misfire   what a missed snapshot does: runOnce (default) or skip
+ * @param retention which snapshots to keep (none: all are kept)
+ * @param verify    the verification drill (none: no drill)
  */
 @JsonTypeName("h2")
 public record H2SourceFactory(
@@ -25,7 +34,11 @@ public record H2SourceFactory(
         String target,
         @NotNull @Pattern(regexp = "jdbc:h2:.+", message = "must be an H2 JDBC URL (jdbc:h2:...)") String url,
         @NotNull String user,
-        String password) implements SourceFactory {
+        String password,
+        @Cron String schedule,
+        Misfire misfire,
+        @Valid RetentionPolicy retention,
+        @Valid VerifyConfig verify) implements SourceFactory {
 
     @Override
     public String type() {

@@ -1,5 +1,10 @@
 package dev.backstop.source.postgres;
 
+import dev.backstop.retention.RetentionPolicy;
+import dev.backstop.schedule.Cron;
+import dev.backstop.schedule.Misfire;
+import dev.backstop.schedule.VerifyConfig;
+import jakarta.validation.Valid;
 import com.fasterxml.jackson.annotation.JsonCreator;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.annotation.JsonTypeName;
@@ -31,6 +36,10 @@ import java.util.List;
  * @param excludeSchemas schemas to leave out ({@code -N})
  * @param tables        only these tables ({@code -t}); empty: all
  * @param excludeTables tables to leave out ({@code -T})
+ * @param schedule  Quartz cron for scheduled snapshots (none: snapshots only on request)
+ * @param misfire   what a missed snapshot does: runOnce (default) or skip
+ * @param retention which snapshots to keep (none: all are kept)
+ * @param verify    the verification drill (none: no drill)
  */
 @JsonTypeName("postgres")
 public record PostgresSourceFactory(
@@ -46,7 +55,11 @@ public record PostgresSourceFactory(
         @NotNull List<String> schemas,
         @NotNull List<String> excludeSchemas,
         @NotNull List<String> tables,
-        @NotNull List<String> excludeTables) implements SourceFactory {
+        @NotNull List<String> excludeTables,
+        @Cron String schedule,
+        Misfire misfire,
+        @Valid RetentionPolicy retention,
+        @Valid VerifyConfig verify) implements SourceFactory {
 
     @JsonCreator
     public PostgresSourceFactory(@JsonProperty("name") String name, @JsonProperty("target") String target,
@@ -55,10 +68,13 @@ public record PostgresSourceFactory(
             @JsonProperty("password") String password, @JsonProperty("passfile") Path passfile,
             @JsonProperty("pgDump") String pgDump, @JsonProperty("schemas") List<String> schemas,
             @JsonProperty("excludeSchemas") List<String> excludeSchemas, @JsonProperty("tables") List<String> tables,
-            @JsonProperty("excludeTables") List<String> excludeTables) {
+            @JsonProperty("excludeTables") List<String> excludeTables, @JsonProperty("schedule") String schedule,
+            @JsonProperty("misfire") Misfire misfire, @JsonProperty("retention") RetentionPolicy retention,
+            @JsonProperty("verify") VerifyConfig verify) {
         this(name, target, host == null ? "127.0.0.1" : host, port == null ? 5432 : port, database, user,
                 password == null || password.isEmpty() ? null : password, passfile, pgDump == null ? "pg_dump" : pgDump,
-                orEmpty(schemas), orEmpty(excludeSchemas), orEmpty(tables), orEmpty(excludeTables));
+                orEmpty(schemas), orEmpty(excludeSchemas), orEmpty(tables), orEmpty(excludeTables), schedule,
+                Misfire.orDefault(misfire), retention, verify);
     }
 
     private static List<String> orEmpty(List<String> list) {

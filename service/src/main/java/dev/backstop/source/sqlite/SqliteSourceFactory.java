@@ -1,5 +1,10 @@
 package dev.backstop.source.sqlite;
 
+import dev.backstop.retention.RetentionPolicy;
+import dev.backstop.schedule.Cron;
+import dev.backstop.schedule.Misfire;
+import dev.backstop.schedule.VerifyConfig;
+import jakarta.validation.Valid;
 import com.fasterxml.jackson.annotation.JsonTypeName;
 import dev.backstop.source.SnapshotSource;
 import dev.backstop.source.SourceEnvironment;
@@ -16,12 +21,20 @@ import java.nio.file.Path;
  * @param name   unique source name
  * @param target storage target name (default: the first)
  * @param path   the database file
+ * @param schedule  Quartz cron for scheduled snapshots (none: snapshots only on request)
+ * @param misfire   what a missed snapshot does: runOnce (default) or skip
+ * @param retention which snapshots to keep (none: all are kept)
+ * @param verify    the verification drill (none: no drill)
  */
 @JsonTypeName("sqlite")
 public record SqliteSourceFactory(
         @NotNull @Pattern(regexp = SourceNames.PATTERN, message = SourceNames.MESSAGE) String name,
         String target,
-        @NotNull Path path) implements SourceFactory {
+        @NotNull Path path,
+        @Cron String schedule,
+        Misfire misfire,
+        @Valid RetentionPolicy retention,
+        @Valid VerifyConfig verify) implements SourceFactory {
 
     @Override
     public String type() {

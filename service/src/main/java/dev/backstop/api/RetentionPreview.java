@@ -1,0 +1,23 @@
+package dev.backstop.api;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import dev.backstop.retention.Retention;
+import dev.backstop.retention.RetentionPolicy;
+import java.time.Instant;
+import java.util.List;
+
+/**
+ * What the next retention run of a source would do, and why: every COMPLETED snapshot, newest first,
+ * in {@code keep} with the rules that keep it or in {@code delete}.
+ */
+@JsonInclude(JsonInclude.Include.NON_NULL)
+public record RetentionPreview(String source, RetentionPolicy policy, String timeZone, List<Entry> keep, List<Entry> delete) {
+
+    public record Entry(String id, Instant startedAt, List<String> reasons) {}
+
+    public static RetentionPreview of(String source, RetentionPolicy policy, String zone, List<Retention.Decision> plan) {
+        return new RetentionPreview(source, policy, zone,
+                plan.stream().filter(Retention.Decision::keep).map(d -> new Entry(d.id(), d.time(), d.reasons())).toList(),
+                plan.stream().filter(d -> !d.keep()).map(d -> new Entry(d.id(), d.time(), null)).toList());
+    }
+}

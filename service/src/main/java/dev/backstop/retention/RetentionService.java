@@ -1,0 +1,109 @@
+package dev.backstop.retention;
+
+import dev.backstop.core.AuditOutcome;
+import dev.backstop.core.BackstopException;
+import dev.backstop.core.SnapshotService;
+import dev.backstop.core.SnapshotStatus;
+import dev.backstop.db.AuditDao;
+import dev.backstop.db.AuditEvent;
+import dev.backstop.db.SnapshotDao;
+import dev.backstop.db.SnapshotRow;
+import dev.backstop.source.SourceFactory;
+import java.time.Clock;
+import java.time.ZoneId;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Applies retention policies: plans with {@link Retention#plan}, then for each snapshot to delete
+ * removes its objects and marks it PRUNED, with an audit row. A snapshot whose objects cannot be
+ * removed stays COMPLETED and is tried again on the next run; running twice deletes nothing more.
+ */
+public final class RetentionService {
+    private static final Logger LOG = LoggerFactory.getLogger(RetentionService.class);
+
+    /** What a run did. */
+    public record Outcome(String source, int kept, List<String> pruned, List<String> failed) {}
+
+    private final Map<String, SourceFactory> sources;
+    private final SnapshotDao dao;
+    private final SnapshotService snapshots;
+    private final AuditDao audit;
+    private final ZoneId zone;
+    private final Clock clock;
+
+    public RetentionService(Map<String, SourceFactory> sources, SnapshotDao dao, SnapshotService snapshots, AuditDao audit,
+            ZoneId zone, Clock clock) {
+        this.sources = Map.copyOf(sources);
+        this.dao = dao;
+        this.snapshots = snapshots;
+        this.audit = audit;
+        this.zone = zone;
+        this.clock = clock;
+    }
+
+    public ZoneId zone() {
+        return zone;
+    }
+
+    /** The source's configured policy, or null when it keeps everything. */
+    public RetentionPolicy policy(String source) {
+        SourceFactory factory = sources.get(source);
+        if (factory == null) {
+            throw BackstopException.notFound("no source " + source);
+        }
+        return factory.retention();
+    }
+
+    /** What a run with {@code policy} would keep and delete now. */
+    public List<Retention.Decision> plan(String source, RetentionPolicy policy) {
+        List<Retention.Candidate> candidates = dao.completed(source).stream()
+                .map(row -> new Retention.Candidate(row.id(), row.startedAt(), row.verified()))
+                .toList();
+        if (policy == null) {
+            return candidates.stream()
+                    .map(c -> new Retention.Decision(c.id(), c.time(), true, List.of("no retention policy: everything is kept")))
+                    .toList();
+        }
+        return Retention.plan(candidates, policy, zone);
+    }
+
+    /** Runs the source's configured policy. */
+    public Outcome apply(String source, String actor) {
+        return apply(source, policy(source), actor, "retention");
+    }
+
+    /** Runs {@code policy} for a source: deletes what it does not keep. */
+    public Outcome apply(String source, RetentionPolicy policy, String actor, String why) {
+        List<Retention.Decision> plan = plan(source, policy);
+        List<String> pruned = new ArrayList<>();
+        List<String> failed = new ArrayList<>();
+        int kept = 0;
+        for (Retention.Decision decision : plan) {
+            if (decision.keep()) {
+                kept++;
+                continue;
+            }
+            try {
+                SnapshotRow row = snapshots.remove(decision.id(), actor, SnapshotStatus.PRUNED);
+                if (row.status() == SnapshotStatus.PRUNED) {
+                    pruned.add(decision.id());
+                    audit.append(new AuditEvent(null, clock.instant(), actor, "snapshot.pruned", "snapshot", decision.id(),
+                            AuditOutcome.SUCCEEDED, why + ": no " + (policy == null ? "" : "rule of the policy ") + "keeps it"));
+                }
+            } catch (RuntimeException e) {
+                failed.add(decision.id());
+                LOG.warn("Retention could not prune snapshot {} of {}: {}", decision.id(), source, e.getMessage());
+                audit.append(new AuditEvent(null, clock.instant(), actor, "snapshot.pruned", "snapshot", decision.id(),
+                        AuditOutcome.FAILED, e.getMessage()));
+            }
+        }
+        if (!pruned.isEmpty() || !failed.isEmpty()) {
+            LOG.info("Retention of {} ({}): kept {}, pruned {}, could not prune {}", source, why, kept, pruned.size(), failed.size());
+        }
+        return new Outcome(source, kept, List.copyOf(pruned), List.copyOf(failed));
+    }
+}

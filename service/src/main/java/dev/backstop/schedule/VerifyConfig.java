@@ -1,0 +1,26 @@
+package dev.backstop.schedule;
+
+import com.fasterxml.jackson.annotation.JsonCreator;
+import com.fasterxml.jackson.annotation.JsonProperty;
+import jakarta.validation.constraints.NotNull;
+
+/**
+ * {@code sources[].verify}: the verification drill. On its schedule the newest COMPLETED snapshot is
+ * downloaded, its SHA-256 and OpenPGP integrity checked, decompressed in full and restored into a
+ * scratch database, file or directory; for database sources {@code probeQuery} must then return at
+ * least one row. The scratch copy is removed afterwards; the outcome is recorded on the snapshot.
+ *
+ * @param schedule   Quartz cron of the drill
+ * @param misfire    what a missed drill does (default runOnce)
+ * @param probeQuery SQL run against the scratch database (postgres, h2, sqlite); default {@code SELECT 1}
+ */
+public record VerifyConfig(@NotNull @Cron String schedule, Misfire misfire, @NotNull String probeQuery) {
+
+    @JsonCreator
+    public VerifyConfig(@JsonProperty("schedule") String schedule, @JsonProperty("misfire") Misfire misfire,
+            @JsonProperty("probeQuery") String probeQuery) {
+        this.schedule = schedule;
+        this.misfire = Misfire.orDefault(misfire);
+        this.probeQuery = probeQuery == null || probeQuery.isBlank() ? "SELECT 1" : probeQuery;
+    }
+}

@@ -1,0 +1,230 @@
+package dev.backstop.schedule;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.backstop.BackstopConfiguration;
+import dev.backstop.resources.ProblemJsonTest;
+import dev.backstop.support.Http;
+import dev.backstop.support.TestApps;
+import dev.backstop.support.TestBackstopApplication;
+import dev.backstop.support.TestTokens;
+import io.dropwizard.testing.DropwizardTestSupport;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Quartz scheduling through the running service, on fast crons (every second or two): scheduled
+ * snapshots, the jobs API (list, trigger, pause, resume), retention runs, and schedules brought in
+ * line with a changed configuration at restart.
+ */
+class SchedulingTest {
+    private final Path dir = TestApps.tempDir("backstop-schedule");
+    private final List<DropwizardTestSupport<BackstopConfiguration>> apps = new ArrayList<>();
+
+    @AfterEach
+    void stopApps() {
+        apps.forEach(DropwizardTestSupport::after);
+    }
+
+    private String api(DropwizardTestSupport<BackstopConfiguration> app, String path) {
+        return "http://127.0.0.1:" + app.getLocalPort() + "/api/v1" + path;
+    }
+
+    private DropwizardTestSupport<BackstopConfiguration> start(String sources) throws Exception {
+        Files.createDirectories(dir.resolve("data"));
+        Files.writeString(dir.resolve("data/hello.txt"), "hello");
+        String yaml = """
+                server:
+                  applicationConnectors: [{type: http, port: 0}]
+                  adminConnectors: [{type: http, port: 0}]
+                  requestLog: {appenders: []}
+                catalog:
+                  driverClass: org.h2.Driver
+                  url: jdbc:h2:%1$s/catalog
+                  user: backstop
+                  password: ""
+                auth:
+                  tokens:
+                    - {name: test-reader, sha256: 4bdec4b655cc2339a3f8ad7bd23d16ed053ac3331fdf01a374fc20394ceec230, role: reader}
+                    - {name: test-operator, sha256: 534125de141542e27a3668e21ce0ad7a4820c1a76d97a5d098b1c7df6eca3f1d, role: operator}
+                healthMonitor: {period: 200ms, timeout: 150ms}
+                disk: {paths: [%1$s]}
+                snapshots: {stagingPath: %1$s/staging}
+                storage:
+                  targets:
+                    - {type: filesystem, name: local, path: %1$s/backups}
+                scheduler: {shutdownGracePeriod: 5s}
+                logging: {level: WARN}
+                sources:
+                """.formatted(dir) + sources.formatted(dir);
+        Path config = dir.resolve("config-" + apps.size() + ".yml");
+        Files.writeString(config, yaml);
+        DropwizardTestSupport<BackstopConfiguration> app = new DropwizardTestSupport<>(TestBackstopApplication.class,
+                config.toString());
+        app.before();
+        apps.add(app);
+        return app;
+    }
+
+    private JsonNode snapshots(DropwizardTestSupport<BackstopConfiguration> app, String query) {
+        Http.Reply reply = Http.get(api(app, "/snapshots?limit=500&" + query), TestTokens.READER);
+        assertThat(reply.status()).isEqualTo(200);
+        return reply.json().get("items");
+    }
+
+    private JsonNode job(DropwizardTestSupport<BackstopConfiguration> app, String name) {
+        Http.Reply reply = Http.get(api(app, "/jobs/" + name), TestTokens.READER);
+        assertThat(reply.status()).as(reply.body()).isEqualTo(200);
+        return reply.json();
+    }
+
+    @Test
+    void cronTakesSnapshotsOnePerFireTimeAndTheJobsApiShowsThem() throws Exception {
+        var app = start("""
+                  - {type: directory, name: files, path: %1$s/data, schedule: "* * * * * ?"}
+                """);
+        await().atMost(Duration.ofSeconds(20)).until(() -> snapshots(app, "source=files&status=COMPLETED").size() >= 3);
+        JsonNode rows = snapshots(app, "source=files");
+        for (JsonNode row : rows) {
+            assertThat(row.get("origin").asText()).isEqualTo("SCHEDULE");
+            assertThat(row.get("requestedBy").asText()).isEqualTo("scheduler");
+        }
+        JsonNode view = job(app, "snapshot.files");
+        assertThat(view.get("kind").asText()).isEqualTo("snapshot");
+        assertThat(view.get("cron").asText()).isEqualTo("* * * * * ?");
+        assertThat(view.get("misfire").asText()).isEqualTo("runOnce");
+        assertThat(view.get("nextFireTime").asText()).isNotEmpty();
+        assertThat(view.get("previousFireTime").asText()).isNotEmpty();
+        await().atMost(Duration.ofSeconds(5)).until(() -> job(app, "snapshot.files").has("lastRun"));
+        assertThat(job(app, "snapshot.files").get("lastRun").get("outcome").asText()).isIn("SUCCEEDED", "REFUSED");
+
+        // Pause: no new snapshot starts; resume: they do again.
+        Http.Reply paused = Http.send("POST", api(app, "/jobs/snapshot.files/pause"), TestTokens.OPERATOR, null, null);
+        assertThat(paused.status()).isEqualTo(200);
+        assertThat(paused.json().get("state").asText()).isIn("PAUSED", "PAUSED_BLOCKED");
+        await().atMost(Duration.ofSeconds(10)).until(() -> snapshots(app, "source=files&status=RUNNING").isEmpty());
+        int before = snapshots(app, "source=files").size();
+        Thread.sleep(2500);
+        assertThat(snapshots(app, "source=files").size()).as("no snapshot while paused").isEqualTo(before);
+        Http.Reply resumed = Http.send("POST", api(app, "/jobs/snapshot.files/resume"), TestTokens.OPERATOR, null, null);
+        assertThat(resumed.status()).isEqualTo(200);
+        await().atMost(Duration.ofSeconds(10)).until(() -> snapshots(app, "source=files").size() > before);
+    }
+
+    @Test
+    void triggerRunsAJobNowAndRolesAndNamesAreChecked() throws Exception {
+        var app = start("""
+                  - {type: directory, name: files, path: %1$s/data, schedule: "0 0 0 1 1 ? 2099"}
+                """);
+        assertThat(snapshots(app, "source=files")).isEmpty();
+
+        Http.Reply asReader = Http.send("POST", api(app, "/jobs/snapshot.files/trigger"), TestTokens.READER, null, null);
+        ProblemJsonTest.assertProblem(asReader, 403, "forbidden");
+        ProblemJsonTest.assertProblem(Http.send("POST", api(app, "/jobs/snapshot.nope/trigger"), TestTokens.OPERATOR, null, null),
+                404, "not-found");
+        ProblemJsonTest.assertProblem(Http.get(api(app, "/jobs/no-kind"), TestTokens.READER), 404, "not-found");
+
+        Http.Reply triggered = Http.send("POST", api(app, "/jobs/snapshot.files/trigger"), TestTokens.OPERATOR, null, null);
+        assertThat(triggered.status()).isEqualTo(202);
+        await().atMost(Duration.ofSeconds(15)).until(() -> snapshots(app, "source=files&status=COMPLETED").size() == 1);
+        JsonNode row = snapshots(app, "source=files").get(0);
+        assertThat(row.get("origin").asText()).isEqualTo("SCHEDULE");
+        assertThat(row.get("requestedBy").asText()).isEqualTo("test-operator");
+        await().atMost(Duration.ofSeconds(5)).until(() -> job(app, "snapshot.files").has("lastRun"));
+        JsonNode last = job(app, "snapshot.files").get("lastRun");
+        assertThat(last.get("outcome").asText()).isEqualTo("SUCCEEDED");
+        assertThat(last.get("actor").asText()).isEqualTo("test-operator");
+        assertThat(last.get("detail").asText()).contains(row.get("id").asText());
+
+        JsonNode list = Http.get(api(app, "/jobs"), TestTokens.READER).json();
+        assertThat(list).hasSize(1);
+        assertThat(list.get(0).get("name").asText()).isEqualTo("snapshot.files");
+    }
+
+    @Test
+    void retentionJobPrunesWhatThePolicyDoesNotKeepAndThePreviewSaysWhy() throws Exception {
+        var app = start("""
+                  - type: directory
+                    name: files
+                    path: %1$s/data
+                    schedule: "0 0 0 1 1 ? 2099"
+                    retention: {keepLast: 2, schedule: "0 0 0 1 1 ? 2099"}
+                """);
+        List<String> ids = new ArrayList<>();
+        for (int i = 0; i < 4; i++) {
+            Http.Reply taken = Http.send("POST", api(app, "/snapshots"), TestTokens.OPERATOR, "application/json",
+                    "{\"source\":\"files\"}");
+            assertThat(taken.status()).isEqualTo(202);
+            String id = taken.json().get("id").asText();
+            ids.add(id);
+            await().atMost(Duration.ofSeconds(10)).until(() -> "COMPLETED".equals(
+                    Http.get(api(app, "/snapshots/" + id), TestTokens.READER).json().get("status").asText()));
+        }
+        JsonNode preview = Http.get(api(app, "/retention/files/preview"), TestTokens.READER).json();
+        assertThat(preview.get("keep")).extracting(n -> n.get("id").asText()).containsExactly(ids.get(3), ids.get(2));
+        assertThat(preview.get("keep").get(0).get("reasons").get(0).asText()).isEqualTo("keepLast");
+        assertThat(preview.get("delete")).extracting(n -> n.get("id").asText()).containsExactly(ids.get(1), ids.get(0));
+        ProblemJsonTest.assertProblem(Http.get(api(app, "/retention/nope/preview"), TestTokens.READER), 404, "not-found");
+
+        Path backups = dir.resolve("backups");
+        String oldKey = Http.get(api(app, "/snapshots/" + ids.get(0)), TestTokens.READER).json().get("dataKey").asText();
+        assertThat(backups.resolve(oldKey)).exists();
+
+        assertThat(Http.send("POST", api(app, "/jobs/retention.files/trigger"), TestTokens.OPERATOR, null, null).status())
+                .isEqualTo(202);
+        await().atMost(Duration.ofSeconds(10)).until(() -> snapshots(app, "source=files&status=PRUNED").size() == 2);
+        assertThat(snapshots(app, "source=files&status=COMPLETED")).extracting(n -> n.get("id").asText())
+                .containsExactly(ids.get(3), ids.get(2));
+        assertThat(backups.resolve(oldKey)).as("pruned objects are gone").doesNotExist();
+        await().atMost(Duration.ofSeconds(5)).until(() -> job(app, "retention.files").has("lastRun"));
+        assertThat(job(app, "retention.files").get("lastRun").get("detail").asText()).contains("kept 2, pruned 2");
+
+        // Running it again deletes nothing more.
+        assertThat(Http.send("POST", api(app, "/jobs/retention.files/trigger"), TestTokens.OPERATOR, null, null).status())
+                .isEqualTo(202);
+        await().atMost(Duration.ofSeconds(10)).until(() -> job(app, "retention.files").get("lastRun").get("detail").asText()
+                .contains("kept 2, pruned 0"));
+        assertThat(snapshots(app, "source=files&status=COMPLETED")).hasSize(2);
+    }
+
+    @Test
+    void restartWithChangedConfigurationAddsChangesAndRemovesJobs() throws Exception {
+        var first = start("""
+                  - {type: directory, name: files, path: %1$s/data, schedule: "0 0 1 * * ?"}
+                  - {type: directory, name: old, path: %1$s/data, schedule: "0 0 2 * * ?"}
+                """);
+        assertThat(Http.get(api(first, "/jobs"), TestTokens.READER).json()).extracting(n -> n.get("name").asText())
+                .containsExactlyInAnyOrder("snapshot.files", "snapshot.old");
+        Http.send("POST", api(first, "/jobs/snapshot.files/pause"), TestTokens.OPERATOR, null, null);
+        first.after();
+        apps.remove(first);
+
+        var second = start("""
+                  - {type: directory, name: files, path: %1$s/data, schedule: "0 0 3 * * ?", misfire: skip}
+                  - {type: directory, name: added, path: %1$s/data, schedule: "0 0 4 * * ?"}
+                """);
+        JsonNode jobs = Http.get(api(second, "/jobs"), TestTokens.READER).json();
+        Set<String> names = new HashSet<>();
+        jobs.forEach(n -> names.add(n.get("name").asText()));
+        assertThat(names).containsExactlyInAnyOrder("snapshot.files", "snapshot.added");
+        JsonNode files = job(second, "snapshot.files");
+        assertThat(files.get("cron").asText()).isEqualTo("0 0 3 * * ?");
+        assertThat(files.get("misfire").asText()).isEqualTo("skip");
+        assertThat(files.get("nextFireTime").asText()).contains("T03:00:00");
+        try (var connection = java.sql.DriverManager.getConnection("jdbc:h2:" + dir + "/catalog", "backstop", "");
+                var query = connection.createStatement().executeQuery(
+                        "SELECT COUNT(*) FROM QRTZ_JOB_DETAILS WHERE JOB_NAME = 'old'")) {
+            query.next();
+            assertThat(query.getInt(1)).as("the removed source's job is gone from the job store").isZero();
+        }
+    }
+}
