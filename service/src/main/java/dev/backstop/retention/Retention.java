@@ -54,7 +54,8 @@ public final class Retention {
                 rule.offer(c, oldest, reasons.get(c.id()));
             }
             if (policy.keepWithin() != null && policy.keepWithin().toMilliseconds() > 0
-                    && !c.time().isBefore(newest.minusMillis(policy.keepWithin().toMilliseconds()))) {
+                    && c.time().isAfter(newest.minusMillis(policy.keepWithin().toMilliseconds()))) {
+                // restic keeps what is strictly newer than (newest - duration); the newest itself always
                 reasons.get(c.id()).add("keepWithin " + policy.keepWithin() + " of the newest snapshot");
             }
         }
