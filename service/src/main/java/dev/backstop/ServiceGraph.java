@@ -13,6 +13,8 @@ import dev.backstop.schedule.Misfire;
 import dev.backstop.schedule.RetentionJob;
 import dev.backstop.schedule.SchedulerConfig;
 import dev.backstop.schedule.SnapshotJob;
+import dev.backstop.schedule.VerifyJob;
+import dev.backstop.core.VerificationService;
 import dev.backstop.core.RestoreService;
 import dev.backstop.core.SnapshotService;
 import dev.backstop.core.StorageSweeper;
@@ -74,6 +76,7 @@ public record ServiceGraph(
         SnapshotService snapshots,
         RestoreService restores,
         RetentionService retention,
+        VerificationService verification,
         CatalogRebuilder rebuilder,
         StorageSweeper sweeper,
         HealthMonitor health,
@@ -112,6 +115,8 @@ public record ServiceGraph(
                 decryptor, config.snapshots().stagingPath(), environment.getObjectMapper(), clock, environment.metrics());
         RetentionService retention = new RetentionService(sourceConfigs, catalog.snapshots(), snapshots, catalog.audit(),
                 schedulerConfig.timeZone(), clock);
+        VerificationService verification = new VerificationService(sourceConfigs, catalog.snapshots(), restores,
+                config.snapshots().stagingPath(), clock, environment.metrics());
         StorageSweeper sweeper = new StorageSweeper(List.copyOf(targets.values()),
                 Duration.ofMillis(config.storage().staleUploadAge().toMilliseconds()),
                 Duration.ofMillis(config.storage().sweepInterval().toMilliseconds()));
@@ -121,7 +126,7 @@ public record ServiceGraph(
         JvmMetrics.builder().register(prometheus);
         prometheus.register(new DropwizardCollector(environment.metrics()));
         return new ServiceGraph(config, clock, version, clock.instant(), node, catalog, tokens, Map.copyOf(targets), snapshots,
-                restores, retention,
+                restores, retention, verification,
                 new CatalogRebuilder(targets, catalog.snapshots(), environment.getObjectMapper()), sweeper,
                 health, prometheus);
     }
@@ -138,6 +143,10 @@ public record ServiceGraph(
                 specs.add(new JobSpec("retention", source.name(), RetentionJob.class, source.retention().schedule(),
                         source.retention().misfire(), false));
             }
+            if (source.verify() != null) {
+                specs.add(new JobSpec("verify", source.name(), VerifyJob.class, source.verify().schedule(),
+                        source.verify().misfire(), false));
+            }
         }
         return specs;
     }
@@ -146,7 +155,8 @@ public record ServiceGraph(
     public BackstopScheduler scheduler(MetricRegistry metrics) throws Exception {
         Map<Class<? extends org.quartz.Job>, java.util.function.Supplier<? extends org.quartz.Job>> jobs = Map.of(
                 SnapshotJob.class, () -> new SnapshotJob(snapshots),
-                RetentionJob.class, () -> new RetentionJob(retention));
+                RetentionJob.class, () -> new RetentionJob(retention),
+                VerifyJob.class, () -> new VerifyJob(verification));
         return BackstopScheduler.create(config.scheduler(), catalog, jobSpecs(), jobs, metrics, clock, snapshots::abortRunning);
     }
 
@@ -182,6 +192,12 @@ public record ServiceGraph(
         }
         bindings.values().forEach(binding -> probes.add(new SourceProbe(binding.source())));
         probes.add(new RestoreProbe(catalog.restores()));
+        for (SourceFactory source : config.sources()) {
+            if (source.verify() != null) {
+                probes.add(new dev.backstop.health.VerificationProbe(source.name(), catalog.snapshots(),
+                        Duration.ofMillis(source.verify().maxAge().toMilliseconds())));
+            }
+        }
         return probes;
     }
 
@@ -199,9 +215,14 @@ public record ServiceGraph(
             return;
         }
         try (Stream<Path> leftovers = Files.list(staging)) {
-            for (Path leftover : leftovers.filter(Files::isRegularFile).toList()) {
-                Files.deleteIfExists(leftover);
-                LOG.info("Removed staging leftover {}", leftover);
+            for (Path leftover : leftovers.toList()) {
+                if (Files.isRegularFile(leftover)) {
+                    Files.deleteIfExists(leftover);
+                    LOG.info("Removed staging leftover {}", leftover);
+                } else if (leftover.getFileName().toString().startsWith("backstop_verify_")) {
+                    RestoreService.deleteTree(leftover);
+                    LOG.info("Removed verification scratch leftover {}", leftover);
+                }
             }
         }
     }

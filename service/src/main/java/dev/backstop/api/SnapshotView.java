@@ -27,6 +27,10 @@ public record SnapshotView(
         Integer filesChanged,
         Integer filesVanished,
         Instant verifiedAt,
+        String verifyStatus,
+        String verifyDetail,
+        String node,
+        Instant scheduledFor,
         String error) {
 
     public static SnapshotView of(SnapshotRow row) {
@@ -35,6 +39,7 @@ public record SnapshotView(
         return new SnapshotView(row.id(), row.sourceName(), row.sourceType(), row.status().name(), row.origin().name(),
                 row.requestedBy(), row.startedAt(), row.finishedAt(), duration, row.rawBytes(), row.storedBytes(), row.sha256(),
                 row.compression(), row.encryptionFingerprint(), row.storageTarget(), row.storageKey(), row.manifestKey(),
-                row.filesChanged(), row.filesVanished(), row.verifiedAt(), row.error());
+                row.filesChanged(), row.filesVanished(), row.verifiedAt(), row.verifyStatus(), row.verifyDetail(), row.node(),
+                row.scheduledFor(), row.error());
     }
 }

@@ -550,13 +550,18 @@ public final class RestoreService implements Managed {
     }
 
     private static Connection maintenance(PostgresSourceFactory pg) throws java.sql.SQLException {
+        return connect(pg, "postgres");
+    }
+
+    /** A connection to {@code database} on the source's server, as the source's user. */
+    public static Connection connect(PostgresSourceFactory pg, String database) throws java.sql.SQLException {
         Properties props = new Properties();
         props.setProperty("user", pg.user());
         if (pg.password() != null) {
             props.setProperty("password", pg.password());
         }
         props.setProperty("ApplicationName", APPLICATION_NAME);
-        return DriverManager.getConnection("jdbc:postgresql://" + pg.host() + ":" + pg.port() + "/postgres", props);
+        return DriverManager.getConnection("jdbc:postgresql://" + pg.host() + ":" + pg.port() + "/" + database, props);
     }
 
     private static boolean databaseExists(Connection c, String database) throws java.sql.SQLException {
@@ -577,6 +582,13 @@ public final class RestoreService implements Managed {
                 r.next();
                 return r.getInt(1);
             }
+        }
+    }
+
+    /** Drops a database the service created (a verification drill's scratch copy), if it exists. */
+    public static void dropDatabase(PostgresSourceFactory pg, String database) throws java.sql.SQLException {
+        try (Connection c = maintenance(pg)) {
+            dropDatabase(c, database);
         }
     }
 
@@ -635,7 +647,7 @@ public final class RestoreService implements Managed {
         return new BackstopException(ProblemType.VALIDATION_FAILED, detail);
     }
 
-    static void deleteTree(Path root) throws IOException {
+    public static void deleteTree(Path root) throws IOException {
         if (!Files.exists(root, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
             return;
         }

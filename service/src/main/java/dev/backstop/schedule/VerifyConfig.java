@@ -2,6 +2,7 @@ package dev.backstop.schedule;
 
 import com.fasterxml.jackson.annotation.JsonCreator;
 import com.fasterxml.jackson.annotation.JsonProperty;
+import io.dropwizard.util.Duration;
 import jakarta.validation.constraints.NotNull;
 
 /**
@@ -13,14 +14,16 @@ import jakarta.validation.constraints.NotNull;
  * @param schedule   Quartz cron of the drill
  * @param misfire    what a missed drill does (default runOnce)
  * @param probeQuery SQL run against the scratch database (postgres, h2, sqlite); default {@code SELECT 1}
+ * @param maxAge     health warns when the newest verified snapshot is older than this (default 8 days)
  */
-public record VerifyConfig(@NotNull @Cron String schedule, Misfire misfire, @NotNull String probeQuery) {
+public record VerifyConfig(@NotNull @Cron String schedule, Misfire misfire, @NotNull String probeQuery, @NotNull Duration maxAge) {
 
     @JsonCreator
     public VerifyConfig(@JsonProperty("schedule") String schedule, @JsonProperty("misfire") Misfire misfire,
-            @JsonProperty("probeQuery") String probeQuery) {
+            @JsonProperty("probeQuery") String probeQuery, @JsonProperty("maxAge") Duration maxAge) {
         this.schedule = schedule;
         this.misfire = Misfire.orDefault(misfire);
         this.probeQuery = probeQuery == null || probeQuery.isBlank() ? "SELECT 1" : probeQuery;
+        this.maxAge = maxAge == null ? Duration.days(8) : maxAge;
     }
 }

@@ -10,6 +10,7 @@ import dev.backstop.support.Http;
 import dev.backstop.support.TestApps;
 import dev.backstop.support.TestBackstopApplication;
 import dev.backstop.support.TestTokens;
+import dev.backstop.support.YamlApps;
 import io.dropwizard.testing.DropwizardTestSupport;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -28,51 +29,21 @@ import org.junit.jupiter.api.Test;
  */
 class SchedulingTest {
     private final Path dir = TestApps.tempDir("backstop-schedule");
-    private final List<DropwizardTestSupport<BackstopConfiguration>> apps = new ArrayList<>();
+    private final YamlApps apps = new YamlApps(dir);
 
     @AfterEach
     void stopApps() {
-        apps.forEach(DropwizardTestSupport::after);
+        apps.close();
     }
 
-    private String api(DropwizardTestSupport<BackstopConfiguration> app, String path) {
-        return "http://127.0.0.1:" + app.getLocalPort() + "/api/v1" + path;
+    private static String api(DropwizardTestSupport<BackstopConfiguration> app, String path) {
+        return YamlApps.api(app, path);
     }
 
     private DropwizardTestSupport<BackstopConfiguration> start(String sources) throws Exception {
         Files.createDirectories(dir.resolve("data"));
         Files.writeString(dir.resolve("data/hello.txt"), "hello");
-        String yaml = """
-                server:
-                  applicationConnectors: [{type: http, port: 0}]
-                  adminConnectors: [{type: http, port: 0}]
-                  requestLog: {appenders: []}
-                catalog:
-                  driverClass: org.h2.Driver
-                  url: jdbc:h2:%1$s/catalog
-                  user: backstop
-                  password: ""
-                auth:
-                  tokens:
-                    - {name: test-reader, sha256: 4bdec4b655cc2339a3f8ad7bd23d16ed053ac3331fdf01a374fc20394ceec230, role: reader}
-                    - {name: test-operator, sha256: 534125de141542e27a3668e21ce0ad7a4820c1a76d97a5d098b1c7df6eca3f1d, role: operator}
-                healthMonitor: {period: 200ms, timeout: 150ms}
-                disk: {paths: [%1$s]}
-                snapshots: {stagingPath: %1$s/staging}
-                storage:
-                  targets:
-                    - {type: filesystem, name: local, path: %1$s/backups}
-                scheduler: {shutdownGracePeriod: 5s}
-                logging: {level: WARN}
-                sources:
-                """.formatted(dir) + sources.formatted(dir);
-        Path config = dir.resolve("config-" + apps.size() + ".yml");
-        Files.writeString(config, yaml);
-        DropwizardTestSupport<BackstopConfiguration> app = new DropwizardTestSupport<>(TestBackstopApplication.class,
-                config.toString());
-        app.before();
-        apps.add(app);
-        return app;
+        return apps.start("", sources);
     }
 
     private JsonNode snapshots(DropwizardTestSupport<BackstopConfiguration> app, String query) {
@@ -205,8 +176,7 @@ class SchedulingTest {
         assertThat(Http.get(api(first, "/jobs"), TestTokens.READER).json()).extracting(n -> n.get("name").asText())
                 .containsExactlyInAnyOrder("snapshot.files", "snapshot.old");
         Http.send("POST", api(first, "/jobs/snapshot.files/pause"), TestTokens.OPERATOR, null, null);
-        first.after();
-        apps.remove(first);
+        apps.stop(first);
 
         var second = start("""
                   - {type: directory, name: files, path: %1$s/data, schedule: "0 0 3 * * ?", misfire: skip}

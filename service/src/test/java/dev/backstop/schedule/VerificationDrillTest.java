@@ -1,0 +1,166 @@
+package dev.backstop.schedule;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.backstop.BackstopConfiguration;
+import dev.backstop.support.Http;
+import dev.backstop.support.TestApps;
+import dev.backstop.support.TestPostgres;
+import dev.backstop.support.TestTokens;
+import dev.backstop.support.YamlApps;
+import io.dropwizard.testing.DropwizardTestSupport;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.Statement;
+import java.time.Duration;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Verification drills against real PostgreSQL and files: the newest snapshot is restored into a
+ * scratch copy, probed, recorded on the snapshot and the scratch removed; a corrupted object or a
+ * probe that finds nothing fails the drill, which health reports.
+ */
+class VerificationDrillTest {
+    private static final String NEVER = "0 0 0 1 1 ? 2099";
+
+    private final Path dir = TestApps.tempDir("backstop-verify");
+    private final YamlApps apps = new YamlApps(dir);
+    private TestPostgres postgres;
+
+    @AfterEach
+    void cleanUp() throws Exception {
+        apps.close();
+        if (postgres != null) {
+            postgres.close();
+        }
+    }
+
+    private static JsonNode get(DropwizardTestSupport<BackstopConfiguration> app, String path) {
+        Http.Reply reply = Http.get(YamlApps.api(app, path), TestTokens.READER);
+        assertThat(reply.status()).as(reply.body()).isEqualTo(200);
+        return reply.json();
+    }
+
+    private static void trigger(DropwizardTestSupport<BackstopConfiguration> app, String job) {
+        assertThat(Http.send("POST", YamlApps.api(app, "/jobs/" + job + "/trigger"), TestTokens.OPERATOR, null, null).status())
+                .isEqualTo(202);
+    }
+
+    /** Triggers the snapshot job and returns the COMPLETED snapshot it made. */
+    private static JsonNode snapshot(DropwizardTestSupport<BackstopConfiguration> app, String source) {
+        int before = get(app, "/snapshots?source=" + source).get("items").size();
+        trigger(app, "snapshot." + source);
+        await().atMost(Duration.ofSeconds(30)).until(() -> get(app, "/snapshots?source=" + source + "&status=COMPLETED")
+                .get("items").size() > before);
+        return get(app, "/snapshots?source=" + source + "&status=COMPLETED").get("items").get(0);
+    }
+
+    /** Triggers the drill and waits for its outcome on the snapshot. */
+    private static JsonNode drill(DropwizardTestSupport<BackstopConfiguration> app, String source, String snapshotId,
+            String previousVerifiedAt) {
+        trigger(app, "verify." + source);
+        await().atMost(Duration.ofSeconds(60)).until(() -> {
+            JsonNode row = get(app, "/snapshots/" + snapshotId);
+            return row.has("verifyStatus") && !row.get("verifiedAt").asText().equals(previousVerifiedAt);
+        });
+        return get(app, "/snapshots/" + snapshotId);
+    }
+
+    private static JsonNode health(DropwizardTestSupport<BackstopConfiguration> app, String source) {
+        JsonNode detailed = Http.get(YamlApps.admin(app, "/health/detailed"), null).json();
+        for (JsonNode entry : detailed.get("checks").get("verification:newestVerifiedAge")) {
+            if (entry.get("componentId").asText().equals(source)) {
+                return entry;
+            }
+        }
+        throw new AssertionError("no verification health entry for " + source + ": " + detailed);
+    }
+
+    private int scratchDatabases() throws Exception {
+        try (Connection c = postgres.connect(); Statement s = c.createStatement();
+                ResultSet rows = s.executeQuery("SELECT count(*) FROM pg_database WHERE datname LIKE 'backstop_verify_%'")) {
+            rows.next();
+            return rows.getInt(1);
+        }
+    }
+
+    @Test
+    void postgresDrillRestoresProbesAndDropsTheScratchDatabase() throws Exception {
+        postgres = TestPostgres.create();
+        try (Connection c = postgres.connect(); Statement s = c.createStatement()) {
+            s.execute("CREATE TABLE items (id int PRIMARY KEY, name text)");
+            s.execute("INSERT INTO items SELECT g, 'item ' || g FROM generate_series(1, 250) g");
+        }
+        var app = apps.start("", """
+                  - type: postgres
+                    name: pg
+                    host: %2$s
+                    port: %3$d
+                    database: %4$s
+                    user: %5$s
+                    schedule: "%6$s"
+                    verify: {schedule: "%6$s", probeQuery: "SELECT count(*) FROM items"}
+                  - type: postgres
+                    name: pg-empty-probe
+                    host: %2$s
+                    port: %3$d
+                    database: %4$s
+                    user: %5$s
+                    schedule: "%6$s"
+                    verify: {schedule: "%6$s", probeQuery: "SELECT id FROM items WHERE id < 0"}
+                """.replace("%2$s", TestPostgres.HOST).replace("%3$d", Integer.toString(TestPostgres.PORT))
+                .replace("%4$s", postgres.database()).replace("%5$s", TestPostgres.USER).replace("%6$s", NEVER));
+        assertThat(health(app, "pg").get("status").asText()).as("nothing verified yet").isEqualTo("warn");
+
+        JsonNode taken = snapshot(app, "pg");
+        JsonNode verified = drill(app, "pg", taken.get("id").asText(), "");
+        assertThat(verified.get("verifyStatus").asText()).as(verified.toString()).isEqualTo("PASSED");
+        assertThat(verified.get("verifyDetail").asText()).contains("probe query returned 250");
+        assertThat(scratchDatabases()).as("the scratch database is dropped").isZero();
+        await().atMost(Duration.ofSeconds(5)).until(() -> "pass".equals(health(app, "pg").get("status").asText()));
+        assertThat(health(app, "pg").get("observedUnit").asText()).isEqualTo("s");
+
+        JsonNode other = snapshot(app, "pg-empty-probe");
+        JsonNode failed = drill(app, "pg-empty-probe", other.get("id").asText(), "");
+        assertThat(failed.get("verifyStatus").asText()).isEqualTo("FAILED");
+        assertThat(failed.get("verifyDetail").asText()).contains("probe query returned no rows");
+        assertThat(scratchDatabases()).isZero();
+        JsonNode job = get(app, "/jobs/verify.pg-empty-probe");
+        await().atMost(Duration.ofSeconds(5)).until(() -> get(app, "/jobs/verify.pg-empty-probe").has("lastRun"));
+        assertThat(get(app, "/jobs/verify.pg-empty-probe").get("lastRun").get("outcome").asText()).isEqualTo("FAILED");
+        assertThat(job.get("name").asText()).isEqualTo("verify.pg-empty-probe");
+    }
+
+    @Test
+    void corruptedObjectFailsTheDrillAndHealthWarns() throws Exception {
+        Files.createDirectories(dir.resolve("data/sub"));
+        Files.writeString(dir.resolve("data/a.txt"), "alpha");
+        Files.writeString(dir.resolve("data/sub/b.txt"), "beta");
+        var app = apps.start("", """
+                  - {type: directory, name: files, path: %1$s/data, schedule: "0 0 0 1 1 ? 2099", verify: {schedule: "0 0 0 1 1 ? 2099"}}
+                """);
+        JsonNode taken = snapshot(app, "files");
+        String id = taken.get("id").asText();
+        JsonNode passed = drill(app, "files", id, "");
+        assertThat(passed.get("verifyStatus").asText()).as(passed.toString()).isEqualTo("PASSED");
+        assertThat(passed.get("verifyDetail").asText()).contains("3 entries restored");
+        try (var leftovers = Files.list(dir.resolve("staging"))) {
+            assertThat(leftovers.filter(p -> p.getFileName().toString().startsWith("backstop_verify_"))).isEmpty();
+        }
+
+        Path object = dir.resolve("backups").resolve(taken.get("dataKey").asText());
+        byte[] bytes = Files.readAllBytes(object);
+        bytes[bytes.length / 2] ^= 0x01;
+        Files.write(object, bytes);
+        JsonNode failed = drill(app, "files", id, passed.get("verifiedAt").asText());
+        assertThat(failed.get("verifyStatus").asText()).isEqualTo("FAILED");
+        assertThat(failed.get("verifyDetail").asText()).containsIgnoringCase("sha-256");
+        await().atMost(Duration.ofSeconds(5)).until(() -> "warn".equals(health(app, "files").get("status").asText()));
+        assertThat(health(app, "files").get("output").asText()).contains("failed its drill");
+    }
+}
