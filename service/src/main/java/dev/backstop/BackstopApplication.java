@@ -97,7 +97,7 @@ public class BackstopApplication extends Application<BackstopConfiguration> {
     @Override
     public void run(BackstopConfiguration config, Environment environment) throws Exception {
         secureServerDefaults(config.getServerFactory());
-        ServiceGraph graph = ServiceGraph.create(config, environment, Clock.systemUTC());
+        ServiceGraph graph = ServiceGraph.createServer(config, environment, Clock.systemUTC());
         graph.cleanStaging();
         graph.targets().values().forEach(target -> environment.lifecycle().manage(new io.dropwizard.lifecycle.Managed() {
             @Override
@@ -110,7 +110,7 @@ public class BackstopApplication extends Application<BackstopConfiguration> {
         environment.lifecycle().manage(graph.sweeper());
         environment.lifecycle().manage(graph.health());
         // Registered last, so it stops first: no job starts once shutdown has begun.
-        BackstopScheduler scheduler = graph.scheduler(environment.metrics());
+        BackstopScheduler scheduler = graph.scheduler();
         environment.lifecycle().manage(scheduler);
         SystemdNotifier.fromEnvironment().ifPresent(notifier -> {
             SystemdIntegration systemd = new SystemdIntegration(notifier, graph.health());

@@ -13,6 +13,7 @@ import dev.backstop.schedule.Misfire;
 import dev.backstop.schedule.RetentionJob;
 import dev.backstop.schedule.SchedulerConfig;
 import dev.backstop.schedule.SnapshotJob;
+import dev.backstop.health.SchedulerProbe;
 import dev.backstop.schedule.VerifyJob;
 import dev.backstop.core.VerificationService;
 import dev.backstop.core.RestoreService;
@@ -63,6 +64,7 @@ import org.slf4j.LoggerFactory;
  * @param version   release of this build ({@code dev} when not run from the packaged jar)
  * @param startedAt when the graph was built
  * @param targets   storage targets by name, in configuration order (the first is the primary)
+ * @param scheduler the Quartz scheduler (null in CLI commands, which run without one)
  */
 public record ServiceGraph(
         BackstopConfiguration config,
@@ -80,11 +82,22 @@ public record ServiceGraph(
         CatalogRebuilder rebuilder,
         StorageSweeper sweeper,
         HealthMonitor health,
-        PrometheusRegistry prometheus) implements AutoCloseable {
+        PrometheusRegistry prometheus,
+        BackstopScheduler scheduler) implements AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(ServiceGraph.class);
 
-    public static ServiceGraph create(BackstopConfiguration config, Environment environment, Clock clock)
+    /** The graph for CLI commands: everything but the scheduler. */
+    public static ServiceGraph create(BackstopConfiguration config, Environment environment, Clock clock) throws Exception {
+        return create(config, environment, clock, false);
+    }
+
+    /** The graph for the server: with the (not yet started) scheduler. */
+    public static ServiceGraph createServer(BackstopConfiguration config, Environment environment, Clock clock) throws Exception {
+        return create(config, environment, clock, true);
+    }
+
+    private static ServiceGraph create(BackstopConfiguration config, Environment environment, Clock clock, boolean withScheduler)
             throws Exception {
         String version = versionOf(BackstopApplication.class);
         Catalog catalog = openCatalog(config.catalog(), environment);
@@ -120,7 +133,18 @@ public record ServiceGraph(
         StorageSweeper sweeper = new StorageSweeper(List.copyOf(targets.values()),
                 Duration.ofMillis(config.storage().staleUploadAge().toMilliseconds()),
                 Duration.ofMillis(config.storage().sweepInterval().toMilliseconds()));
-        HealthMonitor health = new HealthMonitor(probes(config, catalog, targets, bindings), config.healthMonitor(), clock,
+        BackstopScheduler scheduler = null;
+        List<HealthProbe> probes = probes(config, catalog, targets, bindings);
+        if (withScheduler) {
+            Map<Class<? extends org.quartz.Job>, java.util.function.Supplier<? extends org.quartz.Job>> jobs = Map.of(
+                    SnapshotJob.class, () -> new SnapshotJob(snapshots),
+                    RetentionJob.class, () -> new RetentionJob(retention),
+                    VerifyJob.class, () -> new VerifyJob(verification));
+            scheduler = BackstopScheduler.create(schedulerConfig, catalog, jobSpecs(config), jobs, environment.metrics(), clock,
+                    snapshots::abortRunning);
+            probes.add(new SchedulerProbe(scheduler, environment.metrics()));
+        }
+        HealthMonitor health = new HealthMonitor(probes, config.healthMonitor(), clock,
                 environment.getObjectMapper(), environment.metrics(), version);
         PrometheusRegistry prometheus = new PrometheusRegistry();
         JvmMetrics.builder().register(prometheus);
@@ -128,11 +152,11 @@ public record ServiceGraph(
         return new ServiceGraph(config, clock, version, clock.instant(), node, catalog, tokens, Map.copyOf(targets), snapshots,
                 restores, retention, verification,
                 new CatalogRebuilder(targets, catalog.snapshots(), environment.getObjectMapper()), sweeper,
-                health, prometheus);
+                health, prometheus, scheduler);
     }
 
     /** The configured jobs: snapshots, retention and drills per source. */
-    public List<JobSpec> jobSpecs() {
+    static List<JobSpec> jobSpecs(BackstopConfiguration config) {
         List<JobSpec> specs = new ArrayList<>();
         for (SourceFactory source : config.sources()) {
             if (source.schedule() != null) {
@@ -149,15 +173,6 @@ public record ServiceGraph(
             }
         }
         return specs;
-    }
-
-    /** The scheduler (server only: the CLI commands run without one). */
-    public BackstopScheduler scheduler(MetricRegistry metrics) throws Exception {
-        Map<Class<? extends org.quartz.Job>, java.util.function.Supplier<? extends org.quartz.Job>> jobs = Map.of(
-                SnapshotJob.class, () -> new SnapshotJob(snapshots),
-                RetentionJob.class, () -> new RetentionJob(retention),
-                VerifyJob.class, () -> new VerifyJob(verification));
-        return BackstopScheduler.create(config.scheduler(), catalog, jobSpecs(), jobs, metrics, clock, snapshots::abortRunning);
     }
 
     private static Catalog openCatalog(DataSourceFactory factory, Environment environment) throws Exception {
