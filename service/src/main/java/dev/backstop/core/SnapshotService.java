@@ -38,6 +38,8 @@ import org.slf4j.MDC;
 public final class SnapshotService implements Managed {
     private static final Logger LOG = LoggerFactory.getLogger(SnapshotService.class);
     public static final String INTERRUPTED = "interrupted: the service stopped before the snapshot finished";
+    public static final String ABORTED = "aborted: the service shut down and the snapshot did not finish within "
+            + "scheduler.shutdownGracePeriod";
 
     /** A configured source with the target its snapshots go to. */
     public record Binding(SnapshotSource source, StorageTarget target) {}
@@ -54,6 +56,7 @@ public final class SnapshotService implements Managed {
     private final Map<String, String> running = new ConcurrentHashMap<>();
     private final Map<String, Thread> workers = new ConcurrentHashMap<>();
     private final Node node;
+    private volatile boolean aborting;
     private final Map<String, AtomicLong> lastSuccess = new ConcurrentHashMap<>();
 
     public SnapshotService(Node node, Map<String, Binding> bindings, SnapshotDao dao, SnapshotPipeline pipeline, ObjectMapper mapper,
@@ -111,6 +114,7 @@ public final class SnapshotService implements Managed {
 
     @Override
     public void stop() throws InterruptedException {
+        aborting = true;
         executor.shutdownNow();
         executor.awaitTermination(30, TimeUnit.SECONDS);
     }
@@ -190,6 +194,7 @@ public final class SnapshotService implements Managed {
 
     /** Stops every snapshot running on this node: they end FAILED with the reason, their uploads aborted. */
     public int abortRunning() {
+        aborting = true;
         workers.values().forEach(Thread::interrupt);
         return workers.size();
     }
@@ -261,8 +266,13 @@ public final class SnapshotService implements Managed {
                 SnapshotRow done = write(row, binding, dataKey, manifestKey);
                 finish(done, null);
             } catch (Exception | LinkageError e) {
+                // An abort interrupts this thread; clear the flag so the cleanup and the catalog update still run.
+                boolean interrupted = Thread.interrupted();
                 cleanUp(binding.target(), dataKey, manifestKey);
-                finish(row, e);
+                finish(row, aborting ? new IOException(ABORTED, e) : e);
+                if (interrupted) {
+                    Thread.currentThread().interrupt();
+                }
             }
         } finally {
             workers.remove(row.sourceName(), Thread.currentThread());

@@ -197,4 +197,52 @@ class SchedulingTest {
             assertThat(query.getInt(1)).as("the removed source's job is gone from the job store").isZero();
         }
     }
+
+    /** A scheduled snapshot of about {@code megabytes} of incompressible data at zstd level 19 (slow on purpose). */
+    private DropwizardTestSupport<BackstopConfiguration> slowSnapshotApp(int megabytes, String grace) throws Exception {
+        Files.createDirectories(dir.resolve("slow"));
+        byte[] random = new byte[megabytes << 20];
+        new java.util.Random(1).nextBytes(random);
+        Files.write(dir.resolve("slow/random.bin"), random);
+        return apps.start("scheduler: {shutdownGracePeriod: " + grace + "}\ncompression: {level: 19}\n", """
+                  - {type: directory, name: slow, path: %1$s/slow, schedule: "0 0 0 1 1 ? 2099"}
+                """);
+    }
+
+    private String runningSnapshot(DropwizardTestSupport<BackstopConfiguration> app) {
+        Http.send("POST", api(app, "/jobs/snapshot.slow/trigger"), TestTokens.OPERATOR, null, null);
+        await().atMost(Duration.ofSeconds(10)).until(() -> snapshots(app, "source=slow&status=RUNNING").size() == 1);
+        return snapshots(app, "source=slow&status=RUNNING").get(0).get("id").asText();
+    }
+
+    private String statusAfterStop(String id) throws Exception {
+        try (var c = java.sql.DriverManager.getConnection("jdbc:h2:" + dir + "/catalog", "backstop", "");
+                var q = c.prepareStatement("SELECT status || ': ' || COALESCE(error, '') FROM snapshots WHERE id = ?")) {
+            q.setString(1, id);
+            var rows = q.executeQuery();
+            rows.next();
+            return rows.getString(1);
+        }
+    }
+
+    @Test
+    void shutdownLetsARunningSnapshotFinishWithinTheGracePeriod() throws Exception {
+        var app = slowSnapshotApp(2, "60s");
+        String id = runningSnapshot(app);
+        apps.stop(app);
+        assertThat(statusAfterStop(id)).isEqualTo("COMPLETED: ");
+    }
+
+    @Test
+    void shutdownAbortsASnapshotThatOutlastsTheGracePeriodLeavingNothingBehind() throws Exception {
+        var app = slowSnapshotApp(48, "1s");
+        String id = runningSnapshot(app);
+        long started = System.nanoTime();
+        apps.stop(app);
+        assertThat(Duration.ofNanos(System.nanoTime() - started)).as("stops soon after the grace period").isLessThan(Duration.ofSeconds(10));
+        assertThat(statusAfterStop(id)).startsWith("FAILED: aborted: the service shut down");
+        try (var files = Files.walk(dir.resolve("backups"))) {
+            assertThat(files.filter(Files::isRegularFile)).as("no object, final or temporary, is left").isEmpty();
+        }
+    }
 }

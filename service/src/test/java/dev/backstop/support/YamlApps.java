@@ -46,9 +46,8 @@ public final class YamlApps implements AutoCloseable {
                 storage:
                   targets:
                     - {type: filesystem, name: local, path: %1$s/backups}
-                scheduler: {shutdownGracePeriod: 5s}
                 logging: {level: WARN}
-                """.formatted(dir) + extra.formatted(dir) + "sources:\n" + sources.formatted(dir);
+                """.formatted(dir) + (extra.contains("scheduler:") ? "" : "scheduler: {shutdownGracePeriod: 5s}\n") + extra.formatted(dir) + "sources:\n" + sources.formatted(dir);
         Path config = dir.resolve("config-" + apps.size() + ".yml");
         Files.writeString(config, yaml);
         DropwizardTestSupport<BackstopConfiguration> app = new DropwizardTestSupport<>(TestBackstopApplication.class,
