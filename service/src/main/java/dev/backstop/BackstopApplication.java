@@ -109,6 +109,7 @@ public class BackstopApplication extends Application<BackstopConfiguration> {
         environment.lifecycle().manage(graph.restores());
         environment.lifecycle().manage(graph.sweeper());
         environment.lifecycle().manage(graph.health());
+        environment.lifecycle().manage(graph.diskPressure());
         // Registered last, so it stops first: no job starts once shutdown has begun.
         BackstopScheduler scheduler = graph.scheduler();
         environment.lifecycle().manage(scheduler);

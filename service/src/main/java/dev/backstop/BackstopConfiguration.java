@@ -12,6 +12,7 @@ import dev.backstop.health.DiskConfig;
 import dev.backstop.health.HealthConfig;
 import dev.backstop.resources.ApiConfig;
 import dev.backstop.schedule.SchedulerConfig;
+import dev.backstop.pruning.PruningConfig;
 import dev.backstop.source.SourceFactory;
 import io.dropwizard.core.Configuration;
 import io.dropwizard.db.DataSourceFactory;
@@ -81,6 +82,11 @@ public class BackstopConfiguration extends Configuration {
     @JsonProperty
     private SchedulerConfig scheduler = SchedulerConfig.defaults();
 
+    @Valid
+    @NotNull
+    @JsonProperty
+    private PruningConfig pruning = PruningConfig.defaults();
+
     public DataSourceFactory catalog() {
         return catalog;
     }
@@ -123,6 +129,27 @@ public class BackstopConfiguration extends Configuration {
 
     public SchedulerConfig scheduler() {
         return scheduler;
+    }
+
+    public PruningConfig pruning() {
+        return pruning;
+    }
+
+    @JsonIgnore
+    @ValidationMethod(message = "pruning.policies[].source must name a configured postgres, h2 or sqlite source")
+    public boolean isPruningSourceKnown() {
+        if (pruning == null || sources == null) {
+            return true;
+        }
+        return pruning.policies().stream().allMatch(p -> sources.stream().anyMatch(s -> s.name().equals(p.source())
+                && !"directory".equals(s.type())));
+    }
+
+    @JsonIgnore
+    @ValidationMethod(message = "pruning.policies[].name must be unique")
+    public boolean isPruningNamesUnique() {
+        Set<String> seen = new HashSet<>();
+        return pruning == null || pruning.policies().stream().allMatch(p -> seen.add(p.name()));
     }
 
     @JsonIgnore

@@ -13,6 +13,10 @@ import dev.backstop.schedule.Misfire;
 import dev.backstop.schedule.RetentionJob;
 import dev.backstop.schedule.SchedulerConfig;
 import dev.backstop.schedule.SnapshotJob;
+import dev.backstop.schedule.DataPruneJob;
+import dev.backstop.pruning.DataPrunePolicy;
+import dev.backstop.pruning.DataPruner;
+import dev.backstop.pruning.DiskPressureMonitor;
 import dev.backstop.health.SchedulerProbe;
 import dev.backstop.schedule.VerifyJob;
 import dev.backstop.core.VerificationService;
@@ -79,6 +83,8 @@ public record ServiceGraph(
         RestoreService restores,
         RetentionService retention,
         VerificationService verification,
+        DataPruner pruner,
+        DiskPressureMonitor diskPressure,
         CatalogRebuilder rebuilder,
         StorageSweeper sweeper,
         HealthMonitor health,
@@ -130,6 +136,9 @@ public record ServiceGraph(
                 schedulerConfig.timeZone(), clock);
         VerificationService verification = new VerificationService(sourceConfigs, catalog.snapshots(), restores,
                 config.snapshots().stagingPath(), clock, environment.metrics());
+        DataPruner pruner = new DataPruner(config.pruning().policies(), sourceConfigs, catalog.audit(), environment.metrics(), clock);
+        DiskPressureMonitor diskPressure = new DiskPressureMonitor(config.disk(), config.pruning(), config.snapshots().stagingPath(),
+                config.sources(), retention, pruner, catalog.audit(), environment.metrics(), clock);
         StorageSweeper sweeper = new StorageSweeper(List.copyOf(targets.values()),
                 Duration.ofMillis(config.storage().staleUploadAge().toMilliseconds()),
                 Duration.ofMillis(config.storage().sweepInterval().toMilliseconds()));
@@ -139,7 +148,8 @@ public record ServiceGraph(
             Map<Class<? extends org.quartz.Job>, java.util.function.Supplier<? extends org.quartz.Job>> jobs = Map.of(
                     SnapshotJob.class, () -> new SnapshotJob(snapshots),
                     RetentionJob.class, () -> new RetentionJob(retention),
-                    VerifyJob.class, () -> new VerifyJob(verification));
+                    VerifyJob.class, () -> new VerifyJob(verification),
+                    DataPruneJob.class, () -> new DataPruneJob(pruner));
             scheduler = BackstopScheduler.create(schedulerConfig, catalog, jobSpecs(config), jobs, environment.metrics(), clock,
                     snapshots::abortRunning);
             probes.add(new SchedulerProbe(scheduler, environment.metrics()));
@@ -150,7 +160,7 @@ public record ServiceGraph(
         JvmMetrics.builder().register(prometheus);
         prometheus.register(new DropwizardCollector(environment.metrics()));
         return new ServiceGraph(config, clock, version, clock.instant(), node, catalog, tokens, Map.copyOf(targets), snapshots,
-                restores, retention, verification,
+                restores, retention, verification, pruner, diskPressure,
                 new CatalogRebuilder(targets, catalog.snapshots(), environment.getObjectMapper()), sweeper,
                 health, prometheus, scheduler);
     }
@@ -170,6 +180,11 @@ public record ServiceGraph(
             if (source.verify() != null) {
                 specs.add(new JobSpec("verify", source.name(), VerifyJob.class, source.verify().schedule(),
                         source.verify().misfire(), false));
+            }
+        }
+        for (DataPrunePolicy policy : config.pruning().policies()) {
+            if (policy.schedule() != null) {
+                specs.add(new JobSpec("prune", policy.name(), DataPruneJob.class, policy.schedule(), policy.misfire(), false));
             }
         }
         return specs;

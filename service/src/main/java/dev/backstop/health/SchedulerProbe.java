@@ -1,6 +1,5 @@
 package dev.backstop.health;
 
-import com.codahale.metrics.Counter;
 import com.codahale.metrics.MetricRegistry;
 import dev.backstop.schedule.BackstopScheduler;
 import dev.backstop.schedule.JobSpec;
@@ -72,8 +71,8 @@ public final class SchedulerProbe implements HealthProbe {
                 .value(stuck.size(), "triggers");
         result.add(stuck.isEmpty() ? triggers.pass() : triggers.status(HealthStatus.WARN,
                 "triggers stuck longer than scheduler.stuckThreshold " + scheduler.config().stuckThreshold() + ": " + stuck));
-        long misfires = metrics.getCounters((name, metric) -> name.startsWith("backstop.job.misfires")).values().stream()
-                .mapToLong(Counter::getCount).sum();
+        long misfires = metrics.getMeters((name, metric) -> name.startsWith("backstop.job.misfires")).values().stream()
+                .mapToLong(com.codahale.metrics.Meter::getCount).sum();
         result.add(HealthObservation.of("scheduler", "misfires", now).type("system").value(misfires, "fires").pass());
         return result;
     }

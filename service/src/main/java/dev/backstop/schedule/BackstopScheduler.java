@@ -195,6 +195,11 @@ public final class BackstopScheduler implements Managed {
             LOG.warn("Aborting {} jobs still running after the {} shutdown grace period: {}", running.size(),
                     config.shutdownGracePeriod(), running.stream().map(c -> JobNames.of(c.getJobDetail().getKey())).toList());
             abortRunning.run();
+            for (JobExecutionContext context : running) {
+                if (context.getJobInstance() instanceof org.quartz.InterruptableJob) {
+                    quartz.interrupt(context.getFireInstanceId());
+                }
+            }
         }
         Thread waiter = new Thread(() -> {
             try {

@@ -89,7 +89,7 @@ final class JobRunListener extends TriggerListenerSupport implements JobListener
     @Override
     public void triggerMisfired(Trigger trigger) {
         String job = JobNames.of(trigger.getJobKey());
-        metrics.counter(MetricName.of("backstop.job.misfires", "job", job)).inc();
+        metrics.meter(MetricName.of("backstop.job.misfires", "job", job)).mark();
         LOG.warn("Job {} missed its fire time {}; misfire policy {} applies", job, trigger.getNextFireTime(),
                 trigger.getMisfireInstruction());
     }

@@ -1,0 +1,158 @@
+package dev.backstop.pruning;
+
+import com.codahale.metrics.MetricRegistry;
+import dev.backstop.core.AuditOutcome;
+import dev.backstop.core.BackstopException;
+import dev.backstop.core.RestoreService;
+import dev.backstop.db.AuditDao;
+import dev.backstop.db.AuditEvent;
+import dev.backstop.metrics.MetricName;
+import dev.backstop.source.SourceFactory;
+import dev.backstop.source.h2.H2SourceFactory;
+import dev.backstop.source.postgres.PostgresSourceFactory;
+import dev.backstop.source.sqlite.SqliteSourceFactory;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Timestamp;
+import java.time.Clock;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Runs data pruning policies: counts the rows past the age first (a dry run stops there), then
+ * deletes them in batches of {@code batchSize}, each committed on its own, pausing between batches.
+ * Counts go to the audit trail and to metrics.
+ */
+public final class DataPruner {
+    private static final Logger LOG = LoggerFactory.getLogger(DataPruner.class);
+
+    /** What a run found and did. */
+    public record Outcome(String policy, Instant cutoff, long eligible, long deleted, int batches, boolean dryRun) {
+        public String summary() {
+            return (dryRun ? "dry run: " : "") + eligible + " rows older than " + cutoff + " in the table"
+                    + (dryRun ? "" : "; deleted " + deleted + " in " + batches + " batches");
+        }
+    }
+
+    private final Map<String, DataPrunePolicy> policies = new LinkedHashMap<>();
+    private final Map<String, SourceFactory> sources;
+    private final AuditDao audit;
+    private final MetricRegistry metrics;
+    private final Clock clock;
+
+    public DataPruner(List<DataPrunePolicy> policies, Map<String, SourceFactory> sources, AuditDao audit, MetricRegistry metrics,
+            Clock clock) {
+        policies.forEach(p -> this.policies.put(p.name(), p));
+        this.sources = Map.copyOf(sources);
+        this.audit = audit;
+        this.metrics = metrics;
+        this.clock = clock;
+    }
+
+    public Map<String, DataPrunePolicy> policies() {
+        return policies;
+    }
+
+    public Outcome prune(String name, String actor, String why) throws SQLException, InterruptedException {
+        DataPrunePolicy policy = policies.get(name);
+        if (policy == null) {
+            throw BackstopException.notFound("no pruning policy " + name);
+        }
+        SourceFactory source = sources.get(policy.source());
+        Instant cutoff = clock.instant().minusMillis(policy.olderThan().toMilliseconds());
+        String table = quote(policy.table());
+        String column = quote(policy.timestampColumn());
+        try (Connection c = connect(source)) {
+            long eligible;
+            try (PreparedStatement count = c.prepareStatement("SELECT COUNT(*) FROM " + table + " WHERE " + column + " < ?")) {
+                bindCutoff(count, source, cutoff);
+                try (ResultSet rows = count.executeQuery()) {
+                    rows.next();
+                    eligible = rows.getLong(1);
+                }
+            }
+            LOG.info("Pruning {} ({}): {} rows of {} older than {}", name, why, eligible, policy.table(), cutoff);
+            long deleted = 0;
+            int batches = 0;
+            if (!policy.dryRun()) {
+                try (PreparedStatement delete = c.prepareStatement(deleteBatch(source, table, column))) {
+                    while (true) {
+                        bindCutoff(delete, source, cutoff);
+                        delete.setInt(2, policy.batchSize());
+                        int n = delete.executeUpdate();
+                        if (n == 0) {
+                            break;
+                        }
+                        deleted += n;
+                        batches++;
+                        metrics.meter(MetricName.of("backstop.pruning.rows.deleted", "policy", name)).mark(n);
+                        if (n < policy.batchSize()) {
+                            break;
+                        }
+                        Thread.sleep(policy.pause().toMilliseconds());
+                    }
+                }
+            }
+            Outcome outcome = new Outcome(name, cutoff, eligible, deleted, batches, policy.dryRun());
+            audit.append(new AuditEvent(null, clock.instant(), actor, "data.pruned", "table", policy.source() + ":" + policy.table(),
+                    AuditOutcome.SUCCEEDED, "policy " + name + " (" + why + "): " + outcome.summary()));
+            return outcome;
+        } catch (SQLException | InterruptedException | RuntimeException e) {
+            audit.append(new AuditEvent(null, clock.instant(), actor, "data.pruned", "table", policy.source() + ":" + policy.table(),
+                    AuditOutcome.FAILED, "policy " + name + " (" + why + "): " + e.getMessage()));
+            throw e;
+        }
+    }
+
+    private static String deleteBatch(SourceFactory source, String table, String column) {
+        if (source instanceof PostgresSourceFactory) {
+            return "DELETE FROM " + table + " WHERE ctid = ANY(ARRAY(SELECT ctid FROM " + table + " WHERE " + column
+                    + " < ? LIMIT ?))";
+        }
+        if (source instanceof SqliteSourceFactory) {
+            return "DELETE FROM " + table + " WHERE rowid IN (SELECT rowid FROM " + table + " WHERE " + column + " < ? LIMIT ?)";
+        }
+        return "DELETE FROM " + table + " WHERE " + column + " < ? LIMIT ?";
+    }
+
+    private static void bindCutoff(PreparedStatement statement, SourceFactory source, Instant cutoff) throws SQLException {
+        if (source instanceof SqliteSourceFactory) {
+            statement.setTimestamp(1, Timestamp.from(cutoff));
+        } else {
+            statement.setObject(1, cutoff.atOffset(ZoneOffset.UTC));
+        }
+    }
+
+    private static Connection connect(SourceFactory source) throws SQLException {
+        if (source instanceof PostgresSourceFactory pg) {
+            return RestoreService.connect(pg, pg.database());
+        }
+        if (source instanceof H2SourceFactory h2) {
+            return DriverManager.getConnection(h2.url(), h2.user(), h2.password() == null ? "" : h2.password());
+        }
+        if (source instanceof SqliteSourceFactory sqlite) {
+            return DriverManager.getConnection("jdbc:sqlite:" + sqlite.path());
+        }
+        throw new IllegalArgumentException("pruning needs a database source, not " + source.type());
+    }
+
+    /** Identifiers are validated in config ({@link DataPrunePolicy}); quoting keeps their case as written. */
+    private static String quote(String identifier) {
+        StringBuilder quoted = new StringBuilder();
+        for (String part : identifier.split("\\.")) {
+            if (quoted.length() > 0) {
+                quoted.append('.');
+            }
+            quoted.append('"').append(part).append('"');
+        }
+        return quoted.toString();
+    }
+}
