@@ -12,10 +12,15 @@ import java.util.Set;
 import org.apache.tomcat.jdbc.pool.DataSourceProxy;
 
 /**
- * Readiness: the catalog database answers its validation query within the timeout; the pool's
- * active, idle and waiting counts are reported alongside.
+ * Readiness: the catalog database answers its validation query within the timeout (the pool
+ * validates and replaces broken connections, so it recovers on its own once the database is back).
+ * Pool saturation is reported alongside: active, idle and waiting connections and the share of the
+ * pool in use, warning at 90% or when any thread waits for a connection.
  */
 public final class CatalogProbe implements HealthProbe {
+    /** At or above this share of the pool in use, health warns. */
+    static final double SATURATED_PERCENT = 90.0;
+
     private final ManagedDataSource dataSource;
     private final String validationQuery;
     private final Duration timeout;
@@ -59,12 +64,17 @@ public final class CatalogProbe implements HealthProbe {
         if (dataSource instanceof DataSourceProxy pooled && pooled.getPool() != null) {
             var pool = pooled.getPool();
             int max = pooled.getPoolProperties().getMaxActive();
+            int active = pool.getActive();
             int waiting = pool.getWaitCount();
-            HealthStatus saturation = waiting > 0 ? HealthStatus.WARN : HealthStatus.PASS;
-            String output = waiting > 0 ? waiting + " threads waiting for a catalog connection (max " + max + ")" : null;
-            observations.add(connections(now, "active", pool.getActive()).status(saturation, output));
+            double utilization = max == 0 ? 0 : Math.round(1000.0 * active / max) / 10.0;
+            HealthStatus saturation = waiting > 0 || utilization >= SATURATED_PERCENT ? HealthStatus.WARN : HealthStatus.PASS;
+            String output = saturation == HealthStatus.PASS ? null
+                    : active + " of " + max + " catalog connections in use, " + waiting + " threads waiting for one";
+            observations.add(connections(now, "active", active).status(saturation, output));
             observations.add(connections(now, "idle", pool.getIdle()).pass());
             observations.add(connections(now, "waiting", waiting).status(saturation, output));
+            observations.add(HealthObservation.of("catalog", "utilization", now).type("datastore").value(utilization, "percent")
+                    .status(saturation, output));
         }
         return observations;
     }
