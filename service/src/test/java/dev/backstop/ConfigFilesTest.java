@@ -115,7 +115,22 @@ class ConfigFilesTest {
                 Arguments.of("nosuchblock:\n  x: 1\n", "Unrecognized field at: nosuchblock"),
                 Arguments.of("api:\n  maxRequestBodySize: 1GiB\n", "api.maxRequestBodySize"),
                 Arguments.of("sources:\n  - type: nosuchtype\n    name: a\n", "sources.[0]; Could not resolve type id 'nosuchtype'"),
-                Arguments.of("catalog:\n  password: ${BACKSTOP_TEST_UNSET_VARIABLE}\n", "BACKSTOP_TEST_UNSET_VARIABLE"));
+                Arguments.of("catalog:\n  password: ${BACKSTOP_TEST_UNSET_VARIABLE}\n", "BACKSTOP_TEST_UNSET_VARIABLE"),
+                Arguments.of("storage:\n  targets:\n    - {type: filesystem, name: l, path: /tmp/x}\n"
+                        + "sources:\n  - {type: directory, name: a, path: /tmp, schedule: '0 0 2 * * *'}\n",
+                        "sources[0].schedule must be a Quartz cron expression"),
+                Arguments.of("storage:\n  targets:\n    - {type: filesystem, name: l, path: /tmp/x}\n"
+                        + "sources:\n  - {type: directory, name: a, path: /tmp, retention: {keepLast: -1}}\n",
+                        "sources[0].retention.keepLast"),
+                Arguments.of("storage:\n  targets:\n    - {type: filesystem, name: l, path: /tmp/x}\n"
+                        + "sources:\n  - {type: directory, name: a, path: /tmp, misfire: later}\n", "misfire must be runOnce or skip"),
+                Arguments.of("scheduler:\n  clustered: true\n", "scheduler.clustered needs a PostgreSQL catalog"),
+                Arguments.of("pruning:\n  policies:\n    - {name: p, source: nope, table: t, timestampColumn: c, olderThan: 1d}\n",
+                        "pruning.policies[].source must name a configured postgres, h2 or sqlite source"),
+                Arguments.of("storage:\n  targets:\n    - {type: filesystem, name: l, path: /tmp/x}\n"
+                        + "sources:\n  - {type: sqlite, name: a, path: /tmp/a.db}\n"
+                        + "pruning:\n  policies:\n    - {name: p, source: a, table: 't; DROP TABLE x', timestampColumn: c, olderThan: 1d}\n",
+                        "pruning.policies[0].table must be a table name"));
     }
 
     @ParameterizedTest
