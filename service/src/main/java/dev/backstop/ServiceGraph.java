@@ -203,6 +203,11 @@ public record ServiceGraph(
         }
         LOG.info("Catalog ({}) ready; {} migration changesets applied", type, applied);
         Jdbi jdbi = new JdbiFactory().build(environment, factory, dataSource, "catalog");
+        if ("h2".equals(type)) {
+            // H2 otherwise writes committed transactions to its file up to 500 ms later: a process
+            // killed in that window would lose catalog rows that callers were already told about.
+            jdbi.useHandle(h -> h.execute("SET WRITE_DELAY 0"));
+        }
         // JdbiFactory adds a health check that queries the database on the request thread; ours is cached.
         environment.healthChecks().unregister("catalog");
         return new Catalog(jdbi, dataSource, type);
