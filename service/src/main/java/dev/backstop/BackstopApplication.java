@@ -21,6 +21,7 @@ import dev.backstop.systemd.SystemdIntegration;
 import dev.backstop.systemd.SystemdNotifier;
 import dev.backstop.resources.RequestBodyLimit;
 import dev.backstop.resources.RestoresResource;
+import dev.backstop.resources.RequestIds;
 import dev.backstop.resources.JobsResource;
 import dev.backstop.resources.RetentionResource;
 import dev.backstop.schedule.BackstopScheduler;
@@ -148,6 +149,7 @@ public class BackstopApplication extends Application<BackstopConfiguration> {
                 .buildAuthFilter()));
         jersey.register(RolesAllowedDynamicFeature.class);
         jersey.register(new AuthValueFactoryProvider.Binder<>(ApiPrincipal.class));
+        jersey.register(new RequestIds());
         jersey.register(new RequestBodyLimit(graph.config().api().maxRequestBodySize().toBytes()));
         jersey.register(new TokenRateLimit(graph.config().api().rateLimit(),
                 java.time.Duration.ofMillis(graph.config().api().rateLimitPeriod().toMilliseconds())));

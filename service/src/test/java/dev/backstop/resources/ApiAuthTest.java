@@ -32,6 +32,19 @@ class ApiAuthTest {
     }
 
     @Test
+    void everyCallCarriesARequestIdTheCallersWhenItIsPlain() {
+        Http.Reply own = Http.send(Http.request(url("/api/v1/info"), TestTokens.READER).header("X-Request-Id", "trace-42.a_b").GET()
+                .build());
+        assertThat(own.header("X-Request-Id")).isEqualTo("trace-42.a_b");
+        Http.Reply odd = Http.send(Http.request(url("/api/v1/info"), TestTokens.READER).header("X-Request-Id", "a b;c").GET()
+                .build());
+        assertThat(odd.header("X-Request-Id")).matches("[0-9a-f-]{36}");
+        Http.Reply refused = Http.get(url("/api/v1/info"), null);
+        assertThat(refused.status()).isEqualTo(401);
+        assertThat(refused.header("X-Request-Id")).as("errors carry one too").matches("[0-9a-f-]{36}");
+    }
+
+    @Test
     void readerSeesInfo() {
         Http.Reply reply = Http.get(url("/api/v1/info"), TestTokens.READER);
         assertThat(reply.status()).isEqualTo(200);
