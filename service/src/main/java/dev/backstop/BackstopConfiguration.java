@@ -13,6 +13,7 @@ import dev.backstop.health.HealthConfig;
 import dev.backstop.resources.ApiConfig;
 import dev.backstop.schedule.SchedulerConfig;
 import dev.backstop.pruning.PruningConfig;
+import dev.backstop.resilience.ResilienceConfig;
 import dev.backstop.source.SourceFactory;
 import io.dropwizard.core.Configuration;
 import io.dropwizard.db.DataSourceFactory;
@@ -87,6 +88,11 @@ public class BackstopConfiguration extends Configuration {
     @JsonProperty
     private PruningConfig pruning = PruningConfig.defaults();
 
+    @Valid
+    @NotNull
+    @JsonProperty
+    private ResilienceConfig resilience = ResilienceConfig.defaults();
+
     public DataSourceFactory catalog() {
         return catalog;
     }
@@ -133,6 +139,10 @@ public class BackstopConfiguration extends Configuration {
 
     public PruningConfig pruning() {
         return pruning;
+    }
+
+    public ResilienceConfig resilience() {
+        return resilience;
     }
 
     @JsonIgnore

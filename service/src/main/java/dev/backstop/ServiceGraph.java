@@ -5,6 +5,9 @@ import dev.backstop.auth.GeneratedToken;
 import com.codahale.metrics.MetricRegistry;
 import dev.backstop.core.CatalogRebuilder;
 import dev.backstop.core.Node;
+import dev.backstop.resilience.Guard;
+import dev.backstop.resilience.Resilience;
+import dev.backstop.storage.ResilientTarget;
 import dev.backstop.retention.RetentionService;
 import dev.backstop.schedule.BackstopScheduler;
 import dev.backstop.schedule.ClusterMembers;
@@ -112,9 +115,11 @@ public record ServiceGraph(
                 ? new Node(schedulerConfig.instanceId(), true, new ClusterMembers(catalog.jdbi(), schedulerConfig.name(), clock)::alive)
                 : Node.standalone(schedulerConfig.instanceId());
         List<ApiToken> tokens = tokens(config);
+        Resilience resilience = new Resilience(config.resilience(), environment.metrics());
         Map<String, StorageTarget> targets = new LinkedHashMap<>();
         for (StorageTargetFactory factory : config.storage().targets()) {
-            targets.put(factory.name(), factory.build());
+            Guard guard = resilience.guard("storage:" + factory.name());
+            targets.put(factory.name(), new ResilientTarget(factory.build(guard), guard));
         }
         SnapshotPipeline pipeline = new SnapshotPipeline(config.compression(), config.encryption().enabled()
                 ? OpenPgpEncryptor.fromKeyFile(config.encryption().recipientKeyFile()) : null);

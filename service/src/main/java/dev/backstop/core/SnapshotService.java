@@ -321,9 +321,12 @@ public final class SnapshotService implements Managed {
     }
 
     private static void cleanUp(StorageTarget target, String dataKey, String manifestKey) {
+        // One attempt each, without the retries: the snapshot has failed already, and what a store
+        // that is down keeps (at most a manifest) the stale-upload sweep and DELETE can remove later.
+        StorageTarget once = target instanceof dev.backstop.storage.ResilientTarget resilient ? resilient.delegate() : target;
         for (String key : new String[] {manifestKey, dataKey}) {
             try {
-                target.delete(key);
+                once.delete(key);
             } catch (IOException | RuntimeException e) {
                 LOG.warn("Cannot remove {} from {} after a failed snapshot: {}", key, target.name(), e.getMessage());
             }

@@ -1,5 +1,9 @@
 package dev.backstop.health;
 
+import dev.backstop.resilience.Guard;
+import dev.backstop.storage.ResilientTarget;
+import java.util.ArrayList;
+
 import dev.backstop.storage.StorageTarget;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
@@ -48,24 +52,42 @@ public final class StorageProbe implements HealthProbe {
 
     @Override
     public List<HealthObservation> observe(Instant now) {
+        List<HealthObservation> observations = new ArrayList<>();
+        Guard guard = target instanceof ResilientTarget resilient ? resilient.guard() : null;
+        StorageTarget raw = target instanceof ResilientTarget resilient ? resilient.delegate() : target;
         long started = System.nanoTime();
         HealthObservation.Builder entry = HealthObservation.of("storage", "writable", now).id(target.name()).type("datastore");
         byte[] probe = ("backstop health probe " + now).getBytes(StandardCharsets.UTF_8);
         try {
-            target.put(PROBE_KEY, probe, "text/plain");
-            byte[] back;
-            try (var in = target.open(PROBE_KEY)) {
-                back = in.readAllBytes();
-            }
-            target.delete(PROBE_KEY);
+            // Without retries (health must answer quickly), but through the breaker: while it is
+            // open this is refused at once, and once it half-opens the probe is its trial call.
+            byte[] back = guard == null ? roundTrip(raw, probe) : guard.probe("health probe", () -> roundTrip(raw, probe));
             long millis = (System.nanoTime() - started) / 1_000_000;
-            if (!Arrays.equals(probe, back)) {
-                return List.of(entry.value(millis, "ms").status(HealthStatus.FAIL, "probe object read back differs from what was written"));
-            }
-            return List.of(entry.value(millis, "ms").pass());
+            observations.add(Arrays.equals(probe, back) ? entry.value(millis, "ms").pass()
+                    : entry.value(millis, "ms").status(HealthStatus.FAIL, "probe object read back differs from what was written"));
         } catch (Exception e) {
-            return List.of(entry.value((System.nanoTime() - started) / 1_000_000, "ms")
+            observations.add(entry.value((System.nanoTime() - started) / 1_000_000, "ms")
                     .status(HealthStatus.FAIL, target.describe() + ": " + describe(e)));
         }
+        if (guard != null) {
+            HealthObservation.Builder breaker = HealthObservation.of("storage", "circuitBreaker", now).id(target.name())
+                    .type("datastore").value(guard.state().name(), null);
+            observations.add(switch (guard.state()) {
+                case CLOSED -> breaker.pass();
+                case HALF_OPEN -> breaker.status(HealthStatus.WARN, "half-open: trial calls decide whether it closes");
+                case OPEN -> breaker.status(HealthStatus.FAIL, guard.openReason());
+            });
+        }
+        return observations;
+    }
+
+    private static byte[] roundTrip(StorageTarget target, byte[] probe) throws java.io.IOException {
+        target.put(PROBE_KEY, probe, "text/plain");
+        byte[] back;
+        try (var in = target.open(PROBE_KEY)) {
+            back = in.readAllBytes();
+        }
+        target.delete(PROBE_KEY);
+        return back;
     }
 }

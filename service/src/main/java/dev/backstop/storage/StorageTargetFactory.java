@@ -14,4 +14,9 @@ public interface StorageTargetFactory extends Discoverable {
     String name();
 
     StorageTarget build();
+
+    /** Builds the target with its resilience guard (S3 retries each part of an upload through it). */
+    default StorageTarget build(dev.backstop.resilience.Guard guard) {
+        return build();
+    }
 }

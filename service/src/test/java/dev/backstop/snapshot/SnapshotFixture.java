@@ -75,6 +75,10 @@ public final class SnapshotFixture implements AutoCloseable {
                 healthMonitor: {period: 1s, timeout: 800ms}
                 disk: {paths: [%1$s]}
                 snapshots: {stagingPath: %1$s/staging}
+                # Failure tests take S3 away for good: give up after a few seconds of retries.
+                resilience:
+                  retry: {initialDelay: 200ms, maxDelay: 1s, maxDuration: 3s}
+                  breaker: {failureThreshold: 20, delay: 2s, successThreshold: 1}
                 storage:
                   targets:
                     - {type: filesystem, name: fs, path: %2$s}

@@ -40,6 +40,7 @@ final class S3MultipartUpload extends ObjectUpload {
     private final int partSize;
     private final Semaphore inFlight;
     private final java.util.function.Consumer<String> abortLater;
+    private final dev.backstop.resilience.Guard guard;
     private final List<Future<CompletedPart>> parts = new ArrayList<>();
 
     private byte[] buffer;
@@ -51,8 +52,9 @@ final class S3MultipartUpload extends ObjectUpload {
 
     S3MultipartUpload(S3Client client, ExecutorService workers, Supplier<PutObjectRequest.Builder> putRequest,
             Supplier<CreateMultipartUploadRequest.Builder> createRequest, String bucket, String key, int partSize,
-            int concurrency, java.util.function.Consumer<String> abortLater) {
+            int concurrency, java.util.function.Consumer<String> abortLater, dev.backstop.resilience.Guard guard) {
         this.abortLater = abortLater;
+        this.guard = guard;
         this.client = client;
         this.workers = workers;
         this.putRequest = putRequest;
@@ -97,9 +99,14 @@ final class S3MultipartUpload extends ObjectUpload {
     private void sendPart() throws IOException {
         if (uploadId == null) {
             try {
-                uploadId = client.createMultipartUpload(createRequest.get().bucket(bucket).key(key).build()).uploadId();
+                uploadId = retried("start the upload", () -> client.createMultipartUpload(
+                        createRequest.get().bucket(bucket).key(key).build()).uploadId());
             } catch (SdkException e) {
+                partFailure = e; // later writes (a flush on close) fail at once instead of trying again
                 throw new IOException("cannot start multipart upload of s3://" + bucket + "/" + key + ": " + e.getMessage(), e);
+            } catch (IOException e) {
+                partFailure = e;
+                throw e;
             }
         }
         try {
@@ -117,19 +124,25 @@ final class S3MultipartUpload extends ObjectUpload {
         String id = uploadId;
         parts.add(workers.submit(() -> {
             try {
-                UploadPartResponse response = client.uploadPart(r -> r.bucket(bucket).key(key).uploadId(id).partNumber(partNumber)
-                        .contentLength((long) length), RequestBody.fromBytes(length == part.length ? part : java.util.Arrays.copyOf(part, length)));
+                byte[] bytes = length == part.length ? part : java.util.Arrays.copyOf(part, length);
+                UploadPartResponse response = retried("upload part " + partNumber, () -> client.uploadPart(r -> r.bucket(bucket)
+                        .key(key).uploadId(id).partNumber(partNumber).contentLength((long) length), RequestBody.fromBytes(bytes)));
                 return CompletedPart.builder().partNumber(partNumber).eTag(response.eTag())
                         .checksumCRC32(response.checksumCRC32()).checksumCRC32C(response.checksumCRC32C())
                         .checksumCRC64NVME(response.checksumCRC64NVME())
                         .checksumSHA1(response.checksumSHA1()).checksumSHA256(response.checksumSHA256()).build();
-            } catch (RuntimeException e) {
+            } catch (RuntimeException | IOException e) {
                 partFailure = e;
                 throw e;
             } finally {
                 inFlight.release();
             }
         }));
+    }
+
+    /** One S3 call of this upload, through the target's retries and breaker when it has them. */
+    private <T> T retried(String what, dev.backstop.resilience.Guard.IoCall<T> call) throws IOException {
+        return guard == null ? call.call() : guard.callStreaming(what + " of s3://" + bucket + "/" + key, call);
     }
 
     @Override
@@ -139,8 +152,9 @@ final class S3MultipartUpload extends ObjectUpload {
             if (uploadId == null) {
                 // Smaller than one part: a plain PutObject is one request and leaves no upload to clean.
                 int length = filled;
-                client.putObject(putRequest.get().bucket(bucket).key(key).contentLength((long) length).build(),
-                        RequestBody.fromBytes(java.util.Arrays.copyOf(buffer, length)));
+                byte[] bytes = java.util.Arrays.copyOf(buffer, length);
+                retried("put", () -> client.putObject(putRequest.get().bucket(bucket).key(key).contentLength((long) length).build(),
+                        RequestBody.fromBytes(bytes)));
             } else {
                 if (filled > 0) {
                     sendPart();
@@ -150,8 +164,8 @@ final class S3MultipartUpload extends ObjectUpload {
                     completed.add(part.get());
                 }
                 completed.sort(Comparator.comparing(CompletedPart::partNumber));
-                client.completeMultipartUpload(r -> r.bucket(bucket).key(key).uploadId(uploadId)
-                        .multipartUpload(m -> m.parts(completed)));
+                retried("complete the upload", () -> client.completeMultipartUpload(r -> r.bucket(bucket).key(key)
+                        .uploadId(uploadId).multipartUpload(m -> m.parts(completed))));
             }
             committed = true;
             buffer = null;

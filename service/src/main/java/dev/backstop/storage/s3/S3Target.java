@@ -47,8 +47,16 @@ public final class S3Target implements StorageTarget {
     private final Map<String, String> pendingAborts = new ConcurrentHashMap<>();
     private final ScheduledExecutorService abortRetrier;
 
+    /** Retries for the calls of an upload (create, parts, complete); null: the SDK's own retries only. */
+    private final dev.backstop.resilience.Guard guard;
+
     S3Target(S3TargetFactory config) {
+        this(config, null);
+    }
+
+    S3Target(S3TargetFactory config, dev.backstop.resilience.Guard guard) {
         this.config = config;
+        this.guard = guard;
         this.client = S3Client.builder()
                 .region(Region.of(config.region()))
                 .endpointOverride(config.endpoint())
@@ -64,11 +72,13 @@ public final class S3Target implements StorageTarget {
                 .overrideConfiguration(o -> o.apiCallTimeout(java.time.Duration.ofMillis(config.apiCallTimeout().toMilliseconds())))
                 .build();
         AtomicInteger threads = new AtomicInteger();
-        this.partUploader = Executors.newCachedThreadPool(r -> {
-            Thread t = new Thread(r, "s3-part-" + config.name() + "-" + threads.incrementAndGet());
-            t.setDaemon(true);
-            return t;
-        });
+        // Idle part threads go after 5 s, so the thread count returns to its baseline soon after a burst.
+        this.partUploader = new java.util.concurrent.ThreadPoolExecutor(0, Integer.MAX_VALUE, 5, TimeUnit.SECONDS,
+                new java.util.concurrent.SynchronousQueue<>(), r -> {
+                    Thread t = new Thread(r, "s3-part-" + config.name() + "-" + threads.incrementAndGet());
+                    t.setDaemon(true);
+                    return t;
+                });
         this.abortRetrier = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "s3-abort-retry-" + config.name());
             t.setDaemon(true);
@@ -126,7 +136,7 @@ public final class S3Target implements StorageTarget {
     @Override
     public ObjectUpload upload(String key) {
         return new S3MultipartUpload(client, partUploader, this::newPut, this::newMultipart, config.bucket(), fullKey(key),
-                (int) config.partSize().toBytes(), config.concurrency(), uploadId -> pendingAborts.put(uploadId, fullKey(key)));
+                (int) config.partSize().toBytes(), config.concurrency(), uploadId -> pendingAborts.put(uploadId, fullKey(key)), guard);
     }
 
     private PutObjectRequest.Builder newPut() {

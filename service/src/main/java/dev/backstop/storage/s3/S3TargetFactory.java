@@ -87,6 +87,11 @@ public record S3TargetFactory(
         return new S3Target(this);
     }
 
+    @Override
+    public StorageTarget build(dev.backstop.resilience.Guard guard) {
+        return new S3Target(this, guard);
+    }
+
     /** Never prints credentials. */
     @Override
     public String toString() {

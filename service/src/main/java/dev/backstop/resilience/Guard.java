@@ -1,0 +1,167 @@
+package dev.backstop.resilience;
+
+import com.codahale.metrics.MetricRegistry;
+import dev.backstop.metrics.MetricName;
+import dev.failsafe.CircuitBreaker;
+import dev.failsafe.CircuitBreakerOpenException;
+import dev.failsafe.Failsafe;
+import dev.failsafe.FailsafeException;
+import dev.failsafe.FailsafeExecutor;
+import dev.failsafe.RetryPolicy;
+import dev.failsafe.Timeout;
+import dev.failsafe.TimeoutExceededException;
+import java.io.IOException;
+import java.io.InterruptedIOException;
+import java.time.Duration;
+import java.util.concurrent.atomic.AtomicReference;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The Failsafe policies of one component (a storage target): retry with exponential backoff and
+ * jitter for retryable failures, then a circuit breaker, then (for calls that do not stream) a
+ * timeout. Every policy event becomes a metric
+ * ({@code backstop_resilience_events_total{component, policy, event}}) and a log line with the
+ * same fields; the breaker's state is a gauge (0 closed, 1 half-open, 2 open).
+ */
+public final class Guard {
+    private static final Logger LOG = LoggerFactory.getLogger(Guard.class);
+
+    /** A call that may throw IOException. */
+    @FunctionalInterface
+    public interface IoCall<T> {
+        T call() throws IOException;
+    }
+
+    private final String component;
+    private final CircuitBreaker<Object> breaker;
+    private final FailsafeExecutor<Object> streaming;
+    private final FailsafeExecutor<Object> bounded;
+    private final FailsafeExecutor<Object> once;
+    private final MetricRegistry metrics;
+    private final AtomicReference<String> lastFailure = new AtomicReference<>();
+
+    Guard(String component, ResilienceConfig config, MetricRegistry metrics) {
+        this.component = component;
+        this.metrics = metrics;
+        ResilienceConfig.Retry r = config.retry();
+        RetryPolicy<Object> retry = RetryPolicy.builder()
+                .handleIf((result, failure) -> failure != null && Retryable.test(failure))
+                .withBackoff(Duration.ofMillis(r.initialDelay().toMilliseconds()), Duration.ofMillis(r.maxDelay().toMilliseconds()))
+                .withJitter(r.jitter())
+                .withMaxDuration(Duration.ofMillis(r.maxDuration().toMilliseconds()))
+                .withMaxRetries(r.maxRetries())
+                .onRetryScheduled(e -> event("retry", "retry", "attempt=" + e.getAttemptCount() + " delay_ms=" + e.getDelay().toMillis()
+                        + " reason=" + reason(e.getLastException())))
+                .onRetriesExceeded(e -> event("retry", "exceeded", "attempts=" + e.getAttemptCount() + " elapsed_ms="
+                        + e.getElapsedTime().toMillis() + " reason=" + reason(e.getException())))
+                .build();
+        ResilienceConfig.Breaker b = config.breaker();
+        this.breaker = CircuitBreaker.builder()
+                .handleIf((result, failure) -> failure != null && Retryable.test(failure)
+                        && !(failure instanceof CircuitBreakerOpenException))
+                .withFailureThreshold(b.failureThreshold())
+                .withDelay(Duration.ofMillis(b.delay().toMilliseconds()))
+                .withSuccessThreshold(b.successThreshold())
+                .onOpen(e -> event("breaker", "open", "after=" + b.failureThreshold() + " failures; last=" + lastFailure.get()
+                        + "; half-opens in " + b.delay()))
+                .onHalfOpen(e -> event("breaker", "half_open", "letting trial calls through"))
+                .onClose(e -> event("breaker", "close", "calls succeed again"))
+                .onFailure(e -> lastFailure.set(reason(e.getException())))
+                .build();
+        Timeout<Object> timeout = Timeout.builder(Duration.ofMillis(config.timeout().toMilliseconds())).withInterrupt()
+                .onFailure(e -> event("timeout", "exceeded", "limit=" + config.timeout()))
+                .build();
+        this.streaming = Failsafe.with(retry, breaker);
+        this.bounded = Failsafe.with(timeout, retry, breaker);
+        this.once = Failsafe.with(breaker);
+        metrics.gauge(MetricName.of("backstop.circuit.breaker.state", "component", component), () -> () -> switch (breaker.getState()) {
+            case CLOSED -> 0;
+            case HALF_OPEN -> 1;
+            case OPEN -> 2;
+        });
+    }
+
+    public String component() {
+        return component;
+    }
+
+    public CircuitBreaker.State state() {
+        return breaker.getState();
+    }
+
+    /** Why the breaker is open, for health and for the error new work fails with. */
+    public String openReason() {
+        return "circuit breaker open (last failure: " + lastFailure.get() + "); trial calls again in "
+                + Math.max(0, breaker.getRemainingDelay().toSeconds()) + " s";
+    }
+
+    /**
+     * Fails at once while the breaker is open and its delay has not passed: new work (a snapshot)
+     * should not start against a component that is known to be down.
+     */
+    public void checkClosed() throws IOException {
+        if (breaker.isOpen() && breaker.getRemainingDelay().toMillis() > 0) {
+            event("breaker", "rejected", "new work refused while open");
+            throw new IOException(component + " is unavailable: " + openReason());
+        }
+    }
+
+    /** A call that finishes quickly: timeout, retries, breaker. */
+    public <T> T call(String what, IoCall<T> call) throws IOException {
+        return run(bounded, what, call);
+    }
+
+    /** A call whose duration depends on the data (a part upload): retries and breaker, no overall timeout. */
+    public <T> T callStreaming(String what, IoCall<T> call) throws IOException {
+        return run(streaming, what, call);
+    }
+
+    /** One attempt through the breaker only (health probes): refused while open, a trial call when half-open. */
+    public <T> T probe(String what, IoCall<T> call) throws IOException {
+        return run(once, what, call);
+    }
+
+    private <T> T run(FailsafeExecutor<Object> executor, String what, IoCall<T> call) throws IOException {
+        try {
+            @SuppressWarnings("unchecked")
+            T result = (T) executor.get(call::call);
+            return result;
+        } catch (CircuitBreakerOpenException e) {
+            throw new IOException(what + ": " + component + " is unavailable: " + openReason(), e);
+        } catch (TimeoutExceededException e) {
+            throw new IOException(what + ": no answer from " + component + " within the resilience.timeout", e);
+        } catch (FailsafeException e) {
+            Throwable cause = e.getCause();
+            if (cause instanceof InterruptedException) {
+                Thread.currentThread().interrupt();
+                throw new InterruptedIOException(what + ": interrupted");
+            }
+            if (cause instanceof IOException io) {
+                throw io;
+            }
+            throw new IOException(what + ": " + reason(cause), cause);
+        }
+    }
+
+    private void event(String policy, String event, String detail) {
+        metrics.meter(MetricName.of("backstop.resilience.events", "component", component, "policy", policy, "event", event)).mark();
+        if (event.equals("close") || event.equals("half_open")) {
+            LOG.info("resilience component={} policy={} event={} {}", component, policy, event, detail);
+        } else {
+            LOG.warn("resilience component={} policy={} event={} {}", component, policy, event, detail);
+        }
+    }
+
+    private static String reason(Throwable t) {
+        if (t == null) {
+            return "none";
+        }
+        Throwable root = t;
+        while (root.getCause() != null && root.getCause() != root && root.getMessage() == null) {
+            root = root.getCause();
+        }
+        String message = root.getMessage() == null ? root.getClass().getSimpleName() : root.getMessage();
+        return message.length() > 300 ? message.substring(0, 300) : message;
+    }
+}

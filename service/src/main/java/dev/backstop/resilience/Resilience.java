@@ -1,0 +1,22 @@
+package dev.backstop.resilience;
+
+import com.codahale.metrics.MetricRegistry;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+
+/** Builds the policies once from {@code resilience:}, one {@link Guard} per component. */
+public final class Resilience {
+    private final ResilienceConfig config;
+    private final MetricRegistry metrics;
+    private final Map<String, Guard> guards = new ConcurrentHashMap<>();
+
+    public Resilience(ResilienceConfig config, MetricRegistry metrics) {
+        this.config = config;
+        this.metrics = metrics;
+    }
+
+    /** The guard of a component, e.g. {@code storage:offsite}. */
+    public Guard guard(String component) {
+        return guards.computeIfAbsent(component, c -> new Guard(c, config, metrics));
+    }
+}

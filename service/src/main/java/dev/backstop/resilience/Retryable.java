@@ -1,0 +1,47 @@
+package dev.backstop.resilience;
+
+import dev.failsafe.CircuitBreakerOpenException;
+import java.io.FileNotFoundException;
+import java.net.ConnectException;
+import java.net.NoRouteToHostException;
+import java.net.SocketTimeoutException;
+import java.net.UnknownHostException;
+import java.nio.file.FileSystemException;
+import software.amazon.awssdk.core.exception.AbortedException;
+import software.amazon.awssdk.core.exception.ApiCallAttemptTimeoutException;
+import software.amazon.awssdk.core.exception.ApiCallTimeoutException;
+import software.amazon.awssdk.core.exception.SdkClientException;
+import software.amazon.awssdk.core.exception.SdkServiceException;
+
+/**
+ * What is worth retrying: the remote end was unreachable, timed out, failed on its side (5xx) or
+ * throttled (429, SlowDown). Never a 4xx, a missing object, a local file system error or a
+ * checksum mismatch: retrying those only hides them.
+ */
+public final class Retryable {
+    private Retryable() {
+    }
+
+    public static boolean test(Throwable failure) {
+        boolean retryable = false;
+        for (Throwable t = failure; t != null; t = t.getCause() == t ? null : t.getCause()) {
+            if (t instanceof AbortedException || t instanceof InterruptedException || t instanceof java.io.InterruptedIOException
+                    && !(t instanceof SocketTimeoutException)) {
+                return false; // our own interrupt (shutdown)
+            }
+            if (t instanceof FileSystemException || t instanceof FileNotFoundException) {
+                return false;
+            }
+            if (t instanceof SdkServiceException service) {
+                return service.statusCode() >= 500 || service.statusCode() == 429 || service.isThrottlingException();
+            }
+            if (t instanceof CircuitBreakerOpenException || t instanceof ApiCallTimeoutException
+                    || t instanceof ApiCallAttemptTimeoutException || t instanceof SdkClientException
+                    || t instanceof ConnectException || t instanceof SocketTimeoutException || t instanceof NoRouteToHostException
+                    || t instanceof UnknownHostException || t instanceof java.net.SocketException) {
+                retryable = true; // keep looking: a cause further down may still say no
+            }
+        }
+        return retryable;
+    }
+}

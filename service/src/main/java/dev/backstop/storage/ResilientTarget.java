@@ -1,0 +1,88 @@
+package dev.backstop.storage;
+
+import dev.backstop.resilience.Guard;
+import java.io.IOException;
+import java.io.InputStream;
+import java.time.Duration;
+import java.util.List;
+
+/**
+ * A storage target behind its {@link Guard}: calls that finish quickly (put, open, exists, delete,
+ * list, sweep) get a timeout, retries with backoff for retryable failures, and the target's circuit
+ * breaker. A new upload fails at once while the breaker is open; the parts of an upload are retried
+ * inside the target (S3), where the bytes of a part can be sent again.
+ */
+public final class ResilientTarget implements StorageTarget {
+    private final StorageTarget delegate;
+    private final Guard guard;
+
+    public ResilientTarget(StorageTarget delegate, Guard guard) {
+        this.delegate = delegate;
+        this.guard = guard;
+    }
+
+    public Guard guard() {
+        return guard;
+    }
+
+    public StorageTarget delegate() {
+        return delegate;
+    }
+
+    @Override
+    public String name() {
+        return delegate.name();
+    }
+
+    @Override
+    public String describe() {
+        return delegate.describe();
+    }
+
+    @Override
+    public ObjectUpload upload(String key) throws IOException {
+        guard.checkClosed();
+        return delegate.upload(key);
+    }
+
+    @Override
+    public void put(String key, byte[] content, String contentType) throws IOException {
+        guard.call("write " + key, () -> {
+            delegate.put(key, content, contentType);
+            return null;
+        });
+    }
+
+    @Override
+    public InputStream open(String key) throws IOException {
+        return guard.call("open " + key, () -> delegate.open(key));
+    }
+
+    @Override
+    public boolean exists(String key) throws IOException {
+        return guard.call("check " + key, () -> delegate.exists(key));
+    }
+
+    @Override
+    public void delete(String key) throws IOException {
+        guard.call("delete " + key, () -> {
+            delegate.delete(key);
+            return null;
+        });
+    }
+
+    @Override
+    public List<String> list(String prefix) throws IOException {
+        return guard.call("list " + prefix, () -> delegate.list(prefix));
+    }
+
+    @Override
+    public int sweepStaleUploads(Duration olderThan) throws IOException {
+        return guard.call("sweep", () -> delegate.sweepStaleUploads(olderThan));
+    }
+
+    @Override
+    public void close() {
+        delegate.close();
+    }
+}
