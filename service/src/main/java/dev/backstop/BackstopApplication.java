@@ -111,6 +111,7 @@ public class BackstopApplication extends Application<BackstopConfiguration> {
         environment.lifecycle().manage(graph.sweeper());
         environment.lifecycle().manage(graph.health());
         environment.lifecycle().manage(graph.diskPressure());
+        environment.lifecycle().manage(graph.replicator());
         // Registered last, so it stops first: no job starts once shutdown has begun.
         BackstopScheduler scheduler = graph.scheduler();
         environment.lifecycle().manage(scheduler);

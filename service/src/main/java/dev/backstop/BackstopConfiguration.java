@@ -206,6 +206,19 @@ public class BackstopConfiguration extends Configuration {
     }
 
     @JsonIgnore
+    @ValidationMethod(message = "sources[].replicas must name storage.targets[].name entries other than the source's own target")
+    public boolean isReplicaKnown() {
+        if (sources == null || storage == null || storage.targets().isEmpty()) {
+            return true;
+        }
+        Set<String> targets = new HashSet<>();
+        storage.targets().forEach(t -> targets.add(t.name()));
+        String first = storage.targets().get(0).name();
+        return sources.stream().allMatch(s -> s.replicas() == null || s.replicas().stream()
+                .allMatch(r -> targets.contains(r) && !r.equals(s.target() == null ? first : s.target())));
+    }
+
+    @JsonIgnore
     @ValidationMethod(message = "sources[].name must be unique")
     public boolean isSourceNamesUnique() {
         Set<String> seen = new HashSet<>();

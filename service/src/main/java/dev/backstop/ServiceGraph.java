@@ -16,6 +16,8 @@ import dev.backstop.schedule.Misfire;
 import dev.backstop.schedule.RetentionJob;
 import dev.backstop.schedule.SchedulerConfig;
 import dev.backstop.schedule.SnapshotJob;
+import dev.backstop.schedule.ReplicateJob;
+import dev.backstop.core.Replicator;
 import dev.backstop.schedule.DataPruneJob;
 import dev.backstop.pruning.DataPrunePolicy;
 import dev.backstop.pruning.DataPruner;
@@ -87,6 +89,7 @@ public record ServiceGraph(
         RetentionService retention,
         VerificationService verification,
         DataPruner pruner,
+        Replicator replicator,
         DiskPressureMonitor diskPressure,
         CatalogRebuilder rebuilder,
         StorageSweeper sweeper,
@@ -141,6 +144,11 @@ public record ServiceGraph(
                 schedulerConfig.timeZone(), clock);
         VerificationService verification = new VerificationService(sourceConfigs, catalog.snapshots(), restores,
                 config.snapshots().stagingPath(), clock, environment.metrics());
+        Map<String, List<String>> replicas = new LinkedHashMap<>();
+        config.sources().forEach(source -> replicas.put(source.name(), source.replicas() == null ? List.of() : source.replicas()));
+        Replicator replicator = new Replicator(targets, replicas, catalog.snapshots(), catalog.copies(), clock, environment.metrics());
+        snapshots.replicateWith(replicator);
+        restores.readCopiesWith(replicator);
         DataPruner pruner = new DataPruner(config.pruning().policies(), sourceConfigs, catalog.audit(), environment.metrics(), clock);
         DiskPressureMonitor diskPressure = new DiskPressureMonitor(config.disk(), config.pruning(), config.snapshots().stagingPath(),
                 config.sources(), retention, pruner, catalog.audit(), environment.metrics(), clock);
@@ -154,10 +162,15 @@ public record ServiceGraph(
                     SnapshotJob.class, () -> new SnapshotJob(snapshots),
                     RetentionJob.class, () -> new RetentionJob(retention),
                     VerifyJob.class, () -> new VerifyJob(verification),
-                    DataPruneJob.class, () -> new DataPruneJob(pruner));
+                    DataPruneJob.class, () -> new DataPruneJob(pruner),
+                    ReplicateJob.class, () -> new ReplicateJob(replicator));
             scheduler = BackstopScheduler.create(schedulerConfig, catalog, jobSpecs(config), jobs, environment.metrics(), clock,
                     snapshots::abortRunning);
             probes.add(new SchedulerProbe(scheduler, environment.metrics()));
+            for (String replica : replicator.replicaTargets()) {
+                probes.add(new dev.backstop.health.ReplicaLagProbe(replica, catalog.copies(),
+                        Duration.ofMillis(config.storage().replicationLagWarn().toMilliseconds())));
+            }
         }
         HealthMonitor health = new HealthMonitor(probes, config.healthMonitor(), clock,
                 environment.getObjectMapper(), environment.metrics(), version);
@@ -165,7 +178,7 @@ public record ServiceGraph(
         JvmMetrics.builder().register(prometheus);
         prometheus.register(new DropwizardCollector(environment.metrics()));
         return new ServiceGraph(config, clock, version, clock.instant(), node, catalog, tokens, Map.copyOf(targets), snapshots,
-                restores, retention, verification, pruner, diskPressure,
+                restores, retention, verification, pruner, replicator, diskPressure,
                 new CatalogRebuilder(targets, catalog.snapshots(), environment.getObjectMapper()), sweeper,
                 health, prometheus, scheduler);
     }
@@ -187,6 +200,10 @@ public record ServiceGraph(
                         source.verify().misfire(), false));
             }
         }
+        config.sources().stream().flatMap(source -> source.replicas() == null ? java.util.stream.Stream.<String>empty()
+                        : source.replicas().stream()).distinct().sorted()
+                .forEach(replica -> specs.add(new JobSpec("replicate", replica, ReplicateJob.class,
+                        config.storage().replicationSchedule(), Misfire.SKIP, false)));
         for (DataPrunePolicy policy : config.pruning().policies()) {
             if (policy.schedule() != null) {
                 specs.add(new JobSpec("prune", policy.name(), DataPruneJob.class, policy.schedule(), policy.misfire(), false));

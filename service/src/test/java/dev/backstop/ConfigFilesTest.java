@@ -125,6 +125,9 @@ class ConfigFilesTest {
                 Arguments.of("storage:\n  targets:\n    - {type: filesystem, name: l, path: /tmp/x}\n"
                         + "sources:\n  - {type: directory, name: a, path: /tmp, misfire: later}\n", "misfire must be runOnce or skip"),
                 Arguments.of("scheduler:\n  clustered: true\n", "scheduler.clustered needs a PostgreSQL catalog"),
+                Arguments.of("storage:\n  targets:\n    - {type: filesystem, name: l, path: /tmp/x}\n"
+                        + "sources:\n  - {type: directory, name: a, path: /tmp, replicas: [nowhere]}\n",
+                        "sources[].replicas must name storage.targets[].name entries other than the source's own target"),
                 Arguments.of("resilience:\n  retry: {initialDelay: 2m, maxDelay: 1m}\n",
                         "resilience.retry.initialDelay must be shorter than resilience.retry.maxDelay"),
                 Arguments.of("resilience:\n  breaker: {failureThreshold: 0}\n", "resilience.breaker.failureThreshold"),

@@ -76,6 +76,12 @@ public final class RestoreService implements Managed {
     private final Map<String, String> busyTargets = new ConcurrentHashMap<>();
     private final com.codahale.metrics.MetricRegistry metrics;
     private final Node node;
+    private volatile Replicator replicator;
+
+    /** Restores read from any target holding a copy, healthiest first. */
+    public void readCopiesWith(Replicator replicator) {
+        this.replicator = replicator;
+    }
 
     public RestoreService(Node node, Map<String, SourceFactory> sources, Map<String, StorageTarget> targets, SnapshotDao snapshots,
             RestoreDao restores, AuditDao audit, OpenPgpDecryptor decryptor, Path staging, ObjectMapper mapper, Clock clock,
@@ -267,11 +273,37 @@ public final class RestoreService implements Managed {
     }
 
     /** Download, check size and SHA-256 against catalog and manifest, decrypt, decompress: the raw stream as a file. */
+    /** Reads from the healthiest target holding a copy; when that fails, from the next one. */
     private Path downloadAndVerify(RestoreRow row, SnapshotRow snapshot, Path work) throws Exception {
-        StorageTarget target = targets.get(snapshot.storageTarget());
-        if (target == null) {
+        Replicator copies = replicator;
+        List<StorageTarget> candidates = copies != null ? copies.readable(snapshot)
+                : targets.containsKey(snapshot.storageTarget()) ? List.of(targets.get(snapshot.storageTarget())) : List.of();
+        if (candidates.isEmpty()) {
             throw new IOException("storage target '" + snapshot.storageTarget() + "' of snapshot " + snapshot.id() + " is not configured");
         }
+        Exception first = null;
+        List<String> reasons = new java.util.ArrayList<>();
+        for (StorageTarget target : candidates) {
+            try {
+                Path raw = downloadAndVerify(row, snapshot, work, target);
+                if (first != null) {
+                    LOG.warn("Restore {} read snapshot {} from {} after: {}", row.id(), snapshot.id(), target.name(), reasons);
+                }
+                return raw;
+            } catch (InterruptedException | java.io.InterruptedIOException e) {
+                throw e;
+            } catch (Exception e) {
+                first = first == null ? e : first;
+                reasons.add(target.name() + ": " + SnapshotService.reason(e));
+            }
+        }
+        if (candidates.size() == 1) {
+            throw first;
+        }
+        throw new IOException("no target could deliver a verified copy: " + String.join("; ", reasons), first);
+    }
+
+    private Path downloadAndVerify(RestoreRow row, SnapshotRow snapshot, Path work, StorageTarget target) throws Exception {
         Files.createDirectories(work);
         long needed = snapshot.rawBytes() + (64L << 20);
         long free = Files.getFileStore(work).getUsableSpace();

@@ -57,6 +57,7 @@ public final class SnapshotService implements Managed {
     private final Map<String, Thread> workers = new ConcurrentHashMap<>();
     private final Node node;
     private volatile boolean aborting;
+    private volatile Replicator replicator;
     private final Map<String, AtomicLong> lastSuccess = new ConcurrentHashMap<>();
 
     public SnapshotService(Node node, Map<String, Binding> bindings, SnapshotDao dao, SnapshotPipeline pipeline, ObjectMapper mapper,
@@ -82,6 +83,11 @@ public final class SnapshotService implements Managed {
             lastSuccess.put(source, holder);
             metrics.gauge(MetricName.of("backstop.snapshot.last.success.timestamp.seconds", "source", source), () -> holder::get);
         }
+    }
+
+    /** Copies completed snapshots to the sources' replica targets, and deletes from all of them. */
+    public void replicateWith(Replicator replicator) {
+        this.replicator = replicator;
     }
 
     public Map<String, Binding> bindings() {
@@ -310,6 +316,14 @@ public final class SnapshotService implements Managed {
             metrics.meter(MetricName.of("backstop.snapshot.raw.bytes", "source", row.sourceName())).mark(row.rawBytes());
             metrics.meter(MetricName.of("backstop.snapshot.stored.bytes", "source", row.sourceName())).mark(row.storedBytes());
             lastSuccess.get(row.sourceName()).set(row.finishedAt().getEpochSecond());
+            Replicator copies = replicator;
+            if (copies != null) {
+                try {
+                    copies.completed(row);
+                } catch (RuntimeException e) {
+                    LOG.warn("Cannot record the copies of snapshot {}: {}; the catch-up job will retry", row.id(), e.getMessage());
+                }
+            }
             LOG.info("Snapshot {} of {} completed in {} s: {} bytes read, {} stored, sha256 {}", row.id(), row.sourceName(),
                     took.toSeconds(), row.rawBytes(), row.storedBytes(), row.sha256());
             return;
@@ -366,20 +380,29 @@ public final class SnapshotService implements Managed {
         }
         Binding binding = bindings.get(row.sourceName());
         StorageTarget target = binding == null ? null : binding.target();
-        if (target == null || (row.storageTarget() != null && !row.storageTarget().equals(target.name()))) {
+        List<StorageTarget> holding;
+        if (replicator != null) {
+            holding = replicator.holding(row);
+        } else {
+            holding = target != null && (row.storageTarget() == null || row.storageTarget().equals(target.name()))
+                    ? List.of(target) : List.of();
+        }
+        if (holding.isEmpty()) {
             throw BackstopException.conflict("snapshot " + id + " is on storage target '" + row.storageTarget()
                     + "', which is not configured for source '" + row.sourceName() + "'");
         }
-        try {
-            if (row.manifestKey() != null) {
-                target.delete(row.manifestKey());
+        for (StorageTarget holder : holding) {
+            try {
+                if (row.manifestKey() != null) {
+                    holder.delete(row.manifestKey());
+                }
+                if (row.storageKey() != null) {
+                    holder.delete(row.storageKey());
+                }
+            } catch (IOException e) {
+                throw new BackstopException(ProblemType.SERVICE_UNAVAILABLE, "cannot delete the objects of snapshot " + id
+                        + " from " + holder.name() + ": " + e.getMessage() + "; the snapshot stays listed, retry later", e);
             }
-            if (row.storageKey() != null) {
-                target.delete(row.storageKey());
-            }
-        } catch (IOException e) {
-            throw new BackstopException(ProblemType.SERVICE_UNAVAILABLE, "cannot delete the objects of snapshot " + id
-                    + " from " + target.name() + ": " + e.getMessage() + "; nothing was marked, retry later", e);
         }
         dao.markRemoved(id, status);
         LOG.info("Snapshot {} of {} {} by {}", id, row.sourceName(), status == SnapshotStatus.PRUNED ? "pruned" : "deleted", actor);

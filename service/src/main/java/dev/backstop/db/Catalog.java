@@ -31,6 +31,10 @@ public record Catalog(Jdbi jdbi, ManagedDataSource dataSource, String type) {
         return jdbi.onDemand(RestoreDao.class);
     }
 
+    public CopyDao copies() {
+        return jdbi.onDemand(CopyDao.class);
+    }
+
     public AuditDao audit() {
         return jdbi.onDemand(AuditDao.class);
     }

@@ -40,6 +40,9 @@ public final class Guard {
     private final FailsafeExecutor<Object> once;
     private final MetricRegistry metrics;
     private final AtomicReference<String> lastFailure = new AtomicReference<>();
+    /** Recent success rate and latency (exponentially weighted), for the target's quality score. */
+    private volatile double successRate = 1.0;
+    private volatile double latencyMillis = 0.0;
 
     Guard(String component, ResilienceConfig config, MetricRegistry metrics) {
         this.component = component;
@@ -75,6 +78,7 @@ public final class Guard {
         this.streaming = Failsafe.with(retry, breaker);
         this.bounded = Failsafe.with(timeout, retry, breaker);
         this.once = Failsafe.with(breaker);
+        metrics.gauge(MetricName.of("backstop.storage.quality.score", "component", component), () -> this::score);
         metrics.gauge(MetricName.of("backstop.circuit.breaker.state", "component", component), () -> () -> switch (breaker.getState()) {
             case CLOSED -> 0;
             case HALF_OPEN -> 1;
@@ -125,7 +129,7 @@ public final class Guard {
     private <T> T run(FailsafeExecutor<Object> executor, String what, IoCall<T> call) throws IOException {
         try {
             @SuppressWarnings("unchecked")
-            T result = (T) executor.get(call::call);
+            T result = (T) executor.get(() -> measured(call));
             return result;
         } catch (CircuitBreakerOpenException e) {
             throw new IOException(what + ": " + component + " is unavailable: " + openReason(), e);
@@ -142,6 +146,35 @@ public final class Guard {
             }
             throw new IOException(what + ": " + reason(cause), cause);
         }
+    }
+
+    private <T> T measured(IoCall<T> call) throws IOException {
+        long started = System.nanoTime();
+        try {
+            T result = call.call();
+            record(true, started);
+            return result;
+        } catch (IOException | RuntimeException e) {
+            record(false, started);
+            throw e;
+        }
+    }
+
+    private void record(boolean success, long startedNanos) {
+        double millis = (System.nanoTime() - startedNanos) / 1e6;
+        successRate = 0.8 * successRate + (success ? 0.2 : 0.0);
+        latencyMillis = latencyMillis == 0.0 ? millis : 0.8 * latencyMillis + 0.2 * millis;
+    }
+
+    /**
+     * Quality from 0 to 1: the recent success rate, discounted by recent latency (1 s costs half).
+     * An open breaker scores 0. Orders the targets a restore reads from and scales a replica's backoff.
+     */
+    public double score() {
+        if (breaker.isOpen()) {
+            return 0.0;
+        }
+        return successRate / (1.0 + latencyMillis / 1000.0);
     }
 
     private void event(String policy, String event, String detail) {

@@ -54,7 +54,7 @@ public final class BackstopScheduler implements Managed {
     /** Job data key: who asked for a run (absent: the schedule). */
     public static final String REQUESTED_BY = "requestedBy";
     /** The groups (job kinds) this service owns in the job store. */
-    public static final List<String> KINDS = List.of("snapshot", "retention", "verify", "prune");
+    public static final List<String> KINDS = List.of("snapshot", "retention", "verify", "prune", "replicate");
 
     private final SchedulerConfig config;
     private final Scheduler quartz;

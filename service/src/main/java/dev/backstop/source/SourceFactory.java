@@ -19,6 +19,9 @@ public interface SourceFactory extends Discoverable {
     /** The storage target snapshots go to; null means the first configured target. */
     String target();
 
+    /** Further targets that get a copy of every snapshot; null or empty for none. */
+    java.util.List<String> replicas();
+
     /** Quartz cron of scheduled snapshots; null when snapshots run only on request. */
     String schedule();
 

@@ -82,6 +82,17 @@ public final class ResilientTarget implements StorageTarget {
     }
 
     @Override
+    public boolean copyWithin(StorageTarget source, String key, long size) throws IOException {
+        StorageTarget raw = source instanceof ResilientTarget resilient ? resilient.delegate() : source;
+        return guard.call("copy " + key + " from " + source.name(), () -> delegate.copyWithin(raw, key, size));
+    }
+
+    @Override
+    public boolean canCopyWithin(StorageTarget source) {
+        return delegate.canCopyWithin(source instanceof ResilientTarget resilient ? resilient.delegate() : source);
+    }
+
+    @Override
     public void close() {
         delegate.close();
     }

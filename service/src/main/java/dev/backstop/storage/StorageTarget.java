@@ -43,6 +43,20 @@ public interface StorageTarget extends AutoCloseable {
      */
     int sweepStaleUploads(Duration olderThan) throws IOException;
 
+    /**
+     * Copies {@code key} from {@code source} into this target without streaming it through the
+     * service, when both sides allow it (two buckets on the same S3 endpoint). Returns false when
+     * it cannot, and the caller streams the object instead.
+     */
+    default boolean copyWithin(StorageTarget source, String key, long size) throws IOException {
+        return false;
+    }
+
+    /** Whether {@link #copyWithin} can copy from {@code source} (same S3 endpoint and credentials). */
+    default boolean canCopyWithin(StorageTarget source) {
+        return false;
+    }
+
     @Override
     default void close() {}
 }

@@ -68,7 +68,7 @@ class SnapshotServiceTest {
     }
 
     private SnapshotService service() {
-        SnapshotSource files = new DirectorySourceFactory("files", null, dir.resolve("data"), null, null, null, null, null, null, null, null)
+        SnapshotSource files = new DirectorySourceFactory("files", null, null, dir.resolve("data"), null, null, null, null, null, null, null, null)
                 .build(new SourceEnvironment(dir.resolve("staging")));
         return new SnapshotService(dev.backstop.core.Node.standalone("test"), Map.of(
                 "files", new SnapshotService.Binding(files, target),

@@ -28,7 +28,7 @@ class ArchivalModeTest {
         PruningConfig pruning = new PruningConfig(onDiskPressure, archival, Duration.seconds(1), Duration.hours(1),
                 Duration.minutes(1), List.of());
         RetentionPolicy tight = RetentionPolicy.of(1, 0, 0, 0, 0, 0, null, 1);
-        DirectorySourceFactory files = new DirectorySourceFactory("files", null, dir, null, null, null, null, null, null,
+        DirectorySourceFactory files = new DirectorySourceFactory("files", null, null, dir, null, null, null, null, null, null,
                 new RetentionPolicy(null, null, null, null, null, null, null, null, null, null, tight), null);
         // Neither retention nor the data pruner may be touched on these paths: null makes any use fail the test.
         return new DiskPressureMonitor(disk, pruning, staging, List.of(files), null,

@@ -43,11 +43,9 @@ public final class YamlApps implements AutoCloseable {
                 healthMonitor: {period: 500ms, timeout: 400ms}
                 disk: {paths: [%1$s]}
                 snapshots: {stagingPath: %1$s/staging}
-                storage:
-                  targets:
-                    - {type: filesystem, name: local, path: %1$s/backups}
                 logging: {level: WARN}
-                """.formatted(dir) + (extra.contains("scheduler:") ? "" : "scheduler: {shutdownGracePeriod: 5s}\n") + extra.formatted(dir) + "sources:\n" + sources.formatted(dir);
+                """.formatted(dir)
+                + (extra.contains("storage:") ? "" : "storage:\n  targets:\n    - {type: filesystem, name: local, path: " + dir + "/backups}\n") + (extra.contains("scheduler:") ? "" : "scheduler: {shutdownGracePeriod: 5s}\n") + extra.formatted(dir) + "sources:\n" + sources.formatted(dir);
         Path config = dir.resolve("config-" + apps.size() + ".yml");
         Files.writeString(config, yaml);
         DropwizardTestSupport<BackstopConfiguration> app = new DropwizardTestSupport<>(TestBackstopApplication.class,

@@ -21,6 +21,7 @@ import java.util.List;
  * {@code type: directory}: a tar (POSIX/pax) of a directory tree.
  *
  * @param name          unique source name
+ * @param replicas further storage targets that get a copy of every snapshot (caught up when they were down)
  * @param target        storage target name (default: the first)
  * @param path          the directory
  * @param include       glob patterns relative to {@code path}; empty means everything
@@ -37,6 +38,7 @@ import java.util.List;
 public record DirectorySourceFactory(
         @NotNull @Pattern(regexp = SourceNames.PATTERN, message = SourceNames.MESSAGE) String name,
         String target,
+        java.util.List<String> replicas,
         @NotNull Path path,
         @NotNull List<String> include,
         @NotNull List<String> exclude,
@@ -49,12 +51,13 @@ public record DirectorySourceFactory(
 
     @JsonCreator
     public DirectorySourceFactory(@JsonProperty("name") String name, @JsonProperty("target") String target,
+            @JsonProperty("replicas") List<String> replicas,
             @JsonProperty("path") Path path, @JsonProperty("include") List<String> include,
             @JsonProperty("exclude") List<String> exclude, @JsonProperty("failOnChange") Boolean failOnChange,
             @JsonProperty("createIfMissing") Boolean createIfMissing, @JsonProperty("schedule") String schedule,
             @JsonProperty("misfire") Misfire misfire, @JsonProperty("retention") RetentionPolicy retention,
             @JsonProperty("verify") VerifyConfig verify) {
-        this(name, target, path, include == null ? List.of() : List.copyOf(include),
+        this(name, target, replicas == null ? List.of() : List.copyOf(replicas), path, include == null ? List.of() : List.copyOf(include),
                 exclude == null ? List.of() : List.copyOf(exclude), failOnChange != null && failOnChange,
                 createIfMissing != null && createIfMissing, schedule, Misfire.orDefault(misfire), retention, verify);
     }

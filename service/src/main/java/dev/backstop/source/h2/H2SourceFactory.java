@@ -18,6 +18,7 @@ import jakarta.validation.constraints.Pattern;
  * {@code RUNSCRIPT} or {@code org.h2.tools.RunScript}.
  *
  * @param name     unique source name
+ * @param replicas further storage targets that get a copy of every snapshot (caught up when they were down)
  * @param target   storage target name (default: the first)
  * @param url      JDBC URL, e.g. {@code jdbc:h2:/var/lib/app/db}; in the same process as an open
  *                 embedded database, use exactly the URL that opened it
@@ -32,6 +33,7 @@ import jakarta.validation.constraints.Pattern;
 public record H2SourceFactory(
         @NotNull @Pattern(regexp = SourceNames.PATTERN, message = SourceNames.MESSAGE) String name,
         String target,
+        java.util.List<String> replicas,
         @NotNull @Pattern(regexp = "jdbc:h2:.+", message = "must be an H2 JDBC URL (jdbc:h2:...)") String url,
         @NotNull String user,
         String password,

@@ -24,6 +24,7 @@ import java.util.List;
  * {@code type: postgres}: {@code pg_dump -Fc -Z0} (custom format, uncompressed: Backstop compresses).
  *
  * @param name          unique source name
+ * @param replicas further storage targets that get a copy of every snapshot (caught up when they were down)
  * @param target        storage target name (default: the first)
  * @param host          server host or socket directory
  * @param port          server port
@@ -45,6 +46,7 @@ import java.util.List;
 public record PostgresSourceFactory(
         @NotNull @Pattern(regexp = SourceNames.PATTERN, message = SourceNames.MESSAGE) String name,
         String target,
+        java.util.List<String> replicas,
         @NotBlank String host,
         @Min(1) @Max(65535) int port,
         @NotBlank String database,
@@ -63,6 +65,7 @@ public record PostgresSourceFactory(
 
     @JsonCreator
     public PostgresSourceFactory(@JsonProperty("name") String name, @JsonProperty("target") String target,
+            @JsonProperty("replicas") List<String> replicas,
             @JsonProperty("host") String host, @JsonProperty("port") Integer port,
             @JsonProperty("database") String database, @JsonProperty("user") String user,
             @JsonProperty("password") String password, @JsonProperty("passfile") Path passfile,
@@ -71,7 +74,7 @@ public record PostgresSourceFactory(
             @JsonProperty("excludeTables") List<String> excludeTables, @JsonProperty("schedule") String schedule,
             @JsonProperty("misfire") Misfire misfire, @JsonProperty("retention") RetentionPolicy retention,
             @JsonProperty("verify") VerifyConfig verify) {
-        this(name, target, host == null ? "127.0.0.1" : host, port == null ? 5432 : port, database, user,
+        this(name, target, replicas == null ? List.of() : List.copyOf(replicas), host == null ? "127.0.0.1" : host, port == null ? 5432 : port, database, user,
                 password == null || password.isEmpty() ? null : password, passfile, pgDump == null ? "pg_dump" : pgDump,
                 orEmpty(schemas), orEmpty(excludeSchemas), orEmpty(tables), orEmpty(excludeTables), schedule,
                 Misfire.orDefault(misfire), retention, verify);

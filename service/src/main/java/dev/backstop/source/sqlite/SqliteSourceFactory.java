@@ -19,6 +19,7 @@ import java.nio.file.Path;
  * taken while writers keep writing.
  *
  * @param name   unique source name
+ * @param replicas further storage targets that get a copy of every snapshot (caught up when they were down)
  * @param target storage target name (default: the first)
  * @param path   the database file
  * @param schedule  Quartz cron for scheduled snapshots (none: snapshots only on request)
@@ -30,6 +31,7 @@ import java.nio.file.Path;
 public record SqliteSourceFactory(
         @NotNull @Pattern(regexp = SourceNames.PATTERN, message = SourceNames.MESSAGE) String name,
         String target,
+        java.util.List<String> replicas,
         @NotNull Path path,
         @Cron String schedule,
         Misfire misfire,

@@ -258,6 +258,37 @@ public final class S3Target implements StorageTarget {
         return aborted;
     }
 
+    /** CopyObject handles objects up to 5 GiB; larger ones are streamed by the caller. */
+    static final long MAX_SERVER_SIDE_COPY = 5L << 30;
+
+    @Override
+    public boolean canCopyWithin(StorageTarget source) {
+        return source instanceof S3Target other && java.util.Objects.equals(other.config.endpoint(), config.endpoint())
+                && java.util.Objects.equals(other.config.accessKeyId(), config.accessKeyId());
+    }
+
+    @Override
+    public boolean copyWithin(StorageTarget source, String key, long size) throws IOException {
+        if (!canCopyWithin(source) || size > MAX_SERVER_SIDE_COPY) {
+            return false;
+        }
+        S3Target other = (S3Target) source;
+        String from = other.fullKey(key);
+        try {
+            client.copyObject(r -> r.sourceBucket(other.config.bucket()).sourceKey(from)
+                    .destinationBucket(config.bucket()).destinationKey(fullKey(key)));
+            long copied = client.headObject(r -> r.bucket(config.bucket()).key(fullKey(key))).contentLength();
+            if (copied != size) {
+                client.deleteObject(r -> r.bucket(config.bucket()).key(fullKey(key)));
+                throw new IOException("server-side copy of " + key + " holds " + copied + " bytes, expected " + size);
+            }
+            return true;
+        } catch (SdkException e) {
+            throw new IOException("cannot copy s3://" + other.config.bucket() + "/" + from + " to s3://" + config.bucket() + "/"
+                    + fullKey(key) + ": " + e.getMessage(), e);
+        }
+    }
+
     @Override
     public void close() {
         abortRetrier.shutdownNow();

@@ -1,0 +1,224 @@
+package dev.backstop.core;
+
+import com.codahale.metrics.MetricRegistry;
+import dev.backstop.db.CopyDao;
+import dev.backstop.db.CopyRow;
+import dev.backstop.db.SnapshotDao;
+import dev.backstop.db.SnapshotRow;
+import dev.backstop.metrics.MetricName;
+import dev.backstop.storage.ObjectUpload;
+import dev.backstop.storage.ResilientTarget;
+import dev.backstop.storage.StorageTarget;
+import io.dropwizard.lifecycle.Managed;
+import java.io.IOException;
+import java.io.InputStream;
+import java.security.MessageDigest;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Replicated storage targets. A source's snapshot goes to its target first; once COMPLETED it is
+ * copied to each of the source's {@code replicas}: server-side when both are buckets on the same S3
+ * endpoint, streamed otherwise, its SHA-256 checked against the catalog's before the copy is
+ * published. {@code snapshot_copies} records which targets hold each snapshot. A copy that fails
+ * waits before the next attempt (doubling per attempt, longer for a target with a poor quality
+ * score) and the catch-up job ({@code replicate.<target>}) brings a replica that was down back in
+ * line. Restores read from the healthiest target holding a copy, and fall back to the others.
+ */
+public final class Replicator implements Managed {
+    private static final Logger LOG = LoggerFactory.getLogger(Replicator.class);
+    static final Duration BASE_RETRY = Duration.ofSeconds(30);
+    static final Duration MAX_RETRY = Duration.ofHours(1);
+
+    /** What a catch-up run did. */
+    public record Outcome(String target, int copied, int failed) {}
+
+    private final Map<String, StorageTarget> targets;
+    private final Map<String, List<String>> replicasBySource;
+    private final SnapshotDao snapshots;
+    private final CopyDao copies;
+    private final Clock clock;
+    private final MetricRegistry metrics;
+    private final ExecutorService executor = Executors.newSingleThreadExecutor(r -> {
+        Thread t = new Thread(r, "replicator");
+        t.setDaemon(true);
+        return t;
+    });
+
+    public Replicator(Map<String, StorageTarget> targets, Map<String, List<String>> replicasBySource, SnapshotDao snapshots,
+            CopyDao copies, Clock clock, MetricRegistry metrics) {
+        this.targets = Map.copyOf(targets);
+        this.replicasBySource = Map.copyOf(replicasBySource);
+        this.snapshots = snapshots;
+        this.copies = copies;
+        this.clock = clock;
+        this.metrics = metrics;
+    }
+
+    /** Replica targets that some source copies to. */
+    public List<String> replicaTargets() {
+        return replicasBySource.values().stream().flatMap(List::stream).distinct().sorted().toList();
+    }
+
+    @Override
+    public void stop() throws InterruptedException {
+        executor.shutdownNow();
+        executor.awaitTermination(10, TimeUnit.SECONDS);
+    }
+
+    /** Records the primary copy of a snapshot that just completed, and starts copying it to the replicas. */
+    public void completed(SnapshotRow row) {
+        copies.insertCopied(row.id(), row.storageTarget(), row.finishedAt());
+        List<String> replicas = replicasBySource.getOrDefault(row.sourceName(), List.of());
+        for (String replica : replicas) {
+            copies.insertPending(row.id(), replica);
+        }
+        if (!replicas.isEmpty()) {
+            try {
+                executor.submit(() -> replicas.forEach(replica -> copyNow(row.id(), replica)));
+            } catch (java.util.concurrent.RejectedExecutionException stopping) {
+                LOG.info("Replication of {} left to the catch-up job: the service is stopping", row.id());
+            }
+        }
+    }
+
+    private void copyNow(String snapshotId, String replica) {
+        copies.forSnapshot(snapshotId).stream().filter(c -> c.target().equals(replica) && !"COPIED".equals(c.status()))
+                .findFirst().ifPresent(this::copy);
+    }
+
+    /**
+     * Copies everything a replica target lacks that is due now (the scheduled catch-up), or
+     * everything it lacks ({@code force}: an operator triggered the job by hand).
+     */
+    public Outcome catchUp(String target, boolean force) {
+        int copied = 0;
+        int failed = 0;
+        Instant due = force ? Instant.parse("9999-12-31T00:00:00Z") : clock.instant();
+        for (CopyRow copy : copies.due(target, due, 100)) {
+            if (copy(copy)) {
+                copied++;
+            } else {
+                failed++;
+            }
+        }
+        return new Outcome(target, copied, failed);
+    }
+
+    /** Makes one copy; on failure records the reason and when to try again. */
+    boolean copy(CopyRow copy) {
+        SnapshotRow snapshot = snapshots.find(copy.snapshotId()).orElse(null);
+        StorageTarget to = targets.get(copy.target());
+        if (snapshot == null || snapshot.status() != SnapshotStatus.COMPLETED || to == null) {
+            return false;
+        }
+        long started = System.nanoTime();
+        try {
+            // A copy on the same S3 endpoint can be copied server-side: prefer it, then the healthiest.
+            StorageTarget from = readable(snapshot).stream().filter(t -> !t.name().equals(copy.target()))
+                    .sorted(Comparator.comparing((StorageTarget t) -> !to.canCopyWithin(t))).findFirst()
+                    .orElseThrow(() -> new IOException("no target holding snapshot " + snapshot.id() + " is configured"));
+            String how = copyObjects(snapshot, from, to);
+            copies.copied(snapshot.id(), copy.target(), clock.instant());
+            metrics.meter(MetricName.of("backstop.replica.copies", "target", copy.target(), "outcome", "copied")).mark();
+            metrics.timer(MetricName.of("backstop.replica.copy.duration", "target", copy.target()))
+                    .update(Duration.ofNanos(System.nanoTime() - started));
+            LOG.info("Snapshot {} of {} copied from {} to {} ({})", snapshot.id(), snapshot.sourceName(), from.name(), to.name(), how);
+            return true;
+        } catch (Exception e) {
+            Instant next = clock.instant().plus(backoff(copy.attempts() + 1, score(to)));
+            copies.failed(snapshot.id(), copy.target(), SnapshotService.reason(e), next);
+            metrics.meter(MetricName.of("backstop.replica.copies", "target", copy.target(), "outcome", "failed")).mark();
+            LOG.warn("Copy of snapshot {} to {} failed (attempt {}), next attempt at {}: {}", snapshot.id(), copy.target(),
+                    copy.attempts() + 1, next, SnapshotService.reason(e));
+            return false;
+        }
+    }
+
+    /** The wait before attempt n: doubling from 30 s, stretched for a target that scores badly, at most an hour. */
+    static Duration backoff(int attempt, double score) {
+        double factor = Math.pow(2, Math.min(attempt - 1, 16)) / Math.max(score, 0.1);
+        long millis = (long) Math.min(BASE_RETRY.toMillis() * factor, MAX_RETRY.toMillis());
+        return Duration.ofMillis(millis);
+    }
+
+    private static double score(StorageTarget target) {
+        return target instanceof ResilientTarget resilient ? resilient.guard().score() : 1.0;
+    }
+
+    private String copyObjects(SnapshotRow snapshot, StorageTarget from, StorageTarget to) throws Exception {
+        byte[] manifest;
+        try (InputStream in = from.open(snapshot.manifestKey())) {
+            manifest = in.readAllBytes();
+        }
+        String how;
+        if (to.copyWithin(from, snapshot.storageKey(), snapshot.storedBytes())) {
+            how = "server-side copy";
+        } else {
+            MessageDigest sha = MessageDigest.getInstance("SHA-256");
+            long size = 0;
+            try (InputStream in = from.open(snapshot.storageKey()); ObjectUpload upload = to.upload(snapshot.storageKey())) {
+                byte[] buffer = new byte[1 << 16];
+                for (int n; (n = in.read(buffer)) > 0; ) {
+                    sha.update(buffer, 0, n);
+                    upload.write(buffer, 0, n);
+                    size += n;
+                }
+                String actual = HexFormat.of().formatHex(sha.digest());
+                if (size != snapshot.storedBytes() || !actual.equals(snapshot.sha256())) {
+                    throw new IOException("the copy read from " + from.name() + " does not match the catalog (" + size + " bytes, SHA-256 "
+                            + actual + "); not published");
+                }
+                upload.commit();
+            }
+            how = "streamed, " + size + " bytes, SHA-256 verified";
+        }
+        to.put(snapshot.manifestKey(), manifest, "application/json");
+        return how;
+    }
+
+    /**
+     * The targets holding a complete copy of a snapshot, best first: an open breaker last, then by
+     * quality score. The target the snapshot was taken to counts even without a copies row (catalogs
+     * from before replication, rebuilt catalogs).
+     */
+    public List<StorageTarget> readable(SnapshotRow snapshot) {
+        List<String> names = new ArrayList<>();
+        if (snapshot.storageTarget() != null) {
+            names.add(snapshot.storageTarget());
+        }
+        for (CopyRow copy : copies.forSnapshot(snapshot.id())) {
+            if ("COPIED".equals(copy.status()) && !names.contains(copy.target())) {
+                names.add(copy.target());
+            }
+        }
+        return names.stream().map(targets::get).filter(java.util.Objects::nonNull)
+                .sorted(Comparator.comparingDouble(Replicator::score).reversed())
+                .toList();
+    }
+
+    /** Every target holding any part of a snapshot (for deletion): primary and replicas, copied or not. */
+    public List<StorageTarget> holding(SnapshotRow snapshot) {
+        List<String> names = new ArrayList<>();
+        if (snapshot.storageTarget() != null) {
+            names.add(snapshot.storageTarget());
+        }
+        copies.forSnapshot(snapshot.id()).forEach(c -> {
+            if (!names.contains(c.target())) {
+                names.add(c.target());
+            }
+        });
+        return names.stream().map(targets::get).filter(java.util.Objects::nonNull).toList();
+    }
+}
