@@ -224,7 +224,10 @@ public final class RestoreService implements Managed {
                 throw invalid("target.url is required: a file database URL such as jdbc:h2:/var/lib/app/restored (no options)");
             }
             if (mode == RestoreMode.REPLACE) {
-                throw invalid("mode replace is not available for h2 sources: restore with mode new, then point the application at it");
+                if (!Files.isRegularFile(Path.of(h2File(url)))) {
+                    throw invalid("target.url " + url + " is not an existing H2 database to replace (mode new restores into a new one)");
+                }
+                return "h2:" + url;
             }
             if (Files.exists(Path.of(h2File(url)))) {
                 throw BackstopException.conflict("target.url " + url + " names an existing database; mode new restores into a new one");
@@ -455,7 +458,8 @@ public final class RestoreService implements Managed {
             return restoreFile(row, Path.of(target.get("path")).toAbsolutePath().normalize(), raw);
         }
         if (source instanceof dev.backstop.source.h2.H2SourceFactory) {
-            return restoreH2(target.get("url"), raw);
+            return row.mode() == RestoreMode.NEW ? restoreH2(target.get("url"), raw)
+                    : replaceH2(row, target.get("url"), raw, request.dropReplaced());
         }
         Path path = Path.of(target.get("path")).toAbsolutePath().normalize();
         Path fresh = path.resolveSibling("." + path.getFileName() + ".restore-" + row.id());
@@ -514,6 +518,54 @@ public final class RestoreService implements Managed {
             throw new IOException("RUNSCRIPT into " + url + " failed: " + e.getMessage(), e);
         }
         return "restored into new H2 database " + url + " (user sa, empty password; change it)";
+    }
+
+    /**
+     * H2 replace: RUNSCRIPT into a fresh database beside the live one, then swap the files while
+     * holding the live file's lock, so no process can open it halfway. H2 allows one process per
+     * database file: while the application has it open, the lock is taken and nothing is swapped.
+     * The previous database is kept beside it unless {@code dropReplaced}.
+     */
+    private String replaceH2(RestoreRow row, String url, Path script, boolean dropReplaced) throws Exception {
+        Path live = Path.of(h2File(url)).toAbsolutePath().normalize();
+        String base = live.getFileName().toString().replace(".mv.db", "");
+        String suffix = row.id().substring(row.id().length() - 8).toLowerCase(Locale.ROOT);
+        Path freshBase = live.resolveSibling(base + "_restore_" + suffix);
+        Path fresh = Path.of(freshBase + ".mv.db");
+        Path old = live.resolveSibling(base + "_replaced_" + suffix + ".mv.db");
+        restoreH2("jdbc:h2:" + freshBase, script);
+        try (java.nio.channels.FileChannel channel = java.nio.channels.FileChannel.open(live,
+                java.nio.file.StandardOpenOption.READ, java.nio.file.StandardOpenOption.WRITE)) {
+            java.nio.channels.FileLock lock;
+            try {
+                lock = channel.tryLock();
+            } catch (java.nio.channels.OverlappingFileLockException e) {
+                lock = null;
+            }
+            if (lock == null) {
+                throw new IOException("the H2 database " + url + " is open (its file is locked): stop the application using it, "
+                        + "then restore again; nothing was swapped");
+            }
+            try {
+                Files.move(live, old, StandardCopyOption.ATOMIC_MOVE);
+                try {
+                    Files.move(fresh, live, StandardCopyOption.ATOMIC_MOVE);
+                } catch (IOException e) {
+                    Files.move(old, live, StandardCopyOption.ATOMIC_MOVE); // put the live database back
+                    throw e;
+                }
+            } finally {
+                lock.release();
+            }
+        } finally {
+            Files.deleteIfExists(fresh);
+            Files.deleteIfExists(Path.of(freshBase + ".trace.db"));
+        }
+        if (dropReplaced) {
+            Files.deleteIfExists(old);
+            return "replaced H2 database " + url + " (the previous one was deleted as asked)";
+        }
+        return "replaced H2 database " + url + "; the previous one is kept as " + old + " (delete it when no longer needed)";
     }
 
     static String h2File(String url) {

@@ -187,6 +187,37 @@ class RestoreRoundTripTest {
     }
 
     @Test
+    void h2ReplaceRefusesWhileTheDatabaseIsOpenThenSwapsKeepingTheOld() throws Exception {
+        String query = "SELECT id, name FROM items ORDER BY id";
+        java.util.List<java.util.List<String>> atSnapshot;
+        try (Connection c = java.sql.DriverManager.getConnection(H2_URL, "sa", "")) {
+            atSnapshot = SnapshotTestSupport.rows(c, query);
+        }
+        JsonNode snapshot = SnapshotTestSupport.snapshot(APP.getLocalPort(), "h2");
+        String body = "{\"snapshotId\": \"" + snapshot.get("id").asText() + "\", \"target\": {\"url\": \"" + H2_URL
+                + "\"}, \"mode\": \"replace\"}";
+        try (Connection client = java.sql.DriverManager.getConnection(H2_URL, "sa", ""); Statement s = client.createStatement()) {
+            s.execute("UPDATE items SET name = 'changed after the snapshot'");
+            JsonNode refused = restore(TestTokens.ADMIN, body); // the application still has it open
+            assertThat(refused.get("phase").asText()).isEqualTo("FAILED");
+            assertThat(refused.get("error").asText()).contains("is open").contains("nothing was swapped");
+            assertThat(SnapshotTestSupport.rows(client, query)).as("live database untouched")
+                    .allSatisfy(row -> assertThat(row.get(1)).isEqualTo("changed after the snapshot"));
+        }
+        JsonNode done = restore(TestTokens.ADMIN, body);
+        assertThat(done.get("phase").asText()).as(done.toString()).isEqualTo("COMPLETED");
+        try (Connection c = java.sql.DriverManager.getConnection(H2_URL + ";IFEXISTS=TRUE", "sa", "")) {
+            assertThat(SnapshotTestSupport.rows(c, query)).isEqualTo(atSnapshot);
+        }
+        Path kept = Path.of(done.get("detail").asText().replaceAll(".*kept as (\\S+) .*", "$1"));
+        assertThat(kept).exists();
+        try (Connection old = java.sql.DriverManager.getConnection("jdbc:h2:" + kept.toString().replace(".mv.db", "") + ";IFEXISTS=TRUE",
+                "sa", "")) {
+            assertThat(SnapshotTestSupport.rows(old, query)).allSatisfy(row -> assertThat(row.get(1)).isEqualTo("changed after the snapshot"));
+        }
+    }
+
+    @Test
     void postgresReplaceRefusesWhileClientsAreConnectedThenSwapsKeepingTheOld() throws Exception {
         String database = FIXTURE.postgres().database();
         String before = SnapshotTestSupport.fingerprint(FIXTURE.postgres().connect(), "accounts");

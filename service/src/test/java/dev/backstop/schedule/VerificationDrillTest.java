@@ -163,4 +163,32 @@ class VerificationDrillTest {
         await().atMost(Duration.ofSeconds(5)).until(() -> "warn".equals(health(app, "files").get("status").asText()));
         assertThat(health(app, "files").get("output").asText()).contains("failed its drill");
     }
+
+    @Test
+    void h2AndSqliteDrillsRestoreIntoScratchFilesProbeAndRemoveThem() throws Exception {
+        try (var h2 = java.sql.DriverManager.getConnection("jdbc:h2:" + dir.resolve("app-h2"), "app", "secret");
+                Statement s = h2.createStatement()) {
+            s.execute("CREATE TABLE orders (id INT PRIMARY KEY)");
+            s.execute("INSERT INTO orders SELECT X FROM SYSTEM_RANGE(1, 42)");
+        }
+        try (var lite = java.sql.DriverManager.getConnection("jdbc:sqlite:" + dir.resolve("app.sqlite"));
+                Statement s = lite.createStatement()) {
+            s.execute("CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT)");
+            s.execute("INSERT INTO notes (body) VALUES ('a'), ('b'), ('c')");
+        }
+        var app = apps.start("", """
+                  - {type: h2, name: app-h2, url: "jdbc:h2:%1$s/app-h2", user: app, password: secret, schedule: "0 0 0 1 1 ? 2099", verify: {schedule: "0 0 0 1 1 ? 2099", probeQuery: "SELECT COUNT(*) FROM orders"}}
+                  - {type: sqlite, name: app-lite, path: %1$s/app.sqlite, schedule: "0 0 0 1 1 ? 2099", verify: {schedule: "0 0 0 1 1 ? 2099", probeQuery: "SELECT COUNT(*) FROM notes"}}
+                """);
+        JsonNode h2 = drill(app, "app-h2", snapshot(app, "app-h2").get("id").asText(), "");
+        assertThat(h2.get("verifyStatus").asText()).as(h2.toString()).isEqualTo("PASSED");
+        assertThat(h2.get("verifyDetail").asText()).contains("probe query returned 42");
+        JsonNode lite = drill(app, "app-lite", snapshot(app, "app-lite").get("id").asText(), "");
+        assertThat(lite.get("verifyStatus").asText()).as(lite.toString()).isEqualTo("PASSED");
+        assertThat(lite.get("verifyDetail").asText()).contains("probe query returned 3");
+        try (var leftovers = Files.list(dir.resolve("staging"))) {
+            assertThat(leftovers.map(p -> p.getFileName().toString()).filter(n -> n.startsWith("backstop_verify_")))
+                    .as("scratch copies are removed").isEmpty();
+        }
+    }
 }
