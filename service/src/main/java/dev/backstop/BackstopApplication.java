@@ -32,6 +32,7 @@ import dev.backstop.resources.TokenRateLimit;
 import dev.backstop.resources.errors.BackstopExceptionMapper;
 import dev.backstop.resources.errors.JsonProcessingExceptionMapper;
 import dev.backstop.resources.errors.UnexpectedExceptionMapper;
+import dev.backstop.resources.errors.CatalogUnavailableMapper;
 import dev.backstop.resources.errors.ValidationExceptionMapper;
 import dev.backstop.resources.errors.WebApplicationExceptionMapper;
 import io.dropwizard.auth.AuthDynamicFeature;
@@ -159,6 +160,7 @@ public class BackstopApplication extends Application<BackstopConfiguration> {
         jersey.register(new WebApplicationExceptionMapper());
         jersey.register(new JsonProcessingExceptionMapper());
         jersey.register(new ValidationExceptionMapper());
+        jersey.register(new CatalogUnavailableMapper());
         jersey.register(new UnexpectedExceptionMapper());
 
         jersey.register(new InfoResource(graph.version(), graph.startedAt(), graph.catalog().type(), graph.clock()));

@@ -5,6 +5,7 @@ import dev.backstop.auth.GeneratedToken;
 import com.codahale.metrics.MetricRegistry;
 import dev.backstop.core.CatalogRebuilder;
 import dev.backstop.core.Node;
+import dev.backstop.core.SourceConnections;
 import dev.backstop.resilience.Guard;
 import dev.backstop.resilience.Resilience;
 import dev.backstop.storage.ResilientTarget;
@@ -112,13 +113,13 @@ public record ServiceGraph(
     private static ServiceGraph create(BackstopConfiguration config, Environment environment, Clock clock, boolean withScheduler)
             throws Exception {
         String version = versionOf(BackstopApplication.class);
-        Catalog catalog = openCatalog(config.catalog(), environment);
+        Resilience resilience = new Resilience(config.resilience(), environment.metrics());
+        Catalog catalog = openCatalog(config.catalog(), environment, resilience.database("catalog"));
         SchedulerConfig schedulerConfig = config.scheduler();
         Node node = schedulerConfig.clustered()
                 ? new Node(schedulerConfig.instanceId(), true, new ClusterMembers(catalog.jdbi(), schedulerConfig.name(), clock)::alive)
                 : Node.standalone(schedulerConfig.instanceId());
         List<ApiToken> tokens = tokens(config);
-        Resilience resilience = new Resilience(config.resilience(), environment.metrics());
         Map<String, StorageTarget> targets = new LinkedHashMap<>();
         for (StorageTargetFactory factory : config.storage().targets()) {
             Guard guard = resilience.guard("storage:" + factory.name());
@@ -148,8 +149,11 @@ public record ServiceGraph(
         config.sources().forEach(source -> replicas.put(source.name(), source.replicas() == null ? List.of() : source.replicas()));
         Replicator replicator = new Replicator(targets, replicas, catalog.snapshots(), catalog.copies(), clock, environment.metrics());
         snapshots.replicateWith(replicator);
+        SourceConnections sourceConnections = new SourceConnections(resilience);
+        restores.connectThrough(sourceConnections);
         restores.readCopiesWith(replicator);
-        DataPruner pruner = new DataPruner(config.pruning().policies(), sourceConfigs, catalog.audit(), environment.metrics(), clock);
+        DataPruner pruner = new DataPruner(config.pruning().policies(), sourceConfigs, catalog.audit(), environment.metrics(), clock,
+                sourceConnections);
         DiskPressureMonitor diskPressure = new DiskPressureMonitor(config.disk(), config.pruning(), config.snapshots().stagingPath(),
                 config.sources(), retention, pruner, catalog.audit(), environment.metrics(), clock);
         StorageSweeper sweeper = new StorageSweeper(List.copyOf(targets.values()),
@@ -212,7 +216,7 @@ public record ServiceGraph(
         return specs;
     }
 
-    private static Catalog openCatalog(DataSourceFactory factory, Environment environment) throws Exception {
+    private static Catalog openCatalog(DataSourceFactory factory, Environment environment, Guard connections) throws Exception {
         String type = Catalog.typeOf(factory);
         ManagedDataSource dataSource = factory.build(environment.metrics(), "catalog");
         int applied;
@@ -224,7 +228,10 @@ public record ServiceGraph(
                     + "): " + rootMessage(e), e);
         }
         LOG.info("Catalog ({}) ready; {} migration changesets applied", type, applied);
-        Jdbi jdbi = new JdbiFactory().build(environment, factory, dataSource, "catalog");
+        // Statements go through the guarded pool (connection retries and breaker); Quartz and the
+        // health probe use the pool directly, so health shows the truth at once.
+        Jdbi jdbi = new JdbiFactory().build(environment, factory, new dev.backstop.db.GuardedDataSource(dataSource, connections),
+                "catalog");
         if ("h2".equals(type)) {
             // H2 otherwise writes committed transactions to its file up to 500 ms later: a process
             // killed in that window would lose catalog rows that callers were already told about.

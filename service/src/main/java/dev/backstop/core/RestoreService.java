@@ -77,6 +77,16 @@ public final class RestoreService implements Managed {
     private final com.codahale.metrics.MetricRegistry metrics;
     private final Node node;
     private volatile Replicator replicator;
+    private volatile SourceConnections connections = SourceConnections.direct();
+
+    /** Connections to source databases go through these (their resilience guards). */
+    public void connectThrough(SourceConnections connections) {
+        this.connections = connections;
+    }
+
+    public SourceConnections connections() {
+        return connections;
+    }
 
     /** Restores read from any target holding a copy, healthiest first. */
     public void readCopiesWith(Replicator replicator) {
@@ -633,19 +643,8 @@ public final class RestoreService implements Managed {
         return name.length() <= max ? name : name.substring(0, max);
     }
 
-    private static Connection maintenance(PostgresSourceFactory pg) throws java.sql.SQLException {
-        return connect(pg, "postgres");
-    }
-
-    /** A connection to {@code database} on the source's server, as the source's user. */
-    public static Connection connect(PostgresSourceFactory pg, String database) throws java.sql.SQLException {
-        Properties props = new Properties();
-        props.setProperty("user", pg.user());
-        if (pg.password() != null) {
-            props.setProperty("password", pg.password());
-        }
-        props.setProperty("ApplicationName", APPLICATION_NAME);
-        return DriverManager.getConnection("jdbc:postgresql://" + pg.host() + ":" + pg.port() + "/" + database, props);
+    private Connection maintenance(PostgresSourceFactory pg) throws java.sql.SQLException {
+        return connections.postgres(pg, "postgres");
     }
 
     private static boolean databaseExists(Connection c, String database) throws java.sql.SQLException {
@@ -670,7 +669,7 @@ public final class RestoreService implements Managed {
     }
 
     /** Drops a database the service created (a verification drill's scratch copy), if it exists. */
-    public static void dropDatabase(PostgresSourceFactory pg, String database) throws java.sql.SQLException {
+    public void dropDatabase(PostgresSourceFactory pg, String database) throws java.sql.SQLException {
         try (Connection c = maintenance(pg)) {
             dropDatabase(c, database);
         }

@@ -127,9 +127,9 @@ public final class VerificationService {
     }
 
     /** Runs the probe query against the scratch copy (database sources), or counts what was restored. */
-    private static String probe(SourceFactory source, Map<String, String> target, String query) throws Exception {
+    private String probe(SourceFactory source, Map<String, String> target, String query) throws Exception {
         if (source instanceof PostgresSourceFactory pg) {
-            try (Connection c = RestoreService.connect(pg, target.get("database"))) {
+            try (Connection c = restores.connections().postgres(pg, target.get("database"))) {
                 return probe(c, query);
             }
         }
@@ -160,7 +160,7 @@ public final class VerificationService {
     private void dropScratch(SourceFactory source, Map<String, String> target, String scratch) {
         try {
             if (source instanceof PostgresSourceFactory pg) {
-                RestoreService.dropDatabase(pg, scratch);
+                restores.dropDatabase(pg, scratch);
             } else if (source instanceof H2SourceFactory) {
                 Path file = staging.toAbsolutePath().normalize().resolve(scratch);
                 Files.deleteIfExists(Path.of(file + ".mv.db"));

@@ -3,16 +3,13 @@ package dev.backstop.pruning;
 import com.codahale.metrics.MetricRegistry;
 import dev.backstop.core.AuditOutcome;
 import dev.backstop.core.BackstopException;
-import dev.backstop.core.RestoreService;
 import dev.backstop.db.AuditDao;
 import dev.backstop.db.AuditEvent;
 import dev.backstop.metrics.MetricName;
 import dev.backstop.source.SourceFactory;
-import dev.backstop.source.h2.H2SourceFactory;
 import dev.backstop.source.postgres.PostgresSourceFactory;
 import dev.backstop.source.sqlite.SqliteSourceFactory;
 import java.sql.Connection;
-import java.sql.DriverManager;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -47,9 +44,11 @@ public final class DataPruner {
     private final AuditDao audit;
     private final MetricRegistry metrics;
     private final Clock clock;
+    private final dev.backstop.core.SourceConnections connections;
 
     public DataPruner(List<DataPrunePolicy> policies, Map<String, SourceFactory> sources, AuditDao audit, MetricRegistry metrics,
-            Clock clock) {
+            Clock clock, dev.backstop.core.SourceConnections connections) {
+        this.connections = connections;
         policies.forEach(p -> this.policies.put(p.name(), p));
         this.sources = Map.copyOf(sources);
         this.audit = audit;
@@ -70,7 +69,7 @@ public final class DataPruner {
         Instant cutoff = clock.instant().minusMillis(policy.olderThan().toMilliseconds());
         String table = quote(policy.table());
         String column = quote(policy.timestampColumn());
-        try (Connection c = connect(source)) {
+        try (Connection c = connections.of(source)) {
             long eligible;
             try (PreparedStatement count = c.prepareStatement("SELECT COUNT(*) FROM " + table + " WHERE " + column + " < ?")) {
                 bindCutoff(count, source, cutoff);
@@ -129,19 +128,6 @@ public final class DataPruner {
         } else {
             statement.setObject(1, cutoff.atOffset(ZoneOffset.UTC));
         }
-    }
-
-    private static Connection connect(SourceFactory source) throws SQLException {
-        if (source instanceof PostgresSourceFactory pg) {
-            return RestoreService.connect(pg, pg.database());
-        }
-        if (source instanceof H2SourceFactory h2) {
-            return DriverManager.getConnection(h2.url(), h2.user(), h2.password() == null ? "" : h2.password());
-        }
-        if (source instanceof SqliteSourceFactory sqlite) {
-            return DriverManager.getConnection("jdbc:sqlite:" + sqlite.path());
-        }
-        throw new IllegalArgumentException("pruning needs a database source, not " + source.type());
     }
 
     /** Identifiers are validated in config ({@link DataPrunePolicy}); quoting keeps their case as written. */

@@ -44,12 +44,17 @@ public final class Guard {
     private volatile double successRate = 1.0;
     private volatile double latencyMillis = 0.0;
 
-    Guard(String component, ResilienceConfig config, MetricRegistry metrics) {
+    /**
+     * @param waitWhileOpen whether retries keep waiting while the breaker is open (an upload part can
+     *                      wait for the store; a database caller, often a REST request, should fail fast)
+     */
+    Guard(String component, ResilienceConfig config, MetricRegistry metrics, boolean waitWhileOpen) {
         this.component = component;
         this.metrics = metrics;
         ResilienceConfig.Retry r = config.retry();
         RetryPolicy<Object> retry = RetryPolicy.builder()
-                .handleIf((result, failure) -> failure != null && Retryable.test(failure))
+                .handleIf((result, failure) -> failure != null && Retryable.test(failure)
+                        && (waitWhileOpen || !(failure instanceof CircuitBreakerOpenException)))
                 .withBackoff(Duration.ofMillis(r.initialDelay().toMilliseconds()), Duration.ofMillis(r.maxDelay().toMilliseconds()))
                 .withJitter(r.jitter())
                 .withMaxDuration(Duration.ofMillis(r.maxDuration().toMilliseconds()))
@@ -119,6 +124,39 @@ public final class Guard {
     /** A call whose duration depends on the data (a part upload): retries and breaker, no overall timeout. */
     public <T> T callStreaming(String what, IoCall<T> call) throws IOException {
         return run(streaming, what, call);
+    }
+
+    /** A call that may throw SQLException (getting a database connection). */
+    @FunctionalInterface
+    public interface SqlCall<T> {
+        T call() throws java.sql.SQLException;
+    }
+
+    /** Gets a database connection: timeout, retries for connection failures, breaker. */
+    public <T> T connect(String what, SqlCall<T> call) throws java.sql.SQLException {
+        try {
+            return call(what, () -> {
+                try {
+                    return call.call();
+                } catch (java.sql.SQLException e) {
+                    throw new SqlFailure(e);
+                }
+            });
+        } catch (SqlFailure failure) {
+            throw failure.sql;
+        } catch (IOException e) { // breaker open or timeout: say so as a connection failure
+            throw new java.sql.SQLTransientConnectionException(e.getMessage(), "08001", e);
+        }
+    }
+
+    /** Carries an SQLException through the IOException-based call path (and keeps its SQLState for Retryable). */
+    private static final class SqlFailure extends IOException {
+        private final java.sql.SQLException sql;
+
+        SqlFailure(java.sql.SQLException sql) {
+            super(sql.getMessage(), sql);
+            this.sql = sql;
+        }
     }
 
     /** One attempt through the breaker only (health probes): refused while open, a trial call when half-open. */

@@ -9,6 +9,7 @@ public final class Resilience {
     private final ResilienceConfig config;
     private final MetricRegistry metrics;
     private final Map<String, Guard> guards = new ConcurrentHashMap<>();
+    private final Map<String, Guard> databases = new ConcurrentHashMap<>();
 
     public Resilience(ResilienceConfig config, MetricRegistry metrics) {
         this.config = config;
@@ -17,6 +18,11 @@ public final class Resilience {
 
     /** The guard of a component, e.g. {@code storage:offsite}. */
     public Guard guard(String component) {
-        return guards.computeIfAbsent(component, c -> new Guard(c, config, metrics));
+        return guards.computeIfAbsent(component, c -> new Guard(c, config, metrics, true));
+    }
+
+    /** The guard of a database's connections, e.g. {@code database:catalog} or {@code database:app-db}. */
+    public Guard database(String name) {
+        return databases.computeIfAbsent("database:" + name, c -> new Guard(c, config.forDatabases(), metrics, false));
     }
 }

@@ -18,18 +18,45 @@ import jakarta.validation.constraints.NotNull;
  * @param breaker a circuit breaker per target
  * @param timeout limit on one non-streaming call (put, delete, list, exists, open) including its retries
  */
-public record ResilienceConfig(@Valid @NotNull Retry retry, @Valid @NotNull Breaker breaker, @NotNull Duration timeout) {
+public record ResilienceConfig(@Valid @NotNull Retry retry, @Valid @NotNull Breaker breaker, @NotNull Duration timeout,
+        @Valid @NotNull Database database) {
 
     @JsonCreator
     public ResilienceConfig(@JsonProperty("retry") Retry retry, @JsonProperty("breaker") Breaker breaker,
-            @JsonProperty("timeout") Duration timeout) {
+            @JsonProperty("timeout") Duration timeout, @JsonProperty("database") Database database) {
         this.retry = retry == null ? Retry.defaults() : retry;
         this.breaker = breaker == null ? Breaker.defaults() : breaker;
         this.timeout = timeout == null ? Duration.minutes(2) : timeout;
+        this.database = database == null ? Database.defaults() : database;
     }
 
     public static ResilienceConfig defaults() {
-        return new ResilienceConfig(null, null, null);
+        return new ResilienceConfig(null, null, null, null);
+    }
+
+    /** The policies for database connections, as a config of their own (API calls wait on them, so they are short). */
+    public ResilienceConfig forDatabases() {
+        return new ResilienceConfig(database.retry(), database.breaker(), database.timeout(), database);
+    }
+
+    /**
+     * {@code resilience.database}: getting a connection to the catalog or to a source database is
+     * retried (connection refused, server shutting down or not yet accepting connections, too many
+     * connections) behind a breaker per database. Short defaults: a REST call waits on these.
+     */
+    public record Database(@Valid @NotNull Retry retry, @Valid @NotNull Breaker breaker, @NotNull Duration timeout) {
+
+        @JsonCreator
+        public Database(@JsonProperty("retry") Retry retry, @JsonProperty("breaker") Breaker breaker,
+                @JsonProperty("timeout") Duration timeout) {
+            this.retry = retry == null ? new Retry(Duration.milliseconds(200), Duration.seconds(2), 0.25, Duration.seconds(10), 10) : retry;
+            this.breaker = breaker == null ? new Breaker(5, Duration.seconds(10), 1) : breaker;
+            this.timeout = timeout == null ? Duration.seconds(15) : timeout;
+        }
+
+        static Database defaults() {
+            return new Database(null, null, null);
+        }
     }
 
     /**

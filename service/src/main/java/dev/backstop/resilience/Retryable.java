@@ -32,6 +32,15 @@ public final class Retryable {
             if (t instanceof FileSystemException || t instanceof FileNotFoundException) {
                 return false;
             }
+            if (t instanceof java.sql.SQLException sql && sql.getSQLState() != null) {
+                String state = sql.getSQLState();
+                // 08: connection exceptions; 57P01-3: the server is shutting down, crashed or starting up;
+                // 53300: too many connections. Anything else (syntax, constraint, permission) is final.
+                return state.startsWith("08") || state.startsWith("57P") || state.equals("53300");
+            }
+            if (t instanceof java.sql.SQLTransientConnectionException || t instanceof java.sql.SQLRecoverableException) {
+                retryable = true;
+            }
             if (t instanceof SdkServiceException service) {
                 return service.statusCode() >= 500 || service.statusCode() == 429 || service.isThrottlingException();
             }
