@@ -73,7 +73,7 @@ public final class Replicator implements Managed {
 
     @Override
     public void stop() throws InterruptedException {
-        executor.shutdownNow();
+        executor.shutdown(); // no interrupt: copies write their outcome to the catalog
         executor.awaitTermination(10, TimeUnit.SECONDS);
     }
 

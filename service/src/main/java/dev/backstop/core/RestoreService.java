@@ -77,6 +77,7 @@ public final class RestoreService implements Managed {
     private final com.codahale.metrics.MetricRegistry metrics;
     private final Node node;
     private volatile Replicator replicator;
+    private volatile boolean stopping;
     private volatile SourceConnections connections = SourceConnections.direct();
 
     /** Connections to source databases go through these (their resilience guards). */
@@ -133,9 +134,14 @@ public final class RestoreService implements Managed {
         }
     }
 
+    /**
+     * Stops taking restores; one that is downloading fails at its next progress report (its row ends
+     * FAILED, the next start cleans its staging). No interrupts: they would close an H2 catalog's file.
+     */
     @Override
     public void stop() throws InterruptedException {
-        executor.shutdownNow();
+        stopping = true;
+        executor.shutdown();
         executor.awaitTermination(30, TimeUnit.SECONDS);
     }
 
@@ -378,6 +384,9 @@ public final class RestoreService implements Managed {
     }
 
     private void reportDownload(RestoreRow row, long done, long total) {
+        if (stopping) {
+            throw new java.io.UncheckedIOException(new IOException(INTERRUPTED));
+        }
         restores.progress(row.id(), RestorePhase.DOWNLOADING, done, total);
     }
 

@@ -121,7 +121,7 @@ public final class SnapshotService implements Managed {
     @Override
     public void stop() throws InterruptedException {
         aborting = true;
-        executor.shutdownNow();
+        executor.shutdown();
         executor.awaitTermination(30, TimeUnit.SECONDS);
     }
 
@@ -198,10 +198,13 @@ public final class SnapshotService implements Managed {
         }
     }
 
-    /** Stops every snapshot running on this node: they end FAILED with the reason, their uploads aborted. */
+    /**
+     * Stops every snapshot running on this node: the next write into storage fails, so each ends
+     * FAILED with the reason and its upload aborted. Cooperative, not an interrupt: an interrupted
+     * thread writing to an H2 catalog would close the database's file.
+     */
     public int abortRunning() {
         aborting = true;
-        workers.values().forEach(Thread::interrupt);
         return workers.size();
     }
 
@@ -292,7 +295,7 @@ public final class SnapshotService implements Managed {
         Map<String, String> tools = binding.source().toolVersions();
         SnapshotPipeline.Result result;
         try (ObjectUpload upload = binding.target().upload(dataKey)) {
-            result = pipeline.run(binding.source(), upload);
+            result = pipeline.run(binding.source(), new AbortableUpload(upload, () -> aborting));
             upload.commit();
         }
         Instant finished = clock.instant();

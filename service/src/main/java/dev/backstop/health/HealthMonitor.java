@@ -90,7 +90,9 @@ public final class HealthMonitor implements Managed {
             ticker.shutdownNow();
         }
         if (probeRunner != null) {
-            probeRunner.shutdownNow();
+            // Probes query the catalog: let a running one finish rather than interrupt it (an
+            // interrupt would close an H2 catalog's file); a hung one is left to the daemon thread.
+            probeRunner.shutdown();
         }
     }
 

@@ -61,6 +61,12 @@ public final class DataPruner {
     }
 
     public Outcome prune(String name, String actor, String why) throws SQLException, InterruptedException {
+        return prune(name, actor, why, () -> false);
+    }
+
+    /** As above; {@code cancelled} is checked between batches (the rows deleted so far stay deleted). */
+    public Outcome prune(String name, String actor, String why, java.util.function.BooleanSupplier cancelled)
+            throws SQLException, InterruptedException {
         DataPrunePolicy policy = policies.get(name);
         if (policy == null) {
             throw BackstopException.notFound("no pruning policy " + name);
@@ -95,6 +101,9 @@ public final class DataPruner {
                         metrics.meter(MetricName.of("backstop.pruning.rows.deleted", "policy", name)).mark(n);
                         if (n < policy.batchSize()) {
                             break;
+                        }
+                        if (cancelled.getAsBoolean()) {
+                            throw new InterruptedException("stopped after " + deleted + " rows: the service is shutting down");
                         }
                         Thread.sleep(policy.pause().toMilliseconds());
                     }

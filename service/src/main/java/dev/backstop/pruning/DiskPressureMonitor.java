@@ -86,7 +86,7 @@ public final class DiskPressureMonitor implements Managed {
     @Override
     public void stop() throws InterruptedException {
         if (executor != null) {
-            executor.shutdownNow();
+            executor.shutdown(); // no interrupt: the check writes audit rows to the catalog
             executor.awaitTermination(10, TimeUnit.SECONDS);
         }
     }

@@ -77,7 +77,10 @@ public final class Guard {
                 .onClose(e -> event("breaker", "close", "calls succeed again"))
                 .onFailure(e -> lastFailure.set(reason(e.getException())))
                 .build();
-        Timeout<Object> timeout = Timeout.builder(Duration.ofMillis(config.timeout().toMilliseconds())).withInterrupt()
+        // No withInterrupt(): an interrupted thread that then touches the H2 catalog would close its
+        // file channel and with it the database. The calls themselves are bounded (SDK apiCallTimeout,
+        // JDBC connect and socket timeouts); this marks a call that ran over as failed.
+        Timeout<Object> timeout = Timeout.builder(Duration.ofMillis(config.timeout().toMilliseconds()))
                 .onFailure(e -> event("timeout", "exceeded", "limit=" + config.timeout()))
                 .build();
         this.streaming = Failsafe.with(retry, breaker);
@@ -170,6 +173,7 @@ public final class Guard {
             T result = (T) executor.get(() -> measured(call));
             return result;
         } catch (CircuitBreakerOpenException e) {
+            event("breaker", "rejected", what + " refused while open");
             throw new IOException(what + ": " + component + " is unavailable: " + openReason(), e);
         } catch (TimeoutExceededException e) {
             throw new IOException(what + ": no answer from " + component + " within the resilience.timeout", e);
@@ -217,10 +221,15 @@ public final class Guard {
 
     private void event(String policy, String event, String detail) {
         metrics.meter(MetricName.of("backstop.resilience.events", "component", component, "policy", policy, "event", event)).mark();
-        if (event.equals("close") || event.equals("half_open")) {
-            LOG.info("resilience component={} policy={} event={} {}", component, policy, event, detail);
-        } else {
-            LOG.warn("resilience component={} policy={} event={} {}", component, policy, event, detail);
+        // The same fields in the MDC, so JSON logs carry them as fields, not only inside the message.
+        try (var c = org.slf4j.MDC.putCloseable("resilience_component", component);
+                var p = org.slf4j.MDC.putCloseable("resilience_policy", policy);
+                var e = org.slf4j.MDC.putCloseable("resilience_event", event)) {
+            if (event.equals("close") || event.equals("half_open")) {
+                LOG.info("resilience component={} policy={} event={} {}", component, policy, event, detail);
+            } else {
+                LOG.warn("resilience component={} policy={} event={} {}", component, policy, event, detail);
+            }
         }
     }
 

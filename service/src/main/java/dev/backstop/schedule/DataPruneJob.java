@@ -10,7 +10,7 @@ import org.quartz.JobExecutionException;
 @DisallowConcurrentExecution
 public final class DataPruneJob implements InterruptableJob {
     private final DataPruner pruner;
-    private volatile Thread runner;
+    private volatile boolean cancelled;
 
     public DataPruneJob(DataPruner pruner) {
         this.pruner = pruner;
@@ -18,26 +18,20 @@ public final class DataPruneJob implements InterruptableJob {
 
     @Override
     public void execute(JobExecutionContext context) throws JobExecutionException {
-        runner = Thread.currentThread();
         try {
             DataPruner.Outcome outcome = pruner.prune(context.getJobDetail().getKey().getName(), JobRunListener.actor(context),
-                    "schedule");
+                    "schedule", () -> cancelled);
             context.setResult(JobResult.ok(outcome.summary()));
         } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new JobExecutionException("interrupted between batches; the rows deleted so far stay deleted", e);
+            throw new JobExecutionException(e.getMessage() + "; the rows deleted so far stay deleted", e);
         } catch (Exception e) {
             throw new JobExecutionException(e.getMessage(), e);
-        } finally {
-            runner = null;
         }
     }
 
+    /** Stops between two batches (cooperatively: a thread interrupt could close an H2 database's file). */
     @Override
     public void interrupt() {
-        Thread t = runner;
-        if (t != null) {
-            t.interrupt();
-        }
+        cancelled = true;
     }
 }

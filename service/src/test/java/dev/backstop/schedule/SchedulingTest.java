@@ -86,6 +86,10 @@ class SchedulingTest {
         int before = snapshots(app, "source=files").size();
         Thread.sleep(2500);
         assertThat(snapshots(app, "source=files").size()).as("no snapshot while paused").isEqualTo(before);
+        // The admin task does the same without a token (the admin port is private).
+        Http.Reply task = Http.send("POST", YamlApps.admin(app, "/tasks/job?name=snapshot.files&action=resume"), null, null, null);
+        assertThat(task.status()).as(task.body()).isEqualTo(200);
+        assertThat(task.body()).containsPattern("resume snapshot.files: state (NORMAL|BLOCKED)");
         Http.Reply resumed = Http.send("POST", api(app, "/jobs/snapshot.files/resume"), TestTokens.OPERATOR, null, null);
         assertThat(resumed.status()).isEqualTo(200);
         await().atMost(Duration.ofSeconds(10)).until(() -> snapshots(app, "source=files").size() > before);
