@@ -86,7 +86,7 @@ public final class Guard {
         this.streaming = Failsafe.with(retry, breaker);
         this.bounded = Failsafe.with(timeout, retry, breaker);
         this.once = Failsafe.with(breaker);
-        metrics.gauge(MetricName.of("backstop.storage.quality.score", "component", component), () -> this::score);
+        metrics.gauge(MetricName.of("backstop.resilience.quality.score", "component", component), () -> this::score);
         metrics.gauge(MetricName.of("backstop.circuit.breaker.state", "component", component), () -> () -> switch (breaker.getState()) {
             case CLOSED -> 0;
             case HALF_OPEN -> 1;
