@@ -249,4 +249,39 @@ class SchedulingTest {
             assertThat(files.filter(Files::isRegularFile)).as("no object, final or temporary, is left").isEmpty();
         }
     }
+
+    /** Moves every trigger's next fire time ten minutes into the past, as if the service had been down then. */
+    private void missFireTimes() throws Exception {
+        try (var c = java.sql.DriverManager.getConnection("jdbc:h2:" + dir + "/catalog", "backstop", "");
+                var s = c.createStatement()) {
+            s.executeUpdate("UPDATE QRTZ_TRIGGERS SET NEXT_FIRE_TIME = " + (System.currentTimeMillis() - 600_000));
+        }
+    }
+
+    @Test
+    void aMissedFireRunsOnceAtStartWithRunOnceAndNotAtAllWithSkip() throws Exception {
+        var first = start("""
+                  - {type: directory, name: catch-up, path: %1$s/data, schedule: "0 0 0 1 1 ? 2099"}
+                  - {type: directory, name: skipped, path: %1$s/data, schedule: "0 0 0 1 1 ? 2099", misfire: skip}
+                """);
+        apps.stop(first);
+        missFireTimes();
+
+        var second = start("""
+                  - {type: directory, name: catch-up, path: %1$s/data, schedule: "0 0 0 1 1 ? 2099"}
+                  - {type: directory, name: skipped, path: %1$s/data, schedule: "0 0 0 1 1 ? 2099", misfire: skip}
+                """);
+        await().atMost(Duration.ofSeconds(15)).until(() -> snapshots(second, "source=catch-up&status=COMPLETED").size() == 1);
+        JsonNode caughtUp = snapshots(second, "source=catch-up").get(0);
+        assertThat(caughtUp.get("origin").asText()).isEqualTo("SCHEDULE");
+        assertThat(job(second, "snapshot.catch-up").get("nextFireTime").asText()).as("then the schedule resumes")
+                .startsWith("2099-01-01");
+        Thread.sleep(2000);
+        assertThat(snapshots(second, "source=catch-up")).as("once, not once per missed fire").hasSize(1);
+        assertThat(snapshots(second, "source=skipped")).as("skip waits for the next fire time").isEmpty();
+        assertThat(job(second, "snapshot.skipped").get("nextFireTime").asText()).startsWith("2099-01-01");
+        String metrics = Http.get(YamlApps.admin(second, "/metrics/prometheus"), null).body();
+        assertThat(metrics).contains("backstop_job_misfires_total{job=\"snapshot.catch-up\"} 1.0")
+                .contains("backstop_job_misfires_total{job=\"snapshot.skipped\"} 1.0");
+    }
 }
