@@ -188,7 +188,7 @@ public record ServiceGraph(
     }
 
     /** The configured jobs: snapshots, retention and drills per source. */
-    static List<JobSpec> jobSpecs(BackstopConfiguration config) {
+    public static List<JobSpec> jobSpecs(BackstopConfiguration config) {
         List<JobSpec> specs = new ArrayList<>();
         for (SourceFactory source : config.sources()) {
             if (source.schedule() != null) {

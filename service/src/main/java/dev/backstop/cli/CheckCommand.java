@@ -87,6 +87,7 @@ public final class CheckCommand extends ConfiguredCommand<BackstopConfiguration>
             }
             lines.addAll(run("disk", new DiskSpaceProbe(config.disk()), now));
             lines.add(encryption(config));
+            lines.addAll(schedules(config, now));
         } finally {
             targets.forEach(StorageTarget::close);
             try {
@@ -124,6 +125,27 @@ public final class CheckCommand extends ConfiguredCommand<BackstopConfiguration>
         } catch (Exception e) {
             return new Line(HealthStatus.FAIL, "catalog migrations", "cannot read: " + e.getMessage());
         }
+    }
+
+    /** The scheduler's mode, and each configured job with its next fire time. */
+    private static List<Line> schedules(BackstopConfiguration config, Instant now) {
+        List<Line> lines = new ArrayList<>();
+        var scheduler = config.scheduler();
+        lines.add(new Line(HealthStatus.PASS, "scheduler", (scheduler.enabled() ? "" : "disabled on this node; ")
+                + (scheduler.clustered() ? "clustered" : "standalone") + " as " + scheduler.instanceId() + ", times in "
+                + scheduler.timeZone()));
+        for (var spec : dev.backstop.ServiceGraph.jobSpecs(config)) {
+            try {
+                org.quartz.CronExpression cron = new org.quartz.CronExpression(spec.cron());
+                cron.setTimeZone(java.util.TimeZone.getTimeZone(scheduler.timeZone()));
+                java.util.Date next = cron.getNextValidTimeAfter(java.util.Date.from(now));
+                lines.add(new Line(HealthStatus.PASS, "job " + spec.name(), "'" + spec.cron() + "', next "
+                        + (next == null ? "never" : next.toInstant())));
+            } catch (java.text.ParseException e) {
+                lines.add(new Line(HealthStatus.FAIL, "job " + spec.name(), "invalid cron '" + spec.cron() + "': " + e.getMessage()));
+            }
+        }
+        return lines;
     }
 
     private static Line encryption(BackstopConfiguration config) {
