@@ -78,6 +78,8 @@ public final class RestoreService implements Managed {
     private final Node node;
     private volatile Replicator replicator;
     private volatile boolean stopping;
+    /** pg_restore processes running now: they read a file, so they would outlive the JVM. */
+    private final java.util.Set<Process> tools = ConcurrentHashMap.newKeySet();
     private volatile SourceConnections connections = SourceConnections.direct();
 
     /** Connections to source databases go through these (their resilience guards). */
@@ -142,7 +144,11 @@ public final class RestoreService implements Managed {
     public void stop() throws InterruptedException {
         stopping = true;
         executor.shutdown();
-        executor.awaitTermination(30, TimeUnit.SECONDS);
+        if (!executor.awaitTermination(20, TimeUnit.SECONDS)) {
+            // Still applying: end pg_restore so its thread drops the half-restored database and exits.
+            tools.forEach(Process::destroy);
+            executor.awaitTermination(10, TimeUnit.SECONDS);
+        }
     }
 
     /** Validates and queues a restore; returns its QUEUED row. */
@@ -708,8 +714,15 @@ public final class RestoreService implements Managed {
             builder.environment().put("PGPASSWORD", pg.password());
         }
         Process process = builder.start();
-        String output = new String(process.getInputStream().readAllBytes());
-        int exit = process.waitFor();
+        tools.add(process);
+        String output;
+        int exit;
+        try {
+            output = new String(process.getInputStream().readAllBytes());
+            exit = process.waitFor();
+        } finally {
+            tools.remove(process);
+        }
         if (exit != 0) {
             try (Connection c = maintenance(pg)) {
                 dropDatabase(c, database);
