@@ -20,6 +20,11 @@ public final class UnexpectedExceptionMapper implements ExceptionMapper<Throwabl
 
     @Override
     public Response toResponse(Throwable e) {
+        return unexpected(e, uri);
+    }
+
+    /** 500 with an error id that is also in the log, with the stack trace. */
+    static Response unexpected(Throwable e, UriInfo uri) {
         String errorId = Long.toHexString(ThreadLocalRandom.current().nextLong());
         LOG.error("Unexpected error {} on {}", errorId, uri == null ? "?" : uri.getPath(), e);
         return Problems.response(ProblemType.INTERNAL_ERROR,
