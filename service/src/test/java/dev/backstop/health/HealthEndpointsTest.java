@@ -87,7 +87,7 @@ class HealthEndpointsTest {
         assertThat(Http.get(admin("/health/ready"), null).status()).isEqualTo(200);
         PROXY.stop();
         try {
-            // period 200ms + timeout 150ms in test-config.yml: one round, plus slack for a slow machine.
+            // period 500ms + timeout 400ms in test-config.yml: one round, plus slack for a slow machine.
             await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> {
                 Http.Reply ready = Http.get(admin("/health/ready"), null);
                 assertThat(ready.status()).isEqualTo(503);
