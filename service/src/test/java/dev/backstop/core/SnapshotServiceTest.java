@@ -61,20 +61,29 @@ class SnapshotServiceTest {
         Files.writeString(dir.resolve("data/a.txt"), "a");
     }
 
+    private final List<SnapshotService> services = new java.util.ArrayList<>();
+
+    /** Lets a blocked snapshot finish and stops the services before the temp directory is deleted under them. */
     @AfterEach
     void tearDown() throws Exception {
         release.countDown();
+        await().atMost(Duration.ofSeconds(10)).until(() -> dao.running("slow").isEmpty() && dao.running("files").isEmpty());
+        for (SnapshotService service : services) {
+            service.stop();
+        }
         dataSource.stop();
     }
 
     private SnapshotService service() {
         SnapshotSource files = new DirectorySourceFactory("files", null, null, dir.resolve("data"), null, null, null, null, null, null, null, null)
                 .build(new SourceEnvironment(dir.resolve("staging")));
-        return new SnapshotService(dev.backstop.core.Node.standalone("test"), Map.of(
+        SnapshotService service = new SnapshotService(dev.backstop.core.Node.standalone("test"), Map.of(
                 "files", new SnapshotService.Binding(files, target),
                 "slow", new SnapshotService.Binding(new BlockingSource(release), target)),
                 dao, new SnapshotPipeline(CompressionConfig.defaults(), null), mapper, new MetricRegistry(),
                 Clock.systemUTC(), "test", 2);
+        services.add(service);
+        return service;
     }
 
     @Test
