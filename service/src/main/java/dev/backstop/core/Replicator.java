@@ -16,7 +16,6 @@ import java.security.MessageDigest;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HexFormat;
 import java.util.List;
@@ -194,31 +193,25 @@ public final class Replicator implements Managed {
      * from before replication, rebuilt catalogs).
      */
     public List<StorageTarget> readable(SnapshotRow snapshot) {
-        List<String> names = new ArrayList<>();
-        if (snapshot.storageTarget() != null) {
-            names.add(snapshot.storageTarget());
-        }
-        for (CopyRow copy : copies.forSnapshot(snapshot.id())) {
-            if ("COPIED".equals(copy.status()) && !names.contains(copy.target())) {
-                names.add(copy.target());
-            }
-        }
-        return names.stream().map(targets::get).filter(java.util.Objects::nonNull)
-                .sorted(Comparator.comparingDouble(Replicator::score).reversed())
-                .toList();
+        return targetsOf(snapshot, true).stream().sorted(Comparator.comparingDouble(Replicator::score).reversed()).toList();
     }
 
     /** Every target holding any part of a snapshot (for deletion): primary and replicas, copied or not. */
     public List<StorageTarget> holding(SnapshotRow snapshot) {
-        List<String> names = new ArrayList<>();
+        return targetsOf(snapshot, false);
+    }
+
+    /** The snapshot's own target, then the targets of its copies (only finished ones when {@code copiedOnly}). */
+    private List<StorageTarget> targetsOf(SnapshotRow snapshot, boolean copiedOnly) {
+        java.util.LinkedHashSet<String> names = new java.util.LinkedHashSet<>();
         if (snapshot.storageTarget() != null) {
             names.add(snapshot.storageTarget());
         }
-        copies.forSnapshot(snapshot.id()).forEach(c -> {
-            if (!names.contains(c.target())) {
-                names.add(c.target());
+        for (CopyRow copy : copies.forSnapshot(snapshot.id())) {
+            if (!copiedOnly || "COPIED".equals(copy.status())) {
+                names.add(copy.target());
             }
-        });
+        }
         return names.stream().map(targets::get).filter(java.util.Objects::nonNull).toList();
     }
 }

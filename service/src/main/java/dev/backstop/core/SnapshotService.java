@@ -54,7 +54,6 @@ public final class SnapshotService implements Managed {
     private final String version;
     private final ExecutorService executor;
     private final Map<String, String> running = new ConcurrentHashMap<>();
-    private final Map<String, Thread> workers = new ConcurrentHashMap<>();
     private final Node node;
     private volatile boolean aborting;
     private volatile Replicator replicator;
@@ -203,9 +202,8 @@ public final class SnapshotService implements Managed {
      * FAILED with the reason and its upload aborted. Cooperative, not an interrupt: an interrupted
      * thread writing to an H2 catalog would close the database's file.
      */
-    public int abortRunning() {
+    public void abortRunning() {
         aborting = true;
-        return workers.size();
     }
 
     private Binding binding(String sourceName) {
@@ -262,7 +260,6 @@ public final class SnapshotService implements Managed {
     }
 
     private void execute(SnapshotRow row) {
-        workers.put(row.sourceName(), Thread.currentThread());
         MDC.put("snapshot_id", row.id());
         MDC.put("source", row.sourceName());
         try {
@@ -275,16 +272,10 @@ public final class SnapshotService implements Managed {
                 SnapshotRow done = write(row, binding, dataKey, manifestKey);
                 finish(done, null);
             } catch (Exception | LinkageError e) {
-                // An abort interrupts this thread; clear the flag so the cleanup and the catalog update still run.
-                boolean interrupted = Thread.interrupted();
                 cleanUp(binding.target(), dataKey, manifestKey);
                 finish(row, aborting ? new IOException(ABORTED, e) : e);
-                if (interrupted) {
-                    Thread.currentThread().interrupt();
-                }
             }
         } finally {
-            workers.remove(row.sourceName(), Thread.currentThread());
             running.remove(row.sourceName(), row.id());
             MDC.remove("snapshot_id");
             MDC.remove("source");

@@ -13,7 +13,6 @@ import dev.backstop.support.YamlApps;
 import io.dropwizard.testing.DropwizardTestSupport;
 import java.nio.file.Path;
 import java.sql.Connection;
-import java.sql.DriverManager;
 import java.sql.ResultSet;
 import java.sql.Statement;
 import java.time.Duration;
@@ -47,7 +46,7 @@ class DataPruningTest {
 
     private List<String> audit() throws Exception {
         List<String> rows = new ArrayList<>();
-        try (Connection c = DriverManager.getConnection("jdbc:h2:" + dir + "/catalog", "backstop", "");
+        try (Connection c = apps.catalog();
                 Statement s = c.createStatement();
                 ResultSet r = s.executeQuery("SELECT subject_id, outcome, detail FROM audit_events WHERE action = 'data.pruned' ORDER BY id")) {
             while (r.next()) {

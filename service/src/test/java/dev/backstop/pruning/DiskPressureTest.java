@@ -14,7 +14,6 @@ import io.dropwizard.testing.DropwizardTestSupport;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
-import java.sql.DriverManager;
 import java.sql.ResultSet;
 import java.sql.Statement;
 import java.time.Duration;
@@ -64,7 +63,7 @@ class DiskPressureTest {
     }
 
     private String pressureAudit() throws Exception {
-        try (Connection c = DriverManager.getConnection("jdbc:h2:" + dir + "/catalog", "backstop", "");
+        try (Connection c = apps.catalog();
                 Statement s = c.createStatement();
                 ResultSet r = s.executeQuery("SELECT outcome || ' ' || detail FROM audit_events WHERE action = 'disk.pressure'")) {
             return r.next() ? r.getString(1) : null;

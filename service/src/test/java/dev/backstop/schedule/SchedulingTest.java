@@ -195,7 +195,7 @@ class SchedulingTest {
         assertThat(files.get("cron").asText()).isEqualTo("0 0 3 * * ?");
         assertThat(files.get("misfire").asText()).isEqualTo("skip");
         assertThat(files.get("nextFireTime").asText()).contains("T03:00:00");
-        try (var connection = java.sql.DriverManager.getConnection("jdbc:h2:" + dir + "/catalog", "backstop", "");
+        try (var connection = apps.catalog();
                 var query = connection.createStatement().executeQuery(
                         "SELECT COUNT(*) FROM QRTZ_JOB_DETAILS WHERE JOB_NAME = 'old'")) {
             query.next();
@@ -221,7 +221,7 @@ class SchedulingTest {
     }
 
     private String statusAfterStop(String id) throws Exception {
-        try (var c = java.sql.DriverManager.getConnection("jdbc:h2:" + dir + "/catalog", "backstop", "");
+        try (var c = apps.catalog();
                 var q = c.prepareStatement("SELECT status || ': ' || COALESCE(error, '') FROM snapshots WHERE id = ?")) {
             q.setString(1, id);
             var rows = q.executeQuery();
@@ -253,7 +253,7 @@ class SchedulingTest {
 
     /** Moves every trigger's next fire time ten minutes into the past, as if the service had been down then. */
     private void missFireTimes() throws Exception {
-        try (var c = java.sql.DriverManager.getConnection("jdbc:h2:" + dir + "/catalog", "backstop", "");
+        try (var c = apps.catalog();
                 var s = c.createStatement()) {
             s.executeUpdate("UPDATE QRTZ_TRIGGERS SET NEXT_FIRE_TIME = " + (System.currentTimeMillis() - 600_000));
         }

@@ -19,7 +19,6 @@ import io.dropwizard.testing.DropwizardTestSupport;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
-import java.sql.DriverManager;
 import java.sql.ResultSet;
 import java.sql.Statement;
 import java.time.Duration;
@@ -104,7 +103,7 @@ class ReplicationTest {
     /** target -> status of each copy of a snapshot, from the catalog. */
     private List<String> copies(String snapshotId) throws Exception {
         List<String> rows = new ArrayList<>();
-        try (Connection c = DriverManager.getConnection("jdbc:h2:" + dir + "/catalog", "backstop", "");
+        try (Connection c = apps.catalog();
                 Statement s = c.createStatement();
                 ResultSet r = s.executeQuery("SELECT target, status FROM snapshot_copies WHERE snapshot_id = '" + snapshotId
                         + "' ORDER BY target")) {

@@ -60,6 +60,11 @@ public final class YamlApps implements AutoCloseable {
         apps.remove(app);
     }
 
+    /** A connection to the apps' H2 catalog (the same in-process database they use). */
+    public java.sql.Connection catalog() throws java.sql.SQLException {
+        return java.sql.DriverManager.getConnection("jdbc:h2:" + dir + "/catalog", "backstop", "");
+    }
+
     public static String api(DropwizardTestSupport<BackstopConfiguration> app, String path) {
         return "http://127.0.0.1:" + app.getLocalPort() + "/api/v1" + path;
     }
