@@ -82,6 +82,8 @@ public class BackstopApplication extends Application<BackstopConfiguration> {
     public void initialize(Bootstrap<BackstopConfiguration> bootstrap) {
         // Times on the wire are ISO-8601 strings, not epoch numbers.
         bootstrap.getObjectMapper().disable(SerializationFeature.WRITE_DATES_AS_TIMESTAMPS);
+        // A request field we do not know is an error, not a silent default (Dropwizard ignores them).
+        bootstrap.getObjectMapper().enable(com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
         // ${VAR} and ${VAR:-default} in config.yml; an unset variable without a default stops startup.
         bootstrap.setConfigurationSourceProvider(new SubstitutingSourceProvider(
                 bootstrap.getConfigurationSourceProvider(), new EnvironmentVariableSubstitutor(true)));

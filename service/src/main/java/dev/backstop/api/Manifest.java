@@ -21,6 +21,7 @@ import java.util.Map;
  * @param filesVanished         directory sources: files that vanished while being read
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
+@com.fasterxml.jackson.annotation.JsonIgnoreProperties(ignoreUnknown = true) // a newer version's fields are not an error
 public record Manifest(
         int formatVersion,
         String snapshotId,
@@ -43,5 +44,6 @@ public record Manifest(
     public static final int FORMAT_VERSION = 1;
 
     /** @param recipientFingerprint fingerprint of the recipient's primary key */
+    @com.fasterxml.jackson.annotation.JsonIgnoreProperties(ignoreUnknown = true)
     public record Encryption(String format, String recipientFingerprint) {}
 }

@@ -37,6 +37,7 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Properties;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
@@ -167,7 +168,8 @@ public final class RestoreService implements Managed {
             throw invalid("source '" + snapshot.sourceName() + "' of snapshot " + snapshot.id() + " is no longer configured");
         }
         RestoreMode mode = RestoreMode.valueOf(request.mode().toUpperCase(Locale.ROOT));
-        String targetKey = targetKey(source, request.target(), mode);
+        TargetCheck check = checkTarget(source, request, mode);
+        String targetKey = check.key();
         String id = ids.next();
         String busy = busyTargets.putIfAbsent(targetKey, id);
         if (busy != null) {
@@ -182,9 +184,9 @@ public final class RestoreService implements Managed {
             audit(actor, "restore.requested", id, AuditOutcome.REQUESTED,
                     "snapshot " + snapshot.id() + " into " + targetKey + " (" + request.mode() + (request.dryRun() ? ", dry run" : "") + ")");
             if (background) {
-                executor.submit(() -> execute(row, snapshot, source, request, targetKey));
+                executor.submit(() -> execute(row, snapshot, source, request, check));
             } else {
-                execute(row, snapshot, source, request, targetKey);
+                execute(row, snapshot, source, request, check);
             }
             return row;
         } catch (IOException | RuntimeException e) {
@@ -203,64 +205,171 @@ public final class RestoreService implements Managed {
         return restores.find(TimeOrderedId.require(id, "restore")).orElseThrow(() -> BackstopException.notFound("no restore " + id));
     }
 
-    private String targetKey(SourceFactory source, Map<String, String> target, RestoreMode mode) {
+    /**
+     * What a target must be for a mode, checked when the request arrives so that a mistake is a 409
+     * or 422 at once, not a FAILED restore later. Conditions that may change before the restore
+     * runs (clients connected, an H2 file open) refuse a real restore; a dry run reports them
+     * instead. The apply step checks them again.
+     */
+    private record TargetCheck(String key, List<String> wouldRefuse) {}
+
+    private TargetCheck checkTarget(SourceFactory source, RestoreRequest request, RestoreMode mode) {
+        Map<String, String> target = request.target();
+        List<String> busy = new ArrayList<>();
+        String key;
         if (source instanceof dev.backstop.source.directory.DirectorySourceFactory) {
-            String path = target.get("path");
-            if (path == null || path.isBlank()) {
-                throw invalid("target.path is required to restore a directory source");
-            }
-            Path p = Path.of(path).toAbsolutePath().normalize();
-            if (mode == RestoreMode.NEW && Files.exists(p)) {
+            requireKeys(target, "path");
+            Path p = absolutePath(target, "path", "directory");
+            if (mode == RestoreMode.NEW && Files.exists(p, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
                 throw BackstopException.conflict("target.path " + p + " exists; mode new restores into a path that does not exist "
                         + "(mode replace swaps an existing one)");
             }
             if (mode == RestoreMode.REPLACE && !Files.isDirectory(p)) {
                 throw invalid("target.path " + p + " is not an existing directory to replace");
             }
-            return "directory:" + p;
-        }
-        if (source instanceof PostgresSourceFactory pg) {
+            requireParent(p);
+            key = "directory:" + p;
+        } else if (source instanceof PostgresSourceFactory pg) {
+            requireKeys(target, "database");
             String database = target.get("database");
             if (database == null || !database.matches("[a-z_][a-z0-9_]{0,62}")) {
                 throw invalid("target.database is required: a new database name of lowercase letters, digits and '_'");
             }
-            return "postgres:" + pg.host() + ":" + pg.port() + "/" + database;
-        }
-        if (source instanceof dev.backstop.source.sqlite.SqliteSourceFactory) {
-            String path = target.get("path");
-            if (path == null || path.isBlank()) {
-                throw invalid("target.path is required to restore a sqlite source");
-            }
-            Path p = Path.of(path).toAbsolutePath().normalize();
-            if (mode == RestoreMode.NEW && Files.exists(p)) {
+            checkPostgres(pg, database, mode, request.force()).ifPresent(busy::add);
+            key = "postgres:" + pg.host() + ":" + pg.port() + "/" + database;
+        } else if (source instanceof dev.backstop.source.sqlite.SqliteSourceFactory) {
+            requireKeys(target, "path");
+            Path p = absolutePath(target, "path", "sqlite");
+            if (mode == RestoreMode.NEW && Files.exists(p, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
                 throw BackstopException.conflict("target.path " + p + " exists; mode new restores into a file that does not exist");
             }
             if (mode == RestoreMode.REPLACE && !Files.isRegularFile(p)) {
                 throw invalid("target.path " + p + " is not an existing file to replace");
             }
-            return "sqlite:" + p;
-        }
-        if (source instanceof dev.backstop.source.h2.H2SourceFactory) {
+            requireParent(p);
+            key = "sqlite:" + p;
+        } else if (source instanceof dev.backstop.source.h2.H2SourceFactory) {
+            requireKeys(target, "url");
             String url = target.get("url");
             if (url == null || !url.matches("jdbc:h2:(file:)?[^;:]+")) {
                 throw invalid("target.url is required: a file database URL such as jdbc:h2:/var/lib/app/restored (no options)");
             }
+            Path file = Path.of(h2File(url));
+            if (!file.isAbsolute()) {
+                throw invalid("target.url " + url + " is a relative path; give the absolute one (it would resolve to "
+                        + file.toAbsolutePath().normalize() + ")");
+            }
             if (mode == RestoreMode.REPLACE) {
-                if (!Files.isRegularFile(Path.of(h2File(url)))) {
+                if (!Files.isRegularFile(file)) {
                     throw invalid("target.url " + url + " is not an existing H2 database to replace (mode new restores into a new one)");
                 }
-                return "h2:" + url;
-            }
-            if (Files.exists(Path.of(h2File(url)))) {
+                h2OpenBy(url, file).ifPresent(busy::add);
+            } else if (Files.exists(file)) {
                 throw BackstopException.conflict("target.url " + url + " names an existing database; mode new restores into a new one");
             }
-            return "h2:" + url;
+            requireParent(file);
+            key = "h2:" + url;
+        } else {
+            throw invalid("restores of " + source.type() + " sources are not available");
         }
-        throw invalid("restores of " + source.type() + " sources are not available");
+        if (!busy.isEmpty() && !request.dryRun()) {
+            throw BackstopException.conflict(String.join("; ", busy) + "; nothing was restored");
+        }
+        return new TargetCheck(key, busy);
     }
 
-    private void execute(RestoreRow row, SnapshotRow snapshot, SourceFactory source, RestoreRequest request, String targetKey) {
-        Map<String, String> target = request.target();
+    /** For a directory replace: which live files the real run would remove and which it would overwrite. */
+    private static String dryRunChanges(SourceFactory source, RestoreRequest request, RestoreMode mode, Path raw) throws IOException {
+        if (!(source instanceof dev.backstop.source.directory.DirectorySourceFactory) || mode != RestoreMode.REPLACE) {
+            return "";
+        }
+        Path live = Path.of(request.target().get("path")).normalize();
+        java.util.SortedSet<String> restored;
+        try (InputStream in = Files.newInputStream(raw)) {
+            restored = TarExtractor.entryNames(in);
+        }
+        List<String> removed = new ArrayList<>();
+        List<String> overwritten = new ArrayList<>();
+        try (Stream<Path> files = Files.walk(live)) {
+            for (Path file : files.filter(p -> !Files.isDirectory(p, java.nio.file.LinkOption.NOFOLLOW_LINKS)).sorted().toList()) {
+                String name = live.relativize(file).toString();
+                (restored.contains(name) ? overwritten : removed).add(name);
+            }
+        }
+        return "; would remove " + removed.size() + " files " + sample(removed) + " and overwrite " + overwritten.size() + " "
+                + sample(overwritten) + " in " + live;
+    }
+
+    private static String sample(List<String> names) {
+        int shown = Math.min(names.size(), 50);
+        return names.subList(0, shown) + (names.size() > shown ? " (and " + (names.size() - shown) + " more)" : "");
+    }
+
+    /** A misspelt target key ("datbase") is an error, not an empty target. */
+    private static void requireKeys(Map<String, String> target, String allowed) {
+        for (String key : target.keySet()) {
+            if (!key.equals(allowed)) {
+                throw invalid("unknown target key '" + key + "'; this source type takes target." + allowed + " only");
+            }
+        }
+    }
+
+    private static Path absolutePath(Map<String, String> target, String name, String type) {
+        String path = target.get(name);
+        if (path == null || path.isBlank()) {
+            throw invalid("target." + name + " is required to restore a " + type + " source");
+        }
+        Path p = Path.of(path);
+        if (!p.isAbsolute()) {
+            throw invalid("target." + name + " " + path + " is a relative path; give the absolute one (it would resolve to "
+                    + p.toAbsolutePath().normalize() + ")");
+        }
+        return p.normalize();
+    }
+
+    private static void requireParent(Path p) {
+        Path parent = p.getParent();
+        if (parent == null || !Files.isDirectory(parent)) {
+            throw invalid("the directory " + parent + " that would hold " + p + " does not exist; create it first");
+        }
+    }
+
+    /** Existence for the mode (409/422); connected clients as a condition that refuses a real run. */
+    private Optional<String> checkPostgres(PostgresSourceFactory pg, String database, RestoreMode mode, boolean force) {
+        try (Connection c = maintenance(pg)) {
+            boolean exists = databaseExists(c, database);
+            if (mode == RestoreMode.NEW && exists) {
+                throw BackstopException.conflict("database " + database + " already exists; mode new restores into a new database "
+                        + "(mode replace swaps an existing one)");
+            }
+            if (mode == RestoreMode.REPLACE && !exists) {
+                throw invalid("database " + database + " does not exist; mode replace needs an existing database (use mode new)");
+            }
+            if (mode == RestoreMode.REPLACE && !force) {
+                int active = activeConnections(c, database);
+                if (active > 0) {
+                    return Optional.of("database " + database + " has " + active + " active connections; stop its clients or set "
+                            + "\"force\": true to terminate them");
+                }
+            }
+            return Optional.empty();
+        } catch (java.sql.SQLException e) {
+            throw new BackstopException(ProblemType.SERVICE_UNAVAILABLE, "cannot check the target database on " + pg.host() + ":"
+                    + pg.port() + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static Optional<String> h2OpenBy(String url, Path file) {
+        try {
+            return dev.backstop.source.h2.H2FileLocks.holder(file).map(holder -> "the H2 database " + url + " is open (its file is "
+                    + "locked by " + holder + "): stop the application using it, then restore again; nothing was swapped");
+        } catch (IOException e) {
+            return Optional.of(e.getMessage());
+        }
+    }
+
+    private void execute(RestoreRow row, SnapshotRow snapshot, SourceFactory source, RestoreRequest request, TargetCheck check) {
+        String targetKey = check.key();
         MDC.put("restore_id", row.id());
         MDC.put("source", snapshot.sourceName());
         Path work = staging.resolve("restore-" + row.id());
@@ -270,7 +379,11 @@ public final class RestoreService implements Managed {
             String detail;
             if (row.dryRun()) {
                 detail = "verified " + Files.size(raw) + " bytes of " + snapshot.sourceType() + " data (sha256 " + snapshot.sha256()
-                        + "); would restore into " + targetKey + " (mode " + row.mode().name().toLowerCase(Locale.ROOT) + "); nothing changed";
+                        + "); would restore into " + targetKey + " (mode " + row.mode().name().toLowerCase(Locale.ROOT) + ")"
+                        + dryRunChanges(source, request, row.mode(), raw)
+                        + (check.wouldRefuse().isEmpty() ? "" : "; the real run would be refused now: "
+                                + String.join("; ", check.wouldRefuse()))
+                        + "; nothing changed";
             } else {
                 restores.progress(row.id(), RestorePhase.APPLYING, snapshot.storedBytes(), snapshot.storedBytes());
                 detail = apply(row, source, request, raw, work);
@@ -546,10 +659,12 @@ public final class RestoreService implements Managed {
     }
 
     /**
-     * H2 replace: RUNSCRIPT into a fresh database beside the live one, then swap the files while
-     * holding the live file's lock, so no process can open it halfway. H2 allows one process per
-     * database file: while the application has it open, the lock is taken and nothing is swapped.
-     * The previous database is kept beside it unless {@code dropReplaced}.
+     * H2 replace: RUNSCRIPT into a fresh database beside the live one, then swap. H2 allows one
+     * process per database file and locks it while open; whether it is open is read from the
+     * kernel's lock table, never by opening the file (closing a channel would drop a lock this JVM
+     * holds). The swap keeps the live name valid throughout: the live file is hard-linked to its
+     * "replaced" name, then the fresh file is renamed over the live name in one rename(2). The
+     * previous database is kept beside it unless {@code dropReplaced}.
      */
     private String replaceH2(RestoreRow row, String url, Path script, boolean dropReplaced) throws Exception {
         Path live = Path.of(h2File(url)).toAbsolutePath().normalize();
@@ -558,29 +673,22 @@ public final class RestoreService implements Managed {
         Path freshBase = live.resolveSibling(base + "_restore_" + suffix);
         Path fresh = Path.of(freshBase + ".mv.db");
         Path old = live.resolveSibling(base + "_replaced_" + suffix + ".mv.db");
+        Optional<String> open = h2OpenBy(url, live);
+        if (open.isPresent()) {
+            throw new IOException(open.get());
+        }
         restoreH2("jdbc:h2:" + freshBase, script);
-        try (java.nio.channels.FileChannel channel = java.nio.channels.FileChannel.open(live,
-                java.nio.file.StandardOpenOption.READ, java.nio.file.StandardOpenOption.WRITE)) {
-            java.nio.channels.FileLock lock;
-            try {
-                lock = channel.tryLock();
-            } catch (java.nio.channels.OverlappingFileLockException e) {
-                lock = null;
+        try {
+            open = h2OpenBy(url, live); // again: the script may have taken a while
+            if (open.isPresent()) {
+                throw new IOException(open.get());
             }
-            if (lock == null) {
-                throw new IOException("the H2 database " + url + " is open (its file is locked): stop the application using it, "
-                        + "then restore again; nothing was swapped");
-            }
+            Files.createLink(old, live);
             try {
-                Files.move(live, old, StandardCopyOption.ATOMIC_MOVE);
-                try {
-                    Files.move(fresh, live, StandardCopyOption.ATOMIC_MOVE);
-                } catch (IOException e) {
-                    Files.move(old, live, StandardCopyOption.ATOMIC_MOVE); // put the live database back
-                    throw e;
-                }
-            } finally {
-                lock.release();
+                Files.move(fresh, live, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            } catch (IOException e) {
+                Files.deleteIfExists(old); // the live file was never replaced
+                throw e;
             }
         } finally {
             Files.deleteIfExists(fresh);

@@ -198,11 +198,15 @@ class RestoreRoundTripTest {
                 + "\"}, \"mode\": \"replace\"}";
         try (Connection client = java.sql.DriverManager.getConnection(H2_URL, "sa", ""); Statement s = client.createStatement()) {
             s.execute("UPDATE items SET name = 'changed after the snapshot'");
-            JsonNode refused = restore(TestTokens.ADMIN, body); // the application still has it open
-            assertThat(refused.get("phase").asText()).isEqualTo("FAILED");
-            assertThat(refused.get("error").asText()).contains("is open").contains("nothing was swapped");
+            // The application (here: this JVM) still has it open: refused at once, not a failed restore.
+            Http.Reply refused = Http.send("POST", api("restores"), TestTokens.ADMIN, "application/json", body);
+            dev.backstop.resources.ProblemJsonTest.assertProblem(refused, 409, "conflict");
+            assertThat(refused.json().get("detail").asText()).contains("is open").contains("nothing was");
             assertThat(SnapshotTestSupport.rows(client, query)).as("live database untouched")
                     .allSatisfy(row -> assertThat(row.get(1)).isEqualTo("changed after the snapshot"));
+            // Deciding "open" must not drop this JVM's lock: a second process is still locked out.
+            assertThat(dev.backstop.support.H2Process.open(H2_URL, "sa")).contains("already in use");
+            assertThat(SnapshotTestSupport.rows(client, query)).as("the open connection still works").hasSize(300);
         }
         JsonNode done = restore(TestTokens.ADMIN, body);
         assertThat(done.get("phase").asText()).as(done.toString()).isEqualTo("COMPLETED");
@@ -230,9 +234,12 @@ class RestoreRoundTripTest {
         String changed;
         try (Connection client = FIXTURE.postgres().connect()) { // an application still connected
             changed = SnapshotTestSupport.fingerprint(FIXTURE.postgres().connect(), "accounts");
-            JsonNode refused = restore(TestTokens.ADMIN, body);
-            assertThat(refused.get("phase").asText()).isEqualTo("FAILED");
-            assertThat(refused.get("error").asText()).contains("active connections").contains("force");
+            Http.Reply refused = Http.send("POST", api("restores"), TestTokens.ADMIN, "application/json", body);
+            dev.backstop.resources.ProblemJsonTest.assertProblem(refused, 409, "conflict");
+            assertThat(refused.json().get("detail").asText()).contains("active connections").contains("force");
+            JsonNode dryRun = restore(TestTokens.ADMIN, body.replace("}, \"mode\"", "}, \"dryRun\": true, \"mode\""));
+            assertThat(dryRun.get("phase").asText()).as(dryRun.toString()).isEqualTo("COMPLETED");
+            assertThat(dryRun.get("detail").asText()).contains("the real run would be refused now").contains("active connections");
             assertThat(client.isValid(2)).isTrue();
         }
         assertThat(SnapshotTestSupport.fingerprint(FIXTURE.postgres().connect(), "accounts")).as("live database untouched").isEqualTo(changed);
@@ -308,6 +315,65 @@ class RestoreRoundTripTest {
                 {"snapshotId": "%s", "target": {"path": "%s"}, "mode": "replace"}""".formatted(snapshot.get("id").asText(), live));
         assertThat(done.get("phase").asText()).isEqualTo("FAILED");
         assertThat(done.get("error").asText()).contains(reason);
+    }
+
+    @Test
+    void aMisspeltFieldIsRefusedAndTheLiveDirectoryStays() throws Exception {
+        JsonNode snapshot = SnapshotTestSupport.snapshot(APP.getLocalPort(), "dir");
+        Path live = Files.createDirectories(FIXTURE.dir().resolve("typo-live"));
+        Files.writeString(live.resolve("precious.txt"), "live data\n");
+        TreeMap<String, String> before = SnapshotTestSupport.tree(live);
+        Http.Reply reply = Http.send("POST", api("restores"), TestTokens.ADMIN, "application/json", """
+                {"snapshotId": "%s", "target": {"path": "%s"}, "mode": "replace", "dry_run": true}"""
+                .formatted(snapshot.get("id").asText(), live));
+        dev.backstop.resources.ProblemJsonTest.assertProblem(reply, 422, "validation-failed");
+        assertThat(reply.json().get("detail").asText()).contains("dry_run").contains("did you mean 'dryRun'");
+        Http.Reply badKey = Http.send("POST", api("restores"), TestTokens.ADMIN, "application/json", """
+                {"snapshotId": "%s", "target": {"paht": "%s"}, "mode": "replace"}""".formatted(snapshot.get("id").asText(), live));
+        dev.backstop.resources.ProblemJsonTest.assertProblem(badKey, 422, "validation-failed");
+        assertThat(badKey.json().get("detail").asText()).contains("paht");
+        assertThat(SnapshotTestSupport.tree(live)).isEqualTo(before);
+    }
+
+    @Test
+    void mistakesAboutTheTargetAreAnsweredAtOnceAndAreNotFailedRestores() throws Exception {
+        JsonNode dir = SnapshotTestSupport.snapshot(APP.getLocalPort(), "dir");
+        JsonNode pg = SnapshotTestSupport.snapshot(APP.getLocalPort(), "pg");
+        String failedBefore = failedRestoresMetric();
+        Http.Reply existing = Http.send("POST", api("restores"), TestTokens.OPERATOR, "application/json", """
+                {"snapshotId": "%s", "target": {"database": "%s"}, "mode": "new"}"""
+                .formatted(pg.get("id").asText(), FIXTURE.postgres().database()));
+        dev.backstop.resources.ProblemJsonTest.assertProblem(existing, 409, "conflict");
+        assertThat(existing.json().get("detail").asText()).contains("already exists");
+        Http.Reply missing = Http.send("POST", api("restores"), TestTokens.ADMIN, "application/json", """
+                {"snapshotId": "%s", "target": {"database": "no_such_db_here"}, "mode": "replace"}""".formatted(pg.get("id").asText()));
+        dev.backstop.resources.ProblemJsonTest.assertProblem(missing, 422, "validation-failed");
+        assertThat(missing.json().get("detail").asText()).contains("does not exist");
+        Http.Reply relative = Http.send("POST", api("restores"), TestTokens.OPERATOR, "application/json", """
+                {"snapshotId": "%s", "target": {"path": "restored/here"}, "mode": "new"}""".formatted(dir.get("id").asText()));
+        dev.backstop.resources.ProblemJsonTest.assertProblem(relative, 422, "validation-failed");
+        assertThat(relative.json().get("detail").asText()).contains("relative path");
+        assertThat(failedRestoresMetric()).as("a refusal is not a failed restore").isEqualTo(failedBefore);
+    }
+
+    private String failedRestoresMetric() {
+        return Http.get("http://127.0.0.1:" + APP.getAdminPort() + "/metrics/prometheus", null).body().lines()
+                .filter(line -> line.startsWith("backstop_restores_total{outcome=\"failed\"")).sorted().toList().toString();
+    }
+
+    @Test
+    void aDryRunOfADirectoryReplaceListsWhatWouldBeRemovedAndOverwritten() throws Exception {
+        JsonNode snapshot = SnapshotTestSupport.snapshot(APP.getLocalPort(), "dir");
+        Path live = Files.createDirectories(FIXTURE.dir().resolve("dry-live"));
+        Files.writeString(live.resolve("a.txt"), "other\n");
+        Files.writeString(live.resolve("only-here.txt"), "would go\n");
+        JsonNode done = restore(TestTokens.ADMIN, """
+                {"snapshotId": "%s", "target": {"path": "%s"}, "mode": "replace", "dryRun": true}"""
+                .formatted(snapshot.get("id").asText(), live));
+        assertThat(done.get("phase").asText()).as(done.toString()).isEqualTo("COMPLETED");
+        assertThat(done.get("detail").asText()).contains("would remove 1 files [only-here.txt]")
+                .contains("overwrite 1 [a.txt]").contains("nothing changed");
+        assertThat(Files.readString(live.resolve("only-here.txt"))).isEqualTo("would go\n");
     }
 
     @Test

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JsonLocation;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonMappingException;
 import com.fasterxml.jackson.databind.exc.InvalidDefinitionException;
+import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
 import dev.backstop.core.ProblemType;
 import jakarta.ws.rs.core.Context;
 import jakarta.ws.rs.core.Response;
@@ -14,7 +15,10 @@ import java.util.stream.Collectors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-/** A body that is not valid JSON, or JSON of the wrong shape: 400 with where the parser stopped. */
+/**
+ * A body that is not valid JSON, or JSON of the wrong shape: 400 with where the parser stopped. An
+ * unknown field is 422 naming it (and the known field it is closest to).
+ */
 @Provider
 public final class JsonProcessingExceptionMapper implements ExceptionMapper<JsonProcessingException> {
     private static final Logger LOG = LoggerFactory.getLogger(JsonProcessingExceptionMapper.class);
@@ -29,15 +33,55 @@ public final class JsonProcessingExceptionMapper implements ExceptionMapper<Json
             LOG.error("JSON binding failed on {}", uri == null ? "?" : uri.getPath(), e);
             return Problems.response(ProblemType.INTERNAL_ERROR, "The server could not process JSON for this resource", uri);
         }
+        if (e instanceof UnrecognizedPropertyException unknown) {
+            // A misspelt field is refused, never ignored: "dry_run" must not run a real restore.
+            String field = path(unknown);
+            String detail = "unknown field '" + field + "'" + suggestion(unknown.getPropertyName(), unknown.getKnownPropertyIds())
+                    + "; nothing was done";
+            return Problems.response(ProblemType.VALIDATION_FAILED, 422, detail, uri,
+                    java.util.List.of(new dev.backstop.api.Problem.FieldError(field, "unknown field")));
+        }
         return Problems.response(ProblemType.MALFORMED_JSON, describe(e), uri);
+    }
+
+    /** " (did you mean 'dryRun'?)" when a known field is close, else the list of known fields. */
+    static String suggestion(String name, java.util.Collection<Object> known) {
+        java.util.List<String> names = known.stream().map(String::valueOf).sorted().toList();
+        if (names.isEmpty()) {
+            return "";
+        }
+        String normalized = normalize(name);
+        var distance = org.apache.commons.text.similarity.LevenshteinDistance.getDefaultInstance();
+        String best = null;
+        int bestDistance = Integer.MAX_VALUE;
+        for (String candidate : names) {
+            int d = normalize(candidate).equals(normalized) ? 0 : distance.apply(name, candidate);
+            if (d < bestDistance) {
+                best = candidate;
+                bestDistance = d;
+            }
+        }
+        if (best != null && bestDistance <= Math.max(2, name.length() / 3)) {
+            return " (did you mean '" + best + "'?)";
+        }
+        return " (known fields: " + String.join(", ", names) + ")";
+    }
+
+    /** dry_run, dry-run, DryRun and dryRun are all the same field to a person. */
+    private static String normalize(String name) {
+        return name.replaceAll("[_\\-]", "").toLowerCase(java.util.Locale.ROOT);
+    }
+
+    private static String path(JsonMappingException mapping) {
+        return mapping.getPath().stream()
+                .map(ref -> ref.getFieldName() != null ? ref.getFieldName() : "[" + ref.getIndex() + "]")
+                .collect(Collectors.joining("."));
     }
 
     private static String describe(JsonProcessingException e) {
         StringBuilder detail = new StringBuilder(e.getOriginalMessage() == null ? "Invalid JSON" : firstLine(e.getOriginalMessage()));
         if (e instanceof JsonMappingException mapping && !mapping.getPath().isEmpty()) {
-            String field = mapping.getPath().stream()
-                    .map(ref -> ref.getFieldName() != null ? ref.getFieldName() : "[" + ref.getIndex() + "]")
-                    .collect(Collectors.joining("."));
+            String field = path(mapping);
             detail.append(" (field '").append(field).append("')");
         }
         JsonLocation location = e.getLocation();

@@ -22,6 +22,18 @@ import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
 public final class TarExtractor {
     private TarExtractor() {}
 
+    /** The names of the non-directory entries of a tar (files, links), normalized, without extracting. */
+    public static java.util.SortedSet<String> entryNames(InputStream tarStream) throws IOException {
+        java.util.SortedSet<String> names = new java.util.TreeSet<>();
+        TarArchiveInputStream tar = new TarArchiveInputStream(tarStream, "UTF-8");
+        for (TarArchiveEntry entry = tar.getNextEntry(); entry != null; entry = tar.getNextEntry()) {
+            if (!entry.isDirectory()) {
+                names.add(Path.of(entry.getName()).normalize().toString());
+            }
+        }
+        return names;
+    }
+
     /** Returns the number of entries extracted; throws on the first unsafe entry. */
     public static int extract(InputStream tarStream, Path into) throws IOException {
         Path root = into.toAbsolutePath().normalize();
