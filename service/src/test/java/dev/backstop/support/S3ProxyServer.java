@@ -78,7 +78,7 @@ public final class S3ProxyServer implements AutoCloseable {
         context.close();
     }
 
-    private static int freePort() throws IOException {
+    public static int freePort() throws IOException {
         try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
             return socket.getLocalPort();
         }

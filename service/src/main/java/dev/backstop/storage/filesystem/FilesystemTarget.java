@@ -160,6 +160,7 @@ public final class FilesystemTarget implements StorageTarget {
         private final Path target;
         private boolean committed;
         private boolean aborted;
+        private long written;
 
         FileUpload(FileChannel channel, Path temp, Path target) {
             this.channel = channel;
@@ -171,12 +172,16 @@ public final class FilesystemTarget implements StorageTarget {
         @Override
         public void write(int b) throws IOException {
             out.write(b);
+            written++;
         }
 
         @Override
         public void write(byte[] b, int off, int len) throws IOException {
             // Channels.newOutputStream writes the whole range.
-            channel.write(ByteBuffer.wrap(b, off, len));
+            ByteBuffer buffer = ByteBuffer.wrap(b, off, len);
+            while (buffer.hasRemaining()) {
+                written += channel.write(buffer);
+            }
         }
 
         @Override
@@ -197,9 +202,20 @@ public final class FilesystemTarget implements StorageTarget {
                 }
                 fsyncDirectory(target.getParent());
                 committed = true;
+                readBack();
             } catch (IOException | RuntimeException e) {
                 abort();
                 throw e;
+            }
+        }
+
+        /** The renamed file must hold every byte written; otherwise it is removed and the commit fails. */
+        private void readBack() throws IOException {
+            long size = Files.size(target);
+            if (size != written) {
+                Files.deleteIfExists(target);
+                throw new IOException("read-back of " + target + " failed: the file holds " + size + " bytes, " + written
+                        + " were written (the file system lost or added data)");
             }
         }
 

@@ -41,7 +41,11 @@ final class S3MultipartUpload extends ObjectUpload {
     private final Semaphore inFlight;
     private final java.util.function.Consumer<String> abortLater;
     private final dev.backstop.resilience.Guard guard;
-    private final List<Future<CompletedPart>> parts = new ArrayList<>();
+    private final List<Future<SentPart>> parts = new ArrayList<>();
+    private final SentDigests digests = new SentDigests();
+
+    /** A part as the store acknowledged it, and the digests of what was sent. */
+    private record SentPart(CompletedPart completed, SentDigests.Part digests) {}
 
     private byte[] buffer;
     private int filled;
@@ -77,6 +81,7 @@ final class S3MultipartUpload extends ObjectUpload {
         while (length > 0) {
             int n = Math.min(length, partSize - filled);
             System.arraycopy(bytes, offset, buffer, filled, n);
+            digests.update(bytes, offset, n);
             filled += n;
             offset += n;
             length -= n;
@@ -125,12 +130,15 @@ final class S3MultipartUpload extends ObjectUpload {
         parts.add(workers.submit(() -> {
             try {
                 byte[] bytes = length == part.length ? part : java.util.Arrays.copyOf(part, length);
+                SentDigests.Part sent = SentDigests.Part.of(partNumber, bytes, length);
+                // Content-MD5: the store checks what it received against what was sent.
                 UploadPartResponse response = retried("upload part " + partNumber, () -> client.uploadPart(r -> r.bucket(bucket)
-                        .key(key).uploadId(id).partNumber(partNumber).contentLength((long) length), RequestBody.fromBytes(bytes)));
-                return CompletedPart.builder().partNumber(partNumber).eTag(response.eTag())
+                        .key(key).uploadId(id).partNumber(partNumber).contentLength((long) length).contentMD5(sent.contentMd5()),
+                        RequestBody.fromBytes(bytes)));
+                return new SentPart(CompletedPart.builder().partNumber(partNumber).eTag(response.eTag())
                         .checksumCRC32(response.checksumCRC32()).checksumCRC32C(response.checksumCRC32C())
                         .checksumCRC64NVME(response.checksumCRC64NVME())
-                        .checksumSHA1(response.checksumSHA1()).checksumSHA256(response.checksumSHA256()).build();
+                        .checksumSHA1(response.checksumSHA1()).checksumSHA256(response.checksumSHA256()).build(), sent);
             } catch (RuntimeException | IOException e) {
                 partFailure = e;
                 throw e;
@@ -153,22 +161,28 @@ final class S3MultipartUpload extends ObjectUpload {
                 // Smaller than one part: a plain PutObject is one request and leaves no upload to clean.
                 int length = filled;
                 byte[] bytes = java.util.Arrays.copyOf(buffer, length);
-                retried("put", () -> client.putObject(putRequest.get().bucket(bucket).key(key).contentLength((long) length).build(),
-                        RequestBody.fromBytes(bytes)));
+                SentDigests.Part sent = SentDigests.Part.of(1, bytes, length);
+                retried("put", () -> client.putObject(putRequest.get().bucket(bucket).key(key).contentLength((long) length)
+                        .contentMD5(sent.contentMd5()).build(), RequestBody.fromBytes(bytes)));
+                committed = true;
+                buffer = null;
+                readBack(List.of(sent), false);
             } else {
                 if (filled > 0) {
                     sendPart();
                 }
-                List<CompletedPart> completed = new ArrayList<>();
-                for (Future<CompletedPart> part : parts) {
-                    completed.add(part.get());
+                List<SentPart> sent = new ArrayList<>();
+                for (Future<SentPart> part : parts) {
+                    sent.add(part.get());
                 }
-                completed.sort(Comparator.comparing(CompletedPart::partNumber));
+                sent.sort(Comparator.comparing(p -> p.completed().partNumber()));
+                List<CompletedPart> completed = sent.stream().map(SentPart::completed).toList();
                 retried("complete the upload", () -> client.completeMultipartUpload(r -> r.bucket(bucket).key(key)
                         .uploadId(uploadId).multipartUpload(m -> m.parts(completed))));
+                committed = true;
+                buffer = null;
+                readBack(sent.stream().map(SentPart::digests).toList(), true);
             }
-            committed = true;
-            buffer = null;
         } catch (ExecutionException e) {
             abort();
             Throwable cause = e.getCause();
@@ -182,6 +196,14 @@ final class S3MultipartUpload extends ObjectUpload {
             throw e instanceof IOException io ? io
                     : new IOException("upload of s3://" + bucket + "/" + key + " failed: " + e.getMessage(), e);
         }
+    }
+
+    /**
+     * Reads back what the store now holds under the key and compares it with what was sent; on a
+     * mismatch the object is deleted, so nothing that differs from its manifest stays published.
+     */
+    private void readBack(List<SentDigests.Part> sent, boolean multipart) throws IOException {
+        S3Target.readBack(client, bucket, key, digests, sent, multipart, this::retried);
     }
 
     @Override

@@ -29,7 +29,10 @@ import software.amazon.awssdk.core.sync.RequestBody;
 import software.amazon.awssdk.http.apache.ApacheHttpClient;
 import software.amazon.awssdk.regions.Region;
 import software.amazon.awssdk.services.s3.S3Client;
+import software.amazon.awssdk.services.s3.S3Configuration;
+import software.amazon.awssdk.services.s3.model.ChecksumMode;
 import software.amazon.awssdk.services.s3.model.CreateMultipartUploadRequest;
+import software.amazon.awssdk.services.s3.model.HeadObjectResponse;
 import software.amazon.awssdk.services.s3.model.MultipartUpload;
 import software.amazon.awssdk.services.s3.model.NoSuchKeyException;
 import software.amazon.awssdk.services.s3.model.PutObjectRequest;
@@ -61,6 +64,9 @@ public final class S3Target implements StorageTarget {
                 .region(Region.of(config.region()))
                 .endpointOverride(config.endpoint())
                 .forcePathStyle(Boolean.TRUE.equals(config.pathStyleAccess()))
+                // Bodies go out with a known length and a signed payload hash, never in aws-chunked
+                // framing: stores that do not decode it would keep the framing as the object.
+                .serviceConfiguration(S3Configuration.builder().chunkedEncodingEnabled(false).build())
                 .credentialsProvider(credentials(config))
                 .requestChecksumCalculation(config.checksumMode() == S3TargetFactory.ChecksumMode.WHEN_REQUIRED
                         ? RequestChecksumCalculation.WHEN_REQUIRED : RequestChecksumCalculation.WHEN_SUPPORTED)
@@ -165,11 +171,59 @@ public final class S3Target implements StorageTarget {
 
     @Override
     public void put(String key, byte[] content, String contentType) throws IOException {
+        SentDigests digests = new SentDigests();
+        digests.update(content, 0, content.length);
+        SentDigests.Part sent = SentDigests.Part.of(1, content, content.length);
         try {
-            client.putObject(newPut().bucket(config.bucket()).key(fullKey(key)).contentType(contentType).build(),
-                    RequestBody.fromBytes(content));
+            client.putObject(newPut().bucket(config.bucket()).key(fullKey(key)).contentType(contentType)
+                    .contentLength((long) content.length).contentMD5(sent.contentMd5()).build(), RequestBody.fromBytes(content));
         } catch (SdkException e) {
             throw new IOException("cannot write s3://" + config.bucket() + "/" + fullKey(key) + ": " + e.getMessage(), e);
+        }
+        readBack(client, config.bucket(), fullKey(key), digests, List.of(sent), false, S3Target::direct);
+    }
+
+    private static <T> T direct(String what, dev.backstop.resilience.Guard.IoCall<T> call) throws IOException {
+        return call.call();
+    }
+
+    /** One S3 call, with or without the target's retries. */
+    interface Caller {
+        <T> T call(String what, dev.backstop.resilience.Guard.IoCall<T> call) throws IOException;
+    }
+
+    /**
+     * HEADs a just-written object and compares length and checksums with what was sent; a mismatch
+     * deletes the object and fails with what the store did.
+     */
+    static void readBack(S3Client client, String bucket, String key, SentDigests digests, List<SentDigests.Part> sent,
+            boolean multipart, Caller caller) throws IOException {
+        String where = "s3://" + bucket + "/" + key;
+        HeadObjectResponse head;
+        try {
+            head = caller.call("read back", () -> {
+                try {
+                    return client.headObject(r -> r.bucket(bucket).key(key).checksumMode(ChecksumMode.ENABLED));
+                } catch (S3Exception e) {
+                    if (e.statusCode() != 501) {
+                        throw e;
+                    }
+                    // Stores without checksum support (S3Proxy) refuse the header: length and ETag still count.
+                    return client.headObject(r -> r.bucket(bucket).key(key));
+                }
+            });
+        } catch (SdkException e) {
+            throw new IOException("cannot read back " + where + " after writing it: " + e.getMessage(), e);
+        }
+        try {
+            digests.verify(where, head, sent, multipart);
+        } catch (IOException mismatch) {
+            try {
+                client.deleteObject(r -> r.bucket(bucket).key(key));
+            } catch (SdkException e) {
+                LOG.warn("Cannot delete {}, which differs from what was sent: {}", where, e.getMessage());
+            }
+            throw mismatch;
         }
     }
 
