@@ -144,7 +144,7 @@ public record ServiceGraph(
         RetentionService retention = new RetentionService(sourceConfigs, catalog.snapshots(), snapshots, catalog.audit(),
                 schedulerConfig.timeZone(), clock);
         VerificationService verification = new VerificationService(sourceConfigs, catalog.snapshots(), restores,
-                config.snapshots().stagingPath(), clock, environment.metrics());
+                config.snapshots().stagingPath(), clock, environment.metrics(), targets, environment.getObjectMapper());
         Map<String, List<String>> replicas = new LinkedHashMap<>();
         config.sources().forEach(source -> replicas.put(source.name(), source.replicas() == null ? List.of() : source.replicas()));
         Replicator replicator = new Replicator(targets, replicas, catalog.snapshots(), catalog.copies(), clock, environment.metrics());

@@ -2,6 +2,7 @@ package dev.backstop.core;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.backstop.api.Manifest;
+import dev.backstop.api.VerificationRecord;
 import dev.backstop.db.SnapshotDao;
 import dev.backstop.db.SnapshotRow;
 import dev.backstop.storage.StorageTarget;
@@ -51,7 +52,15 @@ public final class CatalogRebuilder {
                     unreadable++;
                     continue;
                 }
-                if (!TimeOrderedId.isValid(manifest.snapshotId()) || snapshots.find(manifest.snapshotId()).isPresent()) {
+                if (!TimeOrderedId.isValid(manifest.snapshotId())) {
+                    known++;
+                    continue;
+                }
+                java.util.Optional<SnapshotRow> existing = snapshots.find(manifest.snapshotId());
+                if (existing.isPresent()) {
+                    if (existing.get().verifyStatus() == null) {
+                        restoreVerification(target, key, manifest.snapshotId());
+                    }
                     known++;
                     continue;
                 }
@@ -61,11 +70,28 @@ public final class CatalogRebuilder {
                     continue;
                 }
                 snapshots.insertComplete(row(manifest, target.name(), key));
+                restoreVerification(target, key, manifest.snapshotId());
                 added++;
             }
         }
         LOG.info("Catalog rebuild: {} manifests, {} rows added, {} already known, {} unreadable", manifests, added, known, unreadable);
         return new Result(manifests, added, known, unreadable);
+    }
+
+    /** The drill record beside the manifest, when there is one, back into the catalog row. */
+    private void restoreVerification(StorageTarget target, String manifestKey, String snapshotId) {
+        VerificationRecord record;
+        try (InputStream in = target.open(SnapshotLayout.verificationKey(manifestKey))) {
+            record = mapper.readValue(in, VerificationRecord.class);
+        } catch (java.nio.file.NoSuchFileException e) {
+            return; // never drilled (or drilled before records were kept): its state stays unknown
+        } catch (IOException | RuntimeException e) {
+            LOG.warn("Cannot read the verification record beside {} in {}: {}", manifestKey, target.name(), e.getMessage());
+            return;
+        }
+        if (snapshotId.equals(record.snapshotId()) && record.verifiedAt() != null && record.status() != null) {
+            snapshots.recordVerification(snapshotId, record.verifiedAt(), record.status(), record.detail());
+        }
     }
 
     private SnapshotRow row(Manifest m, String target, String manifestKey) throws IOException {

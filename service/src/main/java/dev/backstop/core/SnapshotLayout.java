@@ -7,6 +7,7 @@ import java.time.ZonedDateTime;
 /** Object keys: {@code {source}/{yyyy}/{mm}/{dd}/{snapshotId}/data.<ext>} and {@code manifest.json} beside it. */
 public final class SnapshotLayout {
     public static final String MANIFEST = "manifest.json";
+    public static final String VERIFICATION = "verification.json";
 
     private SnapshotLayout() {}
 
@@ -21,5 +22,10 @@ public final class SnapshotLayout {
 
     public static String manifestKey(String directory) {
         return directory + "/" + MANIFEST;
+    }
+
+    /** The drill record beside a manifest. */
+    public static String verificationKey(String manifestKey) {
+        return manifestKey.substring(0, manifestKey.length() - MANIFEST.length()) + VERIFICATION;
     }
 }

@@ -388,6 +388,7 @@ public final class SnapshotService implements Managed {
         for (StorageTarget holder : holding) {
             try {
                 if (row.manifestKey() != null) {
+                    holder.delete(SnapshotLayout.verificationKey(row.manifestKey()));
                     holder.delete(row.manifestKey());
                 }
                 if (row.storageKey() != null) {

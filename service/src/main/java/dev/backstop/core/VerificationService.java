@@ -1,7 +1,11 @@
 package dev.backstop.core;
 
 import com.codahale.metrics.MetricRegistry;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.backstop.api.RestoreRequest;
+import dev.backstop.api.VerificationRecord;
+import dev.backstop.storage.StorageTarget;
+import java.time.Instant;
 import dev.backstop.db.RestoreRow;
 import dev.backstop.db.SnapshotDao;
 import dev.backstop.db.SnapshotRow;
@@ -48,8 +52,13 @@ public final class VerificationService {
     private final MetricRegistry metrics;
     private final Map<String, AtomicLong> lastVerified = new ConcurrentHashMap<>();
 
+    private final Map<String, StorageTarget> targets;
+    private final ObjectMapper mapper;
+
     public VerificationService(Map<String, SourceFactory> sources, SnapshotDao snapshots, RestoreService restores, Path staging,
-            Clock clock, MetricRegistry metrics) {
+            Clock clock, MetricRegistry metrics, Map<String, StorageTarget> targets, ObjectMapper mapper) {
+        this.targets = Map.copyOf(targets);
+        this.mapper = mapper;
         this.sources = Map.copyOf(sources);
         this.snapshots = snapshots;
         this.restores = restores;
@@ -96,8 +105,11 @@ public final class VerificationService {
         } finally {
             dropScratch(source, target, scratch);
         }
-        snapshots.recordVerification(snapshot.id(), clock.instant(), outcome.passed() ? "PASSED" : "FAILED",
-                truncate(outcome.detail()));
+        Instant at = clock.instant();
+        String status = outcome.passed() ? "PASSED" : "FAILED";
+        snapshots.recordVerification(snapshot.id(), at, status, truncate(outcome.detail()));
+        storeRecord(snapshot, new VerificationRecord(VerificationRecord.FORMAT_VERSION, snapshot.id(), at, status,
+                truncate(outcome.detail())));
         metrics.meter(MetricName.of("backstop.verifications", "source", snapshot.sourceName(), "outcome",
                 outcome.passed() ? "passed" : "failed")).mark();
         if (outcome.passed()) {
@@ -114,6 +126,11 @@ public final class VerificationService {
 
     private Map<String, String> scratchTarget(SourceFactory source, String scratch) {
         Path base = staging.toAbsolutePath().normalize();
+        try {
+            Files.createDirectories(base);
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException("cannot create the staging directory " + base + " for a drill", e);
+        }
         if (source instanceof PostgresSourceFactory) {
             return Map.of("database", scratch);
         }
@@ -170,6 +187,23 @@ public final class VerificationService {
             }
         } catch (Exception e) {
             LOG.warn("Cannot remove the verification scratch copy {} of {}: {}", scratch, source.name(), e.getMessage());
+        }
+    }
+
+    /**
+     * Writes the drill's outcome beside the manifest, for a catalog rebuilt from storage. The catalog
+     * row is already updated; a store that is down only costs the record (logged), not the drill.
+     */
+    private void storeRecord(SnapshotRow snapshot, VerificationRecord record) {
+        StorageTarget target = targets.get(snapshot.storageTarget());
+        if (target == null || snapshot.manifestKey() == null) {
+            return;
+        }
+        try {
+            target.put(SnapshotLayout.verificationKey(snapshot.manifestKey()), mapper.writeValueAsBytes(record), "application/json");
+        } catch (Exception e) {
+            LOG.warn("Cannot store the verification record of snapshot {} in {}: {}; a catalog rebuilt from storage will "
+                    + "not know this drill", snapshot.id(), target.name(), SnapshotService.reason(e));
         }
     }
 

@@ -20,8 +20,15 @@ import java.util.function.Function;
  */
 public final class Retention {
 
-    /** What retention needs to know about a snapshot. */
-    public record Candidate(String id, Instant time, boolean verified) {}
+    /**
+     * What retention needs to know about a snapshot. {@code verificationUnknown}: the catalog was
+     * rebuilt and storage held no drill record for it, so it may have passed one.
+     */
+    public record Candidate(String id, Instant time, boolean verified, boolean verificationUnknown) {
+        public Candidate(String id, Instant time, boolean verified) {
+            this(id, time, verified, false);
+        }
+    }
 
     /** The decision for one snapshot, with every reason that keeps it (none: it is deleted). */
     public record Decision(String id, Instant time, boolean keep, List<String> reasons) {}
@@ -60,8 +67,15 @@ public final class Retention {
             }
         }
         // Floors: the newest verified snapshot, then the newest ones until minKeep remain.
-        newestFirst.stream().filter(Candidate::verified).findFirst()
-                .ifPresent(c -> reasons.get(c.id()).add("floor: newest snapshot that passed verification"));
+        Candidate newestVerified = newestFirst.stream().filter(Candidate::verified).findFirst().orElse(null);
+        if (newestVerified != null) {
+            reasons.get(newestVerified.id()).add("floor: newest snapshot that passed verification");
+        }
+        // Unknown counts as unverified, but is never why the floor is lost: a snapshot newer than the
+        // newest known-verified one whose drill record was lost might be the real floor.
+        newestFirst.stream().filter(Candidate::verificationUnknown)
+                .filter(c -> newestVerified == null || c.time().isAfter(newestVerified.time())).findFirst()
+                .ifPresent(c -> reasons.get(c.id()).add("floor: verification state unknown (catalog rebuilt), may be the newest verified"));
         long kept = reasons.values().stream().filter(r -> !r.isEmpty()).count();
         for (Candidate c : newestFirst) {
             if (kept >= policy.minKeep()) {

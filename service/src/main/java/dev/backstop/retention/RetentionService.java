@@ -1,5 +1,7 @@
 package dev.backstop.retention;
 
+import dev.backstop.core.SnapshotOrigin;
+
 import dev.backstop.core.AuditOutcome;
 import dev.backstop.core.BackstopException;
 import dev.backstop.core.SnapshotService;
@@ -61,7 +63,8 @@ public final class RetentionService {
     /** What a run with {@code policy} would keep and delete now. */
     public List<Retention.Decision> plan(String source, RetentionPolicy policy) {
         List<Retention.Candidate> candidates = dao.completed(source).stream()
-                .map(row -> new Retention.Candidate(row.id(), row.startedAt(), row.verified()))
+                .map(row -> new Retention.Candidate(row.id(), row.startedAt(), row.verified(),
+                        row.origin() == SnapshotOrigin.REBUILT && row.verifyStatus() == null))
                 .toList();
         if (policy == null) {
             return candidates.stream()

@@ -109,4 +109,22 @@ class RetentionTest {
                 .containsExactly("floor: newest snapshot that passed verification");
         assertThat(plan).filteredOn(d -> !d.keep()).allSatisfy(d -> assertThat(d.reasons()).isEmpty());
     }
+
+    @Test
+    void aSnapshotWhoseVerificationIsUnknownKeepsTheFloorUntilANewerOneIsProven() {
+        RetentionPolicy keepLastOne = new RetentionPolicy(1, 0, 0, 0, 0, 0, null, 0, null, null, null);
+        Instant t1 = Instant.parse("2026-03-01T00:00:00Z");
+        Instant t2 = Instant.parse("2026-03-02T00:00:00Z");
+        Instant t3 = Instant.parse("2026-03-03T00:00:00Z");
+        // After a catalog rebuild without drill records: the older snapshots may have passed drills.
+        List<Retention.Decision> unknown = Retention.plan(List.of(new Retention.Candidate("a", t1, false, true),
+                new Retention.Candidate("b", t2, false, true), new Retention.Candidate("c", t3, false, false)), keepLastOne,
+                java.time.ZoneOffset.UTC);
+        assertThat(unknown.stream().filter(Retention.Decision::keep).map(Retention.Decision::id)).containsExactly("c", "b");
+        // Once a newer snapshot is known verified, the unknown ones are no longer a floor.
+        List<Retention.Decision> proven = Retention.plan(List.of(new Retention.Candidate("a", t1, false, true),
+                new Retention.Candidate("b", t2, false, true), new Retention.Candidate("c", t3, true, false)), keepLastOne,
+                java.time.ZoneOffset.UTC);
+        assertThat(proven.stream().filter(Retention.Decision::keep).map(Retention.Decision::id)).containsExactly("c");
+    }
 }

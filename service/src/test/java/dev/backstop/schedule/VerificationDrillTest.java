@@ -191,4 +191,37 @@ class VerificationDrillTest {
                     .as("scratch copies are removed").isEmpty();
         }
     }
+
+    @Test
+    void aRebuiltCatalogKnowsWhichSnapshotsPassedTheirDrillAndRetentionKeepsThem() throws Exception {
+        Files.createDirectories(dir.resolve("data"));
+        Files.writeString(dir.resolve("data/a.txt"), "a\n");
+        String sources = """
+                  - type: directory
+                    name: files
+                    path: %1$s/data
+                    schedule: "0 0 0 1 1 ? 2099"
+                    retention: {keepLast: 1, schedule: "0 0 0 1 1 ? 2099"}
+                    verify: {schedule: "0 0 0 1 1 ? 2099"}
+                """;
+        var app = apps.start("", sources);
+        String proven = snapshot(app, "files").get("id").asText();
+        assertThat(drill(app, "files", proven, "").get("verifyStatus").asText()).isEqualTo("PASSED");
+        String newer = snapshot(app, "files").get("id").asText();
+        apps.stop(app);
+
+        // The catalog is lost; storage still holds manifests and the drill's record.
+        Files.delete(dir.resolve("catalog.mv.db"));
+        var rebuilt = apps.start("", sources);
+        Http.Reply task = Http.send("POST", YamlApps.admin(rebuilt, "/tasks/rebuild-catalog"), null, null, null);
+        assertThat(task.status()).as(task.body()).isEqualTo(200);
+        JsonNode row = get(rebuilt, "/snapshots/" + proven);
+        assertThat(row.get("verifyStatus").asText()).as(row.toString()).isEqualTo("PASSED");
+        assertThat(get(rebuilt, "/snapshots/" + newer).has("verifyStatus")).isFalse();
+
+        JsonNode preview = get(rebuilt, "/retention/files/preview");
+        assertThat(preview.get("delete")).as(preview.toString()).isEmpty();
+        assertThat(preview.get("keep").findValuesAsText("id")).containsExactly(newer, proven);
+        assertThat(preview.get("keep").get(1).get("reasons").toString()).contains("passed verification");
+    }
 }
