@@ -25,12 +25,13 @@ import dev.backstop.resources.RequestIds;
 import dev.backstop.resources.JobsResource;
 import dev.backstop.resources.RetentionResource;
 import dev.backstop.schedule.BackstopScheduler;
-import dev.backstop.tasks.JobTask;
+import dev.backstop.tasks.JobTaskServlet;
 import dev.backstop.resources.SnapshotsResource;
 import dev.backstop.resources.SourcesResource;
 import dev.backstop.resources.TokenRateLimit;
 import dev.backstop.resources.errors.BackstopExceptionMapper;
 import dev.backstop.resources.errors.JsonProcessingExceptionMapper;
+import dev.backstop.resources.errors.ProblemErrorHandler;
 import dev.backstop.resources.errors.UnexpectedExceptionMapper;
 import dev.backstop.resources.errors.CatalogUnavailableMapper;
 import dev.backstop.resources.errors.ValidationExceptionMapper;
@@ -103,6 +104,15 @@ public class BackstopApplication extends Application<BackstopConfiguration> {
         secureServerDefaults(config.getServerFactory());
         ServiceGraph graph = ServiceGraph.createServer(config, environment, Clock.systemUTC());
         graph.cleanStaging();
+        // Registered first, so it stops last: the catalog lease goes only when nothing uses the catalog.
+        environment.lifecycle().manage(new io.dropwizard.lifecycle.Managed() {
+            @Override
+            public void stop() {
+                if (graph.catalog().lease() != null) {
+                    graph.catalog().lease().close();
+                }
+            }
+        });
         graph.targets().values().forEach(target -> environment.lifecycle().manage(new io.dropwizard.lifecycle.Managed() {
             @Override
             public void stop() {
@@ -124,9 +134,20 @@ public class BackstopApplication extends Application<BackstopConfiguration> {
             environment.lifecycle().manage(systemd);
         });
         registerAdmin(environment, graph);
-        environment.admin().addTask(new JobTask(scheduler));
+        environment.admin().addServlet("job-task", new JobTaskServlet(scheduler)).addMapping(JobTaskServlet.PATH);
         registerApi(environment, graph);
         environment.jersey().register(new JobsResource(scheduler));
+        // Errors Jetty answers before Jersey are problem+json too, on the application port and server-wide.
+        // Set as the server starts: Dropwizard installs its own error handlers while building the server.
+        environment.lifecycle().addEventListener(new org.eclipse.jetty.util.component.LifeCycle.Listener() {
+            @Override
+            public void lifeCycleStarting(org.eclipse.jetty.util.component.LifeCycle event) {
+                if (event instanceof org.eclipse.jetty.server.Server server) {
+                    server.setErrorHandler(new ProblemErrorHandler());
+                    environment.getApplicationContext().setErrorHandler(new ProblemErrorHandler());
+                }
+            }
+        });
     }
 
     private static void registerAdmin(Environment environment, ServiceGraph graph) {

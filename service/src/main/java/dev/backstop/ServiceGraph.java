@@ -30,6 +30,7 @@ import dev.backstop.core.RestoreService;
 import dev.backstop.core.SnapshotService;
 import dev.backstop.core.StorageSweeper;
 import dev.backstop.db.Catalog;
+import dev.backstop.db.CatalogLease;
 import dev.backstop.health.CatalogProbe;
 import dev.backstop.health.DeadlockProbe;
 import dev.backstop.health.DiskSpaceProbe;
@@ -114,8 +115,8 @@ public record ServiceGraph(
             throws Exception {
         String version = versionOf(BackstopApplication.class);
         Resilience resilience = new Resilience(config.resilience(), environment.metrics());
-        Catalog catalog = openCatalog(config.catalog(), environment, resilience.database("catalog"));
         SchedulerConfig schedulerConfig = config.scheduler();
+        Catalog catalog = openCatalog(config.catalog(), environment, resilience.database("catalog"), schedulerConfig);
         Node node = schedulerConfig.clustered()
                 ? new Node(schedulerConfig.instanceId(), true, new ClusterMembers(catalog.jdbi(), schedulerConfig.name(), clock)::alive)
                 : Node.standalone(schedulerConfig.instanceId());
@@ -134,7 +135,8 @@ public record ServiceGraph(
             bindings.put(factory.name(), new SnapshotService.Binding(factory.build(sourceEnvironment), target));
         }
         SnapshotService snapshots = new SnapshotService(node, bindings, catalog.snapshots(), pipeline, environment.getObjectMapper(),
-                environment.metrics(), clock, version, config.snapshots().maxConcurrent());
+                environment.metrics(), clock, version, config.snapshots().maxConcurrent())
+                .withShutdownGracePeriod(java.time.Duration.ofMillis(config.scheduler().shutdownGracePeriod().toMilliseconds()));
         Map<String, SourceFactory> sourceConfigs = new LinkedHashMap<>();
         config.sources().forEach(source -> sourceConfigs.put(source.name(), source));
         OpenPgpDecryptor decryptor = config.encryption().privateKeyFile() == null ? null
@@ -216,14 +218,21 @@ public record ServiceGraph(
         return specs;
     }
 
-    private static Catalog openCatalog(DataSourceFactory factory, Environment environment, Guard connections) throws Exception {
+    private static Catalog openCatalog(DataSourceFactory factory, Environment environment, Guard connections,
+            SchedulerConfig scheduler) throws Exception {
         String type = Catalog.typeOf(factory);
+        // Before anything is read or migrated: is another node using this catalog?
+        CatalogLease lease = "postgresql".equals(type)
+                ? CatalogLease.acquire(factory, scheduler.instanceId(), scheduler.clustered()) : null;
         ManagedDataSource dataSource = factory.build(environment.metrics(), "catalog");
         int applied;
         try {
             applied = Catalog.migrate(dataSource);
         } catch (Exception e) {
             dataSource.stop();
+            if (lease != null) {
+                lease.close();
+            }
             throw new IllegalStateException("Cannot open the catalog database at catalog.url (" + factory.getUrl()
                     + "): " + rootMessage(e), e);
         }
@@ -239,7 +248,7 @@ public record ServiceGraph(
         }
         // JdbiFactory adds a health check that queries the database on the request thread; ours is cached.
         environment.healthChecks().unregister("catalog");
-        return new Catalog(jdbi, dataSource, type);
+        return new Catalog(jdbi, dataSource, type, lease);
     }
 
     private static List<HealthProbe> probes(BackstopConfiguration config, Catalog catalog, Map<String, StorageTarget> targets,
@@ -295,7 +304,7 @@ public record ServiceGraph(
     @Override
     public void close() throws Exception {
         targets.values().forEach(StorageTarget::close);
-        catalog.dataSource().stop();
+        catalog.close();
     }
 
     static String versionOf(Class<?> type) {

@@ -59,6 +59,8 @@ public final class SnapshotService implements Managed {
     private volatile Replicator replicator;
     private final Map<String, AtomicLong> lastSuccess = new ConcurrentHashMap<>();
 
+    private volatile Duration shutdownGracePeriod = Duration.ofSeconds(20);
+
     public SnapshotService(Node node, Map<String, Binding> bindings, SnapshotDao dao, SnapshotPipeline pipeline, ObjectMapper mapper,
             MetricRegistry metrics, Clock clock, String version, int maxConcurrent) {
         this.node = node;
@@ -96,11 +98,18 @@ public final class SnapshotService implements Managed {
     /** Marks what a crash left RUNNING as FAILED, and seeds the last-success gauges from the catalog. */
     @Override
     public void start() {
-        // Alone on the catalog, every RUNNING row is ours; in a cluster only this node's are.
-        int failed = node.clustered() ? dao.failRunningOf(node.id(), clock.instant(), INTERRUPTED)
-                : dao.failRunning(clock.instant(), INTERRUPTED);
+        // Alone on the catalog (the catalog lease proves it), every RUNNING row is of a dead process;
+        // in a cluster only this node's are. Each is FAILED, and what it wrote is removed.
+        int failed = 0;
+        for (SnapshotRow row : dao.allRunning()) {
+            if ((!node.clustered() || node.id().equals(row.node())) && dao.fail(row.id(), clock.instant(), INTERRUPTED)) {
+                removeWritten(row);
+                failed++;
+            }
+        }
         if (failed > 0) {
-            LOG.warn("Marked {} snapshots FAILED that were RUNNING when the service last stopped", failed);
+            LOG.warn("Marked {} snapshots FAILED that were RUNNING when the service last stopped, and removed what they wrote",
+                    failed);
         }
         for (String source : bindings.keySet()) {
             dao.list(source, SnapshotStatus.COMPLETED, null, 1).stream().findFirst()
@@ -117,11 +126,26 @@ public final class SnapshotService implements Managed {
         }));
     }
 
+    /** How long snapshots started through the API or CLI may run on at shutdown ({@code scheduler.shutdownGracePeriod}). */
+    public SnapshotService withShutdownGracePeriod(Duration grace) {
+        this.shutdownGracePeriod = grace;
+        return this;
+    }
+
+    /**
+     * Snapshots started through the API get the same grace period as scheduled ones: they may
+     * finish within it, then are aborted cleanly (FAILED, nothing left in storage).
+     */
     @Override
     public void stop() throws InterruptedException {
-        aborting = true;
         executor.shutdown();
-        executor.awaitTermination(30, TimeUnit.SECONDS);
+        if (!executor.awaitTermination(shutdownGracePeriod.toMillis(), TimeUnit.MILLISECONDS)) {
+            LOG.warn("Aborting snapshots still running after the {} s shutdown grace period: {}", shutdownGracePeriod.toSeconds(),
+                    running.values());
+            aborting = true;
+            executor.awaitTermination(30, TimeUnit.SECONDS);
+        }
+        aborting = true;
     }
 
     /** Starts a snapshot in the background and returns its RUNNING row. */
@@ -226,6 +250,7 @@ public final class SnapshotService implements Managed {
             for (SnapshotRow other : dao.running(sourceName)) {
                 if (node.isDead(other.node()) && dao.fail(other.id(), clock.instant(), "interrupted: node " + other.node()
                         + " stopped before the snapshot finished")) {
+                    removeWritten(other);
                     LOG.warn("Marked snapshot {} of {} FAILED: its node {} is gone", other.id(), sourceName, other.node());
                     continue;
                 }
@@ -272,7 +297,7 @@ public final class SnapshotService implements Managed {
                 SnapshotRow done = write(row, binding, dataKey, manifestKey);
                 finish(done, null);
             } catch (Exception | LinkageError e) {
-                cleanUp(binding.target(), dataKey, manifestKey);
+                cleanUp(binding.target(), manifestKey, dataKey);
                 finish(row, aborting ? new IOException(ABORTED, e) : e);
             }
         } finally {
@@ -286,7 +311,7 @@ public final class SnapshotService implements Managed {
         Map<String, String> tools = binding.source().toolVersions();
         SnapshotPipeline.Result result;
         try (ObjectUpload upload = binding.target().upload(dataKey)) {
-            result = pipeline.run(binding.source(), new AbortableUpload(upload, () -> aborting));
+            result = pipeline.run(binding.source(), new AbortableUpload(upload, () -> aborting), () -> aborting);
             upload.commit();
         }
         Instant finished = clock.instant();
@@ -328,11 +353,30 @@ public final class SnapshotService implements Managed {
         LOG.error("Snapshot {} of {} failed: {}", row.id(), row.sourceName(), reason, failure);
     }
 
-    private static void cleanUp(StorageTarget target, String dataKey, String manifestKey) {
+    /**
+     * Removes every object under a failed snapshot's directory in its target: a process that died
+     * mid-snapshot may have left a data object and even a manifest behind a row now FAILED.
+     * (Interrupted multipart uploads are the stale-upload sweep's.)
+     */
+    private void removeWritten(SnapshotRow row) {
+        Binding binding = bindings.get(row.sourceName());
+        if (binding == null) {
+            return;
+        }
+        String directory = SnapshotLayout.directory(row.sourceName(), row.id(), row.startedAt());
+        try {
+            List<String> keys = binding.target().list(directory + "/");
+            cleanUp(binding.target(), keys.toArray(String[]::new));
+        } catch (IOException | RuntimeException e) {
+            LOG.warn("Cannot list what failed snapshot {} left in {}: {}", row.id(), binding.target().name(), e.getMessage());
+        }
+    }
+
+    private static void cleanUp(StorageTarget target, String... keys) {
         // One attempt each, without the retries: the snapshot has failed already, and what a store
         // that is down keeps (at most a manifest) the stale-upload sweep and DELETE can remove later.
         StorageTarget once = target instanceof dev.backstop.storage.ResilientTarget resilient ? resilient.delegate() : target;
-        for (String key : new String[] {manifestKey, dataKey}) {
+        for (String key : keys) {
             try {
                 once.delete(key);
             } catch (IOException | RuntimeException e) {

@@ -17,8 +17,23 @@ import liquibase.exception.LiquibaseException;
 import liquibase.resource.ClassLoaderResourceAccessor;
 import org.jdbi.v3.core.Jdbi;
 
-/** The catalog database: its dialect, its migrations, and the DAOs over it. */
-public record Catalog(Jdbi jdbi, ManagedDataSource dataSource, String type) {
+/**
+ * The catalog database: its dialect, its migrations, and the DAOs over it.
+ *
+ * @param lease this node's right to use a PostgreSQL catalog (null for H2, which locks its file)
+ */
+public record Catalog(Jdbi jdbi, ManagedDataSource dataSource, String type, CatalogLease lease) {
+
+    /** Stops the pool, then gives up the lease, so the next node can start. */
+    public void close() throws Exception {
+        try {
+            dataSource.stop();
+        } finally {
+            if (lease != null) {
+                lease.close();
+            }
+        }
+    }
 
     /** The changelog applied at startup and by {@code db migrate}. */
     public static final String CHANGELOG = "migrations.xml";

@@ -91,6 +91,10 @@ public interface SnapshotDao {
     @SqlQuery("SELECT * FROM snapshots WHERE source_name = :source AND status = 'RUNNING'")
     List<SnapshotRow> running(@Bind("source") String source);
 
+    /** Every RUNNING row, of any source and node. */
+    @SqlQuery("SELECT * FROM snapshots WHERE status = 'RUNNING' ORDER BY id")
+    List<SnapshotRow> allRunning();
+
     /** After its objects were removed: DELETED, or PRUNED when retention removed it. */
     @SqlUpdate("UPDATE snapshots SET status = :status WHERE id = :id AND status IN ('COMPLETED', 'FAILED')")
     boolean markRemoved(@Bind("id") String id, @Bind("status") SnapshotStatus status);

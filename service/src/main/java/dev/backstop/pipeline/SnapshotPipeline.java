@@ -43,6 +43,15 @@ public final class SnapshotPipeline {
 
     /** Streams the source into the upload; the caller commits or aborts the upload afterwards. */
     public Result run(SnapshotSource source, ObjectUpload upload) throws IOException {
+        return run(source, upload, () -> false);
+    }
+
+    /**
+     * As {@link #run(SnapshotSource, ObjectUpload)}; {@code stop} is asked before every write the
+     * source makes, so that an abort takes effect at once even while the compressor has nothing to
+     * emit yet (a high zstd level buffers many MiB before its first output).
+     */
+    public Result run(SnapshotSource source, ObjectUpload upload, java.util.function.BooleanSupplier stop) throws IOException {
         MeasuringOutputStream stored = MeasuringOutputStream.hashing(new OpenPgpEncryptor.Unclosable(upload));
         OutputStream encrypted = encryptor == null ? stored : encryptor.encrypt(stored);
         ZstdOutputStreamNoFinalizer zstd = new ZstdOutputStreamNoFinalizer(encrypted, compression.level());
@@ -51,10 +60,38 @@ public final class SnapshotPipeline {
         }
         MeasuringOutputStream raw = MeasuringOutputStream.counting(zstd);
         SourceReport report;
-        try (OutputStream sourceOut = new BufferedOutputStream(raw, BUFFER)) {
+        try (OutputStream sourceOut = new BufferedOutputStream(new StoppableOutputStream(raw, stop), BUFFER)) {
             report = source.writeTo(sourceOut);
         }
         // Closing the chain finished zstd's frame and the OpenPGP message; the upload stays open.
         return new Result(raw.count(), stored.count(), stored.sha256(), report);
+    }
+
+    /** Fails the next write once {@code stop} says so. */
+    private static final class StoppableOutputStream extends java.io.FilterOutputStream {
+        private final java.util.function.BooleanSupplier stop;
+
+        StoppableOutputStream(OutputStream out, java.util.function.BooleanSupplier stop) {
+            super(out);
+            this.stop = stop;
+        }
+
+        @Override
+        public void write(int b) throws IOException {
+            check();
+            out.write(b);
+        }
+
+        @Override
+        public void write(byte[] bytes, int offset, int length) throws IOException {
+            check();
+            out.write(bytes, offset, length);
+        }
+
+        private void check() throws IOException {
+            if (stop.getAsBoolean()) {
+                throw new IOException("stopped: the snapshot was aborted");
+            }
+        }
     }
 }

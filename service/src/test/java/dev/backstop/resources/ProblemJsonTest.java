@@ -125,6 +125,36 @@ public class ProblemJsonTest {
         assertThat(reply.json().get("count").asInt()).isEqualTo(3);
     }
 
+    @Test
+    void anUnknownFieldIs422NamingItAndTheCloseKnownOne() {
+        Http.Reply reply = Http.send("POST", url("/api/v1/test-probe/operator"), TestTokens.OPERATOR,
+                "application/json", "{\"name\": \"x\", \"cuont\": 1}");
+        assertProblem(reply, 422, "validation-failed");
+        assertThat(reply.json().get("detail").asText()).contains("unknown field 'cuont'").contains("did you mean 'count'");
+        assertThat(reply.json().get("errors").findValuesAsText("field")).containsExactly("cuont");
+    }
+
+    @Test
+    void anAmbiguousEncodedPathIsProblemJsonNotJettysHtml() {
+        Http.Reply reply = Http.get(url("/api/v1/snapshots/..%2F.."), TestTokens.READER);
+        assertProblem(reply, 400, "bad-request");
+        assertThat(reply.body()).doesNotContain("<html");
+    }
+
+    @Test
+    void adminTaskMistakesAre4xxWithAPlainMessage() {
+        String admin = "http://127.0.0.1:" + APP.getAdminPort();
+        Http.Reply unknownJob = Http.send("POST", admin + "/tasks/job?name=nope&action=trigger", null, null, null);
+        assertThat(unknownJob.status()).as(unknownJob.body()).isEqualTo(404);
+        assertThat(unknownJob.body()).contains("no job nope");
+        Http.Reply badAction = Http.send("POST", admin + "/tasks/job?name=nope&action=explode", null, null, null);
+        assertThat(badAction.status()).as(badAction.body()).isEqualTo(400);
+        assertThat(badAction.body()).contains("trigger, pause or resume");
+        Http.Reply missing = Http.send("POST", admin + "/tasks/job", null, null, null);
+        assertThat(missing.status()).isEqualTo(400);
+        assertThat(missing.body()).contains("usage:");
+    }
+
     public static void assertProblem(Http.Reply reply, int status, String slug) {
         assertThat(reply.status()).as(reply.body()).isEqualTo(status);
         assertThat(reply.contentType()).startsWith("application/problem+json");
