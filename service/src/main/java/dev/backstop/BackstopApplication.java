@@ -91,6 +91,7 @@ public class BackstopApplication extends Application<BackstopConfiguration> {
         bootstrap.addCommand(new SnapshotCommand());
         bootstrap.addCommand(new RestoreCommand());
         bootstrap.addCommand(new RebuildCatalogCommand());
+        bootstrap.addCommand(new dev.backstop.cli.SnapshotsCommand());
         bootstrap.addBundle(new MigrationsBundle<>() {
             @Override
             public DataSourceFactory getDataSourceFactory(BackstopConfiguration configuration) {

@@ -57,6 +57,23 @@ class ConfigFilesTest {
         assertThat(config.catalog().getUrl()).isNotBlank();
     }
 
+    /** The example config with env.example's own values, as a first `check` after install reads them. */
+    @Test
+    void theExampleConfigReadsTheEnvTemplatesValuesAsWritten() throws Exception {
+        java.util.Map<String, String> env = new java.util.HashMap<>();
+        for (String line : Files.readAllLines(REPO.resolve("deployment/env.example"))) {
+            if (!line.isBlank() && !line.startsWith("#")) {
+                env.put(line.substring(0, line.indexOf('=')), line.substring(line.indexOf('=') + 1));
+            }
+        }
+        StringSubstitutor fromTemplate = new StringSubstitutor(env::get);
+        BackstopConfiguration config = factory.build(new SubstitutingSourceProvider(new FileConfigurationSourceProvider(),
+                fromTemplate), REPO.resolve("deployment/config.example.yml").toString());
+        assertThat(config.auth().tokens()).isNotEmpty().allSatisfy(token ->
+                assertThat(token.sha256()).as("a hash of digits stays a string of 64").hasSize(64));
+        assertThat(config.catalog().getPassword()).isEqualTo(env.get("BACKSTOP_CATALOG_PASSWORD"));
+    }
+
     @Test
     void theEmbeddedDefaultIsSafe() throws Exception {
         BackstopConfiguration config = factory.build(bootstrap.getConfigurationSourceProvider(), REPO.resolve("config.yml").toString());

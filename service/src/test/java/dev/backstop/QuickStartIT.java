@@ -101,6 +101,11 @@ class QuickStartIT {
     @Test
     void checkCommandReportsEachDependencyAndFailsOnABrokenOne() throws Exception {
         Files.copy(REPO.resolve("config.yml"), workDir.resolve("config.yml"), StandardCopyOption.REPLACE_EXISTING);
+        ProcessResult fresh = runJar("check", "config.yml");
+        assertThat(fresh.exitCode()).as(fresh.output()).isZero();
+        assertThat(fresh.output()).containsPattern("warn +catalog +no catalog yet");
+        assertThat(workDir.resolve("var/catalog.mv.db")).as("check creates no catalog").doesNotExist();
+        assertThat(runJar("snapshot", "config.yml", "--source", "files").exitCode()).isZero(); // now there is one
         ProcessResult good = runJar("check", "config.yml");
         assertThat(good.exitCode()).as(good.output()).isZero();
         assertThat(good.output()).contains("ok    catalog ", "ok    storage local", "ok    source files", "0 failed");
@@ -112,6 +117,58 @@ class QuickStartIT {
         ProcessResult bad = runJar("check", "broken.yml");
         assertThat(bad.exitCode()).as(bad.output()).isEqualTo(1);
         assertThat(bad.output()).containsPattern("fail +storage local").contains("1 failed");
+    }
+
+    /** CLI mistakes are one line on stderr and a non-zero exit; results alone on stdout. */
+    @Test
+    void cliMistakesAreOneLineAndResultsGoToStdout() throws Exception {
+        Files.copy(REPO.resolve("config.yml"), workDir.resolve("config.yml"), StandardCopyOption.REPLACE_EXISTING);
+        Split unknown = runJarSplit("snapshot", "config.yml", "--source", "nope");
+        assertThat(unknown.exitCode()).isNotZero();
+        assertThat(unknown.stderr().lines().filter(l -> l.startsWith("backstop snapshot: "))).containsExactly(
+                "backstop snapshot: unknown source 'nope'; configured sources: catalog, files");
+        assertThat(unknown.stderr() + unknown.stdout()).doesNotContain("Exception").doesNotContain("\tat ");
+
+        Split taken = runJarSplit("snapshot", "config.yml", "--source", "files");
+        assertThat(taken.exitCode()).as(taken.stderr()).isZero();
+        assertThat(taken.stdout().strip()).as("only the result on stdout").startsWith("snapshot ").contains(" of files COMPLETED: ")
+                .doesNotContain("INFO");
+        assertThat(taken.stderr()).as("logs on stderr").contains("INFO");
+        String id = taken.stdout().split(" ")[1];
+
+        Split listed = runJarSplit("snapshots", "list", "config.yml", "--source", "files", "--status", "completed");
+        assertThat(listed.exitCode()).as(listed.stderr()).isZero();
+        assertThat(listed.stdout().lines().toList()).hasSize(2).last().asString().startsWith(id).contains("COMPLETED");
+        Split listedJson = runJarSplit("snapshots", "list", "config.yml", "--json");
+        assertThat(new com.fasterxml.jackson.databind.ObjectMapper().readTree(listedJson.stdout()).get(0).get("id").asText())
+                .isEqualTo(id);
+
+        Files.writeString(workDir.resolve("typo.yml"), Files.readString(workDir.resolve("config.yml"))
+                .replace("maxConcurrent: 2", "maxConcurent: 2"));
+        ProcessResult badConfig = runJar("check", "typo.yml");
+        assertThat(badConfig.exitCode()).isNotZero();
+        assertThat(badConfig.output()).containsPattern("fail +config +.*maxConcurent").contains("1 checked, 1 failed")
+                .doesNotContain("\tat ");
+
+        int app = freePort();
+        int admin = freePort();
+        process = startServer(app, admin);
+        waitUntilAnswering("http://127.0.0.1:" + admin + "/health/ready", "http://127.0.0.1:" + app + "/api/v1/info", Duration.ofSeconds(10));
+        Split whileRunning = runJarSplit("snapshot", "config.yml", "--source", "files");
+        assertThat(whileRunning.exitCode()).isNotZero();
+        assertThat(whileRunning.stderr()).contains("backstop snapshot: the server is running").doesNotContain("\tat ");
+    }
+
+    record Split(int exitCode, String stdout, String stderr) {}
+
+    private Split runJarSplit(String... args) throws Exception {
+        java.util.List<String> command = new java.util.ArrayList<>(java.util.List.of("java", "-jar", JAR.toString()));
+        command.addAll(java.util.List.of(args));
+        Path err = Files.createTempFile(workDir, "stderr", ".txt");
+        Process p = new ProcessBuilder(command).directory(workDir.toFile()).redirectError(err.toFile()).start();
+        String output = new String(p.getInputStream().readAllBytes());
+        assertThat(p.waitFor(120, TimeUnit.SECONDS)).isTrue();
+        return new Split(p.exitValue(), output, Files.readString(err));
     }
 
     /**
@@ -213,14 +270,14 @@ class QuickStartIT {
         Files.createDirectories(workDir.resolve("var/data/sub"));
         Files.writeString(workDir.resolve("var/data/a.txt"), "one\n");
         Files.writeString(workDir.resolve("var/data/sub/b.txt"), "two\n");
-        ProcessResult snapshot = runJar("snapshot", "config.yml", "--source", "files");
+        ProcessResult snapshot = runJar("snapshot", "config.yml", "--source", "files", "--json");
         assertThat(snapshot.exitCode()).as(snapshot.output()).isZero();
         String id = snapshot.output().replaceAll("(?s).*\"id\" : \"([0-9A-Z]{26})\".*", "$1");
         assertThat(id).hasSize(26);
 
         Files.delete(workDir.resolve("var/catalog.mv.db"));
         Path restored = workDir.resolve("restored");
-        ProcessResult restore = runJar("restore", "config.yml", "--snapshot", id, "--target", "path=" + restored);
+        ProcessResult restore = runJar("restore", "config.yml", "--snapshot", id, "--target", "path=" + restored, "--json");
         assertThat(restore.exitCode()).as(restore.output()).isZero();
         assertThat(restore.output()).contains("was not in the catalog").contains("\"phase\" : \"COMPLETED\"");
         assertThat(Files.readString(restored.resolve("a.txt"))).isEqualTo("one\n");
@@ -246,7 +303,7 @@ class QuickStartIT {
             random.nextBytes(chunk);
             Files.write(data.resolve("blob-" + i), chunk);
         }
-        ProcessResult snapshot = runJar("snapshot", "config.yml", "--source", "files");
+        ProcessResult snapshot = runJar("snapshot", "config.yml", "--source", "files", "--json");
         assertThat(snapshot.exitCode()).as(snapshot.output()).isZero();
         String id = snapshot.output().replaceAll("(?s).*\"id\" : \"([0-9A-Z]{26})\".*", "$1");
 

@@ -31,7 +31,8 @@ import net.sourceforge.argparse4j.inf.Namespace;
  * before this runs) and every dependency, one line per item, like {@code barman check}: the catalog
  * connects and its migrations are current; each storage target takes a write, read back and delete;
  * each source is reachable with its tool present and new enough; disk thresholds; the encryption
- * key encrypts. Changes nothing (migrations are not applied). Exits 1 when any item fails.
+ * key encrypts. Changes nothing: a catalog that does not exist is not created, migrations are not
+ * applied, and the storage probe removes the object it writes. Exits 1 when any item fails.
  */
 public final class CheckCommand extends ConfiguredCommand<BackstopConfiguration> {
     private final PrintStream out;
@@ -48,10 +49,19 @@ public final class CheckCommand extends ConfiguredCommand<BackstopConfiguration>
     /** One checked item. */
     record Line(HealthStatus status, String item, String detail) {}
 
+    /** A configuration that does not parse is the first failed item, not a stack trace. */
+    @Override
+    public void onError(io.dropwizard.core.cli.Cli cli, Namespace namespace, Throwable e) {
+        out.printf(Locale.ROOT, "%-4s  %-28s %s%n", "fail", "config", BackstopCommand.oneLine(e));
+        out.printf(Locale.ROOT, "%d checked, %d failed%n", 1, 1);
+        out.flush();
+    }
+
     @Override
     protected void run(Bootstrap<BackstopConfiguration> bootstrap, Namespace namespace, BackstopConfiguration config)
             throws Exception {
-        List<Line> lines = check(bootstrap, config);
+        BackstopCommand.logsToStderr();
+        List<Line> lines = check(bootstrap, config).stream().map(CheckCommand::explainInUse).toList();
         for (Line line : lines) {
             String status = line.status() == HealthStatus.PASS ? "ok" : line.status().wire();
             out.printf(Locale.ROOT, "%-4s  %-28s %s%n", status, line.item(), line.detail());
@@ -68,12 +78,23 @@ public final class CheckCommand extends ConfiguredCommand<BackstopConfiguration>
         List<Line> lines = new ArrayList<>();
         lines.add(new Line(HealthStatus.PASS, "config", "parsed and valid"));
         Instant now = Instant.now();
-        ManagedDataSource catalog = config.catalog().build(bootstrap.getMetricRegistry(), "catalog-check");
+        ManagedDataSource catalog = null;
         List<StorageTarget> targets = new ArrayList<>();
         try {
-            lines.addAll(run("catalog", new CatalogProbe(catalog, config.catalog().getValidationQuery().orElse("SELECT 1"),
-                    Duration.ofSeconds(5)), now));
-            lines.add(migrations(catalog));
+            try {
+                // Checking changes nothing: an H2 catalog that does not exist is not created.
+                catalog = ReadOnlyCatalog.existing(config.catalog()).build(bootstrap.getMetricRegistry(), "catalog-check");
+            } catch (IllegalStateException missing) {
+                lines.add(new Line(HealthStatus.WARN, "catalog", missing.getMessage()));
+            }
+            if (catalog != null) {
+                List<Line> reachable = run("catalog", new CatalogProbe(catalog,
+                        config.catalog().getValidationQuery().orElse("SELECT 1"), Duration.ofSeconds(5)), now);
+                lines.addAll(reachable);
+                if (reachable.stream().noneMatch(l -> l.status() == HealthStatus.FAIL)) {
+                    lines.add(migrations(catalog));
+                }
+            }
             boolean primary = true;
             for (StorageTargetFactory factory : config.storage().targets()) {
                 StorageTarget target = factory.build();
@@ -83,6 +104,12 @@ public final class CheckCommand extends ConfiguredCommand<BackstopConfiguration>
             }
             SourceEnvironment environment = new SourceEnvironment(config.snapshots().stagingPath());
             for (SourceFactory factory : config.sources()) {
+                if (catalog == null && factory instanceof dev.backstop.source.h2.H2SourceFactory h2
+                        && h2.url().equals(config.catalog().getUrl())) {
+                    lines.add(new Line(HealthStatus.WARN, "source " + factory.name(), "Backstop's own catalog, created at the "
+                            + "server's first start"));
+                    continue;
+                }
                 lines.addAll(run("source " + factory.name(), new SourceProbe(factory.build(environment)), now));
             }
             lines.addAll(run("disk", new DiskSpaceProbe(config.disk()), now));
@@ -91,7 +118,9 @@ public final class CheckCommand extends ConfiguredCommand<BackstopConfiguration>
         } finally {
             targets.forEach(StorageTarget::close);
             try {
-                catalog.stop();
+                if (catalog != null) {
+                    catalog.stop();
+                }
             } catch (Exception ignored) {
                 // closing a pool that never connected
             }
@@ -117,8 +146,22 @@ public final class CheckCommand extends ConfiguredCommand<BackstopConfiguration>
         return lines;
     }
 
+    /** H2 lets one process open its file: while the server runs, say so instead of H2's lock message. */
+    private static Line explainInUse(Line line) {
+        if (line.status() == HealthStatus.FAIL && line.detail() != null && line.detail().contains("already in use")) {
+            return new Line(HealthStatus.FAIL, line.item(), "the server is running and holds this H2 database (H2 allows one "
+                    + "process): its own checks are at /health/detailed on the admin port");
+        }
+        return line;
+    }
+
     private static Line migrations(ManagedDataSource catalog) {
         try {
+            try (java.sql.Connection c = catalog.getConnection()) {
+                if (ReadOnlyCatalog.empty(c)) {
+                    return new Line(HealthStatus.WARN, "catalog migrations", "schema not created yet; applied at the next start");
+                }
+            }
             int pending = Catalog.pendingMigrations(catalog);
             return pending == 0 ? new Line(HealthStatus.PASS, "catalog migrations", "current")
                     : new Line(HealthStatus.WARN, "catalog migrations", pending + " pending; applied at the next start (or: db migrate)");

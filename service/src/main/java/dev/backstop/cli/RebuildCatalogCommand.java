@@ -3,7 +3,6 @@ package dev.backstop.cli;
 import dev.backstop.BackstopConfiguration;
 import dev.backstop.ServiceGraph;
 import dev.backstop.core.CatalogRebuilder;
-import io.dropwizard.core.cli.ConfiguredCommand;
 import io.dropwizard.core.setup.Bootstrap;
 import java.time.Clock;
 import net.sourceforge.argparse4j.inf.Namespace;
@@ -12,18 +11,22 @@ import net.sourceforge.argparse4j.inf.Namespace;
  * {@code java -jar backstop.jar rebuild-catalog config.yml}: after losing the catalog, recreates its
  * snapshot rows from the manifests in every storage target. Adds only what is missing.
  */
-public final class RebuildCatalogCommand extends ConfiguredCommand<BackstopConfiguration> {
+public final class RebuildCatalogCommand extends BackstopCommand {
     public RebuildCatalogCommand() {
         super("rebuild-catalog", "Recreate catalog rows from the manifests in storage (after losing the catalog)");
     }
 
     @Override
-    protected void run(Bootstrap<BackstopConfiguration> bootstrap, Namespace namespace, BackstopConfiguration config)
+    protected void execute(Bootstrap<BackstopConfiguration> bootstrap, Namespace namespace, BackstopConfiguration config)
             throws Exception {
         try (ServiceGraph graph = ServiceGraph.create(config, CliEnvironment.of(bootstrap, config), Clock.systemUTC())) {
             CatalogRebuilder.Result result = graph.rebuilder().rebuild();
-            System.out.printf("%d manifests found, %d snapshots added to the catalog, %d already known, %d unreadable%n",
-                    result.manifests(), result.added(), result.known(), result.unreadable());
+            if (namespace.getBoolean("json")) {
+                System.out.println(bootstrap.getObjectMapper().writeValueAsString(result));
+            } else {
+                System.out.printf("%d manifests found, %d snapshots added to the catalog, %d already known, %d unreadable%n",
+                        result.manifests(), result.added(), result.known(), result.unreadable());
+            }
         }
     }
 }

@@ -7,7 +7,6 @@ import dev.backstop.api.RestoreView;
 import dev.backstop.core.CatalogRebuilder;
 import dev.backstop.core.RestorePhase;
 import dev.backstop.db.RestoreRow;
-import io.dropwizard.core.cli.ConfiguredCommand;
 import io.dropwizard.core.setup.Bootstrap;
 import java.time.Clock;
 import java.util.LinkedHashMap;
@@ -22,7 +21,7 @@ import net.sourceforge.argparse4j.inf.Subparser;
  * the same verified restore as the API, with the service stopped. When the catalog does not know the
  * snapshot (it was lost), the manifests in storage are read into it first.
  */
-public final class RestoreCommand extends ConfiguredCommand<BackstopConfiguration> {
+public final class RestoreCommand extends BackstopCommand {
     public RestoreCommand() {
         super("restore", "Restore a snapshot without the server (works from the manifests when the catalog is lost)");
     }
@@ -39,7 +38,7 @@ public final class RestoreCommand extends ConfiguredCommand<BackstopConfiguratio
     }
 
     @Override
-    protected void run(Bootstrap<BackstopConfiguration> bootstrap, Namespace namespace, BackstopConfiguration config)
+    protected void execute(Bootstrap<BackstopConfiguration> bootstrap, Namespace namespace, BackstopConfiguration config)
             throws Exception {
         Map<String, String> target = new LinkedHashMap<>();
         List<String> pairs = namespace.getList("target");
@@ -60,7 +59,11 @@ public final class RestoreCommand extends ConfiguredCommand<BackstopConfiguratio
             String user = System.getProperty("user.name", "unknown");
             RestoreRow row = graph.restores().restoreNow(new RestoreRequest(snapshotId, target, namespace.getString("mode"),
                     namespace.getBoolean("dry_run"), namespace.getBoolean("force"), false), "cli:" + user);
-            System.out.println(bootstrap.getObjectMapper().writerWithDefaultPrettyPrinter().writeValueAsString(RestoreView.of(row)));
+            if (namespace.getBoolean("json")) {
+                System.out.println(bootstrap.getObjectMapper().writerWithDefaultPrettyPrinter().writeValueAsString(RestoreView.of(row)));
+            } else if (row.phase() == RestorePhase.COMPLETED) {
+                System.out.printf("restore %s of snapshot %s COMPLETED: %s%n", row.id(), row.snapshotId(), row.detail());
+            }
             if (row.phase() != RestorePhase.COMPLETED) {
                 throw new IllegalStateException("restore " + row.id() + " failed: " + row.error());
             }

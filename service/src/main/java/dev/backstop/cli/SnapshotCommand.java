@@ -6,7 +6,6 @@ import dev.backstop.api.SnapshotView;
 import dev.backstop.core.SnapshotOrigin;
 import dev.backstop.core.SnapshotStatus;
 import dev.backstop.db.SnapshotRow;
-import io.dropwizard.core.cli.ConfiguredCommand;
 import io.dropwizard.core.setup.Bootstrap;
 import java.time.Clock;
 import net.sourceforge.argparse4j.inf.Namespace;
@@ -14,10 +13,11 @@ import net.sourceforge.argparse4j.inf.Subparser;
 
 /**
  * {@code java -jar backstop.jar snapshot config.yml --source NAME}: takes one snapshot now, without
- * the server, and prints it as JSON. Exits non-zero when the snapshot fails. With an H2 catalog the
+ * the server, and prints what was stored (as JSON with {@code --json}). Exits non-zero when the
+ * snapshot fails. With an H2 catalog the
  * server must be stopped (H2 allows one process); with PostgreSQL both may run.
  */
-public final class SnapshotCommand extends ConfiguredCommand<BackstopConfiguration> {
+public final class SnapshotCommand extends BackstopCommand {
 
     public SnapshotCommand() {
         super("snapshot", "Take one snapshot of a source now, without the server");
@@ -30,14 +30,24 @@ public final class SnapshotCommand extends ConfiguredCommand<BackstopConfigurati
     }
 
     @Override
-    protected void run(Bootstrap<BackstopConfiguration> bootstrap, Namespace namespace, BackstopConfiguration config)
+    protected void execute(Bootstrap<BackstopConfiguration> bootstrap, Namespace namespace, BackstopConfiguration config)
             throws Exception {
+        String source = namespace.getString("source");
+        if (config.sources().stream().noneMatch(s -> s.name().equals(source))) { // before any catalog is opened
+            throw new IllegalArgumentException("unknown source '" + source + "'; configured sources: "
+                    + String.join(", ", config.sources().stream().map(s -> s.name()).sorted().toList()));
+        }
         try (ServiceGraph graph = ServiceGraph.create(config, CliEnvironment.of(bootstrap, config), Clock.systemUTC())) {
             String user = System.getProperty("user.name", "unknown");
             SnapshotRow row = graph.snapshots().takeNow(namespace.getString("source"), SnapshotOrigin.CLI, "cli:" + user);
-            System.out.println(bootstrap.getObjectMapper().writerWithDefaultPrettyPrinter().writeValueAsString(SnapshotView.of(row)));
+            if (namespace.getBoolean("json")) {
+                System.out.println(bootstrap.getObjectMapper().writerWithDefaultPrettyPrinter().writeValueAsString(SnapshotView.of(row)));
+            } else if (row.status() == SnapshotStatus.COMPLETED) {
+                System.out.printf("snapshot %s of %s COMPLETED: %d bytes read, %d stored in %s as %s (sha256 %s)%n", row.id(),
+                        row.sourceName(), row.rawBytes(), row.storedBytes(), row.storageTarget(), row.storageKey(), row.sha256());
+            }
             if (row.status() != SnapshotStatus.COMPLETED) {
-                throw new IllegalStateException("snapshot " + row.id() + " failed: " + row.error());
+                throw new IllegalStateException("snapshot " + row.id() + " of " + row.sourceName() + " failed: " + row.error());
             }
         }
     }

@@ -350,7 +350,11 @@ public final class SnapshotService implements Managed {
         String reason = failure == null ? "the catalog row was no longer RUNNING" : reason(failure);
         dao.fail(row.id(), clock.instant(), reason);
         metrics.meter(MetricName.of("backstop.snapshots", "source", row.sourceName(), "outcome", "failed")).mark();
-        LOG.error("Snapshot {} of {} failed: {}", row.id(), row.sourceName(), reason, failure);
+        // The reason holds the whole cause chain; the stack trace is for debugging only.
+        LOG.error("Snapshot {} of {} failed: {}", row.id(), row.sourceName(), reason);
+        if (failure != null) {
+            LOG.debug("Snapshot {} failure", row.id(), failure);
+        }
     }
 
     /**

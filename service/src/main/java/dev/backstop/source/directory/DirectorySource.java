@@ -66,6 +66,10 @@ public final class DirectorySource implements SnapshotSource {
 
     @Override
     public void checkReachable() throws IOException {
+        if (!Files.exists(root)) {
+            throw new NoSuchFileException(root.toString(), null, "sources[" + config.name() + "].path does not exist"
+                    + " (create it, or set createIfMissing: true)");
+        }
         if (!Files.isDirectory(root)) {
             throw new NoSuchFileException(root.toString(), null, "sources[" + config.name() + "].path is not a directory");
         }

@@ -46,8 +46,19 @@ public final class H2Source implements SnapshotSource {
         return Map.of("h2", Constants.FULL_VERSION);
     }
 
+    /** Never creates the database: a snapshot of a database that is not there is an error, not an empty script. */
     private Connection connect() throws SQLException {
-        return DriverManager.getConnection(config.url(), config.user(), config.password() == null ? "" : config.password());
+        String url = config.url().toUpperCase(java.util.Locale.ROOT).contains("IFEXISTS") ? config.url()
+                : config.url() + ";IFEXISTS=TRUE";
+        try {
+            return DriverManager.getConnection(url, config.user(), config.password() == null ? "" : config.password());
+        } catch (SQLException e) {
+            if (e.getErrorCode() == org.h2.api.ErrorCode.DATABASE_NOT_FOUND_WITH_IF_EXISTS_1) {
+                throw new SQLException("sources[" + config.name() + "].url: the H2 database " + config.url()
+                        + " does not exist", e.getSQLState(), e.getErrorCode(), e);
+            }
+            throw e;
+        }
     }
 
     @Override
