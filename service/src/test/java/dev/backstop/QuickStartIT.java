@@ -90,7 +90,7 @@ class QuickStartIT {
         assertThat(System.nanoTime() - started).isPositive();
 
         // With the server stopped, the CLI takes a snapshot of the catalog itself.
-        Process cli = new ProcessBuilder("java", "-jar", JAR.toString(), "snapshot", "config.yml", "--source", "catalog")
+        Process cli = new ProcessBuilder("java", "-jar", JAR.toString(), "snapshot", "config.yml", "--source", "catalog", "--json")
                 .directory(workDir.toFile()).redirectErrorStream(true).start();
         String output = new String(cli.getInputStream().readAllBytes());
         assertThat(cli.waitFor(60, TimeUnit.SECONDS)).isTrue();

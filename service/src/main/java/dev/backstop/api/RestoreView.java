@@ -4,15 +4,32 @@ import com.fasterxml.jackson.annotation.JsonInclude;
 import dev.backstop.db.RestoreRow;
 import java.time.Instant;
 
-/** A restore as the API shows it. {@code phase}: QUEUED, DOWNLOADING, VERIFYING, APPLYING, COMPLETED, FAILED. */
+/**
+ * A restore as the API shows it. {@code phase}: QUEUED, DOWNLOADING, VERIFYING, APPLYING, COMPLETED,
+ * FAILED, CANCELLED. {@code bytesDone}/{@code bytesTotal} are of the current phase (stored bytes while
+ * downloading, raw bytes while applying); {@code etaSeconds} is the rest of that phase at the rate
+ * so far (absent until there is a rate).
+ */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record RestoreView(String id, String snapshotId, String phase, String mode, boolean dryRun, String target,
         String requestedBy, long bytesDone, Long bytesTotal, Instant createdAt, Instant startedAt, Instant finishedAt,
-        String detail, String error) {
+        Instant phaseStartedAt, Long etaSeconds, String detail, String error) {
 
     public static RestoreView of(RestoreRow row) {
         return new RestoreView(row.id(), row.snapshotId(), row.phase().name(), row.mode().name().toLowerCase(java.util.Locale.ROOT),
                 row.dryRun(), row.target(), row.requestedBy(), row.bytesDone(), row.bytesTotal(), row.createdAt(), row.startedAt(),
-                row.finishedAt(), row.detail(), row.error());
+                row.finishedAt(), row.phaseStartedAt(), eta(row, Instant.now()), row.detail(), row.error());
+    }
+
+    static Long eta(RestoreRow row, Instant now) {
+        if (row.phase().isFinal() || row.phaseStartedAt() == null || row.bytesTotal() == null || row.bytesDone() <= 0) {
+            return null;
+        }
+        double seconds = java.time.Duration.between(row.phaseStartedAt(), now).toMillis() / 1000.0;
+        if (seconds <= 0) {
+            return null;
+        }
+        double rate = row.bytesDone() / seconds;
+        return Math.max(0, Math.round((row.bytesTotal() - row.bytesDone()) / rate));
     }
 }

@@ -2,5 +2,5 @@ package dev.backstop.core;
 
 /** Outcome recorded on an audit row. */
 public enum AuditOutcome {
-    REQUESTED, SUCCEEDED, FAILED, REFUSED
+    REQUESTED, SUCCEEDED, FAILED, REFUSED, CANCELLED
 }

@@ -1,10 +1,10 @@
 package dev.backstop.core;
 
-/** Where a restore is; COMPLETED and FAILED are final. */
+/** Where a restore is; COMPLETED, FAILED and CANCELLED are final. */
 public enum RestorePhase {
-    QUEUED, DOWNLOADING, VERIFYING, APPLYING, COMPLETED, FAILED;
+    QUEUED, DOWNLOADING, VERIFYING, APPLYING, COMPLETED, FAILED, CANCELLED;
 
     public boolean isFinal() {
-        return this == COMPLETED || this == FAILED;
+        return this == COMPLETED || this == FAILED || this == CANCELLED;
     }
 }

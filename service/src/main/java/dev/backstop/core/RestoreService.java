@@ -81,6 +81,12 @@ public final class RestoreService implements Managed {
     private volatile boolean stopping;
     /** pg_restore processes running now: they read a file, so they would outlive the JVM. */
     private final java.util.Set<Process> tools = ConcurrentHashMap.newKeySet();
+    private final Map<String, Process> toolsByRestore = new ConcurrentHashMap<>();
+    /** Restores an operator cancelled, with who did. */
+    private final Map<String, String> cancelled = new ConcurrentHashMap<>();
+    public static final String CANCELLED = "cancelled by ";
+    /** Bytes done in the current phase of each running restore, by restore id, with its source (for the gauge). */
+    private final Map<String, Map.Entry<String, Long>> inFlight = new ConcurrentHashMap<>();
     private volatile SourceConnections connections = SourceConnections.direct();
 
     /** Connections to source databases go through these (their resilience guards). */
@@ -118,6 +124,14 @@ public final class RestoreService implements Managed {
             t.setDaemon(true);
             return t;
         });
+        for (String source : this.sources.keySet()) {
+            metrics.gauge(dev.backstop.metrics.MetricName.of("backstop.restore.progress.bytes", "source", source),
+                    () -> () -> inFlight.values().stream().filter(e -> e.getKey().equals(source)).mapToLong(Map.Entry::getValue).sum());
+        }
+    }
+
+    private void inFlight(String restoreId, long done) {
+        inFlight.computeIfPresent(restoreId, (id, entry) -> Map.entry(entry.getKey(), done));
     }
 
     /** Marks restores a crash interrupted as FAILED and removes their staging leftovers. */
@@ -375,6 +389,8 @@ public final class RestoreService implements Managed {
         Path work = staging.resolve("restore-" + row.id());
         try {
             restores.started(row.id(), clock.instant());
+            inFlight.put(row.id(), Map.entry(snapshot.sourceName(), 0L));
+            checkGoingOn(row.id()); // cancelled while queued
             Path raw = downloadAndVerify(row, snapshot, work);
             String detail;
             if (row.dryRun()) {
@@ -385,20 +401,31 @@ public final class RestoreService implements Managed {
                                 + String.join("; ", check.wouldRefuse()))
                         + "; nothing changed";
             } else {
-                restores.progress(row.id(), RestorePhase.APPLYING, snapshot.storedBytes(), snapshot.storedBytes());
-                detail = apply(row, source, request, raw, work);
+                checkGoingOn(row.id());
+                detail = apply(row, source, request, raw, new ApplyProgress(row.id(), snapshot.rawBytes()));
             }
             restores.complete(row.id(), clock.instant(), detail);
             record(snapshot, "completed", row);
             audit(row.requestedBy(), "restore.finished", row.id(), AuditOutcome.SUCCEEDED, detail);
             LOG.info("Restore {} of snapshot {} completed: {}", row.id(), snapshot.id(), detail);
         } catch (Exception e) {
-            String reason = SnapshotService.reason(e);
-            restores.fail(row.id(), clock.instant(), reason);
-            record(snapshot, "failed", row);
-            audit(row.requestedBy(), "restore.finished", row.id(), AuditOutcome.FAILED, reason);
-            LOG.error("Restore {} of snapshot {} failed: {}", row.id(), snapshot.id(), reason);
+            String by = cancelled.get(row.id());
+            if (by != null) {
+                String reason = CANCELLED + by + "; the target was left as it was";
+                restores.cancel(row.id(), clock.instant(), reason);
+                record(snapshot, "cancelled", row);
+                audit(by, "restore.finished", row.id(), AuditOutcome.CANCELLED, reason);
+                LOG.warn("Restore {} of snapshot {} cancelled by {}", row.id(), snapshot.id(), by);
+            } else {
+                String reason = SnapshotService.reason(e);
+                restores.fail(row.id(), clock.instant(), reason);
+                record(snapshot, "failed", row);
+                audit(row.requestedBy(), "restore.finished", row.id(), AuditOutcome.FAILED, reason);
+                LOG.error("Restore {} of snapshot {} failed: {}", row.id(), snapshot.id(), reason);
+            }
         } finally {
+            cancelled.remove(row.id());
+            inFlight.remove(row.id());
             try {
                 deleteTree(work);
             } catch (IOException e) {
@@ -448,7 +475,7 @@ public final class RestoreService implements Managed {
         if (free < needed) {
             throw new IOException("not enough free space in staging " + staging + ": need " + needed + " bytes, have " + free);
         }
-        restores.progress(row.id(), RestorePhase.DOWNLOADING, 0, snapshot.storedBytes());
+        restores.progress(row.id(), RestorePhase.DOWNLOADING, 0, snapshot.storedBytes(), clock.instant());
         Manifest manifest;
         try (InputStream in = target.open(snapshot.manifestKey())) {
             manifest = mapper.readValue(in, Manifest.class);
@@ -481,7 +508,7 @@ public final class RestoreService implements Managed {
                 decodeFailure = e;
             }
             measured.transferTo(OutputStream.nullOutputStream()); // hash whatever the decoder left unread
-            restores.progress(row.id(), RestorePhase.VERIFYING, size[0], snapshot.storedBytes());
+            restores.progress(row.id(), RestorePhase.VERIFYING, size[0], snapshot.storedBytes(), clock.instant());
             // The object's own checks come first: they name the cause better than a decoder error does.
             if (size[0] != snapshot.storedBytes()) {
                 throw new IOException("size mismatch: the stored object is " + size[0] + " bytes, the catalog recorded "
@@ -503,10 +530,90 @@ public final class RestoreService implements Managed {
     }
 
     private void reportDownload(RestoreRow row, long done, long total) {
+        checkGoingOn(row.id());
+        inFlight(row.id(), done);
+        restores.progress(row.id(), RestorePhase.DOWNLOADING, done, total, clock.instant());
+    }
+
+    /** Throws once the service stops or an operator cancelled the restore: it ends where it is, cleaned up. */
+    private void checkGoingOn(String restoreId) {
         if (stopping) {
             throw new java.io.UncheckedIOException(new IOException(INTERRUPTED));
         }
-        restores.progress(row.id(), RestorePhase.DOWNLOADING, done, total);
+        if (cancelled.containsKey(restoreId)) {
+            throw new java.io.UncheckedIOException(new IOException(CANCELLED + cancelled.get(restoreId)));
+        }
+    }
+
+    /**
+     * Cancels a restore that has not finished: it stops at its next progress point (pg_restore is
+     * ended), discards the fresh target as a failure does, and ends CANCELLED. Answers the row.
+     */
+    public RestoreRow cancel(String id, String actor) {
+        RestoreRow row = find(id);
+        if (row.phase().isFinal()) {
+            throw BackstopException.conflict("restore " + id + " is " + row.phase() + "; only an unfinished restore can be cancelled");
+        }
+        if (!busyTargets.containsValue(row.id())) {
+            throw BackstopException.conflict("restore " + id + " is not running on this node (" + node.id() + "); cancel it on "
+                    + "the node that runs it");
+        }
+        cancelled.putIfAbsent(row.id(), actor);
+        audit(actor, "restore.cancel", row.id(), AuditOutcome.REQUESTED, "cancel requested");
+        LOG.info("Restore {} cancel requested by {}", row.id(), actor);
+        Process tool = toolsByRestore.get(row.id());
+        if (tool != null) {
+            tool.destroy();
+        }
+        return find(id);
+    }
+
+    /** Progress through APPLYING: bytes of the verified raw stream the target has taken so far. */
+    private final class ApplyProgress implements java.util.function.LongConsumer {
+        private final String restoreId;
+        private final long total;
+        private long nextReport = PROGRESS_EVERY;
+
+        ApplyProgress(String restoreId, long total) {
+            this.restoreId = restoreId;
+            this.total = total;
+            restores.progress(restoreId, RestorePhase.APPLYING, 0, total, clock.instant());
+        }
+
+        @Override
+        public void accept(long done) {
+            checkGoingOn(restoreId);
+            inFlight(restoreId, done);
+            if (done >= nextReport) {
+                restores.progress(restoreId, RestorePhase.APPLYING, Math.min(done, total), total, clock.instant());
+                nextReport = done + PROGRESS_EVERY;
+            }
+        }
+
+        InputStream counting(InputStream in) {
+            return new java.io.FilterInputStream(in) {
+                private long count;
+
+                @Override
+                public int read() throws IOException {
+                    int b = super.read();
+                    if (b >= 0) {
+                        accept(++count);
+                    }
+                    return b;
+                }
+
+                @Override
+                public int read(byte[] buffer, int offset, int length) throws IOException {
+                    int n = super.read(buffer, offset, length);
+                    if (n > 0) {
+                        count += n;
+                        accept(count);
+                    }
+                    return n;
+                }
+            };
+        }
     }
 
     /** Hashes and counts what is read, and reports progress every few MiB. */
@@ -584,16 +691,17 @@ public final class RestoreService implements Managed {
         }
     }
 
-    private String apply(RestoreRow row, SourceFactory source, RestoreRequest request, Path raw, Path work) throws Exception {
+    private String apply(RestoreRow row, SourceFactory source, RestoreRequest request, Path raw, ApplyProgress progress)
+            throws Exception {
         Map<String, String> target = request.target();
         if (source instanceof PostgresSourceFactory pg) {
             if (row.mode() == RestoreMode.NEW) {
-                return restorePostgres(pg, target.get("database"), raw);
+                return restorePostgres(pg, row.id(), target.get("database"), raw, progress);
             }
-            return replacePostgres(pg, row, target.get("database"), raw, request.force(), request.dropReplaced());
+            return replacePostgres(pg, row, target.get("database"), raw, request.force(), request.dropReplaced(), progress);
         }
         if (source instanceof dev.backstop.source.sqlite.SqliteSourceFactory) {
-            return restoreFile(row, Path.of(target.get("path")).toAbsolutePath().normalize(), raw);
+            return restoreFile(row, Path.of(target.get("path")).toAbsolutePath().normalize(), raw, progress);
         }
         if (source instanceof dev.backstop.source.h2.H2SourceFactory) {
             return row.mode() == RestoreMode.NEW ? restoreH2(target.get("url"), raw)
@@ -603,7 +711,7 @@ public final class RestoreService implements Managed {
         Path fresh = path.resolveSibling("." + path.getFileName() + ".restore-" + row.id());
         try {
             int entries;
-            try (InputStream in = Files.newInputStream(raw)) {
+            try (InputStream in = progress.counting(new BufferedInputStream(Files.newInputStream(raw), 1 << 16))) {
                 entries = TarExtractor.extract(in, fresh);
             }
             if (row.mode() == RestoreMode.NEW) {
@@ -626,9 +734,14 @@ public final class RestoreService implements Managed {
     }
 
     /** SQLite: the staged copy is the database; put it in place with one atomic rename. */
-    private String restoreFile(RestoreRow row, Path path, Path raw) throws IOException {
+    private String restoreFile(RestoreRow row, Path path, Path raw, ApplyProgress progress) throws IOException {
         Path fresh = path.resolveSibling("." + path.getFileName() + ".restore-" + row.id());
-        Files.copy(raw, fresh);
+        try (InputStream in = progress.counting(Files.newInputStream(raw))) {
+            Files.copy(in, fresh);
+        } catch (IOException | RuntimeException e) {
+            Files.deleteIfExists(fresh);
+            throw e;
+        }
         try (var channel = java.nio.channels.FileChannel.open(fresh, java.nio.file.StandardOpenOption.WRITE)) {
             channel.force(true);
         }
@@ -714,7 +827,7 @@ public final class RestoreService implements Managed {
      * refused while it has connections (unless {@code force}), and kept renamed unless asked to drop it.
      */
     private String replacePostgres(PostgresSourceFactory pg, RestoreRow row, String database, Path dump, boolean force,
-            boolean dropReplaced) throws Exception {
+            boolean dropReplaced, ApplyProgress progress) throws Exception {
         String suffix = row.id().substring(row.id().length() - 8).toLowerCase(Locale.ROOT);
         String fresh = truncate(database, 40) + "_restore_" + suffix;
         String old = truncate(database, 40) + "_replaced_" + suffix;
@@ -728,7 +841,7 @@ public final class RestoreService implements Managed {
                         + "\"force\": true to terminate them");
             }
         }
-        restorePostgres(pg, fresh, dump);
+        restorePostgres(pg, row.id(), fresh, dump, progress);
         try (Connection c = maintenance(pg)) {
             int active = activeConnections(c, database);
             if (active > 0) {
@@ -804,7 +917,8 @@ public final class RestoreService implements Managed {
         }
     }
 
-    private String restorePostgres(PostgresSourceFactory pg, String database, Path dump) throws Exception {
+    private String restorePostgres(PostgresSourceFactory pg, String restoreId, String database, Path dump, ApplyProgress progress)
+            throws Exception {
         try (Connection c = maintenance(pg)) {
             if (databaseExists(c, database)) {
                 throw new IOException("database " + database + " already exists; mode new restores into a new database");
@@ -823,22 +937,64 @@ public final class RestoreService implements Managed {
         }
         Process process = builder.start();
         tools.add(process);
+        toolsByRestore.put(restoreId, process);
         String output;
         int exit;
         try {
-            output = new String(process.getInputStream().readAllBytes());
-            exit = process.waitFor();
+            java.util.concurrent.CompletableFuture<String> read = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+                try {
+                    return new String(process.getInputStream().readAllBytes());
+                } catch (IOException e) {
+                    return "(output unreadable: " + e.getMessage() + ")";
+                }
+            });
+            // pg_restore reads the staged file itself: its progress is what it and its workers have read.
+            while (!process.waitFor(1, TimeUnit.SECONDS)) {
+                try {
+                    progress.accept(bytesRead(process));
+                } catch (RuntimeException stopped) {
+                    process.destroy();
+                    process.waitFor(10, TimeUnit.SECONDS);
+                    dropAfterFailure(pg, database);
+                    throw stopped;
+                }
+            }
+            exit = process.exitValue();
+            output = read.get(30, TimeUnit.SECONDS);
         } finally {
             tools.remove(process);
+            toolsByRestore.remove(restoreId, process);
         }
         if (exit != 0) {
-            try (Connection c = maintenance(pg)) {
-                dropDatabase(c, database);
-            }
+            dropAfterFailure(pg, database);
+            checkGoingOn(restoreId); // a cancel ended it: say so rather than pg_restore's exit status
             throw new IOException("pg_restore exited with status " + exit + ": "
                     + output.substring(Math.max(0, output.length() - 4000)).trim().replace('\n', ' '));
         }
         return "restored into new database " + database + " with pg_restore -j " + pgRestoreJobs;
+    }
+
+    private void dropAfterFailure(PostgresSourceFactory pg, String database) throws java.sql.SQLException {
+        try (Connection c = maintenance(pg)) {
+            dropDatabase(c, database);
+        }
+    }
+
+    /** Bytes a process and its children have read ({@code rchar} in /proc/PID/io); 0 where that is not readable. */
+    private static long bytesRead(Process process) {
+        long total = 0;
+        for (ProcessHandle handle : java.util.stream.Stream.concat(Stream.of(process.toHandle()), process.descendants()).toList()) {
+            try {
+                for (String line : Files.readAllLines(Path.of("/proc", Long.toString(handle.pid()), "io"))) {
+                    if (line.startsWith("rchar:")) {
+                        total += Long.parseLong(line.substring("rchar:".length()).trim());
+                    }
+                }
+            } catch (IOException | NumberFormatException | SecurityException gone) {
+                // exited meanwhile, or /proc not readable: progress is a best effort
+            }
+        }
+        return total;
     }
 
     private void record(SnapshotRow snapshot, String outcome, RestoreRow row) {

@@ -54,6 +54,14 @@ public final class SnapshotService implements Managed {
     private final String version;
     private final ExecutorService executor;
     private final Map<String, String> running = new ConcurrentHashMap<>();
+    /** Snapshots (by id) an operator cancelled, with who did. */
+    private final Map<String, String> cancelled = new ConcurrentHashMap<>();
+    public static final String CANCELLED = "cancelled by ";
+    /** Bytes read and stored so far by the snapshot running now, per source (0 when none runs). */
+    private final Map<String, long[]> progress = new ConcurrentHashMap<>();
+    /** Progress goes to the catalog at most once a second, and only after another MiB. */
+    private static final long PROGRESS_BYTES = 1L << 20;
+    private static final long PROGRESS_NANOS = 1_000_000_000L;
     private final Node node;
     private volatile boolean aborting;
     private volatile Replicator replicator;
@@ -83,6 +91,11 @@ public final class SnapshotService implements Managed {
             AtomicLong holder = new AtomicLong();
             lastSuccess.put(source, holder);
             metrics.gauge(MetricName.of("backstop.snapshot.last.success.timestamp.seconds", "source", source), () -> holder::get);
+            long[] counts = new long[2];
+            progress.put(source, counts);
+            metrics.gauge(MetricName.of("backstop.snapshot.progress.bytes", "source", source, "stage", "read"), () -> () -> counts[0]);
+            metrics.gauge(MetricName.of("backstop.snapshot.progress.bytes", "source", source, "stage", "stored"),
+                    () -> () -> counts[1]);
         }
     }
 
@@ -298,9 +311,20 @@ public final class SnapshotService implements Managed {
                 finish(done, null);
             } catch (Exception | LinkageError e) {
                 cleanUp(binding.target(), manifestKey, dataKey);
-                finish(row, aborting ? new IOException(ABORTED, e) : e);
+                String by = cancelled.get(row.id());
+                if (by != null) {
+                    cancelled(row, by);
+                } else {
+                    finish(row, aborting ? new IOException(ABORTED, e) : e);
+                }
             }
         } finally {
+            cancelled.remove(row.id());
+            long[] counts = progress.get(row.sourceName());
+            if (counts != null) {
+                counts[0] = 0;
+                counts[1] = 0;
+            }
             running.remove(row.sourceName(), row.id());
             MDC.remove("snapshot_id");
             MDC.remove("source");
@@ -311,7 +335,19 @@ public final class SnapshotService implements Managed {
         Map<String, String> tools = binding.source().toolVersions();
         SnapshotPipeline.Result result;
         try (ObjectUpload upload = binding.target().upload(dataKey)) {
-            result = pipeline.run(binding.source(), new AbortableUpload(upload, () -> aborting), () -> aborting);
+            java.util.function.BooleanSupplier stop = () -> aborting || cancelled.containsKey(row.id());
+            long[] counts = progress.get(row.sourceName());
+            long[] next = {PROGRESS_BYTES, System.nanoTime()};
+            result = pipeline.run(binding.source(), new AbortableUpload(upload, stop), stop, (read, stored) -> {
+                counts[0] = read;
+                counts[1] = stored;
+                long now = System.nanoTime();
+                if (read >= next[0] && now - next[1] >= 0) {
+                    dao.progress(row.id(), read, stored);
+                    next[0] = read + PROGRESS_BYTES;
+                    next[1] = now + PROGRESS_NANOS;
+                }
+            });
             upload.commit();
         }
         Instant finished = clock.instant();
@@ -325,6 +361,31 @@ public final class SnapshotService implements Managed {
         return row.completed(finished, result.rawBytes(), result.storedBytes(), result.sha256(), binding.target().name(), dataKey,
                 manifestKey, pipeline.compression(), fingerprint, mapper.writeValueAsString(tools),
                 result.report().filesChanged().size(), result.report().filesVanished().size());
+    }
+
+    /**
+     * Cancels a RUNNING snapshot of this node: it stops at the source's next write, what it wrote
+     * is removed as for a failure, and the row ends CANCELLED. Answers the row as it is now.
+     */
+    public SnapshotRow cancel(String id, String actor) {
+        SnapshotRow row = find(id);
+        if (row.status() != SnapshotStatus.RUNNING) {
+            throw BackstopException.conflict("snapshot " + id + " is " + row.status() + "; only a RUNNING snapshot can be cancelled");
+        }
+        if (!id.equals(running.get(row.sourceName()))) {
+            throw BackstopException.conflict("snapshot " + id + " runs on node " + row.node() + ", not on this one (" + node.id()
+                    + "); cancel it there");
+        }
+        cancelled.putIfAbsent(id, actor);
+        LOG.info("Snapshot {} of {}: cancel requested by {}", id, row.sourceName(), actor);
+        return find(id);
+    }
+
+    private void cancelled(SnapshotRow row, String by) {
+        String reason = CANCELLED + by + "; nothing of it is left in storage";
+        dao.cancel(row.id(), clock.instant(), reason);
+        metrics.meter(MetricName.of("backstop.snapshots", "source", row.sourceName(), "outcome", "cancelled")).mark();
+        LOG.warn("Snapshot {} of {} cancelled by {}", row.id(), row.sourceName(), by);
     }
 
     private void finish(SnapshotRow row, Throwable failure) {

@@ -2,5 +2,5 @@ package dev.backstop.core;
 
 /** Lifecycle of a snapshot row. Only COMPLETED snapshots are restorable. */
 public enum SnapshotStatus {
-    RUNNING, COMPLETED, FAILED, DELETED, PRUNED
+    RUNNING, COMPLETED, FAILED, CANCELLED, DELETED, PRUNED
 }

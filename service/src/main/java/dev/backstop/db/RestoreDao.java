@@ -35,11 +35,19 @@ public interface RestoreDao {
 
     /** Moves a restore that is not final to a new phase, with progress. */
     @SqlUpdate("""
-            UPDATE restores SET phase = :phase, bytes_done = :bytesDone, bytes_total = :bytesTotal
-            WHERE id = :id AND phase NOT IN ('COMPLETED', 'FAILED')
+            UPDATE restores SET phase_started_at = CASE WHEN phase = :phase AND phase_started_at IS NOT NULL
+                   THEN phase_started_at ELSE :now END, phase = :phase, bytes_done = :bytesDone, bytes_total = :bytesTotal
+            WHERE id = :id AND phase NOT IN ('COMPLETED', 'FAILED', 'CANCELLED')
             """)
     boolean progress(@Bind("id") String id, @Bind("phase") RestorePhase phase, @Bind("bytesDone") long bytesDone,
-            @Bind("bytesTotal") Long bytesTotal);
+            @Bind("bytesTotal") Long bytesTotal, @Bind("now") Instant now);
+
+    /** An operator cancelled it: final, with the reason, cleaned up as a failure is. */
+    @SqlUpdate("""
+            UPDATE restores SET phase = 'CANCELLED', finished_at = :finishedAt, error = :error
+            WHERE id = :id AND phase NOT IN ('COMPLETED', 'FAILED', 'CANCELLED')
+            """)
+    boolean cancel(@Bind("id") String id, @Bind("finishedAt") Instant finishedAt, @Bind("error") String error);
 
     /** The restore has started working. */
     @SqlUpdate("UPDATE restores SET started_at = :startedAt WHERE id = :id")
@@ -47,13 +55,13 @@ public interface RestoreDao {
 
     @SqlUpdate("""
             UPDATE restores SET phase = 'COMPLETED', finished_at = :finishedAt, detail = :detail
-            WHERE id = :id AND phase NOT IN ('COMPLETED', 'FAILED')
+            WHERE id = :id AND phase NOT IN ('COMPLETED', 'FAILED', 'CANCELLED')
             """)
     boolean complete(@Bind("id") String id, @Bind("finishedAt") Instant finishedAt, @Bind("detail") String detail);
 
     @SqlUpdate("""
             UPDATE restores SET phase = 'FAILED', finished_at = :finishedAt, error = :error
-            WHERE id = :id AND phase NOT IN ('COMPLETED', 'FAILED')
+            WHERE id = :id AND phase NOT IN ('COMPLETED', 'FAILED', 'CANCELLED')
             """)
     boolean fail(@Bind("id") String id, @Bind("finishedAt") Instant finishedAt, @Bind("error") String error);
 
@@ -64,7 +72,7 @@ public interface RestoreDao {
     /** After a crash: restores that were not final are FAILED with the reason. */
     @SqlUpdate("""
             UPDATE restores SET phase = 'FAILED', finished_at = :now, error = :reason
-            WHERE phase NOT IN ('COMPLETED', 'FAILED')
+            WHERE phase NOT IN ('COMPLETED', 'FAILED', 'CANCELLED')
             """)
     int failUnfinished(@Bind("now") Instant now, @Bind("reason") String reason);
 
@@ -75,7 +83,7 @@ public interface RestoreDao {
     /** In a cluster: restores of one node that were not final are FAILED with the reason. */
     @SqlUpdate("""
             UPDATE restores SET phase = 'FAILED', finished_at = :now, error = :reason
-            WHERE phase NOT IN ('COMPLETED', 'FAILED') AND node = :node
+            WHERE phase NOT IN ('COMPLETED', 'FAILED', 'CANCELLED') AND node = :node
             """)
     int failUnfinishedOf(@Bind("node") String node, @Bind("now") Instant now, @Bind("reason") String reason);
 }

@@ -19,5 +19,18 @@ public record RestoreRow(
         Instant startedAt,
         Instant finishedAt,
         String error,
-        String detail) {
+        String detail,
+        Instant phaseStartedAt) {
+
+    @org.jdbi.v3.core.mapper.reflect.JdbiConstructor
+    public RestoreRow {
+    }
+
+    /** A new row, before it has a phase start. */
+    public RestoreRow(String id, String snapshotId, RestorePhase phase, RestoreMode mode, boolean dryRun, String target,
+            String requestedBy, long bytesDone, Long bytesTotal, Instant createdAt, Instant startedAt, Instant finishedAt,
+            String error, String detail) {
+        this(id, snapshotId, phase, mode, dryRun, target, requestedBy, bytesDone, bytesTotal, createdAt, startedAt, finishedAt,
+                error, detail, null);
+    }
 }

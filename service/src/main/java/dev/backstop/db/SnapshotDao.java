@@ -96,7 +96,7 @@ public interface SnapshotDao {
     List<SnapshotRow> allRunning();
 
     /** After its objects were removed: DELETED, or PRUNED when retention removed it. */
-    @SqlUpdate("UPDATE snapshots SET status = :status WHERE id = :id AND status IN ('COMPLETED', 'FAILED')")
+    @SqlUpdate("UPDATE snapshots SET status = :status WHERE id = :id AND status IN ('COMPLETED', 'FAILED', 'CANCELLED')")
     boolean markRemoved(@Bind("id") String id, @Bind("status") SnapshotStatus status);
 
     /** Marks a RUNNING row COMPLETED with what the pipeline measured; false if it was not RUNNING. */
@@ -109,6 +109,17 @@ public interface SnapshotDao {
             WHERE id = :id AND status = 'RUNNING'
             """)
     boolean complete(@BindMethods SnapshotRow row);
+
+    /** While RUNNING: the bytes read from the source and stored so far (final values once COMPLETED). */
+    @SqlUpdate("UPDATE snapshots SET raw_bytes = :raw, stored_bytes = :stored WHERE id = :id AND status = 'RUNNING'")
+    boolean progress(@Bind("id") String id, @Bind("raw") long raw, @Bind("stored") long stored);
+
+    /** Marks a RUNNING row CANCELLED (an operator stopped it); false if it was not RUNNING. */
+    @SqlUpdate("""
+            UPDATE snapshots SET status = 'CANCELLED', finished_at = :finishedAt, error = :error, running_source = NULL
+            WHERE id = :id AND status = 'RUNNING'
+            """)
+    boolean cancel(@Bind("id") String id, @Bind("finishedAt") Instant finishedAt, @Bind("error") String error);
 
     /** Marks a RUNNING row FAILED with the reason; false if it was not RUNNING. */
     @SqlUpdate("""

@@ -52,6 +52,17 @@ public final class SnapshotPipeline {
      * emit yet (a high zstd level buffers many MiB before its first output).
      */
     public Result run(SnapshotSource source, ObjectUpload upload, java.util.function.BooleanSupplier stop) throws IOException {
+        return run(source, upload, stop, (read, stored) -> { });
+    }
+
+    /** Bytes read from the source and stored so far, told after every write the source makes. */
+    @FunctionalInterface
+    public interface Progress {
+        void bytes(long read, long stored);
+    }
+
+    public Result run(SnapshotSource source, ObjectUpload upload, java.util.function.BooleanSupplier stop, Progress progress)
+            throws IOException {
         MeasuringOutputStream stored = MeasuringOutputStream.hashing(new OpenPgpEncryptor.Unclosable(upload));
         OutputStream encrypted = encryptor == null ? stored : encryptor.encrypt(stored);
         ZstdOutputStreamNoFinalizer zstd = new ZstdOutputStreamNoFinalizer(encrypted, compression.level());
@@ -60,7 +71,8 @@ public final class SnapshotPipeline {
         }
         MeasuringOutputStream raw = MeasuringOutputStream.counting(zstd);
         SourceReport report;
-        try (OutputStream sourceOut = new BufferedOutputStream(new StoppableOutputStream(raw, stop), BUFFER)) {
+        try (OutputStream sourceOut = new BufferedOutputStream(new StoppableOutputStream(raw, stop,
+                () -> progress.bytes(raw.count(), stored.count())), BUFFER)) {
             report = source.writeTo(sourceOut);
         }
         // Closing the chain finished zstd's frame and the OpenPGP message; the upload stays open.
@@ -70,27 +82,31 @@ public final class SnapshotPipeline {
     /** Fails the next write once {@code stop} says so. */
     private static final class StoppableOutputStream extends java.io.FilterOutputStream {
         private final java.util.function.BooleanSupplier stop;
+        private final Runnable written;
 
-        StoppableOutputStream(OutputStream out, java.util.function.BooleanSupplier stop) {
+        StoppableOutputStream(OutputStream out, java.util.function.BooleanSupplier stop, Runnable written) {
             super(out);
             this.stop = stop;
+            this.written = written;
         }
 
         @Override
         public void write(int b) throws IOException {
             check();
             out.write(b);
+            written.run();
         }
 
         @Override
         public void write(byte[] bytes, int offset, int length) throws IOException {
             check();
             out.write(bytes, offset, length);
+            written.run();
         }
 
         private void check() throws IOException {
             if (stop.getAsBoolean()) {
-                throw new IOException("stopped: the snapshot was aborted");
+                throw new IOException("stopped: the snapshot was aborted or cancelled");
             }
         }
     }

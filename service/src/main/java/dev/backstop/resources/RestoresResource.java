@@ -60,6 +60,14 @@ public final class RestoresResource {
         return RestoreView.of(restores.find(id));
     }
 
+    /** 202: the restore stops at its next progress point, discards what it wrote and ends CANCELLED; 409 once final. */
+    @POST
+    @Path("{id}/cancel")
+    @RolesAllowed(Role.OPERATOR_NAME)
+    public Response cancel(@Auth ApiPrincipal caller, @PathParam("id") String id) {
+        return Response.accepted(RestoreView.of(restores.cancel(id, caller.name()))).build();
+    }
+
     /** Newest first; {@code next} is the cursor for the following page. */
     @GET
     public Page<RestoreView> list(@QueryParam("limit") Integer limit, @QueryParam("cursor") String cursor) {

@@ -82,6 +82,14 @@ public final class SnapshotsResource {
         return SnapshotView.of(snapshots.delete(id, caller.name()));
     }
 
+    /** 202: the snapshot stops at its next write and ends CANCELLED, with nothing left in storage; 409 unless RUNNING here. */
+    @POST
+    @Path("{id}/cancel")
+    @RolesAllowed(Role.OPERATOR_NAME)
+    public Response cancel(@Auth ApiPrincipal caller, @PathParam("id") String id) {
+        return Response.accepted(SnapshotView.of(snapshots.cancel(id, caller.name()))).build();
+    }
+
     private static SnapshotStatus parseStatus(String status) {
         if (status == null) {
             return null;

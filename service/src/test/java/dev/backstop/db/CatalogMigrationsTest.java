@@ -60,7 +60,7 @@ class CatalogMigrationsTest {
         }
         assertThat(Catalog.typeOf(factory)).isEqualTo(dialect);
         dataSource = factory.build(new MetricRegistry(), "catalog");
-        assertThat(Catalog.migrate(dataSource)).as("changesets applied on an empty database").isEqualTo(9);
+        assertThat(Catalog.migrate(dataSource)).as("changesets applied on an empty database").isEqualTo(10);
         assertThat(Catalog.migrate(dataSource)).as("changesets applied on a current database").isZero();
         return Jdbi.create(dataSource).installPlugin(new SqlObjectPlugin());
     }
@@ -104,7 +104,8 @@ class CatalogMigrationsTest {
         String restore = ids.next();
         restores.insert(new RestoreRow(restore, snapshot, RestorePhase.QUEUED, RestoreMode.NEW, false,
                 "{\"database\":\"copy\"}", "ops", 0, null, now, null, null, null, null));
-        assertThat(restores.progress(restore, RestorePhase.DOWNLOADING, 512, 4096L)).isTrue();
+        assertThat(restores.progress(restore, RestorePhase.DOWNLOADING, 512, 4096L, now)).isTrue();
+        assertThat(restores.find(restore).orElseThrow().phaseStartedAt()).as("the phase's start, for its ETA").isNotNull();
 
         assertThat(snapshots.failRunning(now, "interrupted by restart")).isEqualTo(1);
         assertThat(restores.failUnfinished(now, "interrupted by restart")).isEqualTo(1);
@@ -113,7 +114,8 @@ class CatalogMigrationsTest {
         assertThat(row.phase()).isEqualTo(RestorePhase.FAILED);
         assertThat(row.bytesDone()).isEqualTo(512);
         assertThat(row.error()).isEqualTo("interrupted by restart");
-        assertThat(restores.progress(restore, RestorePhase.APPLYING, 4096, 4096L)).as("final rows stay final").isFalse();
+        assertThat(restores.progress(restore, RestorePhase.APPLYING, 4096, 4096L, now)).as("final rows stay final").isFalse();
+        assertThat(restores.cancel(restore, now, "cancelled by ops")).as("nor can a final row be cancelled").isFalse();
         assertThat(restores.list(null, 10)).extracting(RestoreRow::id).containsExactly(restore);
     }
 

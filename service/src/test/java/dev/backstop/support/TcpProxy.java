@@ -14,12 +14,15 @@ import java.util.concurrent.ConcurrentHashMap;
  * A loopback TCP forwarder used to take a real dependency away and bring it back: {@link #stop()}
  * closes the listening socket and every open connection (clients see resets and refused
  * connections, as when the database goes down); {@link #start()} listens on the same port again.
+ * {@link #hold()} stalls every byte in both directions (a store that stops answering mid-transfer)
+ * until {@link #release()}.
  */
 public final class TcpProxy implements AutoCloseable {
     private final String targetHost;
     private final int targetPort;
     private final Set<Socket> sockets = ConcurrentHashMap.newKeySet();
     private volatile ServerSocket server;
+    private volatile java.util.concurrent.CountDownLatch gate = new java.util.concurrent.CountDownLatch(0);
     private int port;
 
     public TcpProxy(String targetHost, int targetPort) {
@@ -39,11 +42,21 @@ public final class TcpProxy implements AutoCloseable {
         return this;
     }
 
+    /** From now on, nothing is forwarded until {@link #release()}. */
+    public void hold() {
+        gate = new java.util.concurrent.CountDownLatch(1);
+    }
+
+    public void release() {
+        gate.countDown();
+    }
+
     public int port() {
         return port;
     }
 
     public synchronized void stop() throws IOException {
+        release();
         if (server != null) {
             server.close();
             server = null;
@@ -80,6 +93,7 @@ public final class TcpProxy implements AutoCloseable {
             try (InputStream in = from.getInputStream(); OutputStream out = to.getOutputStream()) {
                 int n;
                 while ((n = in.read(buffer)) >= 0) {
+                    awaitGate();
                     out.write(buffer, 0, n);
                     out.flush();
                 }
@@ -92,6 +106,17 @@ public final class TcpProxy implements AutoCloseable {
         }, "tcp-proxy-pump");
         thread.setDaemon(true);
         thread.start();
+    }
+
+    private void awaitGate() throws IOException {
+        try {
+            if (!gate.await(5, java.util.concurrent.TimeUnit.MINUTES)) {
+                throw new IOException("held for too long");
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted while held", e);
+        }
     }
 
     private void closeQuietly(Socket socket) {
