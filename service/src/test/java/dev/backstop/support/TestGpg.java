@@ -20,6 +20,8 @@ public final class TestGpg implements AutoCloseable {
     public static TestGpg create() throws IOException, InterruptedException {
         Path home = Files.createTempDirectory("backstop-gpg", PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
         TestGpg gpg = new TestGpg(home);
+        // gpg starts an agent daemon per home; a run cut short (a killed build) must not leave it behind.
+        Runtime.getRuntime().addShutdownHook(new Thread(gpg::killAgent, "gpg-agent-kill"));
         gpg.run("--quick-gen-key", "Backstop Test <test@backstop.invalid>", "default", "default", "never");
         return gpg;
     }
@@ -66,9 +68,21 @@ public final class TestGpg implements AutoCloseable {
         return output;
     }
 
+    private void killAgent() {
+        try {
+            if (Files.isDirectory(home)) {
+                new ProcessBuilder("gpgconf", "--homedir", home.toString(), "--kill", "gpg-agent").start().waitFor(10, TimeUnit.SECONDS);
+            }
+        } catch (IOException e) {
+            // no gpgconf: nothing was started through it either
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
     @Override
     public void close() throws Exception {
-        new ProcessBuilder("gpgconf", "--homedir", home.toString(), "--kill", "gpg-agent").start().waitFor(10, TimeUnit.SECONDS);
+        killAgent();
         try (var files = Files.walk(home)) {
             files.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
         }
