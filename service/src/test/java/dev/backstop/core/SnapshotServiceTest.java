@@ -87,14 +87,19 @@ class SnapshotServiceTest {
     }
 
     @Test
-    void startupMarksWhatACrashLeftRunningAsFailed() {
+    void startupMarksWhatACrashLeftRunningAsFailedAndRemovesWhatItWrote() throws Exception {
         SnapshotRow orphan = SnapshotRow.running(new TimeOrderedId(Clock.systemUTC()).next(), "files", "directory",
                 SnapshotOrigin.SCHEDULE, null, java.time.Instant.now());
         dao.insert(orphan);
+        // The process died after its data object and manifest were written, before the row was COMPLETED.
+        String directory = SnapshotLayout.directory("files", orphan.id(), orphan.startedAt());
+        target.put(SnapshotLayout.dataKey(directory, "tar.zst"), new byte[] {1, 2, 3}, "application/octet-stream");
+        target.put(SnapshotLayout.manifestKey(directory), "{}".getBytes(), "application/json");
         service().start();
         SnapshotRow row = dao.find(orphan.id()).orElseThrow();
         assertThat(row.status()).isEqualTo(SnapshotStatus.FAILED);
         assertThat(row.error()).isEqualTo(SnapshotService.INTERRUPTED);
+        assertThat(target.list("")).as("a FAILED snapshot leaves nothing in storage").isEmpty();
     }
 
     @Test

@@ -239,6 +239,16 @@ class SchedulingTest {
     }
 
     @Test
+    void aSnapshotStartedThroughTheApiAlsoGetsTheGracePeriod() throws Exception {
+        var app = slowSnapshotApp(2, "60s");
+        Http.Reply started = Http.send("POST", api(app, "/snapshots"), TestTokens.OPERATOR, "application/json",
+                "{\"source\": \"slow\"}");
+        assertThat(started.status()).as(started.body()).isEqualTo(202);
+        apps.stop(app);
+        assertThat(statusAfterStop(started.json().get("id").asText())).isEqualTo("COMPLETED: ");
+    }
+
+    @Test
     void shutdownAbortsASnapshotThatOutlastsTheGracePeriodLeavingNothingBehind() throws Exception {
         var app = slowSnapshotApp(48, "1s");
         String id = runningSnapshot(app);
