@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Admin-port latency under load: /health/ready and /metrics/prometheus, side by side with
+# Admin-port latency under load: /health/ready, / (the status page) and /metrics/prometheus, side by side with
 # Dropwizard's /ping (the floor: same Jetty, same admin servlet stack, no work) in one run.
 # The service runs on the shipped config.yml (ports moved). On a machine with 2+ cores the service
 # and wrk are pinned to different cores (taskset), so the figures measure the service rather than
@@ -51,7 +51,7 @@ measure() {
 }
 
 # Warm the JIT so the first endpoint measured is not penalised.
-for path in /ping /health/ready /metrics/prometheus; do
+for path in /ping /health/ready / /metrics/prometheus; do
   "${load_cpu[@]}" wrk -t"$THREADS" -c"$CONNECTIONS" -d5s "http://127.0.0.1:$ADMIN_PORT$path" >/dev/null
 done
 
@@ -59,6 +59,9 @@ echo "wrk: $THREADS thread(s), $CONNECTIONS connections, $DURATION per endpoint;
 printf "%-22s %10s %10s %12s %8s\n" endpoint "p50 ms" "p99 ms" "req/s" "non-2xx"
 ping_line="$(measure /ping)"; echo "$ping_line"
 ready_line="$(measure /health/ready)"; echo "$ready_line"
+status_line="$(measure /)"; echo "$status_line"
 metrics_line="$(measure /metrics/prometheus)"; echo "$metrics_line"
 awk -v a="$ready_line" -v b="$ping_line" 'BEGIN { split(a, r); split(b, p);
   printf "ratio /health/ready vs /ping: p99 %.2fx, throughput %.2fx\n", r[3] / p[3], r[4] / p[4] }'
+awk -v a="$status_line" -v b="$ping_line" 'BEGIN { split(a, r); split(b, p);
+  printf "ratio / (status page) vs /ping: p99 %.2fx, throughput %.2fx\n", r[3] / p[3], r[4] / p[4] }'

@@ -160,6 +160,11 @@ public class BackstopApplication extends Application<BackstopConfiguration> {
             environment.healthChecks().register(probe.name(), new DropwizardHealthCheck(graph.health(), probe));
         }
         environment.admin().addTask(new RebuildCatalogTask(graph.rebuilder()));
+        // "" is the servlet mapping of the context root alone: "/" itself, ahead of Dropwizard's menu at /*.
+        environment.admin().addServlet("status", new dev.backstop.health.StatusPage(graph.config().sources(), graph.targets(),
+                graph.catalog().snapshots(), graph.catalog().restores(), graph.health(), graph.clock(),
+                graph.config().scheduler().timeZone().getId(), graph.version(),
+                java.time.Duration.ofMillis(graph.config().healthMonitor().period().toMilliseconds()))).addMapping("");
         environment.admin().addServlet("prometheus", new PrometheusMetricsServlet(graph.prometheus()))
                 .addMapping("/metrics/prometheus");
     }

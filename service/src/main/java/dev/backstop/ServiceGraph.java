@@ -175,11 +175,12 @@ public record ServiceGraph(
             probes.add(new SchedulerProbe(scheduler, environment.metrics()));
             for (String replica : replicator.replicaTargets()) {
                 probes.add(new dev.backstop.health.ReplicaLagProbe(replica, catalog.copies(),
-                        Duration.ofMillis(config.storage().replicationLagWarn().toMilliseconds())));
+                        Duration.ofMillis(config.storage().replicationLagWarn().toMilliseconds())).register(environment.metrics()));
             }
         }
         HealthMonitor health = new HealthMonitor(probes, config.healthMonitor(), clock,
                 environment.getObjectMapper(), environment.metrics(), version);
+        dev.backstop.metrics.AlertedSeries.register(config, jobSpecs(config), environment.metrics());
         PrometheusRegistry prometheus = new PrometheusRegistry();
         JvmMetrics.builder().register(prometheus);
         prometheus.register(new DropwizardCollector(environment.metrics()));

@@ -14,6 +14,15 @@ public final class ReplicaLagProbe implements HealthProbe {
     private final String target;
     private final CopyDao copies;
     private final Duration warnAfter;
+    private volatile long lastLagSeconds;
+
+    /** {@code backstop_replica_lag_seconds{target}} (as of the newest health round) and the configured warn bound. */
+    public ReplicaLagProbe register(com.codahale.metrics.MetricRegistry metrics) {
+        metrics.gauge(dev.backstop.metrics.MetricName.of("backstop.replica.lag.seconds", "target", target), () -> () -> lastLagSeconds);
+        long warn = warnAfter.toSeconds();
+        metrics.gauge(dev.backstop.metrics.MetricName.of("backstop.replica.lag.warn.seconds", "target", target), () -> () -> warn);
+        return this;
+    }
 
     public ReplicaLagProbe(String target, CopyDao copies, Duration warnAfter) {
         this.target = target;
@@ -36,6 +45,7 @@ public final class ReplicaLagProbe implements HealthProbe {
         int lagging = copies.lagging(target);
         Instant oldest = lagging == 0 ? null : copies.oldestLagging(target);
         long lagSeconds = oldest == null ? 0 : Math.max(0, Duration.between(oldest, now).toSeconds());
+        lastLagSeconds = lagSeconds;
         HealthObservation.Builder count = HealthObservation.of("replica", "missingSnapshots", now).id(target).type("datastore")
                 .value(lagging, "snapshots");
         HealthObservation.Builder lag = HealthObservation.of("replica", "lag", now).id(target).type("datastore").value(lagSeconds, "s");

@@ -1,0 +1,373 @@
+package dev.backstop.health;
+
+import dev.backstop.core.SnapshotStatus;
+import dev.backstop.db.RestoreDao;
+import dev.backstop.db.RestoreRow;
+import dev.backstop.db.SnapshotDao;
+import dev.backstop.db.SnapshotRow;
+import dev.backstop.resilience.Guard;
+import dev.backstop.retention.RetentionPolicy;
+import dev.backstop.source.SourceFactory;
+import dev.backstop.storage.ResilientTarget;
+import dev.backstop.storage.StorageTarget;
+import jakarta.servlet.http.HttpServlet;
+import jakarta.servlet.http.HttpServletRequest;
+import jakarta.servlet.http.HttpServletResponse;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.Date;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.TimeZone;
+import org.quartz.CronExpression;
+
+/**
+ * {@code GET /} on the admin port: what an operator looks at first. Per source the newest snapshot
+ * and its age, the newest verified one and the last drill, the next run and the retention rules;
+ * storage targets with their breaker; running work with progress; the last failures with their
+ * reasons. Server-rendered HTML with inline styles: no script, no external asset, readable on a
+ * phone. The page is rebuilt at most once per {@code refresh} (the health period) from two bounded
+ * catalog lists, so a request never queries the catalog itself.
+ */
+public final class StatusPage extends HttpServlet {
+    private static final int LIST = 500;
+
+    private final transient List<SourceFactory> sources;
+    private final transient Map<String, StorageTarget> targets;
+    private final transient SnapshotDao snapshots;
+    private final transient RestoreDao restores;
+    private final transient HealthMonitor health;
+    private final transient Clock clock;
+    private final transient TimeZone zone;
+    private final String version;
+    private final Duration refresh;
+    private transient volatile Rendered cached;
+    private final java.util.concurrent.atomic.AtomicBoolean rendering = new java.util.concurrent.atomic.AtomicBoolean();
+
+    private record Rendered(Instant at, byte[] html) {}
+
+    public StatusPage(List<SourceFactory> sources, Map<String, StorageTarget> targets, SnapshotDao snapshots, RestoreDao restores,
+            HealthMonitor health, Clock clock, String timeZone, String version, Duration refresh) {
+        this.sources = List.copyOf(sources);
+        this.targets = targets;
+        this.snapshots = snapshots;
+        this.restores = restores;
+        this.health = health;
+        this.clock = clock;
+        this.zone = TimeZone.getTimeZone(timeZone);
+        this.version = version;
+        this.refresh = refresh;
+    }
+
+    @Override
+    protected void doGet(HttpServletRequest request, HttpServletResponse response) throws IOException {
+        Instant now = clock.instant();
+        Rendered page = cached;
+        if (page == null || Duration.between(page.at(), now).compareTo(refresh) >= 0) {
+            page = rebuild(now, page);
+        }
+        response.setStatus(200);
+        response.setContentType("text/html;charset=utf-8");
+        response.setHeader("Cache-Control", "no-store");
+        response.setHeader("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'");
+        response.setContentLength(page.html().length);
+        response.getOutputStream().write(page.html());
+    }
+
+    /**
+     * One request at a time rebuilds a stale page; the others serve the previous one meanwhile, so
+     * a burst of requests never queries the catalog more than once. Only the very first requests,
+     * with no page yet, wait for it.
+     */
+    private Rendered rebuild(Instant now, Rendered stale) {
+        while (true) {
+            if (rendering.compareAndSet(false, true)) {
+                try {
+                    Rendered fresh = new Rendered(now, render(now).getBytes(StandardCharsets.UTF_8));
+                    cached = fresh;
+                    return fresh;
+                } finally {
+                    rendering.set(false);
+                }
+            }
+            Rendered current = cached;
+            if (current != null) {
+                return current;
+            }
+            if (stale != null) {
+                return stale;
+            }
+            Thread.onSpinWait();
+        }
+    }
+
+    String render(Instant now) {
+        List<SnapshotRow> recent;
+        List<RestoreRow> recentRestores;
+        String catalogProblem = null;
+        try {
+            recent = snapshots.list(null, null, null, LIST);
+            recentRestores = restores.list(null, 50);
+        } catch (RuntimeException e) {
+            recent = List.of();
+            recentRestores = List.of();
+            catalogProblem = "The catalog cannot be read now (" + e.getClass().getSimpleName() + "): see /health/detailed.";
+        }
+        HealthStatus overall = health.report(HealthEndpoint.DETAILED).status();
+        Html html = new Html();
+        html.raw("<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
+                + "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+                + "<title>Backstop status</title><style>" + CSS + "</style></head><body>");
+        html.raw("<header><h1>Backstop</h1><span class=\"badge ").text(overall.wire()).raw("\">").text(overall.wire().toUpperCase())
+                .raw("</span><span class=\"muted\"> version ").text(version).raw(" &middot; ").text(format(now)).raw("</span>")
+                .raw("<nav><a href=\"/health/detailed\">/health/detailed</a> <a href=\"/metrics/prometheus\">/metrics/prometheus</a>"
+                        + "</nav></header>");
+        if (catalogProblem != null) {
+            html.raw("<p class=\"problem\">").text(catalogProblem).raw("</p>");
+        }
+        renderSources(html, recent, now);
+        renderTargets(html);
+        renderRunning(html, recent, recentRestores, now);
+        renderFailures(html, recent, recentRestores);
+        html.raw("</body></html>");
+        return html.toString();
+    }
+
+    private void renderSources(Html html, List<SnapshotRow> recent, Instant now) {
+        html.raw("<section><h2>Sources</h2><div class=\"cards\">");
+        for (SourceFactory source : sources) {
+            Optional<SnapshotRow> newest = recent.stream().filter(r -> r.sourceName().equals(source.name())
+                    && r.status() == SnapshotStatus.COMPLETED).findFirst();
+            Optional<SnapshotRow> verified = recent.stream().filter(r -> r.sourceName().equals(source.name())
+                    && r.status() == SnapshotStatus.COMPLETED && r.verifiedAt() != null).findFirst();
+            if (newest.isEmpty()) {
+                newest = snapshots.list(source.name(), SnapshotStatus.COMPLETED, null, 1).stream().findFirst();
+            }
+            if (verified.isEmpty()) {
+                verified = snapshots.newestVerified(source.name());
+            }
+            html.raw("<article class=\"card\"><h3>").text(source.name()).raw(" <small>").text(source.type()).raw("</small></h3><dl>");
+            html.raw("<dt>Newest snapshot</dt><dd>");
+            newest.ifPresentOrElse(row -> html.text(age(row.finishedAt(), now) + " ago").raw(" <code>").text(row.id())
+                    .raw("</code> ").text(bytes(row.storedBytes())), () -> html.raw("<span class=\"warn\">none yet</span>"));
+            html.raw("</dd><dt>Newest verified</dt><dd>");
+            if (source.verify() == null) {
+                html.raw("<span class=\"muted\">no drills configured</span>");
+            } else {
+                verified.ifPresentOrElse(row -> {
+                    html.raw("<span class=\"").text("PASSED".equals(row.verifyStatus()) ? "pass" : "fail").raw("\">")
+                            .text(row.verifyStatus()).raw("</span> ").text(age(row.verifiedAt(), now) + " ago").raw(" <code>")
+                            .text(row.id()).raw("</code>");
+                }, () -> html.raw("<span class=\"warn\">none yet</span>"));
+            }
+            html.raw("</dd><dt>Next run</dt><dd>").text(next(source.schedule(), now)).raw("</dd>");
+            html.raw("<dt>Retention</dt><dd>").text(retention(source.retention())).raw("</dd>");
+            html.raw("<dt>Target</dt><dd>").text(source.target() == null ? targets.keySet().iterator().next() : source.target())
+                    .raw("</dd></dl></article>");
+        }
+        html.raw("</div></section>");
+    }
+
+    private void renderTargets(Html html) {
+        html.raw("<section><h2>Storage targets</h2><table><thead><tr><th>Target</th><th>Where</th><th>Breaker</th>"
+                + "<th>Quality</th></tr></thead><tbody>");
+        for (StorageTarget target : targets.values()) {
+            Guard guard = target instanceof ResilientTarget resilient ? resilient.guard() : null;
+            String state = guard == null ? "-" : guard.state().name();
+            html.raw("<tr><td>").text(target.name()).raw("</td><td class=\"where\">").text(target.describe()).raw("</td><td><span class=\"")
+                    .text("CLOSED".equals(state) ? "pass" : "OPEN".equals(state) ? "fail" : "warn").raw("\">").text(state)
+                    .raw("</span></td><td>").text(guard == null ? "-" : String.format("%.2f", guard.score())).raw("</td></tr>");
+        }
+        html.raw("</tbody></table></section>");
+    }
+
+    private void renderRunning(Html html, List<SnapshotRow> recent, List<RestoreRow> recentRestores, Instant now) {
+        List<String> rows = new ArrayList<>();
+        for (SnapshotRow row : recent) {
+            if (row.status() == SnapshotStatus.RUNNING) {
+                rows.add(new Html().raw("<tr><td>snapshot</td><td>").text(row.sourceName()).raw("</td><td><code>").text(row.id())
+                        .raw("</code></td><td>running ").text(age(row.startedAt(), now)).raw("</td><td>").text(bytes(row.rawBytes()))
+                        .text(" read, ").text(bytes(row.storedBytes())).text(" stored").raw("</td></tr>").toString());
+            }
+        }
+        for (RestoreRow row : recentRestores) {
+            if (!row.phase().isFinal()) {
+                String total = row.bytesTotal() == null ? "?" : bytes(row.bytesTotal());
+                rows.add(new Html().raw("<tr><td>restore</td><td>").text("snapshot " + row.snapshotId()).raw("</td><td><code>")
+                        .text(row.id()).raw("</code></td><td>").text(row.phase().name()).raw("</td><td>").text(bytes(row.bytesDone()))
+                        .text(" of " + total).raw("</td></tr>").toString());
+            }
+        }
+        html.raw("<section><h2>Running</h2>");
+        if (rows.isEmpty()) {
+            html.raw("<p class=\"muted\">Nothing is running.</p>");
+        } else {
+            html.raw("<table><thead><tr><th>What</th><th>Of</th><th>Id</th><th>State</th><th>Progress</th></tr></thead><tbody>");
+            rows.forEach(html::raw);
+            html.raw("</tbody></table>");
+        }
+        html.raw("</section>");
+    }
+
+    private void renderFailures(Html html, List<SnapshotRow> recent, List<RestoreRow> recentRestores) {
+        record Failure(Instant at, String what, String id, String reason) {}
+        List<Failure> failures = new ArrayList<>();
+        recent.stream().filter(r -> r.status() == SnapshotStatus.FAILED).limit(10).forEach(r -> failures.add(new Failure(
+                r.finishedAt() == null ? r.startedAt() : r.finishedAt(), "snapshot of " + r.sourceName(), r.id(), r.error())));
+        recent.stream().filter(r -> "FAILED".equals(r.verifyStatus())).limit(10).forEach(r -> failures.add(new Failure(
+                r.verifiedAt(), "drill of " + r.sourceName(), r.id(), r.verifyDetail())));
+        recentRestores.stream().filter(r -> r.phase() == dev.backstop.core.RestorePhase.FAILED).limit(10).forEach(r -> failures.add(
+                new Failure(r.finishedAt() == null ? r.createdAt() : r.finishedAt(), "restore of " + r.snapshotId(), r.id(), r.error())));
+        failures.sort((a, b) -> b.at().compareTo(a.at()));
+        html.raw("<section><h2>Last failures</h2>");
+        if (failures.isEmpty()) {
+            html.raw("<p class=\"muted\">No failures among the recent snapshots, drills and restores.</p>");
+        } else {
+            html.raw("<ul class=\"failures\">");
+            for (Failure f : failures.subList(0, Math.min(10, failures.size()))) {
+                html.raw("<li><span class=\"fail\">").text(f.what()).raw("</span> <span class=\"muted\">").text(format(f.at()))
+                        .raw(" <code>").text(f.id()).raw("</code></span><br>").text(f.reason() == null ? "" : f.reason()).raw("</li>");
+            }
+            html.raw("</ul>");
+        }
+        html.raw("</section>");
+    }
+
+    private String next(String cron, Instant now) {
+        if (cron == null) {
+            return "not scheduled";
+        }
+        try {
+            CronExpression expression = new CronExpression(cron);
+            expression.setTimeZone(zone);
+            Date next = expression.getNextValidTimeAfter(Date.from(now));
+            return next == null ? "never (" + cron + ")" : "in " + age(now, next.toInstant()) + " (" + cron + ")";
+        } catch (java.text.ParseException e) {
+            return cron;
+        }
+    }
+
+    private static String retention(RetentionPolicy policy) {
+        if (policy == null || !policy.hasRules()) {
+            return "everything is kept";
+        }
+        Map<String, Object> rules = new LinkedHashMap<>();
+        rules.put("last", policy.keepLast());
+        rules.put("hourly", policy.keepHourly());
+        rules.put("daily", policy.keepDaily());
+        rules.put("weekly", policy.keepWeekly());
+        rules.put("monthly", policy.keepMonthly());
+        rules.put("yearly", policy.keepYearly());
+        StringBuilder text = new StringBuilder("keep");
+        rules.forEach((name, count) -> {
+            if (((Integer) count) > 0) {
+                text.append(' ').append(name).append(' ').append(count);
+            }
+        });
+        if (policy.keepWithin() != null) {
+            text.append(" within ").append(policy.keepWithin());
+        }
+        if (policy.minKeep() > 0) {
+            text.append(", at least ").append(policy.minKeep());
+        }
+        return text.toString();
+    }
+
+    static String age(Instant from, Instant to) {
+        if (from == null || to == null) {
+            return "?";
+        }
+        long seconds = Math.max(0, Duration.between(from, to).toSeconds());
+        if (seconds < 120) {
+            return seconds + " s";
+        }
+        if (seconds < 7200) {
+            return seconds / 60 + " min";
+        }
+        if (seconds < 172_800) {
+            return seconds / 3600 + " h";
+        }
+        return seconds / 86_400 + " d";
+    }
+
+    private static String bytes(Long bytes) {
+        if (bytes == null) {
+            return "-";
+        }
+        if (bytes < 1024) {
+            return bytes + " B";
+        }
+        String[] units = {"KiB", "MiB", "GiB", "TiB"};
+        double value = bytes;
+        int unit = -1;
+        while (value >= 1024 && unit < units.length - 1) {
+            value /= 1024;
+            unit++;
+        }
+        return String.format("%.1f %s", value, units[unit]);
+    }
+
+    private static String format(Instant at) {
+        return at == null ? "" : at.truncatedTo(ChronoUnit.SECONDS).toString();
+    }
+
+    /** HTML built by appending escaped text and trusted markup. */
+    private static final class Html {
+        private final StringBuilder out = new StringBuilder(8192);
+
+        Html raw(String markup) {
+            out.append(markup);
+            return this;
+        }
+
+        Html text(String text) {
+            if (text == null) {
+                return this;
+            }
+            for (int i = 0; i < text.length(); i++) {
+                char c = text.charAt(i);
+                switch (c) {
+                    case '<' -> out.append("&lt;");
+                    case '>' -> out.append("&gt;");
+                    case '&' -> out.append("&amp;");
+                    case '"' -> out.append("&quot;");
+                    case '\'' -> out.append("&#39;");
+                    default -> out.append(c);
+                }
+            }
+            return this;
+        }
+
+        @Override
+        public String toString() {
+            return out.toString();
+        }
+    }
+
+    private static final String CSS = """
+            body{font:15px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0;padding:12px;color:#1d2329;background:#f5f6f8}
+            header{display:flex;flex-wrap:wrap;align-items:center;gap:8px;margin-bottom:8px}
+            h1{font-size:22px;margin:0 8px 0 0}h2{font-size:17px;margin:18px 0 8px}h3{font-size:16px;margin:0 0 6px}
+            nav{flex-basis:100%}nav a{margin-right:12px;color:#1f5fbf}
+            .muted,small{color:#5d6770}code{font-size:12px;word-break:break-all}
+            .badge{padding:2px 10px;border-radius:10px;font-weight:600;color:#fff}
+            .badge.pass{background:#1e7e34}.badge.warn{background:#b7791f}.badge.fail{background:#c0392b}
+            .pass{color:#1e7e34;font-weight:600}.warn{color:#b7791f;font-weight:600}.fail{color:#c0392b;font-weight:600}
+            .badge.pass,.badge.warn,.badge.fail{color:#fff}
+            .problem{background:#fdecea;padding:8px;border-radius:6px}
+            .cards{display:grid;grid-template-columns:repeat(auto-fill,minmax(280px,1fr));gap:10px}
+            .card{background:#fff;border-radius:8px;padding:10px 12px;box-shadow:0 1px 2px rgba(0,0,0,.08)}
+            dl{display:grid;grid-template-columns:max-content 1fr;gap:2px 10px;margin:0}dt{color:#5d6770}dd{margin:0;min-width:0}
+            section{overflow-x:auto}table{border-collapse:collapse;background:#fff;min-width:100%}
+            th,td{text-align:left;padding:6px 8px;border-bottom:1px solid #e3e6ea;vertical-align:top}
+            th{white-space:nowrap}td span{white-space:nowrap}td.where{overflow-wrap:anywhere}
+            ul.failures{list-style:none;padding:0;margin:0}ul.failures li{background:#fff;margin:0 0 6px;padding:8px;border-radius:6px;word-break:break-word}
+            """;
+}
