@@ -5,7 +5,6 @@ import dev.backstop.auth.GeneratedToken;
 import com.codahale.metrics.MetricRegistry;
 import dev.backstop.core.CatalogRebuilder;
 import dev.backstop.core.Node;
-import dev.backstop.core.SourceConnections;
 import dev.backstop.resilience.Guard;
 import dev.backstop.resilience.Resilience;
 import dev.backstop.storage.ResilientTarget;
@@ -141,21 +140,25 @@ public record ServiceGraph(
         config.sources().forEach(source -> sourceConfigs.put(source.name(), source));
         OpenPgpDecryptor decryptor = config.encryption().privateKeyFile() == null ? null
                 : OpenPgpDecryptor.fromKeyFile(config.encryption().privateKeyFile(), config.encryption().privateKeyPassphrase());
-        RestoreService restores = new RestoreService(node, sourceConfigs, targets, catalog.snapshots(), catalog.restores(), catalog.audit(),
-                decryptor, config.snapshots().stagingPath(), environment.getObjectMapper(), clock, environment.metrics());
-        RetentionService retention = new RetentionService(sourceConfigs, catalog.snapshots(), snapshots, catalog.audit(),
-                schedulerConfig.timeZone(), clock);
-        VerificationService verification = new VerificationService(sourceConfigs, catalog.snapshots(), restores,
-                config.snapshots().stagingPath(), clock, environment.metrics(), targets, environment.getObjectMapper());
         Map<String, List<String>> replicas = new LinkedHashMap<>();
         config.sources().forEach(source -> replicas.put(source.name(), source.replicas() == null ? List.of() : source.replicas()));
         Replicator replicator = new Replicator(targets, replicas, catalog.snapshots(), catalog.copies(), clock, environment.metrics());
         snapshots.replicateWith(replicator);
-        SourceConnections sourceConnections = new SourceConnections(resilience);
-        restores.connectThrough(sourceConnections);
-        restores.readCopiesWith(replicator);
-        DataPruner pruner = new DataPruner(config.pruning().policies(), sourceConfigs, catalog.audit(), environment.metrics(), clock,
-                sourceConnections);
+        // Restores and drills reach source databases through the same guards as data pruning.
+        SourceEnvironment restoreEnvironment = new SourceEnvironment(config.snapshots().stagingPath(),
+                (source, connect) -> resilience.database(source).connect("connection to " + source, connect));
+        Map<String, dev.backstop.source.SourceRestorer> restorers = new LinkedHashMap<>();
+        config.sources().forEach(source -> restorers.put(source.name(), source.restorer(restoreEnvironment)));
+        RestoreService restores = new RestoreService(node, restorers, replicator, catalog.snapshots(), catalog.restores(),
+                catalog.audit(), decryptor, config.snapshots().stagingPath(), environment.getObjectMapper(), clock,
+                environment.metrics());
+        RetentionService retention = new RetentionService(sourceConfigs, catalog.snapshots(), snapshots, catalog.audit(),
+                schedulerConfig.timeZone(), clock);
+        VerificationService verification = new VerificationService(sourceConfigs, restorers, catalog.snapshots(), restores,
+                config.snapshots().stagingPath(), clock, environment.metrics(), targets, environment.getObjectMapper());
+        Map<String, dev.backstop.source.PruningDialect> dialects = new LinkedHashMap<>();
+        config.sources().forEach(source -> source.pruning(restoreEnvironment).ifPresent(d -> dialects.put(source.name(), d)));
+        DataPruner pruner = new DataPruner(config.pruning().policies(), dialects, catalog.audit(), environment.metrics(), clock);
         DiskPressureMonitor diskPressure = new DiskPressureMonitor(config.disk(), config.pruning(), config.snapshots().stagingPath(),
                 config.sources(), retention, pruner, catalog.audit(), environment.metrics(), clock);
         StorageSweeper sweeper = new StorageSweeper(List.copyOf(targets.values()),
@@ -294,7 +297,7 @@ public record ServiceGraph(
                     Files.deleteIfExists(leftover);
                     LOG.info("Removed staging leftover {}", leftover);
                 } else if (leftover.getFileName().toString().startsWith("backstop_verify_")) {
-                    RestoreService.deleteTree(leftover);
+                    dev.backstop.source.FileTrees.delete(leftover);
                     LOG.info("Removed verification scratch leftover {}", leftover);
                 }
             }

@@ -12,21 +12,14 @@ import dev.backstop.db.SnapshotRow;
 import dev.backstop.metrics.MetricName;
 import dev.backstop.schedule.VerifyConfig;
 import dev.backstop.source.SourceFactory;
-import dev.backstop.source.h2.H2SourceFactory;
-import dev.backstop.source.postgres.PostgresSourceFactory;
-import dev.backstop.source.sqlite.SqliteSourceFactory;
+import dev.backstop.source.SourceRestorer;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.sql.Connection;
-import java.sql.DriverManager;
-import java.sql.ResultSet;
-import java.sql.Statement;
 import java.time.Clock;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.stream.Stream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -55,8 +48,12 @@ public final class VerificationService {
     private final Map<String, StorageTarget> targets;
     private final ObjectMapper mapper;
 
-    public VerificationService(Map<String, SourceFactory> sources, SnapshotDao snapshots, RestoreService restores, Path staging,
-            Clock clock, MetricRegistry metrics, Map<String, StorageTarget> targets, ObjectMapper mapper) {
+    private final Map<String, SourceRestorer> restorers;
+
+    public VerificationService(Map<String, SourceFactory> sources, Map<String, SourceRestorer> restorers, SnapshotDao snapshots,
+            RestoreService restores, Path staging, Clock clock, MetricRegistry metrics, Map<String, StorageTarget> targets,
+            ObjectMapper mapper) {
+        this.restorers = Map.copyOf(restorers);
         this.targets = Map.copyOf(targets);
         this.mapper = mapper;
         this.sources = Map.copyOf(sources);
@@ -90,20 +87,20 @@ public final class VerificationService {
         }
         VerifyConfig config = source.verify() == null ? new VerifyConfig("0 0 0 * * ?", null, null, null) : source.verify();
         String scratch = "backstop_verify_" + snapshot.id().toLowerCase(Locale.ROOT);
-        Map<String, String> target = scratchTarget(source, scratch);
+        SourceRestorer.Drill drill = restorers.get(source.name()).drill(scratch, scratchDirectory());
         Outcome outcome;
         try {
-            RestoreRow restore = restores.restoreNow(new RestoreRequest(snapshot.id(), target, "new", false, false, false), ACTOR);
+            RestoreRow restore = restores.restoreNow(new RestoreRequest(snapshot.id(), drill.scratchTarget(), "new", false, false,
+                    false), ACTOR);
             if (restore.phase() != RestorePhase.COMPLETED) {
                 outcome = new Outcome(snapshot.id(), false, "restore " + restore.id() + " failed: " + restore.error());
             } else {
-                String probe = probe(source, target, config.probeQuery());
-                outcome = new Outcome(snapshot.id(), true, "restore " + restore.id() + " completed; " + probe);
+                outcome = new Outcome(snapshot.id(), true, "restore " + restore.id() + " completed; " + drill.probe(config.probeQuery()));
             }
         } catch (Exception e) {
             outcome = new Outcome(snapshot.id(), false, SnapshotService.reason(e));
         } finally {
-            dropScratch(source, target, scratch);
+            drill.remove();
         }
         Instant at = clock.instant();
         String status = outcome.passed() ? "PASSED" : "FAILED";
@@ -124,70 +121,15 @@ public final class VerificationService {
         return outcome;
     }
 
-    private Map<String, String> scratchTarget(SourceFactory source, String scratch) {
+    /** Drills restore into the staging directory (created if needed), absolute so restores accept it. */
+    private Path scratchDirectory() {
         Path base = staging.toAbsolutePath().normalize();
         try {
             Files.createDirectories(base);
         } catch (java.io.IOException e) {
             throw new java.io.UncheckedIOException("cannot create the staging directory " + base + " for a drill", e);
         }
-        if (source instanceof PostgresSourceFactory) {
-            return Map.of("database", scratch);
-        }
-        if (source instanceof H2SourceFactory) {
-            return Map.of("url", "jdbc:h2:" + base.resolve(scratch));
-        }
-        if (source instanceof SqliteSourceFactory) {
-            return Map.of("path", base.resolve(scratch + ".sqlite").toString());
-        }
-        return Map.of("path", base.resolve(scratch).toString());
-    }
-
-    /** Runs the probe query against the scratch copy (database sources), or counts what was restored. */
-    private String probe(SourceFactory source, Map<String, String> target, String query) throws Exception {
-        if (source instanceof PostgresSourceFactory pg) {
-            try (Connection c = restores.connections().postgres(pg, target.get("database"))) {
-                return probe(c, query);
-            }
-        }
-        if (source instanceof H2SourceFactory) {
-            try (Connection c = DriverManager.getConnection(target.get("url") + ";IFEXISTS=TRUE", "sa", "")) {
-                return probe(c, query);
-            }
-        }
-        if (source instanceof SqliteSourceFactory) {
-            try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + target.get("path"))) {
-                return probe(c, query);
-            }
-        }
-        try (Stream<Path> files = Files.walk(Path.of(target.get("path")))) {
-            return files.count() - 1 + " entries restored";
-        }
-    }
-
-    private static String probe(Connection c, String query) throws Exception {
-        try (Statement s = c.createStatement(); ResultSet rows = s.executeQuery(query)) {
-            if (!rows.next()) {
-                throw new IllegalStateException("probe query returned no rows: " + query);
-            }
-            return "probe query returned " + rows.getString(1);
-        }
-    }
-
-    private void dropScratch(SourceFactory source, Map<String, String> target, String scratch) {
-        try {
-            if (source instanceof PostgresSourceFactory pg) {
-                restores.dropDatabase(pg, scratch);
-            } else if (source instanceof H2SourceFactory) {
-                Path file = staging.toAbsolutePath().normalize().resolve(scratch);
-                Files.deleteIfExists(Path.of(file + ".mv.db"));
-                Files.deleteIfExists(Path.of(file + ".trace.db"));
-            } else {
-                RestoreService.deleteTree(Path.of(target.get("path")));
-            }
-        } catch (Exception e) {
-            LOG.warn("Cannot remove the verification scratch copy {} of {}: {}", scratch, source.name(), e.getMessage());
-        }
+        return base;
     }
 
     /**

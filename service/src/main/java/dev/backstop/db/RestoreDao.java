@@ -65,6 +65,12 @@ public interface RestoreDao {
             """)
     boolean fail(@Bind("id") String id, @Bind("finishedAt") Instant finishedAt, @Bind("error") String error);
 
+    /** Restores not finished, with the node running them ({@code node} may be null for rows of older versions). */
+    @SqlQuery("SELECT id, node FROM restores WHERE phase NOT IN ('COMPLETED', 'FAILED', 'CANCELLED')")
+    @org.jdbi.v3.sqlobject.config.KeyColumn("id")
+    @org.jdbi.v3.sqlobject.config.ValueColumn("node")
+    java.util.Map<String, String> unfinished();
+
     /** Restores that failed since a time (for health). */
     @SqlQuery("SELECT COUNT(*) FROM restores WHERE phase = 'FAILED' AND finished_at >= :since")
     int failedSince(@Bind("since") Instant since);

@@ -6,17 +6,13 @@ import dev.backstop.core.BackstopException;
 import dev.backstop.db.AuditDao;
 import dev.backstop.db.AuditEvent;
 import dev.backstop.metrics.MetricName;
-import dev.backstop.source.SourceFactory;
-import dev.backstop.source.postgres.PostgresSourceFactory;
-import dev.backstop.source.sqlite.SqliteSourceFactory;
+import dev.backstop.source.PruningDialect;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
-import java.sql.Timestamp;
 import java.time.Clock;
 import java.time.Instant;
-import java.time.ZoneOffset;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -40,17 +36,16 @@ public final class DataPruner {
     }
 
     private final Map<String, DataPrunePolicy> policies = new LinkedHashMap<>();
-    private final Map<String, SourceFactory> sources;
+    private final Map<String, PruningDialect> dialects;
     private final AuditDao audit;
     private final MetricRegistry metrics;
     private final Clock clock;
-    private final dev.backstop.core.SourceConnections connections;
 
-    public DataPruner(List<DataPrunePolicy> policies, Map<String, SourceFactory> sources, AuditDao audit, MetricRegistry metrics,
-            Clock clock, dev.backstop.core.SourceConnections connections) {
-        this.connections = connections;
+    /** {@code dialects}: by source name, for the sources that have tables (each source type's plug-in provides its own). */
+    public DataPruner(List<DataPrunePolicy> policies, Map<String, PruningDialect> dialects, AuditDao audit, MetricRegistry metrics,
+            Clock clock) {
         policies.forEach(p -> this.policies.put(p.name(), p));
-        this.sources = Map.copyOf(sources);
+        this.dialects = Map.copyOf(dialects);
         this.audit = audit;
         this.metrics = metrics;
         this.clock = clock;
@@ -71,14 +66,17 @@ public final class DataPruner {
         if (policy == null) {
             throw BackstopException.notFound("no pruning policy " + name);
         }
-        SourceFactory source = sources.get(policy.source());
+        PruningDialect dialect = dialects.get(policy.source());
+        if (dialect == null) {
+            throw BackstopException.conflict("source '" + policy.source() + "' of pruning policy " + name + " has no tables to prune");
+        }
         Instant cutoff = clock.instant().minusMillis(policy.olderThan().toMilliseconds());
         String table = quote(policy.table());
         String column = quote(policy.timestampColumn());
-        try (Connection c = connections.of(source)) {
+        try (Connection c = dialect.connect()) {
             long eligible;
             try (PreparedStatement count = c.prepareStatement("SELECT COUNT(*) FROM " + table + " WHERE " + column + " < ?")) {
-                bindCutoff(count, source, cutoff);
+                dialect.bindCutoff(count, cutoff);
                 try (ResultSet rows = count.executeQuery()) {
                     rows.next();
                     eligible = rows.getLong(1);
@@ -88,9 +86,9 @@ public final class DataPruner {
             long deleted = 0;
             int batches = 0;
             if (!policy.dryRun()) {
-                try (PreparedStatement delete = c.prepareStatement(deleteBatch(source, table, column))) {
+                try (PreparedStatement delete = c.prepareStatement(dialect.deleteBatch(table, column))) {
                     while (true) {
-                        bindCutoff(delete, source, cutoff);
+                        dialect.bindCutoff(delete, cutoff);
                         delete.setInt(2, policy.batchSize());
                         int n = delete.executeUpdate();
                         if (n == 0) {
@@ -117,25 +115,6 @@ public final class DataPruner {
             audit.append(new AuditEvent(null, clock.instant(), actor, "data.pruned", "table", policy.source() + ":" + policy.table(),
                     AuditOutcome.FAILED, "policy " + name + " (" + why + "): " + e.getMessage()));
             throw e;
-        }
-    }
-
-    private static String deleteBatch(SourceFactory source, String table, String column) {
-        if (source instanceof PostgresSourceFactory) {
-            return "DELETE FROM " + table + " WHERE ctid = ANY(ARRAY(SELECT ctid FROM " + table + " WHERE " + column
-                    + " < ? LIMIT ?))";
-        }
-        if (source instanceof SqliteSourceFactory) {
-            return "DELETE FROM " + table + " WHERE rowid IN (SELECT rowid FROM " + table + " WHERE " + column + " < ? LIMIT ?)";
-        }
-        return "DELETE FROM " + table + " WHERE " + column + " < ? LIMIT ?";
-    }
-
-    private static void bindCutoff(PreparedStatement statement, SourceFactory source, Instant cutoff) throws SQLException {
-        if (source instanceof SqliteSourceFactory) {
-            statement.setTimestamp(1, Timestamp.from(cutoff));
-        } else {
-            statement.setObject(1, cutoff.atOffset(ZoneOffset.UTC));
         }
     }
 

@@ -164,7 +164,7 @@ public final class DiskPressureMonitor implements Managed {
         try (Stream<Path> entries = Files.list(staging)) {
             for (Path entry : entries.toList()) {
                 if (Files.getLastModifiedTime(entry).toInstant().isBefore(stale)) {
-                    dev.backstop.core.RestoreService.deleteTree(entry);
+                    dev.backstop.source.FileTrees.delete(entry);
                     removed++;
                 }
             }

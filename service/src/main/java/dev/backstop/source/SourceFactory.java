@@ -35,4 +35,12 @@ public interface SourceFactory extends Discoverable {
     dev.backstop.schedule.VerifyConfig verify();
 
     SnapshotSource build(SourceEnvironment environment);
+
+    /** Data pruning of this source's tables; empty for a source without tables. */
+    default java.util.Optional<PruningDialect> pruning(SourceEnvironment environment) {
+        return java.util.Optional.empty();
+    }
+
+    /** Restores (and drills) of this source's snapshots. */
+    SourceRestorer restorer(SourceEnvironment environment);
 }

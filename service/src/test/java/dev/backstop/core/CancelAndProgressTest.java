@@ -130,9 +130,8 @@ class CancelAndProgressTest {
             assertThat(siblings.map(p -> p.getFileName().toString()).filter(n -> n.startsWith(".restored")))
                     .as("no half-restored sibling").isEmpty();
         }
-        try (var staging = Files.list(dir.resolve("staging"))) {
-            assertThat(staging).as("staging cleaned").isEmpty();
-        }
+        assertThat(dir.resolve("staging")).as("restores stream: nothing is staged").satisfiesAnyOf(
+                p -> assertThat(p).doesNotExist(), p -> assertThat(p).isEmptyDirectory());
         assertThat(metrics()).contains("backstop_restores_total{outcome=\"cancelled\",source=\"files\"} 1.0")
                 .as("a cancel is not a failure").contains("backstop_restores_total{outcome=\"failed\",source=\"files\"} 0.0");
 

@@ -78,4 +78,9 @@ public record DirectorySourceFactory(
         }
         return new DirectorySource(this);
     }
+
+    @Override
+    public dev.backstop.source.SourceRestorer restorer(dev.backstop.source.SourceEnvironment environment) {
+        return new DirectoryRestorer();
+    }
 }

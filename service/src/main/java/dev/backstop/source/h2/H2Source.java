@@ -61,8 +61,25 @@ public final class H2Source implements SnapshotSource {
         }
     }
 
+    /**
+     * A file database is checked without opening it: opening takes H2's file lock, so a probe every
+     * health period would lock the application out of its own database (and make a replace of it
+     * refuse at random). Server URLs ({@code tcp:}, {@code AUTO_SERVER}) are connected to.
+     */
     @Override
     public void checkReachable() throws SQLException {
+        String url = config.url();
+        String path = url.substring("jdbc:h2:".length()).split(";", 2)[0];
+        boolean file = !url.toUpperCase(java.util.Locale.ROOT).contains("AUTO_SERVER") && !path.startsWith("tcp:")
+                && !path.startsWith("ssl:") && !path.startsWith("mem:");
+        if (file) {
+            java.nio.file.Path mv = java.nio.file.Path.of((path.startsWith("file:") ? path.substring(5) : path) + ".mv.db");
+            if (!java.nio.file.Files.isReadable(mv)) {
+                throw new SQLException("sources[" + config.name() + "].url: the H2 database " + url + " does not exist ("
+                        + mv.toAbsolutePath().normalize() + ")");
+            }
+            return;
+        }
         try (Connection c = connect(); Statement s = c.createStatement()) {
             s.execute("SELECT 1");
         }

@@ -56,4 +56,25 @@ public record H2SourceFactory(
     public String toString() {
         return "H2SourceFactory[name=" + name + ", url=" + url + ", user=" + user + "]";
     }
+
+    @Override
+    public dev.backstop.source.SourceRestorer restorer(dev.backstop.source.SourceEnvironment environment) {
+        return new H2Restorer(name(), environment);
+    }
+
+    @Override
+    public java.util.Optional<dev.backstop.source.PruningDialect> pruning(dev.backstop.source.SourceEnvironment environment) {
+        return java.util.Optional.of(new dev.backstop.source.PruningDialect() {
+            @Override
+            public java.sql.Connection connect() throws java.sql.SQLException {
+                return environment.connections().open(name(),
+                        () -> java.sql.DriverManager.getConnection(url(), user(), password() == null ? "" : password()));
+            }
+
+            @Override
+            public String deleteBatch(String table, String column) {
+                return "DELETE FROM " + table + " WHERE " + column + " < ? LIMIT ?";
+            }
+        });
+    }
 }

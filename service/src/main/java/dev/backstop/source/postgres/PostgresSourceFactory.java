@@ -100,4 +100,26 @@ public record PostgresSourceFactory(
         return "PostgresSourceFactory[name=" + name + ", host=" + host + ", port=" + port + ", database=" + database
                 + ", user=" + user + ", password=" + (password == null ? "none" : "***") + "]";
     }
+
+    @Override
+    public dev.backstop.source.SourceRestorer restorer(dev.backstop.source.SourceEnvironment environment) {
+        return new PostgresRestorer(this, environment);
+    }
+
+    @Override
+    public java.util.Optional<dev.backstop.source.PruningDialect> pruning(dev.backstop.source.SourceEnvironment environment) {
+        PostgresRestorer connections = new PostgresRestorer(this, environment);
+        return java.util.Optional.of(new dev.backstop.source.PruningDialect() {
+            @Override
+            public java.sql.Connection connect() throws java.sql.SQLException {
+                return connections.connect(database());
+            }
+
+            @Override
+            public String deleteBatch(String table, String column) {
+                return "DELETE FROM " + table + " WHERE ctid = ANY(ARRAY(SELECT ctid FROM " + table + " WHERE " + column
+                        + " < ? LIMIT ?))";
+            }
+        });
+    }
 }

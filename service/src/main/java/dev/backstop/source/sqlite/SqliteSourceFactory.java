@@ -47,4 +47,30 @@ public record SqliteSourceFactory(
     public SnapshotSource build(SourceEnvironment environment) {
         return new SqliteSource(this, environment.stagingDirectory());
     }
+
+    @Override
+    public dev.backstop.source.SourceRestorer restorer(dev.backstop.source.SourceEnvironment environment) {
+        return new SqliteRestorer(name(), environment);
+    }
+
+    @Override
+    public java.util.Optional<dev.backstop.source.PruningDialect> pruning(dev.backstop.source.SourceEnvironment environment) {
+        return java.util.Optional.of(new dev.backstop.source.PruningDialect() {
+            @Override
+            public java.sql.Connection connect() throws java.sql.SQLException {
+                return environment.connections().open(name(), () -> java.sql.DriverManager.getConnection("jdbc:sqlite:" + path()));
+            }
+
+            @Override
+            public String deleteBatch(String table, String column) {
+                return "DELETE FROM " + table + " WHERE rowid IN (SELECT rowid FROM " + table + " WHERE " + column + " < ? LIMIT ?)";
+            }
+
+            /** SQLite keeps timestamps as text or numbers; the JDBC driver's Timestamp form is what its writers use. */
+            @Override
+            public void bindCutoff(java.sql.PreparedStatement statement, java.time.Instant cutoff) throws java.sql.SQLException {
+                statement.setTimestamp(1, java.sql.Timestamp.from(cutoff));
+            }
+        });
+    }
 }
