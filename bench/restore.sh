@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Restore of a PostgreSQL snapshot, side by side in one run:
 #   (a) zstd -d < dump.zst | pg_restore -d newdb      the stock pipeline (a pipe: pg_restore cannot use -j)
-#   (b) a Backstop restore from the filesystem target  (stage, verify SHA-256, decompress, pg_restore -j <cores>)
+#   (b) a Backstop restore from the filesystem target  (one streamed pass: SHA-256, decompress, into pg_restore on stdin)
 #   (c) a Backstop restore from S3Proxy               (the same, plus the download)
 # Usage: bench/restore.sh                 (SIZE_MB=800; needs PostgreSQL on 127.0.0.1:5432 with pgcrypto, zstd, curl, bc)
 set -euo pipefail
@@ -57,6 +57,6 @@ mb=$(echo "$(psql -qAt -d postgres -c "SELECT pg_database_size('$db')") / 104857
 printf '\ndatabase %s: %.0f MB; %s cores\n' "$db" "$mb" "$(nproc)"
 printf '%-52s %9s\n' run seconds
 printf '%-52s %9.2f\n' "(a) zstd -d < dump.zst | pg_restore -d newdb" "$ta"
-printf '%-52s %9.2f\n' "(b) Backstop restore from filesystem (pg_restore -j)" "$tb"
+printf '%-52s %9.2f\n' "(b) Backstop restore from filesystem (streamed)" "$tb"
 printf '%-52s %9.2f\n' "(c) Backstop restore from S3Proxy" "$tc"
 printf '\nratios: (b)/(a) = %.2f   (c)/(a) = %.2f\n' "$(echo "$tb / $ta" | bc -l)" "$(echo "$tc / $ta" | bc -l)"

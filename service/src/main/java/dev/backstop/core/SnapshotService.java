@@ -289,12 +289,7 @@ public final class SnapshotService implements Managed {
     }
 
     private static boolean uniqueViolation(Throwable e) {
-        for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
-            if (t instanceof java.sql.SQLException sql && "23505".equals(sql.getSQLState())) {
-                return true;
-            }
-        }
-        return false;
+        return dev.backstop.db.Constraints.isUniqueViolation(e);
     }
 
     private void execute(SnapshotRow row) {
