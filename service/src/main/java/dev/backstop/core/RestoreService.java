@@ -18,7 +18,6 @@ import dev.backstop.source.FileTrees;
 import dev.backstop.source.SourceRestorer;
 import dev.backstop.storage.StorageTarget;
 import io.dropwizard.lifecycle.Managed;
-import java.io.BufferedInputStream;
 import java.io.FilterInputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -339,7 +338,8 @@ public final class RestoreService implements Managed {
             throw new IOException("stored object missing from storage: " + snapshot.storageKey());
         }
         SourceRestorer.Fresh fresh = row.dryRun() ? null : restorer.open(plan, row.id(), done -> checkGoingOn(row.id()));
-        try (InputStream measured = new HashingInputStream(new BufferedInputStream(object, 1 << 17), sha, n -> {
+        // Download and hashing run on a thread of their own, beside decryption, decompression and the target.
+        try (InputStream measured = new HashingReadAhead(object, sha, n -> {
             stored[0] = n;
             checkGoingOn(row.id());
             inFlight.computeIfPresent(row.id(), (id, entry) -> Map.entry(entry.getKey(), n));
@@ -347,7 +347,7 @@ public final class RestoreService implements Managed {
                 restores.progress(row.id(), RestorePhase.DOWNLOADING, n, snapshot.storedBytes(), clock.instant());
                 nextReport[0] = n + PROGRESS_EVERY;
             }
-        })) {
+        }, 1 << 20, 4, "restore-read-" + row.id())) {
             Exception writeFailure = null;
             String dryRunDetail = "";
             try (InputStream decoded = new CountingInputStream(decoded(snapshot, new KeepOpen(measured)), n -> raw[0] = n)) {
