@@ -40,6 +40,7 @@ public final class YamlApps implements AutoCloseable {
                   tokens:
                     - {name: test-reader, sha256: 4bdec4b655cc2339a3f8ad7bd23d16ed053ac3331fdf01a374fc20394ceec230, role: reader}
                     - {name: test-operator, sha256: 534125de141542e27a3668e21ce0ad7a4820c1a76d97a5d098b1c7df6eca3f1d, role: operator}
+                    - {name: test-admin, sha256: b98c9b93bcac5ddbf030a130b46430d0cac4e591c55b0c65072eebb9c4739985, role: admin}
                 healthMonitor: {period: 500ms, timeout: 400ms}
                 disk: {paths: [%1$s]}
                 snapshots: {stagingPath: %1$s/staging}
