@@ -337,7 +337,7 @@ public final class RestoreService implements Managed {
         } catch (NoSuchFileException e) {
             throw new IOException("stored object missing from storage: " + snapshot.storageKey());
         }
-        SourceRestorer.Fresh fresh = row.dryRun() ? null : restorer.open(plan, row.id(), done -> checkGoingOn(row.id()));
+        SourceRestorer.Fresh fresh = null;
         // Download and hashing run on a thread of their own, beside decryption, decompression and the target.
         try (InputStream measured = new HashingReadAhead(object, sha, n -> {
             stored[0] = n;
@@ -348,10 +348,11 @@ public final class RestoreService implements Managed {
                 nextReport[0] = n + PROGRESS_EVERY;
             }
         }, 1 << 20, 4, "restore-read-" + row.id())) {
+            fresh = row.dryRun() ? null : restorer.open(plan, row.id(), done -> checkGoingOn(row.id()));
             Exception writeFailure = null;
             String dryRunDetail = "";
             try (InputStream decoded = new CountingInputStream(decoded(snapshot, new KeepOpen(measured)), n -> raw[0] = n)) {
-                if (fresh == null) {
+                if (row.dryRun()) {
                     dryRunDetail = restorer.dryRun(plan, decoded);
                 } else {
                     fresh.write(decoded);
@@ -371,7 +372,7 @@ public final class RestoreService implements Managed {
             if (raw[0] != snapshot.rawBytes()) {
                 throw new IOException("decoded size " + raw[0] + " differs from the " + snapshot.rawBytes() + " bytes recorded");
             }
-            if (fresh == null) {
+            if (row.dryRun()) {
                 return "verified " + raw[0] + " bytes of " + snapshot.sourceType() + " data (sha256 " + snapshot.sha256()
                         + "); would restore into " + plan.key() + " (mode " + row.mode().name().toLowerCase(Locale.ROOT) + ")"
                         + dryRunDetail + (plan.wouldRefuse().isEmpty() ? "" : "; the real run would be refused now: "
