@@ -16,8 +16,9 @@ APP_PORT=18090 ADMIN_PORT=18091 S3_PORT=18092
 HEAP="${HEAP:-256m}"
 # shellcheck source=bench/lib.sh
 . bench/lib.sh
-# compression.workers for the service: 1 is the shipped default and the counterpart of zstd -T1.
-WORKERS="${WORKERS:-1}"
+# compression.workers for the service; unset: the service's default (one per core, at most 4).
+# WORKERS=1 is the counterpart of zstd -T1.
+WORKERS="${WORKERS:-}"
 # compression.level for the service (3 is the default; the stock pipeline (b) stays at zstd -3).
 LEVEL="${LEVEL:-3}"
 
@@ -42,7 +43,7 @@ size1=$(psql -qAt -d postgres -c "SELECT pg_database_size('$db1')")
 mkdir -p "$work/fs"
 start_s3proxy "$work" "$S3_PORT"; pids+=("$S3PROXY_PID")
 
-write_config "$work" "$APP_PORT" "$ADMIN_PORT" "$S3_PORT" "compression: {level: $LEVEL, workers: $WORKERS}
+write_config "$work" "$APP_PORT" "$ADMIN_PORT" "$S3_PORT" "compression: {level: $LEVEL${WORKERS:+, workers: $WORKERS}}
 sources:
   - {type: postgres, name: db-fs, target: fs, host: $PGHOST, port: $PGPORT, database: $db1, user: $PGUSER}
   - {type: postgres, name: db-s3, target: s3, host: $PGHOST, port: $PGPORT, database: $db1, user: $PGUSER}
@@ -78,6 +79,6 @@ printf '%-44s %9.2f %9.1f\n' "(d) Backstop -> S3Proxy" "$td" "$(echo "$mb / $td"
 printf '%-44s %9.2f\n' "    Backstop -> filesystem, 2x database" "$t2"
 printf '\nratios: (c)/(b) = %.2f   (c)/(a) = %.2f   (d)/(b) = %.2f\n' \
   "$(echo "$tc / $tb" | bc -l)" "$(echo "$tc / $ta" | bc -l)" "$(echo "$td / $tb" | bc -l)"
-printf 'Backstop compression.level: %s, workers: %s\n' "$LEVEL" "$WORKERS"
+printf 'Backstop compression.level: %s, workers: %s\n' "$LEVEL" "${WORKERS:-default (one per core, at most 4)}"
 printf 'service peak RSS (VmHWM, -Xmx%s): before %d MB, after (c) %d MB, after (d) %d MB, after 2x %d MB; growth 1x -> 2x: %d MB\n' \
   "$HEAP" $((rss_start / 1024)) $((rss_c / 1024)) $((rss_d / 1024)) $((rss_2x / 1024)) $(((rss_2x - rss_d) / 1024))
