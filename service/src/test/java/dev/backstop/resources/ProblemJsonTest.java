@@ -136,7 +136,7 @@ public class ProblemJsonTest {
 
     @Test
     void anAmbiguousEncodedPathIsProblemJsonNotJettysHtml() {
-        Http.Reply reply = Http.get(url("/api/v1/snapshots/..%2F.."), TestTokens.READER);
+        Http.Reply reply = Http.sendAlone(Http.request(url("/api/v1/snapshots/..%2F.."), TestTokens.READER).GET().build());
         assertProblem(reply, 400, "bad-request");
         assertThat(reply.body()).doesNotContain("<html");
     }

@@ -53,8 +53,20 @@ public final class Http {
     }
 
     public static Reply send(HttpRequest request) {
+        return send(CLIENT, request);
+    }
+
+    /**
+     * On a connection of its own, for a request the server answers by closing the connection (a bad
+     * message): the shared client's pool must not hand that closing connection to the next test.
+     */
+    public static Reply sendAlone(HttpRequest request) {
+        return send(HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build(), request);
+    }
+
+    private static Reply send(HttpClient client, HttpRequest request) {
         try {
-            HttpResponse<String> response = CLIENT.send(request, HttpResponse.BodyHandlers.ofString());
+            HttpResponse<String> response = client.send(request, HttpResponse.BodyHandlers.ofString());
             return new Reply(response.statusCode(), response.headers().firstValue("Content-Type").orElse(null),
                     response.body(), response);
         } catch (IOException e) {
