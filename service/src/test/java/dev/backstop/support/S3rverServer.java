@@ -7,7 +7,6 @@ import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -52,13 +51,17 @@ public final class S3rverServer implements AutoCloseable {
         Process process = new ProcessBuilder(command).redirectErrorStream(true)
                 .redirectOutput(directory.resolveSibling(directory.getFileName() + ".log").toFile()).start();
         S3rverServer server = new S3rverServer(process, port, directory);
-        Instant deadline = Instant.now().plus(Duration.ofSeconds(60));
-        while (!server.accepting()) {
-            if (!process.isAlive() || Instant.now().isAfter(deadline)) {
-                server.close();
-                throw new IOException("s3rver did not start on port " + port);
-            }
-            Thread.sleep(50);
+        try {
+            // Await the port (or the process dying), as the tests await every other event.
+            org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(50))
+                    .until(() -> server.accepting() || !process.isAlive());
+        } catch (org.awaitility.core.ConditionTimeoutException e) {
+            server.close();
+            throw new IOException("s3rver did not start on port " + port + " within 60 s", e);
+        }
+        if (!process.isAlive()) {
+            server.close();
+            throw new IOException("s3rver exited at start; see " + directory + ".log");
         }
         return server;
     }
