@@ -93,9 +93,12 @@ public class ProblemJsonTest {
     @Test
     void oversizedBodyWithLengthIs413() {
         String big = "{\"name\": \"" + "x".repeat(2000) + "\", \"count\": 1}";
-        Http.Reply reply = Http.send("POST", url("/api/v1/test-probe/operator"), TestTokens.OPERATOR, "application/json", big);
+        Http.Reply reply = Http.sendAlone(Http.request(url("/api/v1/test-probe/operator"), TestTokens.OPERATOR)
+                .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(big)).build());
         assertProblem(reply, 413, "payload-too-large");
         assertThat(reply.json().get("detail").asText()).contains("1024 bytes");
+        assertThat(reply.header("Connection")).as("the unread body ends the connection, and the answer says so")
+                .isEqualTo("close");
     }
 
     @Test
@@ -106,7 +109,7 @@ public class ProblemJsonTest {
                 .header("Content-Type", "application/json")
                 .POST(HttpRequest.BodyPublishers.ofByteArrays(Collections.singletonList(chunk)))
                 .build();
-        assertProblem(Http.send(request), 413, "payload-too-large");
+        assertProblem(Http.sendAlone(request), 413, "payload-too-large");
     }
 
     @Test

@@ -1,6 +1,7 @@
 package dev.backstop.resources.errors;
 
 import dev.backstop.core.BackstopException;
+import dev.backstop.core.ProblemType;
 import jakarta.ws.rs.core.Context;
 import jakarta.ws.rs.core.Response;
 import jakarta.ws.rs.core.UriInfo;
@@ -18,6 +19,11 @@ public final class BackstopExceptionMapper implements ExceptionMapper<BackstopEx
         Response response = Problems.response(e.type(), e.detail(), uri);
         if (e instanceof dev.backstop.resources.TokenRateLimit.RateLimited limited) {
             return Response.fromResponse(response).header("Retry-After", limited.retryAfterSeconds()).build();
+        }
+        if (e.type() == ProblemType.PAYLOAD_TOO_LARGE) {
+            // The rest of the body is never read, so the server closes the connection after this
+            // answer: say so, or a client's pool may send its next request down the closing connection.
+            return Response.fromResponse(response).header("Connection", "close").build();
         }
         return response;
     }
