@@ -63,6 +63,9 @@ public final class SnapshotService implements Managed {
     private static final long PROGRESS_BYTES = 1L << 20;
     private static final long PROGRESS_NANOS = 1_000_000_000L;
     private final Node node;
+    /** How long aborted snapshots get to end their rows at shutdown (the scheduler waits as long). */
+    static final long ABORT_WAIT_SECONDS = 30;
+
     private volatile boolean aborting;
     private volatile Replicator replicator;
     private final Map<String, AtomicLong> lastSuccess = new ConcurrentHashMap<>();
@@ -156,7 +159,7 @@ public final class SnapshotService implements Managed {
             LOG.warn("Aborting snapshots still running after the {} s shutdown grace period: {}", shutdownGracePeriod.toSeconds(),
                     running.values());
             aborting = true;
-            executor.awaitTermination(30, TimeUnit.SECONDS);
+            executor.awaitTermination(ABORT_WAIT_SECONDS, TimeUnit.SECONDS);
         }
         aborting = true;
     }

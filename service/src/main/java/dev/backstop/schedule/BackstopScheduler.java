@@ -60,6 +60,9 @@ public final class BackstopScheduler implements Managed {
     private final Scheduler quartz;
     private final Map<String, JobSpec> specs;
     private final JobRunListener runs;
+    /** How long aborted jobs get to end their rows before the scheduler shuts down without them. */
+    public static final Duration ABORT_WAIT = Duration.ofSeconds(30);
+
     private final Runnable abortRunning;
 
     private BackstopScheduler(SchedulerConfig config, Scheduler quartz, Map<String, JobSpec> specs, JobRunListener runs,
@@ -209,9 +212,13 @@ public final class BackstopScheduler implements Managed {
             }
         }, "scheduler-shutdown");
         waiter.start();
-        waiter.join(Duration.ofSeconds(10).toMillis());
+        // An aborted snapshot stops at its next write, but the compressor first finishes the jobs it
+        // holds (at a high zstd level that can take many seconds): wait as long as SnapshotService
+        // does for snapshots started through the API, well inside systemd's TimeoutStopSec.
+        waiter.join(ABORT_WAIT.toMillis());
         if (waiter.isAlive()) {
-            LOG.warn("Jobs did not stop within 10 s of being aborted; shutting the scheduler down without them");
+            LOG.warn("Jobs did not stop within {} s of being aborted; shutting the scheduler down without them",
+                    ABORT_WAIT.toSeconds());
             quartz.shutdown(false);
         }
     }

@@ -27,7 +27,10 @@ import java.util.function.LongConsumer;
  */
 @JsonTypeName("lines")
 public record LinesSourceFactory(String name, String target, List<String> replicas, String schedule, Misfire misfire,
-        RetentionPolicy retention, VerifyConfig verify, Path path) implements SourceFactory {
+        RetentionPolicy retention, VerifyConfig verify, Path path, Boolean endless) implements SourceFactory {
+
+    /** With {@code endless: true} a snapshot writes the file over and over until it is stopped. */
+    private static final byte[] BLOCK = new byte[1 << 18];
 
     @Override
     public String type() {
@@ -60,6 +63,16 @@ public record LinesSourceFactory(String name, String target, List<String> replic
             @Override
             public SourceReport writeTo(OutputStream out) throws IOException {
                 Files.copy(path, out);
+                while (Boolean.TRUE.equals(endless)) {
+                    // Blocks larger than the pipeline's buffer reach its stop check on every write.
+                    out.write(BLOCK);
+                    try {
+                        Thread.sleep(20);
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                        throw new java.io.InterruptedIOException("interrupted");
+                    }
+                }
                 return SourceReport.CLEAN;
             }
 
