@@ -8,7 +8,7 @@ import dev.backstop.db.CatalogDataSourceFactory;
 import dev.backstop.pipeline.CompressionConfig;
 import dev.backstop.pipeline.EncryptionConfig;
 import dev.backstop.storage.StorageConfig;
-import dev.backstop.health.DiskConfig;
+import dev.backstop.model.DiskConfig;
 import dev.backstop.health.HealthConfig;
 import dev.backstop.resources.ApiConfig;
 import dev.backstop.schedule.SchedulerConfig;

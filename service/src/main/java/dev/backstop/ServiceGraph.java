@@ -4,15 +4,16 @@ import dev.backstop.auth.ApiToken;
 import dev.backstop.auth.GeneratedToken;
 import com.codahale.metrics.MetricRegistry;
 import dev.backstop.core.CatalogRebuilder;
-import dev.backstop.core.Node;
+import dev.backstop.model.Node;
 import dev.backstop.resilience.Guard;
 import dev.backstop.resilience.Resilience;
 import dev.backstop.storage.ResilientTarget;
 import dev.backstop.retention.RetentionService;
 import dev.backstop.schedule.BackstopScheduler;
 import dev.backstop.schedule.ClusterMembers;
+import dev.backstop.schedule.JobKind;
 import dev.backstop.schedule.JobSpec;
-import dev.backstop.schedule.Misfire;
+import dev.backstop.model.Misfire;
 import dev.backstop.schedule.RetentionJob;
 import dev.backstop.schedule.SchedulerConfig;
 import dev.backstop.schedule.SnapshotJob;
@@ -41,7 +42,7 @@ import dev.backstop.health.StorageProbe;
 import dev.backstop.metrics.DropwizardCollector;
 import dev.backstop.pipeline.OpenPgpDecryptor;
 import dev.backstop.pipeline.OpenPgpEncryptor;
-import dev.backstop.pipeline.SnapshotPipeline;
+import dev.backstop.core.SnapshotPipeline;
 import dev.backstop.source.SourceEnvironment;
 import dev.backstop.source.SourceFactory;
 import dev.backstop.storage.StorageTarget;
@@ -183,7 +184,8 @@ public record ServiceGraph(
         }
         HealthMonitor health = new HealthMonitor(probes, config.healthMonitor(), clock,
                 environment.getObjectMapper(), environment.metrics(), version);
-        dev.backstop.metrics.AlertedSeries.register(config, jobSpecs(config), environment.metrics());
+        dev.backstop.metrics.AlertedSeries.register(config.sources(), jobSpecs(config), config.scheduler().timeZone(), config.disk(),
+                environment.metrics());
         PrometheusRegistry prometheus = new PrometheusRegistry();
         JvmMetrics.builder().register(prometheus);
         prometheus.register(new DropwizardCollector(environment.metrics()));
@@ -198,25 +200,25 @@ public record ServiceGraph(
         List<JobSpec> specs = new ArrayList<>();
         for (SourceFactory source : config.sources()) {
             if (source.schedule() != null) {
-                specs.add(new JobSpec("snapshot", source.name(), SnapshotJob.class, source.schedule(),
-                        Misfire.orDefault(source.misfire()), true));
+                specs.add(new JobSpec(JobKind.SNAPSHOT, source.name(), source.schedule(),
+                        Misfire.orDefault(source.misfire())));
             }
             if (source.retention() != null && source.retention().hasRules()) {
-                specs.add(new JobSpec("retention", source.name(), RetentionJob.class, source.retention().schedule(),
-                        source.retention().misfire(), false));
+                specs.add(new JobSpec(JobKind.RETENTION, source.name(), source.retention().schedule(),
+                        source.retention().misfire()));
             }
             if (source.verify() != null) {
-                specs.add(new JobSpec("verify", source.name(), VerifyJob.class, source.verify().schedule(),
-                        source.verify().misfire(), false));
+                specs.add(new JobSpec(JobKind.VERIFY, source.name(), source.verify().schedule(),
+                        source.verify().misfire()));
             }
         }
         config.sources().stream().flatMap(source -> source.replicas() == null ? java.util.stream.Stream.<String>empty()
                         : source.replicas().stream()).distinct().sorted()
-                .forEach(replica -> specs.add(new JobSpec("replicate", replica, ReplicateJob.class,
-                        config.storage().replicationSchedule(), Misfire.SKIP, false)));
+                .forEach(replica -> specs.add(new JobSpec(JobKind.REPLICATE, replica,
+                        config.storage().replicationSchedule(), Misfire.SKIP)));
         for (DataPrunePolicy policy : config.pruning().policies()) {
             if (policy.schedule() != null) {
-                specs.add(new JobSpec("prune", policy.name(), DataPruneJob.class, policy.schedule(), policy.misfire(), false));
+                specs.add(new JobSpec(JobKind.PRUNE, policy.name(), policy.schedule(), policy.misfire()));
             }
         }
         return specs;
@@ -243,7 +245,7 @@ public record ServiceGraph(
         LOG.info("Catalog ({}) ready; {} migration changesets applied", type, applied);
         // Statements go through the guarded pool (connection retries and breaker); Quartz and the
         // health probe use the pool directly, so health shows the truth at once.
-        Jdbi jdbi = new JdbiFactory().build(environment, factory, new dev.backstop.db.GuardedDataSource(dataSource, connections),
+        Jdbi jdbi = new JdbiFactory().build(environment, factory, new dev.backstop.resilience.GuardedDataSource(dataSource, connections),
                 "catalog");
         if ("h2".equals(type)) {
             // H2 otherwise writes committed transactions to its file up to 500 ms later: a process

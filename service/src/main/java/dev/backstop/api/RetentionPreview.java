@@ -2,7 +2,7 @@ package dev.backstop.api;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
 import dev.backstop.retention.Retention;
-import dev.backstop.retention.RetentionPolicy;
+import dev.backstop.model.RetentionPolicy;
 import java.time.Instant;
 import java.util.List;
 

@@ -104,8 +104,7 @@ public final class CheckCommand extends ConfiguredCommand<BackstopConfiguration>
             }
             SourceEnvironment environment = new SourceEnvironment(config.snapshots().stagingPath());
             for (SourceFactory factory : config.sources()) {
-                if (catalog == null && factory instanceof dev.backstop.source.h2.H2SourceFactory h2
-                        && h2.url().equals(config.catalog().getUrl())) {
+                if (catalog == null && factory.isDatabaseAt(config.catalog().getUrl())) {
                     lines.add(new Line(HealthStatus.WARN, "source " + factory.name(), "Backstop's own catalog, created at the "
                             + "server's first start"));
                     continue;

@@ -2,10 +2,10 @@ package dev.backstop.cli;
 
 import dev.backstop.BackstopConfiguration;
 import dev.backstop.ServiceGraph;
-import dev.backstop.api.RestoreRequest;
+import dev.backstop.model.RestoreRequest;
 import dev.backstop.api.RestoreView;
 import dev.backstop.core.CatalogRebuilder;
-import dev.backstop.core.RestorePhase;
+import dev.backstop.model.RestorePhase;
 import dev.backstop.db.RestoreRow;
 import io.dropwizard.core.setup.Bootstrap;
 import java.time.Clock;

@@ -2,7 +2,7 @@ package dev.backstop.cli;
 
 import dev.backstop.BackstopConfiguration;
 import dev.backstop.api.SnapshotView;
-import dev.backstop.core.SnapshotStatus;
+import dev.backstop.model.SnapshotStatus;
 import dev.backstop.db.SnapshotDao;
 import dev.backstop.db.SnapshotRow;
 import io.dropwizard.core.setup.Bootstrap;

@@ -36,4 +36,13 @@ public class BackstopException extends RuntimeException {
     public static BackstopException conflict(String detail) {
         return new BackstopException(ProblemType.CONFLICT, detail);
     }
+
+    /** The id itself, or a 400 naming what it should have been: {@code requireId(text, "snapshot")}. */
+    public static String requireId(String text, String kind) {
+        if (!dev.backstop.model.TimeOrderedId.isValid(text)) {
+            throw new BackstopException(ProblemType.BAD_REQUEST,
+                    "'" + text + "' is not a " + kind + " id (26 characters, Crockford base32)");
+        }
+        return text;
+    }
 }

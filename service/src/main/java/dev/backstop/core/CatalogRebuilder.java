@@ -1,8 +1,12 @@
 package dev.backstop.core;
 
+import dev.backstop.model.TimeOrderedId;
+import dev.backstop.model.SnapshotLayout;
+import dev.backstop.model.SnapshotOrigin;
+import dev.backstop.model.SnapshotStatus;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.backstop.api.Manifest;
-import dev.backstop.api.VerificationRecord;
+import dev.backstop.model.Manifest;
+import dev.backstop.model.VerificationRecord;
 import dev.backstop.db.SnapshotDao;
 import dev.backstop.db.SnapshotRow;
 import dev.backstop.storage.StorageTarget;

@@ -1,11 +1,12 @@
 package dev.backstop.core;
 
+import dev.backstop.model.SnapshotStatus;
 import com.codahale.metrics.MetricRegistry;
 import dev.backstop.db.CopyDao;
 import dev.backstop.db.CopyRow;
 import dev.backstop.db.SnapshotDao;
 import dev.backstop.db.SnapshotRow;
-import dev.backstop.metrics.MetricName;
+import dev.backstop.model.MetricName;
 import dev.backstop.storage.ObjectUpload;
 import dev.backstop.storage.ResilientTarget;
 import dev.backstop.storage.StorageTarget;

@@ -1,17 +1,23 @@
 package dev.backstop.core;
 
+import dev.backstop.model.TimeOrderedId;
+import dev.backstop.model.Node;
+import dev.backstop.model.AuditOutcome;
+import dev.backstop.model.RestorePhase;
+import dev.backstop.model.RestoreMode;
+import dev.backstop.model.SnapshotStatus;
 import com.codahale.metrics.MetricRegistry;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.github.luben.zstd.ZstdInputStreamNoFinalizer;
-import dev.backstop.api.Manifest;
-import dev.backstop.api.RestoreRequest;
+import dev.backstop.model.Manifest;
+import dev.backstop.model.RestoreRequest;
 import dev.backstop.db.AuditDao;
 import dev.backstop.db.AuditEvent;
 import dev.backstop.db.RestoreDao;
 import dev.backstop.db.RestoreRow;
 import dev.backstop.db.SnapshotDao;
 import dev.backstop.db.SnapshotRow;
-import dev.backstop.metrics.MetricName;
+import dev.backstop.model.MetricName;
 import dev.backstop.pipeline.OpenPgpDecryptor;
 import dev.backstop.source.CountingInputStream;
 import dev.backstop.source.FileTrees;
@@ -166,11 +172,11 @@ public final class RestoreService implements Managed {
     }
 
     public RestoreRow find(String id) {
-        return restores.find(TimeOrderedId.require(id, "restore")).orElseThrow(() -> BackstopException.notFound("no restore " + id));
+        return restores.find(BackstopException.requireId(id, "restore")).orElseThrow(() -> BackstopException.notFound("no restore " + id));
     }
 
     private RestoreRow request(RestoreRequest request, String actor, boolean background) {
-        SnapshotRow snapshot = snapshots.find(TimeOrderedId.require(request.snapshotId(), "snapshot"))
+        SnapshotRow snapshot = snapshots.find(BackstopException.requireId(request.snapshotId(), "snapshot"))
                 .orElseThrow(() -> BackstopException.notFound("no snapshot " + request.snapshotId()));
         if (snapshot.status() != SnapshotStatus.COMPLETED) {
             throw BackstopException.conflict("snapshot " + snapshot.id() + " is " + snapshot.status() + "; only COMPLETED snapshots restore");

@@ -1,12 +1,16 @@
 package dev.backstop.core;
 
+import dev.backstop.model.TimeOrderedId;
+import dev.backstop.model.Node;
+import dev.backstop.model.SnapshotLayout;
+import dev.backstop.model.SnapshotOrigin;
+import dev.backstop.model.SnapshotStatus;
 import com.codahale.metrics.MetricRegistry;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.backstop.api.Manifest;
+import dev.backstop.model.Manifest;
 import dev.backstop.db.SnapshotDao;
 import dev.backstop.db.SnapshotRow;
-import dev.backstop.metrics.MetricName;
-import dev.backstop.pipeline.SnapshotPipeline;
+import dev.backstop.model.MetricName;
 import dev.backstop.source.SnapshotSource;
 import dev.backstop.storage.ObjectUpload;
 import dev.backstop.storage.StorageTarget;
@@ -512,7 +516,7 @@ public final class SnapshotService implements Managed {
     }
 
     public SnapshotRow find(String id) {
-        return dao.find(TimeOrderedId.require(id, "snapshot")).orElseThrow(() -> BackstopException.notFound("no snapshot " + id));
+        return dao.find(BackstopException.requireId(id, "snapshot")).orElseThrow(() -> BackstopException.notFound("no snapshot " + id));
     }
 
     public Optional<String> runningSnapshot(String source) {

@@ -1,16 +1,19 @@
 package dev.backstop.core;
 
+import dev.backstop.model.SnapshotLayout;
+import dev.backstop.model.RestorePhase;
+import dev.backstop.model.SnapshotStatus;
 import com.codahale.metrics.MetricRegistry;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.backstop.api.RestoreRequest;
-import dev.backstop.api.VerificationRecord;
+import dev.backstop.model.RestoreRequest;
+import dev.backstop.model.VerificationRecord;
 import dev.backstop.storage.StorageTarget;
 import java.time.Instant;
 import dev.backstop.db.RestoreRow;
 import dev.backstop.db.SnapshotDao;
 import dev.backstop.db.SnapshotRow;
-import dev.backstop.metrics.MetricName;
-import dev.backstop.schedule.VerifyConfig;
+import dev.backstop.model.MetricName;
+import dev.backstop.model.VerifyConfig;
 import dev.backstop.source.SourceFactory;
 import dev.backstop.source.SourceRestorer;
 import java.nio.file.Files;

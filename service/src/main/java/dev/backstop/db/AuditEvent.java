@@ -1,6 +1,6 @@
 package dev.backstop.db;
 
-import dev.backstop.core.AuditOutcome;
+import dev.backstop.model.AuditOutcome;
 import java.time.Instant;
 
 /** A row of {@code audit_events}: who did what to which thing, when, and how it ended. */

@@ -1,6 +1,6 @@
 package dev.backstop.db;
 
-import dev.backstop.core.RestorePhase;
+import dev.backstop.model.RestorePhase;
 import java.time.Instant;
 import java.util.List;
 import java.util.Optional;

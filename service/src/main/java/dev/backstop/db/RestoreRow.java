@@ -1,7 +1,7 @@
 package dev.backstop.db;
 
-import dev.backstop.core.RestoreMode;
-import dev.backstop.core.RestorePhase;
+import dev.backstop.model.RestoreMode;
+import dev.backstop.model.RestorePhase;
 import java.time.Instant;
 
 /** A row of {@code restores}. {@code target} is the requested target as JSON; {@code detail} says what was (or would be) done. */

@@ -1,6 +1,6 @@
 package dev.backstop.db;
 
-import dev.backstop.core.SnapshotStatus;
+import dev.backstop.model.SnapshotStatus;
 import java.time.Instant;
 import java.util.List;
 import java.util.Optional;

@@ -1,7 +1,7 @@
 package dev.backstop.db;
 
-import dev.backstop.core.SnapshotOrigin;
-import dev.backstop.core.SnapshotStatus;
+import dev.backstop.model.SnapshotOrigin;
+import dev.backstop.model.SnapshotStatus;
 import java.time.Instant;
 
 /** A row of {@code snapshots}. Sizes, checksum and keys are null until the snapshot completes. */

@@ -1,5 +1,6 @@
 package dev.backstop.health;
 
+import dev.backstop.model.DiskConfig;
 import java.io.IOException;
 import java.nio.file.FileStore;
 import java.nio.file.Files;

@@ -18,9 +18,9 @@ public final class ReplicaLagProbe implements HealthProbe {
 
     /** {@code backstop_replica_lag_seconds{target}} (as of the newest health round) and the configured warn bound. */
     public ReplicaLagProbe register(com.codahale.metrics.MetricRegistry metrics) {
-        metrics.gauge(dev.backstop.metrics.MetricName.of("backstop.replica.lag.seconds", "target", target), () -> () -> lastLagSeconds);
+        metrics.gauge(dev.backstop.model.MetricName.of("backstop.replica.lag.seconds", "target", target), () -> () -> lastLagSeconds);
         long warn = warnAfter.toSeconds();
-        metrics.gauge(dev.backstop.metrics.MetricName.of("backstop.replica.lag.warn.seconds", "target", target), () -> () -> warn);
+        metrics.gauge(dev.backstop.model.MetricName.of("backstop.replica.lag.warn.seconds", "target", target), () -> () -> warn);
         return this;
     }
 

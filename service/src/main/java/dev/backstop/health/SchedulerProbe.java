@@ -57,7 +57,7 @@ public final class SchedulerProbe implements HealthProbe {
         Duration threshold = Duration.ofMillis(scheduler.config().stuckThreshold().toMilliseconds());
         List<String> stuck = new ArrayList<>();
         for (JobSpec spec : scheduler.specs().values()) {
-            Trigger.TriggerState state = quartz.getTriggerState(TriggerKey.triggerKey(spec.subject(), spec.kind()));
+            Trigger.TriggerState state = quartz.getTriggerState(TriggerKey.triggerKey(spec.subject(), spec.group()));
             if (state == Trigger.TriggerState.BLOCKED || state == Trigger.TriggerState.ERROR) {
                 Instant since = stuckSince.computeIfAbsent(spec.name() + ":" + state, k -> now);
                 if (Duration.between(since, now).compareTo(threshold) > 0) {

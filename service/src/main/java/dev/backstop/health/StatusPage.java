@@ -1,12 +1,12 @@
 package dev.backstop.health;
 
-import dev.backstop.core.SnapshotStatus;
+import dev.backstop.model.SnapshotStatus;
 import dev.backstop.db.RestoreDao;
 import dev.backstop.db.RestoreRow;
 import dev.backstop.db.SnapshotDao;
 import dev.backstop.db.SnapshotRow;
 import dev.backstop.resilience.Guard;
-import dev.backstop.retention.RetentionPolicy;
+import dev.backstop.model.RetentionPolicy;
 import dev.backstop.source.SourceFactory;
 import dev.backstop.storage.ResilientTarget;
 import dev.backstop.storage.StorageTarget;
@@ -223,7 +223,7 @@ public final class StatusPage extends HttpServlet {
                 r.finishedAt() == null ? r.startedAt() : r.finishedAt(), "snapshot of " + r.sourceName(), r.id(), r.error())));
         recent.stream().filter(r -> "FAILED".equals(r.verifyStatus())).limit(10).forEach(r -> failures.add(new Failure(
                 r.verifiedAt(), "drill of " + r.sourceName(), r.id(), r.verifyDetail())));
-        recentRestores.stream().filter(r -> r.phase() == dev.backstop.core.RestorePhase.FAILED).limit(10).forEach(r -> failures.add(
+        recentRestores.stream().filter(r -> r.phase() == dev.backstop.model.RestorePhase.FAILED).limit(10).forEach(r -> failures.add(
                 new Failure(r.finishedAt() == null ? r.createdAt() : r.finishedAt(), "restore of " + r.snapshotId(), r.id(), r.error())));
         failures.sort((a, b) -> b.at().compareTo(a.at()));
         html.raw("<section><h2>Last failures</h2>");

@@ -38,7 +38,7 @@ public final class VerificationProbe implements HealthProbe {
         HealthObservation.Builder entry = HealthObservation.of("verification", "newestVerifiedAge", now).id(source).type("datastore");
         Optional<SnapshotRow> verified = snapshots.newestVerified(source);
         verified.ifPresent(row -> entry.value(Duration.between(row.verifiedAt(), now).toSeconds(), "s"));
-        Optional<SnapshotRow> newest = snapshots.list(source, dev.backstop.core.SnapshotStatus.COMPLETED, null, 1).stream().findFirst();
+        Optional<SnapshotRow> newest = snapshots.list(source, dev.backstop.model.SnapshotStatus.COMPLETED, null, 1).stream().findFirst();
         if (newest.isPresent() && "FAILED".equals(newest.get().verifyStatus())) {
             return List.of(entry.status(HealthStatus.WARN, "the newest snapshot " + newest.get().id() + " failed its drill: "
                     + newest.get().verifyDetail()));

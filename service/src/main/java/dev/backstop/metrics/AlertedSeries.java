@@ -1,7 +1,8 @@
 package dev.backstop.metrics;
 
+import dev.backstop.model.DiskConfig;
+import dev.backstop.model.MetricName;
 import com.codahale.metrics.MetricRegistry;
-import dev.backstop.BackstopConfiguration;
 import dev.backstop.schedule.JobSpec;
 import dev.backstop.source.SourceFactory;
 import java.text.ParseException;
@@ -22,8 +23,9 @@ import org.quartz.CronExpression;
 public final class AlertedSeries {
     private AlertedSeries() {}
 
-    public static void register(BackstopConfiguration config, List<JobSpec> jobs, MetricRegistry metrics) {
-        for (SourceFactory source : config.sources()) {
+    public static void register(List<? extends SourceFactory> sources, List<JobSpec> jobs, java.time.ZoneId timeZone,
+            DiskConfig disk, MetricRegistry metrics) {
+        for (SourceFactory source : sources) {
             metrics.timer(MetricName.of("backstop.snapshot.duration", "source", source.name()));
             metrics.timer(MetricName.of("backstop.restore.duration", "source", source.name()));
             metrics.meter(MetricName.of("backstop.snapshot.raw.bytes", "source", source.name()));
@@ -40,21 +42,21 @@ public final class AlertedSeries {
                 metrics.gauge(MetricName.of("backstop.verification.max.age.seconds", "source", source.name()), () -> () -> maxAge);
             }
         }
-        TimeZone zone = TimeZone.getTimeZone(config.scheduler().timeZone());
+        TimeZone zone = TimeZone.getTimeZone(timeZone);
         for (JobSpec job : jobs) {
             metrics.meter(MetricName.of("backstop.job.misfires", "job", job.name()));
             metrics.timer(MetricName.of("backstop.job.duration", "job", job.name()));
             for (String outcome : List.of("ok", "skipped", "failed")) {
                 metrics.meter(MetricName.of("backstop.job.runs", "job", job.name(), "outcome", outcome));
             }
-            if (job.kind().equals("snapshot")) {
+            if (job.kind() == dev.backstop.schedule.JobKind.SNAPSHOT) {
                 long interval = intervalSeconds(job.cron(), zone, Instant.now());
                 metrics.gauge(MetricName.of("backstop.snapshot.schedule.interval.seconds", "source", job.subject()),
                         () -> () -> interval);
             }
         }
-        double warn = config.disk().warnFreePercent();
-        double critical = config.disk().criticalFreePercent();
+        double warn = disk.warnFreePercent();
+        double critical = disk.criticalFreePercent();
         metrics.gauge(MetricName.of("backstop.disk.threshold.percent", "level", "warn"), () -> () -> warn);
         metrics.gauge(MetricName.of("backstop.disk.threshold.percent", "level", "critical"), () -> () -> critical);
     }

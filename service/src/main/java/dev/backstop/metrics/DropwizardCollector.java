@@ -1,5 +1,6 @@
 package dev.backstop.metrics;
 
+import dev.backstop.model.MetricName;
 import com.codahale.metrics.Counter;
 import com.codahale.metrics.Counting;
 import com.codahale.metrics.Gauge;

@@ -98,8 +98,8 @@ public final class OpenPgpEncryptor {
     }
 
     /** Keeps the storage stream open when the layers above it close. */
-    static final class Unclosable extends FilterOutputStream {
-        Unclosable(OutputStream out) {
+    public static final class Unclosable extends FilterOutputStream {
+        public Unclosable(OutputStream out) {
             super(out);
         }
 

@@ -2,8 +2,8 @@ package dev.backstop.pruning;
 
 import com.fasterxml.jackson.annotation.JsonCreator;
 import com.fasterxml.jackson.annotation.JsonProperty;
-import dev.backstop.schedule.Cron;
-import dev.backstop.schedule.Misfire;
+import dev.backstop.model.Cron;
+import dev.backstop.model.Misfire;
 import io.dropwizard.util.Duration;
 import jakarta.validation.constraints.Max;
 import jakarta.validation.constraints.Min;

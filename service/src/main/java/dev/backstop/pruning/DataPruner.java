@@ -1,16 +1,13 @@
 package dev.backstop.pruning;
 
 import com.codahale.metrics.MetricRegistry;
-import dev.backstop.core.AuditOutcome;
+import dev.backstop.model.AuditOutcome;
 import dev.backstop.core.BackstopException;
 import dev.backstop.db.AuditDao;
 import dev.backstop.db.AuditEvent;
-import dev.backstop.metrics.MetricName;
+import dev.backstop.model.MetricName;
 import dev.backstop.source.PruningDialect;
-import java.sql.Connection;
-import java.sql.PreparedStatement;
-import java.sql.ResultSet;
-import java.sql.SQLException;
+import java.io.IOException;
 import java.time.Clock;
 import java.time.Instant;
 import java.util.LinkedHashMap;
@@ -55,13 +52,13 @@ public final class DataPruner {
         return policies;
     }
 
-    public Outcome prune(String name, String actor, String why) throws SQLException, InterruptedException {
+    public Outcome prune(String name, String actor, String why) throws IOException, InterruptedException {
         return prune(name, actor, why, () -> false);
     }
 
     /** As above; {@code cancelled} is checked between batches (the rows deleted so far stay deleted). */
     public Outcome prune(String name, String actor, String why, java.util.function.BooleanSupplier cancelled)
-            throws SQLException, InterruptedException {
+            throws IOException, InterruptedException {
         DataPrunePolicy policy = policies.get(name);
         if (policy == null) {
             throw BackstopException.notFound("no pruning policy " + name);
@@ -71,62 +68,37 @@ public final class DataPruner {
             throw BackstopException.conflict("source '" + policy.source() + "' of pruning policy " + name + " has no tables to prune");
         }
         Instant cutoff = clock.instant().minusMillis(policy.olderThan().toMilliseconds());
-        String table = quote(policy.table());
-        String column = quote(policy.timestampColumn());
-        try (Connection c = dialect.connect()) {
-            long eligible;
-            try (PreparedStatement count = c.prepareStatement("SELECT COUNT(*) FROM " + table + " WHERE " + column + " < ?")) {
-                dialect.bindCutoff(count, cutoff);
-                try (ResultSet rows = count.executeQuery()) {
-                    rows.next();
-                    eligible = rows.getLong(1);
-                }
-            }
+        try (PruningDialect.TablePruning table = dialect.open(policy.table(), policy.timestampColumn(), cutoff)) {
+            long eligible = table.eligible();
             LOG.info("Pruning {} ({}): {} rows of {} older than {}", name, why, eligible, policy.table(), cutoff);
             long deleted = 0;
             int batches = 0;
             if (!policy.dryRun()) {
-                try (PreparedStatement delete = c.prepareStatement(dialect.deleteBatch(table, column))) {
-                    while (true) {
-                        dialect.bindCutoff(delete, cutoff);
-                        delete.setInt(2, policy.batchSize());
-                        int n = delete.executeUpdate();
-                        if (n == 0) {
-                            break;
-                        }
-                        deleted += n;
-                        batches++;
-                        metrics.meter(MetricName.of("backstop.pruning.rows.deleted", "policy", name)).mark(n);
-                        if (n < policy.batchSize()) {
-                            break;
-                        }
-                        if (cancelled.getAsBoolean()) {
-                            throw new InterruptedException("stopped after " + deleted + " rows: the service is shutting down");
-                        }
-                        Thread.sleep(policy.pause().toMilliseconds());
+                while (true) {
+                    int n = table.deleteBatch(policy.batchSize());
+                    if (n == 0) {
+                        break;
                     }
+                    deleted += n;
+                    batches++;
+                    metrics.meter(MetricName.of("backstop.pruning.rows.deleted", "policy", name)).mark(n);
+                    if (n < policy.batchSize()) {
+                        break;
+                    }
+                    if (cancelled.getAsBoolean()) {
+                        throw new InterruptedException("stopped after " + deleted + " rows: the service is shutting down");
+                    }
+                    Thread.sleep(policy.pause().toMilliseconds());
                 }
             }
             Outcome outcome = new Outcome(name, cutoff, eligible, deleted, batches, policy.dryRun());
             audit.append(new AuditEvent(null, clock.instant(), actor, "data.pruned", "table", policy.source() + ":" + policy.table(),
                     AuditOutcome.SUCCEEDED, "policy " + name + " (" + why + "): " + outcome.summary()));
             return outcome;
-        } catch (SQLException | InterruptedException | RuntimeException e) {
+        } catch (IOException | InterruptedException | RuntimeException e) {
             audit.append(new AuditEvent(null, clock.instant(), actor, "data.pruned", "table", policy.source() + ":" + policy.table(),
                     AuditOutcome.FAILED, "policy " + name + " (" + why + "): " + e.getMessage()));
             throw e;
         }
-    }
-
-    /** Identifiers are validated in config ({@link DataPrunePolicy}); quoting keeps their case as written. */
-    private static String quote(String identifier) {
-        StringBuilder quoted = new StringBuilder();
-        for (String part : identifier.split("\\.")) {
-            if (quoted.length() > 0) {
-                quoted.append('.');
-            }
-            quoted.append('"').append(part).append('"');
-        }
-        return quoted.toString();
     }
 }

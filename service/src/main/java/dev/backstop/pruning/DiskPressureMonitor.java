@@ -1,12 +1,12 @@
 package dev.backstop.pruning;
 
 import com.codahale.metrics.MetricRegistry;
-import dev.backstop.core.AuditOutcome;
+import dev.backstop.model.AuditOutcome;
 import dev.backstop.db.AuditDao;
 import dev.backstop.db.AuditEvent;
-import dev.backstop.health.DiskConfig;
-import dev.backstop.metrics.MetricName;
-import dev.backstop.retention.RetentionPolicy;
+import dev.backstop.model.DiskConfig;
+import dev.backstop.model.MetricName;
+import dev.backstop.model.RetentionPolicy;
 import dev.backstop.retention.RetentionService;
 import dev.backstop.source.SourceFactory;
 import io.dropwizard.lifecycle.Managed;

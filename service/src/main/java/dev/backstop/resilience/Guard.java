@@ -1,7 +1,7 @@
 package dev.backstop.resilience;
 
 import com.codahale.metrics.MetricRegistry;
-import dev.backstop.metrics.MetricName;
+import dev.backstop.model.MetricName;
 import dev.failsafe.CircuitBreaker;
 import dev.failsafe.CircuitBreakerOpenException;
 import dev.failsafe.Failsafe;

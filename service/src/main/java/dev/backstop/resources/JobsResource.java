@@ -1,6 +1,6 @@
 package dev.backstop.resources;
 
-import dev.backstop.api.JobView;
+import dev.backstop.schedule.JobView;
 import dev.backstop.auth.ApiPrincipal;
 import dev.backstop.auth.Role;
 import dev.backstop.schedule.BackstopScheduler;

@@ -3,7 +3,7 @@ package dev.backstop.resources;
 import dev.backstop.api.Page;
 import dev.backstop.core.BackstopException;
 import dev.backstop.core.ProblemType;
-import dev.backstop.core.TimeOrderedId;
+import dev.backstop.model.TimeOrderedId;
 import java.util.List;
 import java.util.function.Function;
 

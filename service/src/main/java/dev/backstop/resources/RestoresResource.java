@@ -1,7 +1,7 @@
 package dev.backstop.resources;
 
 import dev.backstop.api.Page;
-import dev.backstop.api.RestoreRequest;
+import dev.backstop.model.RestoreRequest;
 import dev.backstop.api.RestoreView;
 import dev.backstop.auth.ApiPrincipal;
 import dev.backstop.auth.Role;

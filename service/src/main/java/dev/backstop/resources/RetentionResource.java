@@ -2,7 +2,7 @@ package dev.backstop.resources;
 
 import dev.backstop.api.RetentionPreview;
 import dev.backstop.auth.Role;
-import dev.backstop.retention.RetentionPolicy;
+import dev.backstop.model.RetentionPolicy;
 import dev.backstop.retention.RetentionService;
 import jakarta.annotation.security.RolesAllowed;
 import jakarta.ws.rs.GET;

@@ -1,5 +1,6 @@
 package dev.backstop.retention;
 
+import dev.backstop.model.RetentionPolicy;
 import java.time.Instant;
 import java.time.ZoneId;
 import java.time.ZonedDateTime;

@@ -1,11 +1,12 @@
 package dev.backstop.retention;
 
-import dev.backstop.core.SnapshotOrigin;
+import dev.backstop.model.RetentionPolicy;
+import dev.backstop.model.SnapshotOrigin;
 
-import dev.backstop.core.AuditOutcome;
+import dev.backstop.model.AuditOutcome;
 import dev.backstop.core.BackstopException;
 import dev.backstop.core.SnapshotService;
-import dev.backstop.core.SnapshotStatus;
+import dev.backstop.model.SnapshotStatus;
 import dev.backstop.db.AuditDao;
 import dev.backstop.db.AuditEvent;
 import dev.backstop.db.SnapshotDao;

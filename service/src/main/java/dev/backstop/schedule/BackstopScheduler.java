@@ -1,7 +1,7 @@
 package dev.backstop.schedule;
 
+import dev.backstop.model.Misfire;
 import com.codahale.metrics.MetricRegistry;
-import dev.backstop.api.JobView;
 import dev.backstop.core.BackstopException;
 import dev.backstop.db.Catalog;
 import io.dropwizard.lifecycle.Managed;
@@ -54,7 +54,6 @@ public final class BackstopScheduler implements Managed {
     /** Job data key: who asked for a run (absent: the schedule). */
     public static final String REQUESTED_BY = "requestedBy";
     /** The groups (job kinds) this service owns in the job store. */
-    public static final List<String> KINDS = List.of("snapshot", "retention", "verify", "prune", "replicate");
 
     private final SchedulerConfig config;
     private final Scheduler quartz;
@@ -141,11 +140,11 @@ public final class BackstopScheduler implements Managed {
     void synchronize() throws SchedulerException {
         Set<JobKey> wanted = new HashSet<>();
         for (JobSpec spec : specs.values()) {
-            JobKey key = JobKey.jobKey(spec.subject(), spec.kind());
+            JobKey key = JobKey.jobKey(spec.subject(), spec.group());
             wanted.add(key);
-            JobDetail detail = JobBuilder.newJob(spec.type()).withIdentity(key).requestRecovery(spec.recover()).storeDurably()
+            JobDetail detail = JobBuilder.newJob(spec.kind().jobClass()).withIdentity(key).requestRecovery(spec.kind().recover()).storeDurably()
                     .withDescription(spec.name()).build();
-            CronTrigger trigger = TriggerBuilder.newTrigger().withIdentity(spec.subject(), spec.kind()).forJob(key)
+            CronTrigger trigger = TriggerBuilder.newTrigger().withIdentity(spec.subject(), spec.group()).forJob(key)
                     .withSchedule(cron(spec)).build();
             try {
                 Trigger existing = quartz.getTrigger(trigger.getKey());
@@ -161,7 +160,8 @@ public final class BackstopScheduler implements Managed {
                 LOG.debug("Job {} was added by another node at the same time", spec.name());
             }
         }
-        for (String kind : KINDS) {
+        for (JobKind jobKind : JobKind.values()) {
+            String kind = jobKind.group();
             for (JobKey key : quartz.getJobKeys(GroupMatcher.jobGroupEquals(kind))) {
                 if (!wanted.contains(key)) {
                     quartz.deleteJob(key);
@@ -250,11 +250,11 @@ public final class BackstopScheduler implements Managed {
 
     private JobView view(JobSpec spec) {
         try {
-            TriggerKey key = TriggerKey.triggerKey(spec.subject(), spec.kind());
+            TriggerKey key = TriggerKey.triggerKey(spec.subject(), spec.group());
             Trigger trigger = quartz.getTrigger(key);
             String state = trigger == null ? "NONE" : quartz.getTriggerState(key).name();
             JobView.LastRun last = runs == null ? null : lastRun(spec.name());
-            return new JobView(spec.name(), spec.kind(), spec.subject(), spec.cron(), config.timeZone().getId(),
+            return new JobView(spec.name(), spec.group(), spec.subject(), spec.cron(), config.timeZone().getId(),
                     spec.misfire().json(), instant(trigger == null ? null : trigger.getNextFireTime()),
                     instant(trigger == null ? null : trigger.getPreviousFireTime()), state, last);
         } catch (SchedulerException e) {
@@ -270,7 +270,7 @@ public final class BackstopScheduler implements Managed {
     /** Runs a job now, once, on whichever node picks it up first. */
     public JobView trigger(String name, String actor) {
         JobSpec spec = spec(name);
-        call(() -> quartz.triggerJob(JobKey.jobKey(spec.subject(), spec.kind()), new JobDataMap(Map.of(REQUESTED_BY, actor))),
+        call(() -> quartz.triggerJob(JobKey.jobKey(spec.subject(), spec.group()), new JobDataMap(Map.of(REQUESTED_BY, actor))),
                 name);
         LOG.info("Job {} triggered by {}", name, actor);
         return view(spec);
@@ -278,14 +278,14 @@ public final class BackstopScheduler implements Managed {
 
     public JobView pause(String name, String actor) {
         JobSpec spec = spec(name);
-        call(() -> quartz.pauseJob(JobKey.jobKey(spec.subject(), spec.kind())), name);
+        call(() -> quartz.pauseJob(JobKey.jobKey(spec.subject(), spec.group())), name);
         LOG.info("Job {} paused by {}", name, actor);
         return view(spec);
     }
 
     public JobView resume(String name, String actor) {
         JobSpec spec = spec(name);
-        call(() -> quartz.resumeJob(JobKey.jobKey(spec.subject(), spec.kind())), name);
+        call(() -> quartz.resumeJob(JobKey.jobKey(spec.subject(), spec.group())), name);
         LOG.info("Job {} resumed by {}", name, actor);
         return view(spec);
     }

@@ -1,10 +1,10 @@
 package dev.backstop.schedule;
 
 import com.codahale.metrics.MetricRegistry;
-import dev.backstop.core.AuditOutcome;
+import dev.backstop.model.AuditOutcome;
 import dev.backstop.db.AuditDao;
 import dev.backstop.db.AuditEvent;
-import dev.backstop.metrics.MetricName;
+import dev.backstop.model.MetricName;
 import java.time.Clock;
 import java.time.Duration;
 import org.quartz.JobExecutionContext;
@@ -80,9 +80,9 @@ final class JobRunListener extends TriggerListenerSupport implements JobListener
     }
 
     /** The newest recorded run of a job, on any node. */
-    java.util.Optional<dev.backstop.api.JobView.LastRun> latest(String job) {
+    java.util.Optional<dev.backstop.schedule.JobView.LastRun> latest(String job) {
         return audit.latestFor(SUBJECT_TYPE, job)
-                .map(e -> new dev.backstop.api.JobView.LastRun(e.outcome().name(), e.occurredAt(), e.actor(),
+                .map(e -> new dev.backstop.schedule.JobView.LastRun(e.outcome().name(), e.occurredAt(), e.actor(),
                         e.detail() == null || e.detail().isEmpty() ? null : e.detail()));
     }
 

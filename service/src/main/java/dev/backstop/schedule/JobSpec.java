@@ -1,21 +1,24 @@
 package dev.backstop.schedule;
 
-import org.quartz.Job;
+import dev.backstop.model.Misfire;
 
 /**
  * One job the configuration asks for, on one cron schedule.
  *
- * @param kind     the job group: snapshot, retention, verify or prune
- * @param subject  what it works on (a source name, or a pruning policy's name)
- * @param type     the Quartz job class
+ * @param kind     the job's kind: its Quartz group and class
+ * @param subject  what it works on (a source name, a replica, or a pruning policy's name)
  * @param cron     Quartz cron expression
  * @param misfire  what a missed fire does
- * @param recover  rerun on another node (or after a restart) when the node running it dies
  */
-public record JobSpec(String kind, String subject, Class<? extends Job> type, String cron, Misfire misfire, boolean recover) {
+public record JobSpec(JobKind kind, String subject, String cron, Misfire misfire) {
 
     /** The job's name in the API and in metrics: {@code kind.subject}, e.g. {@code snapshot.main-db}. */
     public String name() {
-        return kind + "." + subject;
+        return kind.group() + "." + subject;
+    }
+
+    /** The Quartz job group. */
+    public String group() {
+        return kind.group();
     }
 }

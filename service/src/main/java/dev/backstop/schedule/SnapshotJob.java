@@ -3,7 +3,7 @@ package dev.backstop.schedule;
 import dev.backstop.core.BackstopException;
 import dev.backstop.core.ProblemType;
 import dev.backstop.core.SnapshotService;
-import dev.backstop.core.SnapshotStatus;
+import dev.backstop.model.SnapshotStatus;
 import dev.backstop.db.SnapshotRow;
 import java.time.Instant;
 import org.quartz.DisallowConcurrentExecution;

@@ -26,15 +26,20 @@ public interface SourceFactory extends Discoverable {
     String schedule();
 
     /** What a missed scheduled snapshot does (null: the default, runOnce). */
-    dev.backstop.schedule.Misfire misfire();
+    dev.backstop.model.Misfire misfire();
 
     /** Which snapshots to keep; null keeps them all. */
-    dev.backstop.retention.RetentionPolicy retention();
+    dev.backstop.model.RetentionPolicy retention();
 
     /** The verification drill; null when there is none. */
-    dev.backstop.schedule.VerifyConfig verify();
+    dev.backstop.model.VerifyConfig verify();
 
     SnapshotSource build(SourceEnvironment environment);
+
+    /** Whether this source is the database at {@code jdbcUrl} (so {@code check} knows a source that is Backstop's own catalog). */
+    default boolean isDatabaseAt(String jdbcUrl) {
+        return false;
+    }
 
     /** Data pruning of this source's tables; empty for a source without tables. */
     default java.util.Optional<PruningDialect> pruning(SourceEnvironment environment) {

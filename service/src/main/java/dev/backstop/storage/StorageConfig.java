@@ -26,7 +26,7 @@ public record StorageConfig(
         @NotNull @Valid List<StorageTargetFactory> targets,
         @NotNull @MinDuration(value = 1, unit = TimeUnit.MINUTES) Duration staleUploadAge,
         @NotNull @MinDuration(value = 1, unit = TimeUnit.MINUTES) Duration sweepInterval,
-        @NotNull @dev.backstop.schedule.Cron String replicationSchedule,
+        @NotNull @dev.backstop.model.Cron String replicationSchedule,
         @NotNull Duration replicationLagWarn) {
 
     @JsonCreator

@@ -1,6 +1,6 @@
 package dev.backstop.tasks;
 
-import dev.backstop.api.JobView;
+import dev.backstop.schedule.JobView;
 import dev.backstop.core.BackstopException;
 import dev.backstop.schedule.BackstopScheduler;
 import jakarta.servlet.http.HttpServlet;

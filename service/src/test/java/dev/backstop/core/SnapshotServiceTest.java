@@ -1,5 +1,9 @@
 package dev.backstop.core;
 
+import dev.backstop.model.TimeOrderedId;
+import dev.backstop.model.SnapshotLayout;
+import dev.backstop.model.SnapshotOrigin;
+import dev.backstop.model.SnapshotStatus;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
@@ -10,7 +14,6 @@ import dev.backstop.db.Catalog;
 import dev.backstop.db.SnapshotDao;
 import dev.backstop.db.SnapshotRow;
 import dev.backstop.pipeline.CompressionConfig;
-import dev.backstop.pipeline.SnapshotPipeline;
 import dev.backstop.source.SnapshotSource;
 import dev.backstop.source.SourceEnvironment;
 import dev.backstop.source.SourceReport;
@@ -77,7 +80,7 @@ class SnapshotServiceTest {
     private SnapshotService service() {
         SnapshotSource files = new DirectorySourceFactory("files", null, null, dir.resolve("data"), null, null, null, null, null, null, null, null)
                 .build(new SourceEnvironment(dir.resolve("staging")));
-        SnapshotService service = new SnapshotService(dev.backstop.core.Node.standalone("test"), Map.of(
+        SnapshotService service = new SnapshotService(dev.backstop.model.Node.standalone("test"), Map.of(
                 "files", new SnapshotService.Binding(files, target),
                 "slow", new SnapshotService.Binding(new BlockingSource(release), target)),
                 dao, new SnapshotPipeline(CompressionConfig.defaults(), null), mapper, new MetricRegistry(),

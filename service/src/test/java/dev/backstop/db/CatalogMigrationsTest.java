@@ -4,12 +4,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.codahale.metrics.MetricRegistry;
-import dev.backstop.core.AuditOutcome;
-import dev.backstop.core.RestoreMode;
-import dev.backstop.core.RestorePhase;
-import dev.backstop.core.SnapshotOrigin;
-import dev.backstop.core.SnapshotStatus;
-import dev.backstop.core.TimeOrderedId;
+import dev.backstop.model.AuditOutcome;
+import dev.backstop.model.RestoreMode;
+import dev.backstop.model.RestorePhase;
+import dev.backstop.model.SnapshotOrigin;
+import dev.backstop.model.SnapshotStatus;
+import dev.backstop.model.TimeOrderedId;
 import dev.backstop.support.TestApps;
 import dev.backstop.support.TestPostgres;
 import io.dropwizard.db.DataSourceFactory;

@@ -1,5 +1,6 @@
 package dev.backstop.health;
 
+import dev.backstop.model.DiskConfig;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.file.Path;

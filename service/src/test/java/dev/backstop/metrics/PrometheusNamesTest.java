@@ -1,5 +1,6 @@
 package dev.backstop.metrics;
 
+import dev.backstop.model.MetricName;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.util.Map;

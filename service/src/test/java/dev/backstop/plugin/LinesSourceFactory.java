@@ -1,9 +1,9 @@
 package dev.backstop.plugin;
 
 import com.fasterxml.jackson.annotation.JsonTypeName;
-import dev.backstop.retention.RetentionPolicy;
-import dev.backstop.schedule.Misfire;
-import dev.backstop.schedule.VerifyConfig;
+import dev.backstop.model.RetentionPolicy;
+import dev.backstop.model.Misfire;
+import dev.backstop.model.VerifyConfig;
 import dev.backstop.source.SnapshotSource;
 import dev.backstop.source.SourceEnvironment;
 import dev.backstop.source.SourceFactory;

@@ -3,8 +3,8 @@ package dev.backstop.pruning;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.codahale.metrics.MetricRegistry;
-import dev.backstop.health.DiskConfig;
-import dev.backstop.retention.RetentionPolicy;
+import dev.backstop.model.DiskConfig;
+import dev.backstop.model.RetentionPolicy;
 import dev.backstop.source.directory.DirectorySourceFactory;
 import io.dropwizard.util.Duration;
 import java.nio.file.Files;

@@ -1,5 +1,6 @@
 package dev.backstop.retention;
 
+import dev.backstop.model.RetentionPolicy;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.time.Duration;

@@ -1,9 +1,9 @@
 package dev.backstop.source.directory;
 
-import dev.backstop.retention.RetentionPolicy;
-import dev.backstop.schedule.Cron;
-import dev.backstop.schedule.Misfire;
-import dev.backstop.schedule.VerifyConfig;
+import dev.backstop.model.RetentionPolicy;
+import dev.backstop.model.Cron;
+import dev.backstop.model.Misfire;
+import dev.backstop.model.VerifyConfig;
 import jakarta.validation.Valid;
 import com.fasterxml.jackson.annotation.JsonCreator;
 import com.fasterxml.jackson.annotation.JsonProperty;

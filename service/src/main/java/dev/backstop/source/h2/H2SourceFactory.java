@@ -1,9 +1,9 @@
 package dev.backstop.source.h2;
 
-import dev.backstop.retention.RetentionPolicy;
-import dev.backstop.schedule.Cron;
-import dev.backstop.schedule.Misfire;
-import dev.backstop.schedule.VerifyConfig;
+import dev.backstop.model.RetentionPolicy;
+import dev.backstop.model.Cron;
+import dev.backstop.model.Misfire;
+import dev.backstop.model.VerifyConfig;
 import jakarta.validation.Valid;
 import com.fasterxml.jackson.annotation.JsonTypeName;
 import dev.backstop.source.SnapshotSource;
@@ -60,6 +60,11 @@ public record H2SourceFactory(
     @Override
     public dev.backstop.source.SourceRestorer restorer(dev.backstop.source.SourceEnvironment environment) {
         return new H2Restorer(name(), environment);
+    }
+
+    @Override
+    public boolean isDatabaseAt(String jdbcUrl) {
+        return url.equals(jdbcUrl);
     }
 
     @Override

@@ -1,4 +1,4 @@
-package dev.backstop.schedule;
+package dev.backstop.model;
 
 import com.fasterxml.jackson.annotation.JsonCreator;
 import com.fasterxml.jackson.annotation.JsonProperty;

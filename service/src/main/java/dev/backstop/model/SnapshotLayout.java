@@ -1,4 +1,4 @@
-package dev.backstop.core;
+package dev.backstop.model;
 
 import java.time.Instant;
 import java.time.ZoneOffset;

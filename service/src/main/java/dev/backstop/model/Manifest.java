@@ -1,4 +1,4 @@
-package dev.backstop.api;
+package dev.backstop.model;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
 import java.time.Instant;

@@ -1,4 +1,4 @@
-package dev.backstop.api;
+package dev.backstop.model;
 
 import jakarta.validation.constraints.NotBlank;
 import jakarta.validation.constraints.NotNull;

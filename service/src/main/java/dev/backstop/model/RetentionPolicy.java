@@ -1,10 +1,8 @@
-package dev.backstop.retention;
+package dev.backstop.model;
 
 import com.fasterxml.jackson.annotation.JsonCreator;
 import com.fasterxml.jackson.annotation.JsonIgnore;
 import com.fasterxml.jackson.annotation.JsonProperty;
-import dev.backstop.schedule.Cron;
-import dev.backstop.schedule.Misfire;
 import io.dropwizard.util.Duration;
 import jakarta.validation.Valid;
 import jakarta.validation.constraints.Min;

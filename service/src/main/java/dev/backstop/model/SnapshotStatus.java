@@ -1,4 +1,4 @@
-package dev.backstop.core;
+package dev.backstop.model;
 
 /** Lifecycle of a snapshot row. Only COMPLETED snapshots are restorable. */
 public enum SnapshotStatus {

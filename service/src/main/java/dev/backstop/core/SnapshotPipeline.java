@@ -1,5 +1,8 @@
-package dev.backstop.pipeline;
+package dev.backstop.core;
 
+import dev.backstop.pipeline.OpenPgpEncryptor;
+import dev.backstop.pipeline.MeasuringOutputStream;
+import dev.backstop.pipeline.CompressionConfig;
 import com.github.luben.zstd.ZstdOutputStreamNoFinalizer;
 import dev.backstop.source.SnapshotSource;
 import dev.backstop.source.SourceReport;

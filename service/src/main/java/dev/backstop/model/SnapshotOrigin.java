@@ -1,4 +1,4 @@
-package dev.backstop.core;
+package dev.backstop.model;
 
 /** What started a snapshot; REBUILT rows were recreated from manifests after the catalog was lost. */
 public enum SnapshotOrigin {

@@ -1,4 +1,4 @@
-package dev.backstop.core;
+package dev.backstop.model;
 
 /** Outcome recorded on an audit row. */
 public enum AuditOutcome {

@@ -1,4 +1,4 @@
-package dev.backstop.metrics;
+package dev.backstop.model;
 
 import java.util.LinkedHashMap;
 import java.util.Map;

@@ -1,6 +1,5 @@
-package dev.backstop.db;
+package dev.backstop.resilience;
 
-import dev.backstop.resilience.Guard;
 import io.dropwizard.db.ManagedDataSource;
 import java.io.PrintWriter;
 import java.sql.Connection;

@@ -1,4 +1,4 @@
-package dev.backstop.schedule;
+package dev.backstop.model;
 
 import jakarta.validation.Constraint;
 import jakarta.validation.ConstraintValidator;

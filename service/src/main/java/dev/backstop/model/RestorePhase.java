@@ -1,4 +1,4 @@
-package dev.backstop.core;
+package dev.backstop.model;
 
 /** Where a restore is; COMPLETED, FAILED and CANCELLED are final. */
 public enum RestorePhase {

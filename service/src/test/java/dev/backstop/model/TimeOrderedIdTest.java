@@ -1,4 +1,4 @@
-package dev.backstop.core;
+package dev.backstop.model;
 
 import static org.assertj.core.api.Assertions.assertThat;
 

@@ -1,4 +1,4 @@
-package dev.backstop.core;
+package dev.backstop.model;
 
 import java.security.SecureRandom;
 import java.time.Clock;
@@ -51,15 +51,6 @@ public final class TimeOrderedId {
     /** Whether the text is a well-formed id (case-sensitive, as this class writes them). */
     public static boolean isValid(String text) {
         return text != null && text.matches(PATTERN);
-    }
-
-    /** The id itself, or a 400 naming what it should have been: {@code require(text, "snapshot")}. */
-    public static String require(String text, String kind) {
-        if (!isValid(text)) {
-            throw new BackstopException(ProblemType.BAD_REQUEST,
-                    "'" + text + "' is not a " + kind + " id (26 characters, Crockford base32)");
-        }
-        return text;
     }
 
     /** The creation time encoded in an id. */
