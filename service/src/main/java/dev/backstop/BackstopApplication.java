@@ -105,32 +105,10 @@ public class BackstopApplication extends Application<BackstopConfiguration> {
         secureServerDefaults(config.getServerFactory());
         ServiceGraph graph = ServiceGraph.createServer(config, environment, Clock.systemUTC());
         graph.cleanStaging();
-        // Registered first, so it stops last: the catalog lease goes only when nothing uses the catalog.
-        environment.lifecycle().manage(new io.dropwizard.lifecycle.Managed() {
-            @Override
-            public void stop() {
-                if (graph.catalog().lease() != null) {
-                    graph.catalog().lease().close();
-                }
-            }
-        });
-        graph.targets().values().forEach(target -> environment.lifecycle().manage(new io.dropwizard.lifecycle.Managed() {
-            @Override
-            public void stop() {
-                target.close();
-            }
-        }));
-        environment.lifecycle().manage(graph.snapshots());
-        environment.lifecycle().manage(graph.restores());
-        environment.lifecycle().manage(graph.sweeper());
-        environment.lifecycle().manage(graph.health());
-        environment.lifecycle().manage(graph.diskPressure());
-        environment.lifecycle().manage(graph.replicator());
-        // Registered last, so it stops first: no job starts once shutdown has begun.
+        // ServiceGraph handed its services to the lifecycle; systemd is told once the server is up.
         BackstopScheduler scheduler = graph.scheduler();
-        environment.lifecycle().manage(scheduler);
         SystemdNotifier.fromEnvironment().ifPresent(notifier -> {
-            SystemdIntegration systemd = new SystemdIntegration(notifier, graph.health());
+            SystemdIntegration systemd = new SystemdIntegration(notifier, graph.health(), graph.threads());
             environment.lifecycle().addServerLifecycleListener(systemd);
             environment.lifecycle().manage(systemd);
         });

@@ -7,7 +7,7 @@ import dev.backstop.core.CatalogRebuilder;
 import dev.backstop.model.Node;
 import dev.backstop.resilience.Guard;
 import dev.backstop.resilience.Resilience;
-import dev.backstop.storage.ResilientTarget;
+import dev.backstop.resilience.ThreadPools;
 import dev.backstop.retention.RetentionService;
 import dev.backstop.schedule.BackstopScheduler;
 import dev.backstop.schedule.ClusterMembers;
@@ -76,6 +76,7 @@ import org.slf4j.LoggerFactory;
  * @param startedAt when the graph was built
  * @param targets   storage targets by name, in configuration order (the first is the primary)
  * @param scheduler the Quartz scheduler (null in CLI commands, which run without one)
+ * @param threads   the managed executors every long-lived service runs on
  */
 public record ServiceGraph(
         BackstopConfiguration config,
@@ -97,7 +98,8 @@ public record ServiceGraph(
         StorageSweeper sweeper,
         HealthMonitor health,
         PrometheusRegistry prometheus,
-        BackstopScheduler scheduler) implements AutoCloseable {
+        BackstopScheduler scheduler,
+        ThreadPools threads) implements AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(ServiceGraph.class);
 
@@ -114,18 +116,15 @@ public record ServiceGraph(
     private static ServiceGraph create(BackstopConfiguration config, Environment environment, Clock clock, boolean withScheduler)
             throws Exception {
         String version = versionOf(BackstopApplication.class);
+        ThreadPools threads = new ThreadPools(environment.lifecycle());
         Resilience resilience = new Resilience(config.resilience(), environment.metrics());
         SchedulerConfig schedulerConfig = config.scheduler();
-        Catalog catalog = openCatalog(config.catalog(), environment, resilience.database("catalog"), schedulerConfig);
+        Catalog catalog = openCatalog(config.catalog(), environment, resilience.database("catalog"), schedulerConfig, threads);
         Node node = schedulerConfig.clustered()
                 ? new Node(schedulerConfig.instanceId(), true, new ClusterMembers(catalog.jdbi(), schedulerConfig.name(), clock)::alive)
                 : Node.standalone(schedulerConfig.instanceId());
         List<ApiToken> tokens = tokens(config);
-        Map<String, StorageTarget> targets = new LinkedHashMap<>();
-        for (StorageTargetFactory factory : config.storage().targets()) {
-            Guard guard = resilience.guard("storage:" + factory.name());
-            targets.put(factory.name(), new ResilientTarget(factory.build(guard), guard));
-        }
+        Map<String, StorageTarget> targets = targets(config, resilience, threads);
         SnapshotPipeline pipeline = new SnapshotPipeline(config.compression(), config.encryption().enabled()
                 ? OpenPgpEncryptor.fromKeyFile(config.encryption().recipientKeyFile()) : null);
         SourceEnvironment sourceEnvironment = new SourceEnvironment(config.snapshots().stagingPath());
@@ -134,17 +133,17 @@ public record ServiceGraph(
             StorageTarget target = factory.target() == null ? targets.values().iterator().next() : targets.get(factory.target());
             bindings.put(factory.name(), new SnapshotService.Binding(factory.build(sourceEnvironment), target));
         }
-        SnapshotService snapshots = new SnapshotService(node, bindings, catalog.snapshots(), pipeline, environment.getObjectMapper(),
-                environment.metrics(), clock, version, config.snapshots().maxConcurrent())
-                .withShutdownGracePeriod(java.time.Duration.ofMillis(config.scheduler().shutdownGracePeriod().toMilliseconds()));
         Map<String, SourceFactory> sourceConfigs = new LinkedHashMap<>();
         config.sources().forEach(source -> sourceConfigs.put(source.name(), source));
         OpenPgpDecryptor decryptor = config.encryption().privateKeyFile() == null ? null
                 : OpenPgpDecryptor.fromKeyFile(config.encryption().privateKeyFile(), config.encryption().privateKeyPassphrase());
         Map<String, List<String>> replicas = new LinkedHashMap<>();
         config.sources().forEach(source -> replicas.put(source.name(), source.replicas() == null ? List.of() : source.replicas()));
-        Replicator replicator = new Replicator(targets, replicas, catalog.snapshots(), catalog.copies(), clock, environment.metrics());
-        snapshots.replicateWith(replicator);
+        Replicator replicator = new Replicator(targets, replicas, catalog.snapshots(), catalog.copies(), clock, environment.metrics(),
+                threads);
+        SnapshotService snapshots = new SnapshotService(node, bindings, catalog.snapshots(), pipeline, environment.getObjectMapper(),
+                environment.metrics(), clock, version, config.snapshots().maxConcurrent(), replicator,
+                Duration.ofMillis(config.scheduler().shutdownGracePeriod().toMilliseconds()), threads);
         // Restores and drills reach source databases through the same guards as data pruning.
         SourceEnvironment restoreEnvironment = new SourceEnvironment(config.snapshots().stagingPath(),
                 (source, connect) -> resilience.database(source).connect("connection to " + source, connect));
@@ -152,7 +151,7 @@ public record ServiceGraph(
         config.sources().forEach(source -> restorers.put(source.name(), source.restorer(restoreEnvironment)));
         RestoreService restores = new RestoreService(node, restorers, replicator, catalog.snapshots(), catalog.restores(),
                 catalog.audit(), decryptor, config.snapshots().stagingPath(), environment.getObjectMapper(), clock,
-                environment.metrics());
+                environment.metrics(), threads);
         RetentionService retention = new RetentionService(sourceConfigs, catalog.snapshots(), snapshots, catalog.audit(),
                 schedulerConfig.timeZone(), clock);
         VerificationService verification = new VerificationService(sourceConfigs, restorers, catalog.snapshots(), restores,
@@ -161,10 +160,10 @@ public record ServiceGraph(
         config.sources().forEach(source -> source.pruning(restoreEnvironment).ifPresent(d -> dialects.put(source.name(), d)));
         DataPruner pruner = new DataPruner(config.pruning().policies(), dialects, catalog.audit(), environment.metrics(), clock);
         DiskPressureMonitor diskPressure = new DiskPressureMonitor(config.disk(), config.pruning(), config.snapshots().stagingPath(),
-                config.sources(), retention, pruner, catalog.audit(), environment.metrics(), clock);
+                config.sources(), retention, pruner, catalog.audit(), environment.metrics(), clock, threads);
         StorageSweeper sweeper = new StorageSweeper(List.copyOf(targets.values()),
                 Duration.ofMillis(config.storage().staleUploadAge().toMilliseconds()),
-                Duration.ofMillis(config.storage().sweepInterval().toMilliseconds()));
+                Duration.ofMillis(config.storage().sweepInterval().toMilliseconds()), threads);
         BackstopScheduler scheduler = null;
         List<HealthProbe> probes = probes(config, catalog, targets, bindings);
         if (withScheduler) {
@@ -183,16 +182,65 @@ public record ServiceGraph(
             }
         }
         HealthMonitor health = new HealthMonitor(probes, config.healthMonitor(), clock,
-                environment.getObjectMapper(), environment.metrics(), version);
+                environment.getObjectMapper(), environment.metrics(), version, threads);
         dev.backstop.metrics.AlertedSeries.register(config.sources(), jobSpecs(config), config.scheduler().timeZone(), config.disk(),
                 environment.metrics());
         PrometheusRegistry prometheus = new PrometheusRegistry();
         JvmMetrics.builder().register(prometheus);
         prometheus.register(new DropwizardCollector(environment.metrics()));
-        return new ServiceGraph(config, clock, version, clock.instant(), node, catalog, tokens, Map.copyOf(targets), snapshots,
-                restores, retention, verification, pruner, replicator, diskPressure,
+        ServiceGraph graph = new ServiceGraph(config, clock, version, clock.instant(), node, catalog, tokens, Map.copyOf(targets),
+                snapshots, restores, retention, verification, pruner, replicator, diskPressure,
                 new CatalogRebuilder(targets, catalog.snapshots(), environment.getObjectMapper()), sweeper,
-                health, prometheus, scheduler);
+                health, prometheus, scheduler, threads);
+        graph.manage(environment.lifecycle(), targets.values());
+        return graph;
+    }
+
+    /**
+     * Hands every service to the lifecycle, in the order they stop in reverse: the catalog lease
+     * last (only when nothing uses the catalog), then the targets, the services, and the scheduler
+     * first (no job starts once shutdown has begun). The executors were registered as they were
+     * built, before their services, so each stops after the service that uses it. A CLI graph is
+     * never started; its {@link #close()} ends what it opened.
+     */
+    private void manage(io.dropwizard.lifecycle.setup.LifecycleEnvironment lifecycle, java.util.Collection<StorageTarget> stored) {
+        lifecycle.manage(new io.dropwizard.lifecycle.Managed() {
+            @Override
+            public void stop() {
+                if (catalog.lease() != null) {
+                    catalog.lease().close();
+                }
+            }
+        });
+        stored.forEach(target -> lifecycle.manage(new io.dropwizard.lifecycle.Managed() {
+            @Override
+            public void stop() {
+                target.close();
+            }
+        }));
+        lifecycle.manage(snapshots);
+        lifecycle.manage(restores);
+        lifecycle.manage(sweeper);
+        lifecycle.manage(health);
+        lifecycle.manage(diskPressure);
+        lifecycle.manage(replicator);
+        if (scheduler != null) {
+            lifecycle.manage(scheduler);
+        }
+    }
+
+    /**
+     * The configured storage targets, each built the one way ({@link StorageTargetFactory#open}) behind
+     * its guard {@code storage:<name>}, which knows the type's own failures. {@code check} builds them
+     * so too.
+     */
+    public static Map<String, StorageTarget> targets(BackstopConfiguration config, Resilience resilience, ThreadPools threads) {
+        Map<String, StorageTarget> targets = new LinkedHashMap<>();
+        for (StorageTargetFactory factory : config.storage().targets()) {
+            Guard guard = resilience.guard("storage:" + factory.name(), factory.failures());
+            targets.put(factory.name(), factory.open(new dev.backstop.storage.StorageEnvironment(guard, threads)));
+        }
+        return targets;
     }
 
     /** The configured jobs: snapshots, retention and drills per source. */
@@ -225,11 +273,11 @@ public record ServiceGraph(
     }
 
     private static Catalog openCatalog(DataSourceFactory factory, Environment environment, Guard connections,
-            SchedulerConfig scheduler) throws Exception {
+            SchedulerConfig scheduler, ThreadPools threads) throws Exception {
         String type = Catalog.typeOf(factory);
         // Before anything is read or migrated: is another node using this catalog?
         CatalogLease lease = "postgresql".equals(type)
-                ? CatalogLease.acquire(factory, scheduler.instanceId(), scheduler.clustered()) : null;
+                ? CatalogLease.acquire(factory, scheduler.instanceId(), scheduler.clustered(), threads) : null;
         ManagedDataSource dataSource = factory.build(environment.metrics(), "catalog");
         int applied;
         try {
@@ -309,8 +357,13 @@ public record ServiceGraph(
     /** For CLI commands: releases what the graph opened (the server's lifecycle does this for it). */
     @Override
     public void close() throws Exception {
-        targets.values().forEach(StorageTarget::close);
-        catalog.close();
+        try {
+            replicator.stop(); // copies a CLI snapshot started get their chance to finish
+        } finally {
+            threads.close();
+            targets.values().forEach(StorageTarget::close);
+            catalog.close();
+        }
     }
 
     static String versionOf(Class<?> type) {

@@ -23,6 +23,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Locale;
 import net.sourceforge.argparse4j.inf.Namespace;
 
@@ -80,6 +81,7 @@ public final class CheckCommand extends ConfiguredCommand<BackstopConfiguration>
         Instant now = Instant.now();
         ManagedDataSource catalog = null;
         List<StorageTarget> targets = new ArrayList<>();
+        dev.backstop.resilience.ThreadPools threads = dev.backstop.resilience.ThreadPools.standalone();
         try {
             try {
                 // Checking changes nothing: an H2 catalog that does not exist is not created.
@@ -96,10 +98,12 @@ public final class CheckCommand extends ConfiguredCommand<BackstopConfiguration>
                 }
             }
             boolean primary = true;
-            for (StorageTargetFactory factory : config.storage().targets()) {
-                StorageTarget target = factory.build();
-                targets.add(target);
-                lines.addAll(run("storage " + factory.name(), new StorageProbe(target, primary), now));
+            // Built as the server builds them (ServiceGraph.targets): behind their guards, whose
+            // breakers the probe reports, without retries so that check answers at once.
+            var resilience = new dev.backstop.resilience.Resilience(config.resilience(), bootstrap.getMetricRegistry());
+            for (Map.Entry<String, StorageTarget> target : dev.backstop.ServiceGraph.targets(config, resilience, threads).entrySet()) {
+                targets.add(target.getValue());
+                lines.addAll(run("storage " + target.getKey(), new StorageProbe(target.getValue(), primary), now));
                 primary = false;
             }
             SourceEnvironment environment = new SourceEnvironment(config.snapshots().stagingPath());
@@ -115,6 +119,7 @@ public final class CheckCommand extends ConfiguredCommand<BackstopConfiguration>
             lines.add(encryption(config));
             lines.addAll(schedules(config, now));
         } finally {
+            threads.close();
             targets.forEach(StorageTarget::close);
             try {
                 if (catalog != null) {

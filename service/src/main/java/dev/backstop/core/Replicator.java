@@ -50,14 +50,11 @@ public final class Replicator implements Managed {
     private final CopyDao copies;
     private final Clock clock;
     private final MetricRegistry metrics;
-    private final ExecutorService executor = Executors.newSingleThreadExecutor(r -> {
-        Thread t = new Thread(r, "replicator");
-        t.setDaemon(true);
-        return t;
-    });
+    private final ExecutorService executor;
 
     public Replicator(Map<String, StorageTarget> targets, Map<String, List<String>> replicasBySource, SnapshotDao snapshots,
-            CopyDao copies, Clock clock, MetricRegistry metrics) {
+            CopyDao copies, Clock clock, MetricRegistry metrics, dev.backstop.resilience.ThreadPools threads) {
+        this.executor = threads.fixed("replicator", 1);
         this.targets = Map.copyOf(targets);
         this.replicasBySource = Map.copyOf(replicasBySource);
         this.snapshots = snapshots;

@@ -8,8 +8,6 @@ import dev.backstop.model.RestoreMode;
 import dev.backstop.model.SnapshotStatus;
 import com.codahale.metrics.MetricRegistry;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.github.luben.zstd.ZstdInputStreamNoFinalizer;
-import dev.backstop.model.Manifest;
 import dev.backstop.model.RestoreRequest;
 import dev.backstop.db.AuditDao;
 import dev.backstop.db.AuditEvent;
@@ -19,29 +17,18 @@ import dev.backstop.db.SnapshotDao;
 import dev.backstop.db.SnapshotRow;
 import dev.backstop.model.MetricName;
 import dev.backstop.pipeline.OpenPgpDecryptor;
-import dev.backstop.source.CountingInputStream;
 import dev.backstop.source.FileTrees;
 import dev.backstop.source.SourceRestorer;
-import dev.backstop.storage.StorageTarget;
 import io.dropwizard.lifecycle.Managed;
-import java.io.FilterInputStream;
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.security.MessageDigest;
 import java.time.Clock;
-import java.util.ArrayList;
-import java.util.HexFormat;
-import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.slf4j.Logger;
@@ -59,15 +46,13 @@ public final class RestoreService implements Managed {
     private static final Logger LOG = LoggerFactory.getLogger(RestoreService.class);
     public static final String INTERRUPTED = "interrupted: the service stopped during the restore";
     public static final String CANCELLED = "cancelled by ";
-    private static final long PROGRESS_EVERY = 8L << 20;
 
     private final Node node;
     private final Map<String, SourceRestorer> restorers;
-    private final Replicator copies;
+    private final RestorePass pass;
     private final SnapshotDao snapshots;
     private final RestoreDao restores;
     private final AuditDao audit;
-    private final OpenPgpDecryptor decryptor;
     private final Path staging;
     private final ObjectMapper mapper;
     private final Clock clock;
@@ -84,24 +69,19 @@ public final class RestoreService implements Managed {
 
     public RestoreService(Node node, Map<String, SourceRestorer> restorers, Replicator copies, SnapshotDao snapshots,
             RestoreDao restores, AuditDao audit, OpenPgpDecryptor decryptor, Path staging, ObjectMapper mapper, Clock clock,
-            MetricRegistry metrics) {
+            MetricRegistry metrics, dev.backstop.resilience.ThreadPools threads) {
         this.node = node;
         this.restorers = Map.copyOf(restorers);
-        this.copies = copies;
+        this.pass = new RestorePass(copies, decryptor, mapper);
         this.snapshots = snapshots;
         this.restores = restores;
         this.audit = audit;
-        this.decryptor = decryptor;
         this.staging = staging;
         this.mapper = mapper;
         this.clock = clock;
         this.metrics = metrics;
         this.ids = new TimeOrderedId(clock);
-        this.executor = Executors.newFixedThreadPool(2, r -> {
-            Thread t = new Thread(r, "restore");
-            t.setDaemon(true);
-            return t;
-        });
+        this.executor = threads.fixed("restore", 2);
         for (String source : this.restorers.keySet()) {
             metrics.gauge(MetricName.of("backstop.restore.progress.bytes", "source", source), () -> () -> inFlight.values().stream()
                     .filter(e -> e.getKey().equals(source)).mapToLong(Map.Entry::getValue).sum());
@@ -265,7 +245,10 @@ public final class RestoreService implements Managed {
             restores.started(row.id(), clock.instant());
             inFlight.put(row.id(), Map.entry(snapshot.sourceName(), 0L));
             checkGoingOn(row.id()); // cancelled while queued
-            String detail = fromHealthiestCopy(row, snapshot, restorer, plan);
+            String detail = pass.fromHealthiestCopy(row, snapshot, restorer, plan, RestorePass.Progress.of(
+                    () -> checkGoingOn(row.id()),
+                    (phase, done, total) -> restores.progress(row.id(), phase, done, total, clock.instant()),
+                    bytes -> inFlight.computeIfPresent(row.id(), (id, entry) -> Map.entry(entry.getKey(), bytes))));
             restores.complete(row.id(), clock.instant(), detail);
             record(snapshot, "completed", row);
             audit(row.requestedBy(), "restore.finished", row.id(), AuditOutcome.SUCCEEDED, detail);
@@ -288,150 +271,6 @@ public final class RestoreService implements Managed {
             busyTargets.remove(plan.key(), row.id());
             MDC.remove("restore_id");
             MDC.remove("source");
-        }
-    }
-
-    /** Reads from the healthiest target holding a copy; when that fails, from the next one (into a new fresh target). */
-    private String fromHealthiestCopy(RestoreRow row, SnapshotRow snapshot, SourceRestorer restorer, SourceRestorer.Plan plan)
-            throws Exception {
-        List<StorageTarget> candidates = copies.readable(snapshot);
-        if (candidates.isEmpty()) {
-            throw new IOException("storage target '" + snapshot.storageTarget() + "' of snapshot " + snapshot.id() + " is not configured");
-        }
-        Exception first = null;
-        List<String> reasons = new ArrayList<>();
-        for (StorageTarget target : candidates) {
-            try {
-                String detail = stream(row, snapshot, restorer, plan, target);
-                if (first != null) {
-                    LOG.warn("Restore {} read snapshot {} from {} after: {}", row.id(), snapshot.id(), target.name(), reasons);
-                }
-                return detail;
-            } catch (UncheckedIOException | InterruptedException | java.io.InterruptedIOException stopped) {
-                throw stopped; // cancelled or stopping: no other copy is tried
-            } catch (Exception e) {
-                first = first == null ? e : first;
-                reasons.add(target.name() + ": " + SnapshotService.reason(e));
-            }
-        }
-        if (candidates.size() == 1) {
-            throw first;
-        }
-        throw new IOException("no target could deliver a verified copy: " + String.join("; ", reasons), first);
-    }
-
-    /**
-     * One pass: the stored bytes are hashed and counted as they are decrypted, decompressed and
-     * written into the fresh target; then the object's own checks decide between commit and discard.
-     */
-    private String stream(RestoreRow row, SnapshotRow snapshot, SourceRestorer restorer, SourceRestorer.Plan plan,
-            StorageTarget target) throws Exception {
-        restores.progress(row.id(), RestorePhase.DOWNLOADING, 0, snapshot.storedBytes(), clock.instant());
-        Manifest manifest;
-        try (InputStream in = target.open(snapshot.manifestKey())) {
-            manifest = mapper.readValue(in, Manifest.class);
-        } catch (NoSuchFileException e) {
-            throw new IOException("manifest missing from storage: " + snapshot.manifestKey());
-        }
-        MessageDigest sha = MessageDigest.getInstance("SHA-256");
-        long[] stored = new long[1];
-        long[] raw = new long[1];
-        long[] nextReport = {PROGRESS_EVERY};
-        InputStream object;
-        try {
-            object = target.open(snapshot.storageKey());
-        } catch (NoSuchFileException e) {
-            throw new IOException("stored object missing from storage: " + snapshot.storageKey());
-        }
-        SourceRestorer.Fresh fresh = null;
-        // Download and hashing run on a thread of their own, beside decryption, decompression and the target.
-        try (InputStream measured = new HashingReadAhead(object, sha, n -> {
-            stored[0] = n;
-            checkGoingOn(row.id());
-            inFlight.computeIfPresent(row.id(), (id, entry) -> Map.entry(entry.getKey(), n));
-            if (n >= nextReport[0]) {
-                restores.progress(row.id(), RestorePhase.DOWNLOADING, n, snapshot.storedBytes(), clock.instant());
-                nextReport[0] = n + PROGRESS_EVERY;
-            }
-        }, 1 << 20, 4, "restore-read-" + row.id())) {
-            fresh = row.dryRun() ? null : restorer.open(plan, row.id(), done -> checkGoingOn(row.id()));
-            Exception writeFailure = null;
-            String dryRunDetail = "";
-            try (InputStream decoded = new CountingInputStream(decoded(snapshot, new KeepOpen(measured)), n -> raw[0] = n)) {
-                if (row.dryRun()) {
-                    dryRunDetail = restorer.dryRun(plan, decoded);
-                } else {
-                    fresh.write(decoded);
-                }
-                decoded.transferTo(OutputStream.nullOutputStream()); // what the target did not need (tar padding) is verified too
-            } catch (UncheckedIOException stopped) {
-                throw stopped;
-            } catch (Exception e) {
-                writeFailure = e;
-            }
-            measured.transferTo(OutputStream.nullOutputStream()); // hash whatever the decoder left unread
-            restores.progress(row.id(), RestorePhase.VERIFYING, stored[0], snapshot.storedBytes(), clock.instant());
-            verify(snapshot, manifest, stored[0], HexFormat.of().formatHex(sha.digest()));
-            if (writeFailure != null) {
-                throw writeFailure;
-            }
-            if (raw[0] != snapshot.rawBytes()) {
-                throw new IOException("decoded size " + raw[0] + " differs from the " + snapshot.rawBytes() + " bytes recorded");
-            }
-            if (row.dryRun()) {
-                return "verified " + raw[0] + " bytes of " + snapshot.sourceType() + " data (sha256 " + snapshot.sha256()
-                        + "); would restore into " + plan.key() + " (mode " + row.mode().name().toLowerCase(Locale.ROOT) + ")"
-                        + dryRunDetail + (plan.wouldRefuse().isEmpty() ? "" : "; the real run would be refused now: "
-                                + String.join("; ", plan.wouldRefuse())) + "; nothing changed";
-            }
-            restores.progress(row.id(), RestorePhase.APPLYING, raw[0], snapshot.rawBytes(), clock.instant());
-            checkGoingOn(row.id());
-            return fresh.commit();
-        } catch (Exception | Error e) {
-            if (fresh != null) {
-                fresh.discard();
-            }
-            throw e;
-        }
-    }
-
-    /** The object's own checks come first: they name the cause better than a decoder error does. */
-    private static void verify(SnapshotRow snapshot, Manifest manifest, long size, String sha256) throws IOException {
-        if (size != snapshot.storedBytes()) {
-            throw new IOException("size mismatch: the stored object is " + size + " bytes, the catalog recorded "
-                    + snapshot.storedBytes() + (size < snapshot.storedBytes() ? " (truncated)" : ""));
-        }
-        if (!sha256.equals(snapshot.sha256()) || !sha256.equals(manifest.sha256())) {
-            throw new IOException("checksum mismatch: the stored object's SHA-256 is " + sha256 + ", the catalog recorded "
-                    + snapshot.sha256() + " and the manifest " + manifest.sha256());
-        }
-    }
-
-    private InputStream decoded(SnapshotRow snapshot, InputStream stored) throws IOException {
-        InputStream compressed = stored;
-        if (snapshot.encryptionFingerprint() != null) {
-            if (decryptor == null) {
-                throw new IOException("snapshot " + snapshot.id() + " is encrypted to " + snapshot.encryptionFingerprint()
-                        + " and encryption.privateKeyFile is not configured on this host");
-            }
-            compressed = decryptor.decrypt(stored);
-        }
-        try {
-            return new ZstdInputStreamNoFinalizer(compressed);
-        } catch (IOException e) {
-            throw new IOException("cannot decompress: " + e.getMessage(), e);
-        }
-    }
-
-    /** Closing the decoder must not close the stream still drained and hashed afterwards. */
-    private static final class KeepOpen extends FilterInputStream {
-        KeepOpen(InputStream in) {
-            super(in);
-        }
-
-        @Override
-        public void close() {
-            // the owner closes it
         }
     }
 

@@ -2,6 +2,7 @@ package dev.backstop.core;
 
 import dev.backstop.model.TimeOrderedId;
 import dev.backstop.model.Node;
+import dev.backstop.resilience.ThreadPools;
 import dev.backstop.model.SnapshotLayout;
 import dev.backstop.model.SnapshotOrigin;
 import dev.backstop.model.SnapshotStatus;
@@ -24,8 +25,6 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.LinkedBlockingQueue;
-import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
@@ -71,13 +70,21 @@ public final class SnapshotService implements Managed {
     static final long ABORT_WAIT_SECONDS = 30;
 
     private volatile boolean aborting;
-    private volatile Replicator replicator;
+    private final Replicator replicator;
     private final Map<String, AtomicLong> lastSuccess = new ConcurrentHashMap<>();
 
-    private volatile Duration shutdownGracePeriod = Duration.ofSeconds(20);
+    private final Duration shutdownGracePeriod;
 
+    /**
+     * @param replicator          copies completed snapshots to the sources' replica targets, and deletes from all of them
+     * @param shutdownGracePeriod how long snapshots started through the API or CLI may run on at shutdown
+     *                            ({@code scheduler.shutdownGracePeriod})
+     */
     public SnapshotService(Node node, Map<String, Binding> bindings, SnapshotDao dao, SnapshotPipeline pipeline, ObjectMapper mapper,
-            MetricRegistry metrics, Clock clock, String version, int maxConcurrent) {
+            MetricRegistry metrics, Clock clock, String version, int maxConcurrent, Replicator replicator,
+            Duration shutdownGracePeriod, ThreadPools threads) {
+        this.replicator = replicator;
+        this.shutdownGracePeriod = shutdownGracePeriod;
         this.node = node;
         this.bindings = Map.copyOf(bindings);
         this.dao = dao;
@@ -87,13 +94,7 @@ public final class SnapshotService implements Managed {
         this.clock = clock;
         this.ids = new TimeOrderedId(clock);
         this.version = version;
-        AtomicInteger threads = new AtomicInteger();
-        this.executor = new ThreadPoolExecutor(maxConcurrent, maxConcurrent, 60, TimeUnit.SECONDS, new LinkedBlockingQueue<>(),
-                r -> {
-                    Thread t = new Thread(r, "snapshot-" + threads.incrementAndGet());
-                    t.setDaemon(true);
-                    return t;
-                });
+        this.executor = threads.fixed("snapshot", maxConcurrent);
         for (String source : bindings.keySet()) {
             AtomicLong holder = new AtomicLong();
             lastSuccess.put(source, holder);
@@ -106,10 +107,6 @@ public final class SnapshotService implements Managed {
         }
     }
 
-    /** Copies completed snapshots to the sources' replica targets, and deletes from all of them. */
-    public void replicateWith(Replicator replicator) {
-        this.replicator = replicator;
-    }
 
     public Map<String, Binding> bindings() {
         return bindings;
@@ -146,11 +143,6 @@ public final class SnapshotService implements Managed {
         }));
     }
 
-    /** How long snapshots started through the API or CLI may run on at shutdown ({@code scheduler.shutdownGracePeriod}). */
-    public SnapshotService withShutdownGracePeriod(Duration grace) {
-        this.shutdownGracePeriod = grace;
-        return this;
-    }
 
     /**
      * Snapshots started through the API get the same grace period as scheduled ones: they may

@@ -17,9 +17,11 @@ public final class StorageSweeper implements Managed {
     private final List<StorageTarget> targets;
     private final Duration olderThan;
     private final Duration interval;
-    private ScheduledExecutorService scheduler;
+    private final ScheduledExecutorService scheduler;
 
-    public StorageSweeper(List<StorageTarget> targets, Duration olderThan, Duration interval) {
+    public StorageSweeper(List<StorageTarget> targets, Duration olderThan, Duration interval,
+            dev.backstop.resilience.ThreadPools threads) {
+        this.scheduler = threads.scheduled("storage-sweeper");
         this.targets = List.copyOf(targets);
         this.olderThan = olderThan;
         this.interval = interval;
@@ -27,11 +29,6 @@ public final class StorageSweeper implements Managed {
 
     @Override
     public void start() {
-        scheduler = Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread t = new Thread(r, "storage-sweeper");
-            t.setDaemon(true);
-            return t;
-        });
         scheduler.scheduleWithFixedDelay(this::sweep, 0, interval.toMillis(), TimeUnit.MILLISECONDS);
     }
 
@@ -50,8 +47,6 @@ public final class StorageSweeper implements Managed {
 
     @Override
     public void stop() {
-        if (scheduler != null) {
-            scheduler.shutdownNow();
-        }
+        scheduler.shutdownNow();
     }
 }

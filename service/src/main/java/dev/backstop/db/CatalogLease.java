@@ -36,20 +36,22 @@ public final class CatalogLease implements AutoCloseable {
     private final ScheduledExecutorService keeper;
     private volatile Connection connection;
 
-    private CatalogLease(DataSourceFactory catalog, String nodeId, boolean shared) {
+    private CatalogLease(DataSourceFactory catalog, String nodeId, boolean shared, ScheduledExecutorService keeper) {
         this.catalog = catalog;
         this.nodeId = nodeId;
         this.shared = shared;
-        this.keeper = Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread t = new Thread(r, "catalog-lease");
-            t.setDaemon(true);
-            return t;
-        });
+        this.keeper = keeper;
     }
 
     /** Takes the lease, or throws {@link IllegalStateException} naming who holds it. */
     public static CatalogLease acquire(DataSourceFactory catalog, String nodeId, boolean clustered) {
-        CatalogLease lease = new CatalogLease(catalog, nodeId, clustered);
+        return acquire(catalog, nodeId, clustered, dev.backstop.resilience.ThreadPools.standalone());
+    }
+
+    /** As above, renewing the lease on a thread of {@code threads}. */
+    public static CatalogLease acquire(DataSourceFactory catalog, String nodeId, boolean clustered,
+            dev.backstop.resilience.ThreadPools threads) {
+        CatalogLease lease = new CatalogLease(catalog, nodeId, clustered, threads.scheduled("catalog-lease"));
         try {
             lease.connection = lease.lock();
         } catch (SQLException e) {

@@ -51,14 +51,17 @@ public final class HealthMonitor implements Managed {
     private final AtomicReference<Map<HealthEndpoint, HealthReport>> reports = new AtomicReference<>();
     private volatile long lastTickMillis;
 
-    private ScheduledExecutorService ticker;
-    private ExecutorService probeRunner;
+    private final ScheduledExecutorService ticker;
+    private final ExecutorService probeRunner;
 
     private record ProbeRun(Future<List<HealthObservation>> future, Instant started) {}
 
     public HealthMonitor(List<HealthProbe> probes, HealthConfig config, Clock clock, ObjectMapper mapper,
-            MetricRegistry metrics, String releaseId) {
+            MetricRegistry metrics, String releaseId, dev.backstop.resilience.ThreadPools threads) {
         this.probes = List.copyOf(probes);
+        this.ticker = threads.scheduled("health-monitor");
+        // A hung probe holds its thread; the next round gets a new one, and idle ones go after a minute.
+        this.probeRunner = threads.elastic("health-probe", java.time.Duration.ofMinutes(1));
         this.config = requireNonNull(config, "config");
         this.clock = requireNonNull(clock, "clock");
         this.mapper = requireNonNull(mapper, "mapper");
@@ -76,8 +79,6 @@ public final class HealthMonitor implements Managed {
 
     @Override
     public void start() {
-        ticker = Executors.newSingleThreadScheduledExecutor(daemon("health-monitor"));
-        probeRunner = Executors.newCachedThreadPool(daemon("health-probe"));
         // The first round runs before the server opens its ports, so readiness is known at once.
         runProbes();
         long periodMillis = config.period().toMilliseconds();
@@ -86,14 +87,10 @@ public final class HealthMonitor implements Managed {
 
     @Override
     public void stop() {
-        if (ticker != null) {
-            ticker.shutdownNow();
-        }
-        if (probeRunner != null) {
-            // Probes query the catalog: let a running one finish rather than interrupt it (an
-            // interrupt would close an H2 catalog's file); a hung one is left to the daemon thread.
-            probeRunner.shutdown();
-        }
+        ticker.shutdownNow();
+        // Probes query the catalog: let a running one finish rather than interrupt it (an
+        // interrupt would close an H2 catalog's file); a hung one is left to the daemon thread.
+        probeRunner.shutdown();
     }
 
     /** The latest document for an endpoint. Liveness fails by itself when the monitor stops ticking. */
@@ -265,12 +262,4 @@ public final class HealthMonitor implements Managed {
         return status;
     }
 
-    private static java.util.concurrent.ThreadFactory daemon(String prefix) {
-        AtomicInteger count = new AtomicInteger();
-        return runnable -> {
-            Thread thread = new Thread(runnable, prefix + "-" + count.incrementAndGet());
-            thread.setDaemon(true);
-            return thread;
-        };
-    }
 }

@@ -50,11 +50,13 @@ public final class DiskPressureMonitor implements Managed {
     private final MetricRegistry metrics;
     private final Clock clock;
     private final Map<Path, double[]> latest = new ConcurrentHashMap<>();
-    private ScheduledExecutorService executor;
+    private final ScheduledExecutorService executor;
     private volatile Instant lastAction = Instant.EPOCH;
 
     public DiskPressureMonitor(DiskConfig disk, PruningConfig pruning, Path staging, List<SourceFactory> sources,
-            RetentionService retention, DataPruner pruner, AuditDao audit, MetricRegistry metrics, Clock clock) {
+            RetentionService retention, DataPruner pruner, AuditDao audit, MetricRegistry metrics, Clock clock,
+            dev.backstop.resilience.ThreadPools threads) {
+        this.executor = threads.scheduled("disk-pressure");
         this.disk = disk;
         this.pruning = pruning;
         this.staging = staging;
@@ -74,21 +76,14 @@ public final class DiskPressureMonitor implements Managed {
 
     @Override
     public void start() {
-        executor = Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread t = new Thread(r, "disk-pressure");
-            t.setDaemon(true);
-            return t;
-        });
         long every = pruning.checkInterval().toMilliseconds();
         executor.scheduleWithFixedDelay(this::checkSafely, every, every, TimeUnit.MILLISECONDS);
     }
 
     @Override
     public void stop() throws InterruptedException {
-        if (executor != null) {
-            executor.shutdown(); // no interrupt: the check writes audit rows to the catalog
-            executor.awaitTermination(10, TimeUnit.SECONDS);
-        }
+        executor.shutdown(); // no interrupt: the check writes audit rows to the catalog
+        executor.awaitTermination(10, TimeUnit.SECONDS);
     }
 
     private void checkSafely() {

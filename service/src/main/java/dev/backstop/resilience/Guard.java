@@ -48,12 +48,12 @@ public final class Guard {
      * @param waitWhileOpen whether retries keep waiting while the breaker is open (an upload part can
      *                      wait for the store; a database caller, often a REST request, should fail fast)
      */
-    Guard(String component, ResilienceConfig config, MetricRegistry metrics, boolean waitWhileOpen) {
+    Guard(String component, ResilienceConfig config, MetricRegistry metrics, boolean waitWhileOpen, FailureClassifier failures) {
         this.component = component;
         this.metrics = metrics;
         ResilienceConfig.Retry r = config.retry();
         RetryPolicy<Object> retry = RetryPolicy.builder()
-                .handleIf((result, failure) -> failure != null && Retryable.test(failure)
+                .handleIf((result, failure) -> failure != null && Retryable.test(failure, failures)
                         && (waitWhileOpen || !(failure instanceof CircuitBreakerOpenException)))
                 .withBackoff(Duration.ofMillis(r.initialDelay().toMilliseconds()), Duration.ofMillis(r.maxDelay().toMilliseconds()))
                 .withJitter(r.jitter())
@@ -66,7 +66,7 @@ public final class Guard {
                 .build();
         ResilienceConfig.Breaker b = config.breaker();
         this.breaker = CircuitBreaker.builder()
-                .handleIf((result, failure) -> failure != null && Retryable.test(failure)
+                .handleIf((result, failure) -> failure != null && Retryable.test(failure, failures)
                         && !(failure instanceof CircuitBreakerOpenException))
                 .withFailureThreshold(b.failureThreshold())
                 .withDelay(Duration.ofMillis(b.delay().toMilliseconds()))

@@ -16,13 +16,13 @@ public final class Resilience {
         this.metrics = metrics;
     }
 
-    /** The guard of a component, e.g. {@code storage:offsite}. */
-    public Guard guard(String component) {
-        return guards.computeIfAbsent(component, c -> new Guard(c, config, metrics, true));
+    /** The guard of a component, e.g. {@code storage:offsite}; {@code failures} is what the component knows of its own. */
+    public Guard guard(String component, FailureClassifier failures) {
+        return guards.computeIfAbsent(component, c -> new Guard(c, config, metrics, true, failures));
     }
 
     /** The guard of a database's connections, e.g. {@code database:catalog} or {@code database:app-db}. */
     public Guard database(String name) {
-        return databases.computeIfAbsent("database:" + name, c -> new Guard(c, config.forDatabases(), metrics, false));
+        return databases.computeIfAbsent("database:" + name, c -> new Guard(c, config.forDatabases(), metrics, false, FailureClassifier.GENERIC));
     }
 }

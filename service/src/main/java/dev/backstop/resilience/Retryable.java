@@ -7,11 +7,6 @@ import java.net.NoRouteToHostException;
 import java.net.SocketTimeoutException;
 import java.net.UnknownHostException;
 import java.nio.file.FileSystemException;
-import software.amazon.awssdk.core.exception.AbortedException;
-import software.amazon.awssdk.core.exception.ApiCallAttemptTimeoutException;
-import software.amazon.awssdk.core.exception.ApiCallTimeoutException;
-import software.amazon.awssdk.core.exception.SdkClientException;
-import software.amazon.awssdk.core.exception.SdkServiceException;
 
 /**
  * What is worth retrying: the remote end was unreachable, timed out, failed on its side (5xx) or
@@ -22,10 +17,27 @@ public final class Retryable {
     private Retryable() {
     }
 
+    /** With the generic rules only. */
     public static boolean test(Throwable failure) {
+        return test(failure, FailureClassifier.GENERIC);
+    }
+
+    /** {@code component} is asked about each exception of the chain first. */
+    public static boolean test(Throwable failure, FailureClassifier component) {
         boolean retryable = false;
         for (Throwable t = failure; t != null; t = t.getCause() == t ? null : t.getCause()) {
-            if (t instanceof AbortedException || t instanceof InterruptedException || t instanceof java.io.InterruptedIOException
+            switch (component.classify(t)) {
+                case RETRY:
+                    return true;
+                case FINAL:
+                    return false;
+                case RETRY_UNLESS_CAUSE_SAYS_NO:
+                    retryable = true;
+                    continue;
+                default:
+                    break;
+            }
+            if (t instanceof InterruptedException || t instanceof java.io.InterruptedIOException
                     && !(t instanceof SocketTimeoutException)) {
                 return false; // our own interrupt (shutdown)
             }
@@ -41,12 +53,7 @@ public final class Retryable {
             if (t instanceof java.sql.SQLTransientConnectionException || t instanceof java.sql.SQLRecoverableException) {
                 retryable = true;
             }
-            if (t instanceof SdkServiceException service) {
-                return service.statusCode() >= 500 || service.statusCode() == 429 || service.isThrottlingException();
-            }
-            if (t instanceof CircuitBreakerOpenException || t instanceof ApiCallTimeoutException
-                    || t instanceof ApiCallAttemptTimeoutException || t instanceof SdkClientException
-                    || t instanceof ConnectException || t instanceof SocketTimeoutException || t instanceof NoRouteToHostException
+            if (t instanceof CircuitBreakerOpenException || t instanceof ConnectException || t instanceof SocketTimeoutException || t instanceof NoRouteToHostException
                     || t instanceof UnknownHostException || t instanceof java.net.SocketException) {
                 retryable = true; // keep looking: a cause further down may still say no
             }

@@ -13,10 +13,25 @@ public interface StorageTargetFactory extends Discoverable {
     /** Unique name that sources refer to. */
     String name();
 
-    StorageTarget build();
+    /** The bare target of this type, using {@code environment}'s threads (and, where it retries inside, its guard). */
+    StorageTarget build(StorageEnvironment environment);
 
-    /** Builds the target with its resilience guard (S3 retries each part of an upload through it). */
-    default StorageTarget build(dev.backstop.resilience.Guard guard) {
-        return build();
+    /**
+     * The one way the service builds a target: the bare one behind its guard ({@link ResilientTarget}),
+     * so every call gets the component's timeout, retries and circuit breaker.
+     */
+    default StorageTarget open(StorageEnvironment environment) {
+        StorageTarget target = build(environment);
+        return environment.guard() == null ? target : new ResilientTarget(target, environment.guard());
+    }
+
+    /** Unguarded, with pools of its own: for tools and tests. */
+    default StorageTarget build() {
+        return build(StorageEnvironment.standalone());
+    }
+
+    /** What this type knows about its own failures, for the retry and breaker policies of its guard. */
+    default dev.backstop.resilience.FailureClassifier failures() {
+        return dev.backstop.resilience.FailureClassifier.GENERIC;
     }
 }

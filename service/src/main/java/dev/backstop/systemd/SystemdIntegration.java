@@ -22,23 +22,19 @@ public final class SystemdIntegration implements Managed, ServerLifecycleListene
 
     private final SystemdNotifier notifier;
     private final HealthMonitor health;
-    private ScheduledExecutorService watchdog;
+    private final ScheduledExecutorService watchdog;
 
-    public SystemdIntegration(SystemdNotifier notifier, HealthMonitor health) {
+    public SystemdIntegration(SystemdNotifier notifier, HealthMonitor health, dev.backstop.resilience.ThreadPools threads) {
         this.notifier = notifier;
         this.health = health;
+        this.watchdog = watchdogMicros() > 0 ? threads.scheduled("systemd-watchdog") : null;
     }
 
     @Override
     public void serverStarted(Server server) {
         notifier.notify("READY=1\nSTATUS=serving\nMAINPID=" + ProcessHandle.current().pid());
         long intervalMicros = watchdogMicros();
-        if (intervalMicros > 0) {
-            watchdog = Executors.newSingleThreadScheduledExecutor(r -> {
-                Thread t = new Thread(r, "systemd-watchdog");
-                t.setDaemon(true);
-                return t;
-            });
+        if (intervalMicros > 0 && watchdog != null) {
             long period = Math.max(1, intervalMicros / 2);
             watchdog.scheduleAtFixedRate(this::pet, 0, period, TimeUnit.MICROSECONDS);
             LOG.info("systemd watchdog: notifying every {} ms while liveness passes", period / 1000);

@@ -84,7 +84,8 @@ class SnapshotServiceTest {
                 "files", new SnapshotService.Binding(files, target),
                 "slow", new SnapshotService.Binding(new BlockingSource(release), target)),
                 dao, new SnapshotPipeline(CompressionConfig.defaults(), null), mapper, new MetricRegistry(),
-                Clock.systemUTC(), "test", 2);
+                Clock.systemUTC(), "test", 2, null, java.time.Duration.ofSeconds(20),
+                dev.backstop.resilience.ThreadPools.standalone());
         services.add(service);
         return service;
     }

@@ -35,7 +35,7 @@ class HealthMonitorTest {
 
     private HealthMonitor start(HealthProbe... probes) {
         monitor = new HealthMonitor(List.of(probes), new HealthConfig(Duration.seconds(60), Duration.milliseconds(100)),
-                Clock.systemUTC(), mapper, metrics, "test");
+                Clock.systemUTC(), mapper, metrics, "test", dev.backstop.resilience.ThreadPools.standalone());
         monitor.start();
         return monitor;
     }

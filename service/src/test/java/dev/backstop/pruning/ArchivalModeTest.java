@@ -32,7 +32,8 @@ class ArchivalModeTest {
                 new RetentionPolicy(null, null, null, null, null, null, null, null, null, null, tight), null);
         // Neither retention nor the data pruner may be touched on these paths: null makes any use fail the test.
         return new DiskPressureMonitor(disk, pruning, staging, List.of(files), null,
-                new DataPruner(List.of(), java.util.Map.of(), null, metrics, Clock.systemUTC()), null, metrics, Clock.systemUTC());
+                new DataPruner(List.of(), java.util.Map.of(), null, metrics, Clock.systemUTC()), null, metrics, Clock.systemUTC(),
+                dev.backstop.resilience.ThreadPools.standalone());
     }
 
     @Test

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.failsafe.CircuitBreaker;
 import dev.failsafe.CircuitBreakerOpenException;
+import dev.backstop.storage.s3.S3Failures;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.ConnectException;
@@ -17,7 +18,10 @@ import software.amazon.awssdk.core.exception.AbortedException;
 import software.amazon.awssdk.core.exception.SdkClientException;
 import software.amazon.awssdk.services.s3.model.S3Exception;
 
-/** Only what can succeed on a second try is retried: never a 4xx, a missing object or a checksum error. */
+/**
+ * Only what can succeed on a second try is retried: never a 4xx, a missing object or a checksum
+ * error. The S3 answers are classified by the S3 type's own {@link S3Failures}, as its guard does.
+ */
 class RetryableTest {
 
     private static S3Exception s3(int status) {
@@ -50,6 +54,17 @@ class RetryableTest {
     @ParameterizedTest(name = "{0}: {2}")
     @MethodSource("failures")
     void classifies(String name, Throwable failure, boolean retryable) {
-        assertThat(Retryable.test(failure)).isEqualTo(retryable);
+        assertThat(Retryable.test(failure, S3Failures.INSTANCE)).isEqualTo(retryable);
+    }
+
+    @org.junit.jupiter.api.Test
+    void theGenericRulesKnowNoClientLibrary() {
+        // A guard without the S3 type's classifier (a database's) does not retry an S3 answer it cannot read...
+        assertThat(Retryable.test(s3(503))).isFalse();
+        // ...but still retries what the JDK says is transient, and never a file system error.
+        assertThat(Retryable.test(new IOException("upload failed", new ConnectException("refused")))).isTrue();
+        assertThat(Retryable.test(new java.nio.file.AccessDeniedException("/backups"))).isFalse();
+        // A 403 deep in a chain that began with a client error is final for S3.
+        assertThat(Retryable.test(SdkClientException.create("request failed", s3(403)), S3Failures.INSTANCE)).isFalse();
     }
 }

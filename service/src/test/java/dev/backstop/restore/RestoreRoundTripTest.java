@@ -35,6 +35,7 @@ class RestoreRoundTripTest {
     static final Path SOURCE_DIR;
     static final Path SQLITE_FILE;
     static final String H2_URL;
+    static final TestPostgres WIDE;
 
     static {
         try {
@@ -54,6 +55,15 @@ class RestoreRoundTripTest {
                 s.execute("CREATE TABLE items (id INT PRIMARY KEY, name VARCHAR(50))");
                 s.execute("INSERT INTO items SELECT X, 'item ' || X FROM SYSTEM_RANGE(1, 300)");
             }
+            // Two tables over PostgresRestorer.LARGE_TABLE (32 MiB): restored with pg_restore -j from a staged file.
+            WIDE = TestPostgres.create();
+            try (Connection c = WIDE.connect(); Statement s = c.createStatement()) {
+                for (String table : List.of("wide_a", "wide_b")) {
+                    s.execute("CREATE TABLE " + table + " AS SELECT g AS id, repeat(md5(g::text), 6) AS body "
+                            + "FROM generate_series(1, 200000) g");
+                    s.execute("CREATE INDEX ON " + table + " (body)");
+                }
+            }
             try (Connection c = FIXTURE.postgres().connect(); Statement s = c.createStatement()) {
                 s.execute("CREATE TABLE accounts (id int PRIMARY KEY, owner text, balance numeric(12,2), meta jsonb)");
                 s.execute("INSERT INTO accounts SELECT g, 'owner ' || g, g * 10.5, jsonb_build_object('g', g) FROM generate_series(1, 3000) g");
@@ -70,11 +80,13 @@ class RestoreRoundTripTest {
                       - {type: directory, name: dir, target: fs, path: %5$s}
                       - {type: sqlite, name: lite, target: s3, path: %6$s}
                       - {type: h2, name: h2, target: s3, url: "%7$s", user: sa, password: ""}
+                      - {type: postgres, name: pgwide, target: s3, host: %1$s, port: %2$d, database: %8$s, user: %4$s}
                     """.formatted(TestPostgres.HOST, TestPostgres.PORT, FIXTURE.postgres().database(), TestPostgres.USER, SOURCE_DIR,
-                    SQLITE_FILE, H2_URL)));
+                    SQLITE_FILE, H2_URL, WIDE.database())));
 
     @AfterAll
     static void tearDown() throws Exception {
+        WIDE.close();
         FIXTURE.close();
     }
 
@@ -118,6 +130,32 @@ class RestoreRoundTripTest {
         assertThat(SnapshotTestSupport.tree(SOURCE_DIR)).isEqualTo(atSnapshot);
         try (var siblings = Files.list(SOURCE_DIR.getParent())) {
             assertThat(siblings.map(p -> p.getFileName().toString()).filter(n -> n.startsWith("."))).as("no leftovers").isEmpty();
+        }
+    }
+
+    @Test
+    void postgresWithSeveralLargeTablesRestoresWithParallelJobsFromAStagedFileAndLeavesNoStagedFile() throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(Runtime.getRuntime().availableProcessors() >= 2, "pg_restore -j needs 2 cores");
+        String before = SnapshotTestSupport.fingerprint(WIDE.connect(), "wide_a") + SnapshotTestSupport.fingerprint(WIDE.connect(), "wide_b");
+        JsonNode snapshot = SnapshotTestSupport.snapshot(APP.getLocalPort(), "pgwide");
+        String database = "wide_" + snapshot.get("id").asText().toLowerCase().substring(16);
+        try {
+            JsonNode done = restore(TestTokens.OPERATOR, """
+                    {"snapshotId": "%s", "target": {"database": "%s"}, "mode": "new"}""".formatted(snapshot.get("id").asText(), database));
+            assertThat(done.get("phase").asText()).as(done.toString()).isEqualTo("COMPLETED");
+            assertThat(done.get("detail").asText()).contains("with pg_restore -j 2 from a staged file (2 tables of 32 MiB or more");
+            String url = "jdbc:postgresql://" + TestPostgres.HOST + ":" + TestPostgres.PORT + "/" + database;
+            assertThat(SnapshotTestSupport.fingerprint(java.sql.DriverManager.getConnection(url, TestPostgres.USER, ""), "wide_a")
+                    + SnapshotTestSupport.fingerprint(java.sql.DriverManager.getConnection(url, TestPostgres.USER, ""), "wide_b"))
+                    .isEqualTo(before);
+            try (var staged = Files.list(Files.createDirectories(FIXTURE.dir().resolve("staging")))) {
+                assertThat(staged.map(p -> p.getFileName().toString()).filter(n -> n.endsWith(".pgdump")))
+                        .as("the staged dump is removed once restored").isEmpty();
+            }
+        } finally {
+            try (Connection c = FIXTURE.postgres().connect(); Statement s = c.createStatement()) {
+                s.execute("DROP DATABASE IF EXISTS " + database + " WITH (FORCE)");
+            }
         }
     }
 

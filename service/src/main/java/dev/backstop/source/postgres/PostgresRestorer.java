@@ -101,20 +101,43 @@ final class PostgresRestorer implements SourceRestorer {
         try (Connection c = maintenance(); Statement s = c.createStatement()) {
             s.execute("CREATE DATABASE \"" + fresh + "\"");
         }
+        Path staged = environment.stagingDirectory().resolve("restore-" + restoreId + ".pgdump");
         return new Fresh() {
+            private Parallel parallel = Parallel.NO;
+            private String how = "with pg_restore streaming from the verified object";
+
             @Override
             public void write(InputStream raw) throws Exception {
-                pgRestore(fresh, raw, progress);
+                parallel = parallel(progress);
+                if (parallel.jobs() > 1) {
+                    // Staged, and restored only once the whole object has verified (in commit).
+                    stage(raw, staged, progress);
+                } else {
+                    pgRestore(fresh, raw, null, 1, progress);
+                }
             }
 
             @Override
             public String commit() throws Exception {
+                if (parallel.jobs() > 1) {
+                    try {
+                        pgRestore(fresh, null, staged, parallel.jobs(), progress);
+                    } finally {
+                        java.nio.file.Files.deleteIfExists(staged);
+                    }
+                    how = "with pg_restore -j " + parallel.jobs() + " from a staged file (" + parallel.why() + ")";
+                }
+                return swapIn(how);
+            }
+
+            /** Gives the fresh database the target's name; {@code how} says how it was filled. */
+            private String swapIn(String how) throws Exception {
                 try (Connection c = maintenance()) {
                     if (!plan.replace()) {
                         try (Statement s = c.createStatement()) {
                             s.execute("ALTER DATABASE \"" + fresh + "\" RENAME TO \"" + database + "\"");
                         }
-                        return "restored into new database " + database + " with pg_restore streaming from the verified object";
+                        return "restored into new database " + database + " " + how;
                     }
                     int active = activeConnections(c, database);
                     if (active > 0 && !plan.force()) {
@@ -141,14 +164,21 @@ final class PostgresRestorer implements SourceRestorer {
                     }
                     if (plan.dropReplaced()) {
                         drop(c, old);
-                        return "replaced database " + database + " (the previous one was dropped as asked)";
+                        return "replaced database " + database + " " + how + " (the previous one was dropped as asked)";
                     }
                 }
-                return "replaced database " + database + "; the previous one is kept as " + old + " (drop it when no longer needed)";
+                return "replaced database " + database + " " + how + "; the previous one is kept as " + old
+                        + " (drop it when no longer needed)";
             }
 
             @Override
             public void discard() {
+                try {
+                    java.nio.file.Files.deleteIfExists(staged);
+                } catch (IOException e) {
+                    org.slf4j.LoggerFactory.getLogger(PostgresRestorer.class).warn("Cannot remove the staged dump {}: {}", staged,
+                            e.getMessage());
+                }
                 try (Connection c = maintenance()) {
                     drop(c, fresh);
                 } catch (SQLException e) {
@@ -159,10 +189,85 @@ final class PostgresRestorer implements SourceRestorer {
         };
     }
 
-    /** pg_restore reading the dump from its standard input; the bytes written to it are the progress. */
-    private void pgRestore(String database, InputStream raw, LongConsumer progress) throws Exception {
-        List<String> command = List.of(pg.pgDump().replaceAll("pg_dump$", "pg_restore"), "--no-owner", "--exit-on-error",
-                "--no-password", "--host=" + pg.host(), "--port=" + pg.port(), "--username=" + pg.user(), "--dbname=" + database);
+    /** Tables at least this large make {@code pg_restore -j} worth staging a file for. */
+    static final long LARGE_TABLE = 32L << 20;
+
+    /** How a restore runs: {@code jobs} pg_restore workers (1: streaming), and why. */
+    record Parallel(int jobs, String why) {
+        static final Parallel NO = new Parallel(1, "streaming");
+    }
+
+    /**
+     * {@code pg_restore -j} pays off when the database has several large tables (their loads and
+     * index builds run side by side) and the host has cores to spare; it needs the dump in a
+     * seekable file, so the staging directory must hold it. Judged from the source database as it
+     * is now. Otherwise the dump streams straight into one pg_restore, with no staged copy.
+     */
+    private Parallel parallel(LongConsumer progress) {
+        int cores = Runtime.getRuntime().availableProcessors();
+        if (cores < 2) {
+            return Parallel.NO;
+        }
+        try (Connection c = connect(pg.database());
+                PreparedStatement q = c.prepareStatement("SELECT count(*), coalesce(sum(pg_total_relation_size(oid)), 0) "
+                        + "FROM pg_class WHERE relkind = 'r' AND relnamespace NOT IN (SELECT oid FROM pg_namespace "
+                        + "WHERE nspname IN ('pg_catalog', 'information_schema')) AND pg_relation_size(oid) >= ?")) {
+            q.setLong(1, LARGE_TABLE);
+            try (ResultSet r = q.executeQuery()) {
+                r.next();
+                int large = r.getInt(1);
+                long bytes = r.getLong(2);
+                if (large < 2) {
+                    return Parallel.NO;
+                }
+                java.nio.file.Files.createDirectories(environment.stagingDirectory());
+                long free = java.nio.file.Files.getFileStore(environment.stagingDirectory()).getUsableSpace();
+                if (free < bytes + (1L << 30)) {
+                    org.slf4j.LoggerFactory.getLogger(PostgresRestorer.class).info("Restore streams: staging {} has {} MiB free, "
+                            + "a staged dump of {} needs up to {} MiB", environment.stagingDirectory(), free >> 20, pg.database(),
+                            (bytes >> 20) + 1024);
+                    return Parallel.NO;
+                }
+                int jobs = Math.min(4, Math.min(cores, large));
+                return new Parallel(jobs, large + " tables of " + (LARGE_TABLE >> 20) + " MiB or more in " + pg.database() + ", "
+                        + cores + " cores");
+            }
+        } catch (SQLException | IOException e) {
+            org.slf4j.LoggerFactory.getLogger(PostgresRestorer.class).info("Restore streams: cannot size the tables of {}: {}",
+                    pg.database(), e.getMessage());
+            return Parallel.NO;
+        }
+    }
+
+    /** The decoded dump into a file of the staging directory; every chunk is also a progress point (a cancel stops it). */
+    private static void stage(InputStream raw, Path staged, LongConsumer progress) throws IOException {
+        try (OutputStream out = java.nio.file.Files.newOutputStream(staged)) {
+            byte[] buffer = new byte[1 << 16];
+            long done = 0;
+            for (int n = raw.read(buffer); n >= 0; n = raw.read(buffer)) {
+                out.write(buffer, 0, n);
+                done += n;
+                progress.accept(done);
+            }
+        } catch (IOException | RuntimeException e) {
+            java.nio.file.Files.deleteIfExists(staged);
+            throw e;
+        }
+    }
+
+    /**
+     * pg_restore into {@code database}: reading the dump from its standard input ({@code raw}; the
+     * bytes written to it are the progress), or from {@code file} with {@code jobs} workers (polled
+     * every second for a cancel).
+     */
+    private void pgRestore(String database, InputStream raw, Path file, int jobs, LongConsumer progress) throws Exception {
+        List<String> command = new ArrayList<>(List.of(pg.pgDump().replaceAll("pg_dump$", "pg_restore"), "--no-owner",
+                "--exit-on-error", "--no-password", "--host=" + pg.host(), "--port=" + pg.port(), "--username=" + pg.user(),
+                "--dbname=" + database));
+        if (file != null) {
+            command.add("--jobs=" + jobs);
+            command.add(file.toString());
+        }
         ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true);
         builder.environment().remove("PGPASSWORD");
         if (pg.password() != null) {
@@ -180,12 +285,19 @@ final class PostgresRestorer implements SourceRestorer {
         try {
             IOException writeFailure = null;
             try (OutputStream stdin = process.getOutputStream()) {
-                byte[] buffer = new byte[1 << 16];
-                long done = 0;
-                for (int n = raw.read(buffer); n >= 0; n = raw.read(buffer)) {
-                    stdin.write(buffer, 0, n);
-                    done += n;
-                    progress.accept(done);
+                if (raw != null) {
+                    byte[] buffer = new byte[1 << 16];
+                    long done = 0;
+                    for (int n = raw.read(buffer); n >= 0; n = raw.read(buffer)) {
+                        stdin.write(buffer, 0, n);
+                        done += n;
+                        progress.accept(done);
+                    }
+                } else {
+                    stdin.close();
+                    while (!process.waitFor(1, TimeUnit.SECONDS)) {
+                        progress.accept(0);
+                    }
                 }
             } catch (IOException e) {
                 writeFailure = e; // pg_restore stopped reading (it failed): its exit status says why

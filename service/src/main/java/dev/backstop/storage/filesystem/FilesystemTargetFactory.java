@@ -16,7 +16,7 @@ import java.nio.file.Path;
 @JsonTypeName("filesystem")
 public record FilesystemTargetFactory(@NotBlank String name, @NotNull Path path) implements StorageTargetFactory {
     @Override
-    public StorageTarget build() {
+    public StorageTarget build(dev.backstop.storage.StorageEnvironment environment) {
         return new FilesystemTarget(name, path);
     }
 }

@@ -53,11 +53,7 @@ public final class S3Target implements StorageTarget {
     /** Retries for the calls of an upload (create, parts, complete); null: the SDK's own retries only. */
     private final dev.backstop.resilience.Guard guard;
 
-    S3Target(S3TargetFactory config) {
-        this(config, null);
-    }
-
-    S3Target(S3TargetFactory config, dev.backstop.resilience.Guard guard) {
+    S3Target(S3TargetFactory config, dev.backstop.resilience.Guard guard, dev.backstop.resilience.ThreadPools threads) {
         this.config = config;
         this.guard = guard;
         this.client = S3Client.builder()
@@ -77,19 +73,9 @@ public final class S3Target implements StorageTarget {
                         .connectionTimeout(java.time.Duration.ofSeconds(10)))
                 .overrideConfiguration(o -> o.apiCallTimeout(java.time.Duration.ofMillis(config.apiCallTimeout().toMilliseconds())))
                 .build();
-        AtomicInteger threads = new AtomicInteger();
         // Idle part threads go after 5 s, so the thread count returns to its baseline soon after a burst.
-        this.partUploader = new java.util.concurrent.ThreadPoolExecutor(0, Integer.MAX_VALUE, 5, TimeUnit.SECONDS,
-                new java.util.concurrent.SynchronousQueue<>(), r -> {
-                    Thread t = new Thread(r, "s3-part-" + config.name() + "-" + threads.incrementAndGet());
-                    t.setDaemon(true);
-                    return t;
-                });
-        this.abortRetrier = Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread t = new Thread(r, "s3-abort-retry-" + config.name());
-            t.setDaemon(true);
-            return t;
-        });
+        this.partUploader = threads.elastic("s3-part-" + config.name(), Duration.ofSeconds(5));
+        this.abortRetrier = threads.scheduled("s3-abort-retry-" + config.name());
         abortRetrier.scheduleWithFixedDelay(this::retryPendingAborts, ABORT_RETRY.toMillis(), ABORT_RETRY.toMillis(),
                 TimeUnit.MILLISECONDS);
     }

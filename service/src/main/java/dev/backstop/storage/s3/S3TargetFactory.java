@@ -83,13 +83,13 @@ public record S3TargetFactory(
     }
 
     @Override
-    public StorageTarget build() {
-        return new S3Target(this);
+    public StorageTarget build(dev.backstop.storage.StorageEnvironment environment) {
+        return new S3Target(this, environment.guard(), environment.threads());
     }
 
     @Override
-    public StorageTarget build(dev.backstop.resilience.Guard guard) {
-        return new S3Target(this, guard);
+    public dev.backstop.resilience.FailureClassifier failures() {
+        return S3Failures.INSTANCE;
     }
 
     /** Never prints credentials. */

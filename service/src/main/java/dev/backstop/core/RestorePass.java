@@ -1,0 +1,224 @@
+package dev.backstop.core;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.github.luben.zstd.ZstdInputStreamNoFinalizer;
+import dev.backstop.db.RestoreRow;
+import dev.backstop.db.SnapshotRow;
+import dev.backstop.model.Manifest;
+import dev.backstop.model.RestorePhase;
+import dev.backstop.pipeline.OpenPgpDecryptor;
+import dev.backstop.source.CountingInputStream;
+import dev.backstop.source.SourceRestorer;
+import dev.backstop.storage.StorageTarget;
+import java.io.FilterInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
+import java.nio.file.NoSuchFileException;
+import java.security.MessageDigest;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Locale;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The read side of a restore: one pass over a stored copy (download, SHA-256 and size, OpenPGP with
+ * its integrity check, zstd) into the restorer's fresh target, committed only when the whole object
+ * has verified and discarded on any failure; when a copy fails, the next healthiest one is read
+ * into a new fresh target. {@link RestoreService} queues, tracks and records restores around it.
+ */
+final class RestorePass {
+    private static final Logger LOG = LoggerFactory.getLogger(RestorePass.class);
+    private static final long PROGRESS_EVERY = 8L << 20;
+
+    /** Where a pass reports to; {@link #check()} throws (unchecked) once the restore is cancelled or the service stops. */
+    interface Progress {
+        void check();
+
+        void phase(RestorePhase phase, long done, long total);
+
+        /** Stored bytes read so far. */
+        void stored(long bytes);
+
+        /** Phase changes as {@code phase(phase, done, total)}. */
+        interface PhaseSink {
+            void phase(RestorePhase phase, long done, long total);
+        }
+
+        static Progress of(Runnable check, PhaseSink phases, java.util.function.LongConsumer stored) {
+            return new Progress() {
+                @Override
+                public void check() {
+                    check.run();
+                }
+
+                @Override
+                public void phase(RestorePhase phase, long done, long total) {
+                    phases.phase(phase, done, total);
+                }
+
+                @Override
+                public void stored(long bytes) {
+                    stored.accept(bytes);
+                }
+            };
+        }
+    }
+
+    private final Replicator copies;
+    private final OpenPgpDecryptor decryptor;
+    private final ObjectMapper mapper;
+
+    RestorePass(Replicator copies, OpenPgpDecryptor decryptor, ObjectMapper mapper) {
+        this.copies = copies;
+        this.decryptor = decryptor;
+        this.mapper = mapper;
+    }
+
+    /** Reads from the healthiest target holding a copy; when that fails, from the next one (into a new fresh target). */
+    String fromHealthiestCopy(RestoreRow row, SnapshotRow snapshot, SourceRestorer restorer, SourceRestorer.Plan plan,
+            Progress progress) throws Exception {
+        List<StorageTarget> candidates = copies.readable(snapshot);
+        if (candidates.isEmpty()) {
+            throw new IOException("storage target '" + snapshot.storageTarget() + "' of snapshot " + snapshot.id() + " is not configured");
+        }
+        Exception first = null;
+        List<String> reasons = new ArrayList<>();
+        for (StorageTarget target : candidates) {
+            try {
+                String detail = stream(row, snapshot, restorer, plan, target, progress);
+                if (first != null) {
+                    LOG.warn("Restore {} read snapshot {} from {} after: {}", row.id(), snapshot.id(), target.name(), reasons);
+                }
+                return detail;
+            } catch (UncheckedIOException | InterruptedException | java.io.InterruptedIOException stopped) {
+                throw stopped; // cancelled or stopping: no other copy is tried
+            } catch (Exception e) {
+                first = first == null ? e : first;
+                reasons.add(target.name() + ": " + SnapshotService.reason(e));
+            }
+        }
+        if (candidates.size() == 1) {
+            throw first;
+        }
+        throw new IOException("no target could deliver a verified copy: " + String.join("; ", reasons), first);
+    }
+
+    /**
+     * One pass: the stored bytes are hashed and counted as they are decrypted, decompressed and
+     * written into the fresh target; then the object's own checks decide between commit and discard.
+     */
+    private String stream(RestoreRow row, SnapshotRow snapshot, SourceRestorer restorer, SourceRestorer.Plan plan,
+            StorageTarget target, Progress progress) throws Exception {
+        progress.phase(RestorePhase.DOWNLOADING, 0, snapshot.storedBytes());
+        Manifest manifest;
+        try (InputStream in = target.open(snapshot.manifestKey())) {
+            manifest = mapper.readValue(in, Manifest.class);
+        } catch (NoSuchFileException e) {
+            throw new IOException("manifest missing from storage: " + snapshot.manifestKey());
+        }
+        MessageDigest sha = MessageDigest.getInstance("SHA-256");
+        long[] stored = new long[1];
+        long[] raw = new long[1];
+        long[] nextReport = {PROGRESS_EVERY};
+        InputStream object;
+        try {
+            object = target.open(snapshot.storageKey());
+        } catch (NoSuchFileException e) {
+            throw new IOException("stored object missing from storage: " + snapshot.storageKey());
+        }
+        SourceRestorer.Fresh fresh = null;
+        // Download and hashing run on a thread of their own, beside decryption, decompression and the target.
+        try (InputStream measured = new HashingReadAhead(object, sha, n -> {
+            stored[0] = n;
+            progress.check();
+            progress.stored(n);
+            if (n >= nextReport[0]) {
+                progress.phase(RestorePhase.DOWNLOADING, n, snapshot.storedBytes());
+                nextReport[0] = n + PROGRESS_EVERY;
+            }
+        }, 1 << 20, 4, "restore-read-" + row.id())) {
+            fresh = row.dryRun() ? null : restorer.open(plan, row.id(), done -> progress.check());
+            Exception writeFailure = null;
+            String dryRunDetail = "";
+            try (InputStream decoded = new CountingInputStream(decoded(snapshot, new KeepOpen(measured)), n -> raw[0] = n)) {
+                if (row.dryRun()) {
+                    dryRunDetail = restorer.dryRun(plan, decoded);
+                } else {
+                    fresh.write(decoded);
+                }
+                decoded.transferTo(OutputStream.nullOutputStream()); // what the target did not need (tar padding) is verified too
+            } catch (UncheckedIOException stopped) {
+                throw stopped;
+            } catch (Exception e) {
+                writeFailure = e;
+            }
+            measured.transferTo(OutputStream.nullOutputStream()); // hash whatever the decoder left unread
+            progress.phase(RestorePhase.VERIFYING, stored[0], snapshot.storedBytes());
+            verify(snapshot, manifest, stored[0], HexFormat.of().formatHex(sha.digest()));
+            if (writeFailure != null) {
+                throw writeFailure;
+            }
+            if (raw[0] != snapshot.rawBytes()) {
+                throw new IOException("decoded size " + raw[0] + " differs from the " + snapshot.rawBytes() + " bytes recorded");
+            }
+            if (row.dryRun()) {
+                return "verified " + raw[0] + " bytes of " + snapshot.sourceType() + " data (sha256 " + snapshot.sha256()
+                        + "); would restore into " + plan.key() + " (mode " + row.mode().name().toLowerCase(Locale.ROOT) + ")"
+                        + dryRunDetail + (plan.wouldRefuse().isEmpty() ? "" : "; the real run would be refused now: "
+                                + String.join("; ", plan.wouldRefuse())) + "; nothing changed";
+            }
+            progress.phase(RestorePhase.APPLYING, raw[0], snapshot.rawBytes());
+            progress.check();
+            return fresh.commit();
+        } catch (Exception | Error e) {
+            if (fresh != null) {
+                fresh.discard();
+            }
+            throw e;
+        }
+    }
+
+    /** The object's own checks come first: they name the cause better than a decoder error does. */
+    private static void verify(SnapshotRow snapshot, Manifest manifest, long size, String sha256) throws IOException {
+        if (size != snapshot.storedBytes()) {
+            throw new IOException("size mismatch: the stored object is " + size + " bytes, the catalog recorded "
+                    + snapshot.storedBytes() + (size < snapshot.storedBytes() ? " (truncated)" : ""));
+        }
+        if (!sha256.equals(snapshot.sha256()) || !sha256.equals(manifest.sha256())) {
+            throw new IOException("checksum mismatch: the stored object's SHA-256 is " + sha256 + ", the catalog recorded "
+                    + snapshot.sha256() + " and the manifest " + manifest.sha256());
+        }
+    }
+
+    private InputStream decoded(SnapshotRow snapshot, InputStream stored) throws IOException {
+        InputStream compressed = stored;
+        if (snapshot.encryptionFingerprint() != null) {
+            if (decryptor == null) {
+                throw new IOException("snapshot " + snapshot.id() + " is encrypted to " + snapshot.encryptionFingerprint()
+                        + " and encryption.privateKeyFile is not configured on this host");
+            }
+            compressed = decryptor.decrypt(stored);
+        }
+        try {
+            return new ZstdInputStreamNoFinalizer(compressed);
+        } catch (IOException e) {
+            throw new IOException("cannot decompress: " + e.getMessage(), e);
+        }
+    }
+
+    /** Closing the decoder must not close the stream still drained and hashed afterwards. */
+    private static final class KeepOpen extends FilterInputStream {
+        KeepOpen(InputStream in) {
+            super(in);
+        }
+
+        @Override
+        public void close() {
+            // the owner closes it
+        }
+    }
+}
