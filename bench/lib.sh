@@ -5,13 +5,12 @@ PGHOST="${PGHOST:-127.0.0.1}" PGPORT="${PGPORT:-5432}" PGUSER="${PGUSER:-postgre
 export PGHOST PGPORT PGUSER
 
 # Mixed data: numbers, text, jsonb and random bytea (incompressible), ~1 KB a row, until SIZE MB.
-populate() { # db size_mb
-  psql -qAt -d postgres -c "CREATE DATABASE $1" >/dev/null
-  psql -qAt -d "$1" -c "CREATE EXTENSION IF NOT EXISTS pgcrypto" >/dev/null
-  psql -qAt -d "$1" -c "CREATE TABLE items (id bigint PRIMARY KEY, qty int, price numeric(12,2), label text, doc jsonb, blob bytea)"
-  local rows_per_batch=100000 batch=0
-  while [ "$(psql -qAt -d "$1" -c "SELECT pg_database_size('$1') / 1048576")" -lt "$2" ]; do
-    psql -qAt -d "$1" -c "INSERT INTO items
+fill_table() { # db table size_mb [size_of]: rows until size_of (pg_database_size of db, or the table's size) reaches size_mb
+  local size="pg_database_size('$1')" rows_per_batch=100000 batch=0
+  [ "${4:-database}" = table ] && size="pg_relation_size('$2')"
+  psql -qAt -d "$1" -c "CREATE TABLE $2 (id bigint PRIMARY KEY, qty int, price numeric(12,2), label text, doc jsonb, blob bytea)"
+  while [ "$(psql -qAt -d "$1" -c "SELECT $size / 1048576")" -lt "$3" ]; do
+    psql -qAt -d "$1" -c "INSERT INTO $2
       SELECT g, (random() * 1000)::int, round((random() * 10000)::numeric, 2),
              'item ' || g || ' ' || repeat(md5(g::text), 3),
              jsonb_build_object('id', g, 'tags', jsonb_build_array('a', 'b', g % 13), 'note', md5((g * 3)::text)),
@@ -19,7 +18,24 @@ populate() { # db size_mb
       FROM generate_series($((batch * rows_per_batch + 1)), $(((batch + 1) * rows_per_batch))) g"
     batch=$((batch + 1))
   done
+}
+
+populate() { # db size_mb: one table, items
+  psql -qAt -d postgres -c "CREATE DATABASE $1" >/dev/null
+  psql -qAt -d "$1" -c "CREATE EXTENSION IF NOT EXISTS pgcrypto" >/dev/null
+  fill_table "$1" items "$2"
   psql -qAt -d "$1" -c "VACUUM ANALYZE items"
+}
+
+populate_tables() { # db size_mb tables: that many tables of size_mb/tables each, with indexes on qty and label
+  psql -qAt -d postgres -c "CREATE DATABASE $1" >/dev/null
+  psql -qAt -d "$1" -c "CREATE EXTENSION IF NOT EXISTS pgcrypto" >/dev/null
+  local t
+  for t in $(seq 1 "$3"); do
+    fill_table "$1" "items_$t" $(($2 / $3)) table
+    psql -qAt -d "$1" -c "CREATE INDEX ON items_$t (qty); CREATE INDEX ON items_$t (label)"
+  done
+  psql -qAt -d "$1" -c "VACUUM ANALYZE"
 }
 
 s3proxy_jar() {

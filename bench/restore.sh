@@ -1,62 +1,94 @@
 #!/usr/bin/env bash
-# Restore of a PostgreSQL snapshot, side by side in one run:
+# Restore of a PostgreSQL snapshot, side by side in one run, for two databases of about SIZE_MB:
+# one large table (restores stream), and eight tables with indexes (restores stage the verified
+# dump and run pg_restore -j). For each:
 #   (a) zstd -d < dump.zst | pg_restore -d newdb      the stock pipeline (a pipe: pg_restore cannot use -j)
-#   (b) a Backstop restore from the filesystem target  (one streamed pass: SHA-256, decompress, into pg_restore on stdin)
-#   (c) a Backstop restore from S3Proxy               (the same, plus the download)
-# Usage: bench/restore.sh                 (SIZE_MB=800; needs PostgreSQL on 127.0.0.1:5432 with pgcrypto, zstd, curl, bc)
+#   (b) a Backstop restore from the filesystem target
+#   (c) a Backstop restore from S3Proxy
+# and the peak size of Backstop's staging directory during (b) and (c): the extra disk a restore used.
+# Usage: bench/restore.sh                 (SIZE_MB=800 SHAPES="1 8"; needs PostgreSQL on 127.0.0.1:5432 with
+#                                          pgcrypto, zstd, curl, bc)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SIZE_MB="${SIZE_MB:-800}"
+SHAPES="${SHAPES:-1 8}"
 APP_PORT=18190 ADMIN_PORT=18191 S3_PORT=18192
 # shellcheck source=bench/lib.sh
 . bench/lib.sh
 
 [ -f service/target/backstop.jar ] || mvn -q -B -DskipTests package
 work="$(mktemp -d /var/tmp/backstop-bench.XXXXXX)"
-db="backstop_bench_restore_$$"
+base="backstop_bench_restore_$$"
 pids=()
+dbs=()
 cleanup() {
+  local rc=$?
+  if [ "$rc" != 0 ] && [ -f "$work/service.log" ]; then
+    echo "--- last lines of the service log ($work/service.log) ---" >&2; tail -n 40 "$work/service.log" >&2
+  fi
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
-  for d in "$db" "${db}_stock" "${db}_fs" "${db}_s3"; do
+  for d in "${dbs[@]}"; do
     psql -qAt -d postgres -c "DROP DATABASE IF EXISTS $d WITH (FORCE)" >/dev/null 2>&1 || true
   done
   rm -rf "$work"
 }
 trap cleanup EXIT
 
-echo "building $db (${SIZE_MB} MB) ..."
-populate "$db" "$SIZE_MB"
+sources="sources:"
+for n in $SHAPES; do
+  db="${base}_t$n"
+  dbs+=("$db" "${db}_stock" "${db}_fs" "${db}_s3")
+  echo "building $db (${SIZE_MB} MB in $n tables) ..."
+  if [ "$n" = 1 ]; then populate "$db" "$SIZE_MB"; else populate_tables "$db" "$SIZE_MB" "$n"; fi
+  sources="$sources
+  - {type: postgres, name: t$n-fs, target: fs, host: $PGHOST, port: $PGPORT, database: $db, user: $PGUSER}
+  - {type: postgres, name: t$n-s3, target: s3, host: $PGHOST, port: $PGPORT, database: $db, user: $PGUSER}"
+done
 start_s3proxy "$work" "$S3_PORT"; pids+=("$S3PROXY_PID")
-write_config "$work" "$APP_PORT" "$ADMIN_PORT" "$S3_PORT" "sources:
-  - {type: postgres, name: db-fs, target: fs, host: $PGHOST, port: $PGPORT, database: $db, user: $PGUSER}
-  - {type: postgres, name: db-s3, target: s3, host: $PGHOST, port: $PGPORT, database: $db, user: $PGUSER}"
+write_config "$work" "$APP_PORT" "$ADMIN_PORT" "$S3_PORT" "$sources"
 start_service "$work" "$work/config.yml" 256m "$ADMIN_PORT"; pids+=("$SERVICE_PID")
 
-snap_fs=$(json_field id "$(submit_and_wait "127.0.0.1:$APP_PORT/api/v1/snapshots" '{"source": "db-fs"}')")
-snap_s3=$(json_field id "$(submit_and_wait "127.0.0.1:$APP_PORT/api/v1/snapshots" '{"source": "db-s3"}')")
-pg_dump -Fc -Z0 -d "$db" | zstd -q -3 -T1 > "$work/stock.dump.zst"
-
-psql -qAt -d postgres -c "CREATE DATABASE ${db}_stock"
-t0=$(now); zstd -q -d < "$work/stock.dump.zst" | pg_restore --no-owner -d "${db}_stock"; ta=$(echo "$(now) - $t0" | bc)
-
-restore_seconds() { # snapshot database
-  local body created finished
+restore_seconds() { # snapshot database -> "seconds peak_staging_bytes detail"
+  local body created finished watcher peak_file="$work/peak"
+  echo 0 > "$peak_file"
+  ( peak=0; while :; do
+      s=$(du -sb "$work/staging" 2>/dev/null | cut -f1); s=${s:-0}
+      if [ "$s" -gt "$peak" ]; then peak=$s; echo "$peak" > "$peak_file"; fi
+      sleep 0.2
+    done ) & watcher=$!
   body=$(submit_and_wait "127.0.0.1:$APP_PORT/api/v1/restores" \
          "{\"snapshotId\": \"$1\", \"target\": {\"database\": \"$2\"}, \"mode\": \"new\"}")
+  kill "$watcher" 2>/dev/null; wait "$watcher" 2>/dev/null || true
   case "$body" in *'"phase":"COMPLETED"'*) ;; *) echo "restore failed: $body" >&2; exit 1 ;; esac
   created=$(json_field createdAt "$body"); finished=$(json_field finishedAt "$body")
-  echo "$(date -d "$finished" +%s.%N) - $(date -d "$created" +%s.%N)" | bc
+  echo "$(echo "$(date -d "$finished" +%s.%N) - $(date -d "$created" +%s.%N)" | bc) $(cat "$peak_file") $(json_field detail "$body" | sed -E 's/.* (with [^(]*).*/\1/')"
 }
-tb=$(restore_seconds "$snap_fs" "${db}_fs")
-tc=$(restore_seconds "$snap_s3" "${db}_s3")
 
-for d in "${db}_stock" "${db}_fs" "${db}_s3"; do
-  printf '%-40s %s rows\n' "$d" "$(psql -qAt -d "$d" -c 'SELECT count(*) FROM items')"
+report=""
+for n in $SHAPES; do
+  db="${base}_t$n"
+  snap_fs=$(json_field id "$(submit_and_wait "127.0.0.1:$APP_PORT/api/v1/snapshots" "{\"source\": \"t$n-fs\"}")")
+  snap_s3=$(json_field id "$(submit_and_wait "127.0.0.1:$APP_PORT/api/v1/snapshots" "{\"source\": \"t$n-s3\"}")")
+  [ -n "$snap_fs" ] && [ -n "$snap_s3" ] || { echo "a snapshot of t$n failed" >&2; exit 1; }
+  pg_dump -Fc -Z0 -d "$db" | zstd -q -3 -T1 > "$work/stock.dump.zst"
+  psql -qAt -d postgres -c "CREATE DATABASE ${db}_stock"
+  t0=$(now); zstd -q -d < "$work/stock.dump.zst" | pg_restore --no-owner -d "${db}_stock"; ta=$(echo "$(now) - $t0" | bc)
+  rm -f "$work/stock.dump.zst"
+  read -r tb pb hb <<<"$(restore_seconds "$snap_fs" "${db}_fs")"
+  read -r tc pc hc <<<"$(restore_seconds "$snap_s3" "${db}_s3")"
+  [ -n "$tb" ] && [ -n "$tc" ] || { echo "a restore of t$n failed" >&2; exit 1; }
+  for d in "${db}_stock" "${db}_fs" "${db}_s3"; do
+    rows=$(psql -qAt -d "$d" -c "SELECT sum(n_live_tup) FROM pg_stat_user_tables" 2>/dev/null || echo '?')
+    printf '%-50s %s tables, %s rows (stats)\n' "$d" "$(psql -qAt -d "$d" -c "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'")" "$rows"
+  done
+  mb=$(echo "$(psql -qAt -d postgres -c "SELECT pg_database_size('$db')") / 1048576" | bc -l)
+  report="$report
+database $db: $(printf '%.0f' "$mb") MB in $n tables; $(nproc) cores
+$(printf '%-58s %9s %16s' run seconds 'peak staging MB')
+$(printf '%-58s %9.2f %16s' "(a) zstd -d < dump.zst | pg_restore -d newdb" "$ta" -)
+$(printf '%-58s %9.2f %16.0f' "(b) Backstop from filesystem: $hb" "$tb" "$(echo "$pb / 1048576" | bc -l)")
+$(printf '%-58s %9.2f %16.0f' "(c) Backstop from S3Proxy: $hc" "$tc" "$(echo "$pc / 1048576" | bc -l)")
+$(printf 'ratios: (b)/(a) = %.2f   (c)/(a) = %.2f' "$(echo "$tb / $ta" | bc -l)" "$(echo "$tc / $ta" | bc -l)")
+"
 done
-mb=$(echo "$(psql -qAt -d postgres -c "SELECT pg_database_size('$db')") / 1048576" | bc -l)
-printf '\ndatabase %s: %.0f MB; %s cores\n' "$db" "$mb" "$(nproc)"
-printf '%-52s %9s\n' run seconds
-printf '%-52s %9.2f\n' "(a) zstd -d < dump.zst | pg_restore -d newdb" "$ta"
-printf '%-52s %9.2f\n' "(b) Backstop restore from filesystem (streamed)" "$tb"
-printf '%-52s %9.2f\n' "(c) Backstop restore from S3Proxy" "$tc"
-printf '\nratios: (b)/(a) = %.2f   (c)/(a) = %.2f\n' "$(echo "$tb / $ta" | bc -l)" "$(echo "$tc / $ta" | bc -l)"
+echo "$report"

@@ -16,6 +16,7 @@ import java.io.RandomAccessFile;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
+import java.sql.ResultSet;
 import java.sql.Statement;
 import java.time.Duration;
 import java.util.List;
@@ -80,7 +81,7 @@ class RestoreRoundTripTest {
                       - {type: directory, name: dir, target: fs, path: %5$s}
                       - {type: sqlite, name: lite, target: s3, path: %6$s}
                       - {type: h2, name: h2, target: s3, url: "%7$s", user: sa, password: ""}
-                      - {type: postgres, name: pgwide, target: s3, host: %1$s, port: %2$d, database: %8$s, user: %4$s}
+                      - {type: postgres, name: pgwide, target: fs, host: %1$s, port: %2$d, database: %8$s, user: %4$s}
                     """.formatted(TestPostgres.HOST, TestPostgres.PORT, FIXTURE.postgres().database(), TestPostgres.USER, SOURCE_DIR,
                     SQLITE_FILE, H2_URL, WIDE.database())));
 
@@ -156,6 +157,30 @@ class RestoreRoundTripTest {
             try (Connection c = FIXTURE.postgres().connect(); Statement s = c.createStatement()) {
                 s.execute("DROP DATABASE IF EXISTS " + database + " WITH (FORCE)");
             }
+        }
+    }
+
+    @Test
+    void aStagedRestoreOfAnObjectWithAFlippedLastByteLeavesNoDatabaseAndNoStagedFile() throws Exception {
+        JsonNode snapshot = SnapshotTestSupport.snapshot(APP.getLocalPort(), "pgwide");
+        try (RandomAccessFile file = new RandomAccessFile(FIXTURE.fsRoot().resolve(snapshot.get("dataKey").asText()).toFile(), "rw")) {
+            file.seek(file.length() - 1);
+            int b = file.read();
+            file.seek(file.length() - 1);
+            file.write(b ^ 0x01);
+        }
+        String database = "wide_bad_" + snapshot.get("id").asText().toLowerCase().substring(16);
+        JsonNode done = restore(TestTokens.OPERATOR, """
+                {"snapshotId": "%s", "target": {"database": "%s"}, "mode": "new"}""".formatted(snapshot.get("id").asText(), database));
+        assertThat(done.get("phase").asText()).as(done.toString()).isEqualTo("FAILED");
+        assertThat(done.get("error").asText()).containsAnyOf("checksum mismatch", "integrity");
+        try (Connection c = FIXTURE.postgres().connect(); Statement s = c.createStatement();
+                ResultSet r = s.executeQuery("SELECT datname FROM pg_database WHERE datname LIKE 'wide_bad_%'")) {
+            assertThat(r.next()).as("neither the target nor its fresh database exists").isFalse();
+        }
+        try (var staged = Files.list(Files.createDirectories(FIXTURE.dir().resolve("staging")))) {
+            assertThat(staged.map(p -> p.getFileName().toString()).filter(n -> n.endsWith(".pgdump")))
+                    .as("the staged dump is removed").isEmpty();
         }
     }
 
