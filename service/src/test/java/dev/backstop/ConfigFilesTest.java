@@ -142,6 +142,18 @@ class ConfigFilesTest {
                 Arguments.of("storage:\n  targets:\n    - {type: filesystem, name: l, path: /tmp/x}\n"
                         + "sources:\n  - {type: directory, name: a, path: /tmp, misfire: later}\n", "misfire must be runOnce or skip"),
                 Arguments.of("scheduler:\n  clustered: true\n", "scheduler.clustered needs a PostgreSQL catalog"),
+                // The shared keys are declared once (SourceSettings): a typo in one is still refused, for every type.
+                Arguments.of("storage:\n  targets:\n    - {type: filesystem, name: l, path: /tmp/x}\n"
+                        + "sources:\n  - {type: directory, name: a, path: /tmp, schedul: '0 0 2 * * ?'}\n",
+                        "Unrecognized field at: sources.[0].schedul"),
+                Arguments.of("storage:\n  targets:\n    - {type: filesystem, name: l, path: /tmp/x}\n"
+                        + "sources:\n  - {type: postgres, name: a, database: d, user: u, retension: {keepLast: 1}}\n",
+                        "Unrecognized field at: sources.[0].retension"),
+                Arguments.of("storage:\n  targets:\n    - {type: filesystem, name: l, path: /tmp/x}\n"
+                        + "sources:\n  - {type: sqlite, name: 'Bad Name', path: /tmp/a.db}\n", "sources[0].name"),
+                Arguments.of("storage:\n  targets:\n    - {type: filesystem, name: l, path: /tmp/x}\n"
+                        + "sources:\n  - {type: h2, name: a, url: 'jdbc:h2:/tmp/a', user: sa, schedule: 'every day'}\n",
+                        "sources[0].schedule must be a Quartz cron expression"),
                 Arguments.of("storage:\n  targets:\n    - {type: filesystem, name: l, path: /tmp/x}\n"
                         + "sources:\n  - {type: directory, name: a, path: /tmp, replicas: [nowhere]}\n",
                         "sources[].replicas must name storage.targets[].name entries other than the source's own target"),

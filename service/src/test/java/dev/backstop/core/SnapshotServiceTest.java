@@ -78,7 +78,8 @@ class SnapshotServiceTest {
     }
 
     private SnapshotService service() {
-        SnapshotSource files = new DirectorySourceFactory("files", null, null, dir.resolve("data"), null, null, null, null, null, null, null, null)
+        SnapshotSource files = new DirectorySourceFactory(dev.backstop.source.SourceSettings.Shared.named("files"), dir.resolve("data"),
+                null, null, null, null)
                 .build(new SourceEnvironment(dir.resolve("staging")));
         SnapshotService service = new SnapshotService(dev.backstop.model.Node.standalone("test"), Map.of(
                 "files", new SnapshotService.Binding(files, target),

@@ -1,12 +1,9 @@
 package dev.backstop.plugin;
 
 import com.fasterxml.jackson.annotation.JsonTypeName;
-import dev.backstop.model.RetentionPolicy;
-import dev.backstop.model.Misfire;
-import dev.backstop.model.VerifyConfig;
 import dev.backstop.source.SnapshotSource;
 import dev.backstop.source.SourceEnvironment;
-import dev.backstop.source.SourceFactory;
+import dev.backstop.source.SourceSettings;
 import dev.backstop.source.SourceReport;
 import dev.backstop.source.SourceRestorer;
 import dev.backstop.source.TargetChecks;
@@ -26,8 +23,17 @@ import java.util.function.LongConsumer;
  * drills of it go through the public interfaces with no change to core.
  */
 @JsonTypeName("lines")
-public record LinesSourceFactory(String name, String target, List<String> replicas, String schedule, Misfire misfire,
-        RetentionPolicy retention, VerifyConfig verify, Path path, Boolean endless) implements SourceFactory {
+public final class LinesSourceFactory extends SourceSettings {
+    private final Path path;
+    private final Boolean endless;
+
+    /** Only its own keys: the shared ones (name, target, schedule, ...) come from {@link SourceSettings}. */
+    @com.fasterxml.jackson.annotation.JsonCreator
+    public LinesSourceFactory(@com.fasterxml.jackson.annotation.JsonProperty("path") Path path,
+            @com.fasterxml.jackson.annotation.JsonProperty("endless") Boolean endless) {
+        this.path = path;
+        this.endless = endless;
+    }
 
     /** With {@code endless: true} a snapshot writes the file over and over until it is stopped. */
     private static final byte[] BLOCK = new byte[1 << 18];
@@ -42,7 +48,7 @@ public record LinesSourceFactory(String name, String target, List<String> replic
         return new SnapshotSource() {
             @Override
             public String name() {
-                return name;
+                return LinesSourceFactory.this.name();
             }
 
             @Override

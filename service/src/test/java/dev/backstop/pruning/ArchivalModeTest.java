@@ -28,8 +28,9 @@ class ArchivalModeTest {
         PruningConfig pruning = new PruningConfig(onDiskPressure, archival, Duration.seconds(1), Duration.hours(1),
                 Duration.minutes(1), List.of());
         RetentionPolicy tight = RetentionPolicy.of(1, 0, 0, 0, 0, 0, null, 1);
-        DirectorySourceFactory files = new DirectorySourceFactory("files", null, null, dir, null, null, null, null, null, null,
-                new RetentionPolicy(null, null, null, null, null, null, null, null, null, null, tight), null);
+        DirectorySourceFactory files = new DirectorySourceFactory(new dev.backstop.source.SourceSettings.Shared("files", null,
+                null, null, null, new RetentionPolicy(null, null, null, null, null, null, null, null, null, null, tight), null), dir, null,
+                null, null, null);
         // Neither retention nor the data pruner may be touched on these paths: null makes any use fail the test.
         return new DiskPressureMonitor(disk, pruning, staging, List.of(files), null,
                 new DataPruner(List.of(), java.util.Map.of(), null, metrics, Clock.systemUTC()), null, metrics, Clock.systemUTC(),

@@ -1,65 +1,74 @@
 package dev.backstop.source.directory;
 
-import dev.backstop.model.RetentionPolicy;
-import dev.backstop.model.Cron;
-import dev.backstop.model.Misfire;
-import dev.backstop.model.VerifyConfig;
-import jakarta.validation.Valid;
+import dev.backstop.source.SourceSettings;
 import com.fasterxml.jackson.annotation.JsonCreator;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.annotation.JsonTypeName;
 import dev.backstop.source.SnapshotSource;
 import dev.backstop.source.SourceEnvironment;
-import dev.backstop.source.SourceFactory;
-import dev.backstop.source.SourceNames;
 import jakarta.validation.constraints.NotNull;
-import jakarta.validation.constraints.Pattern;
 import java.nio.file.Path;
 import java.util.List;
 
 /**
- * {@code type: directory}: a tar (POSIX/pax) of a directory tree.
+ * {@code type: directory}: a tar (POSIX/pax) of a directory tree. The keys every type shares are in
+ * {@link SourceSettings}; this type adds:
  *
- * @param name          unique source name
- * @param replicas further storage targets that get a copy of every snapshot (caught up when they were down)
- * @param target        storage target name (default: the first)
- * @param path          the directory
- * @param include       glob patterns relative to {@code path}; empty means everything
- * @param exclude       glob patterns relative to {@code path}, applied after include
- * @param failOnChange  fail the snapshot when a file changes or vanishes while being read
- *                      (default: record it in the manifest and carry on)
- * @param createIfMissing create the directory at startup when it does not exist (default false)
- * @param schedule  Quartz cron for scheduled snapshots (none: snapshots only on request)
- * @param misfire   what a missed snapshot does: runOnce (default) or skip
- * @param retention which snapshots to keep (none: all are kept)
- * @param verify    the verification drill (none: no drill)
+ * <ul>
+ *   <li>{@code path}: the directory</li>
+ *   <li>{@code include}: glob patterns relative to {@code path}; empty means everything</li>
+ *   <li>{@code exclude}: glob patterns relative to {@code path}, applied after include</li>
+ *   <li>{@code failOnChange}: fail the snapshot when a file changes or vanishes while being read
+ *       (default: record it in the manifest and carry on)</li>
+ *   <li>{@code createIfMissing}: create the directory at startup when it does not exist (default false)</li>
+ * </ul>
  */
 @JsonTypeName("directory")
-public record DirectorySourceFactory(
-        @NotNull @Pattern(regexp = SourceNames.PATTERN, message = SourceNames.MESSAGE) String name,
-        String target,
-        java.util.List<String> replicas,
-        @NotNull Path path,
-        @NotNull List<String> include,
-        @NotNull List<String> exclude,
-        boolean failOnChange,
-        boolean createIfMissing,
-        @Cron String schedule,
-        Misfire misfire,
-        @Valid RetentionPolicy retention,
-        @Valid VerifyConfig verify) implements SourceFactory {
+public final class DirectorySourceFactory extends SourceSettings {
+    @NotNull
+    private final Path path;
+    @NotNull
+    private final List<String> include;
+    @NotNull
+    private final List<String> exclude;
+    private final boolean failOnChange;
+    private final boolean createIfMissing;
 
     @JsonCreator
-    public DirectorySourceFactory(@JsonProperty("name") String name, @JsonProperty("target") String target,
-            @JsonProperty("replicas") List<String> replicas,
-            @JsonProperty("path") Path path, @JsonProperty("include") List<String> include,
+    public DirectorySourceFactory(@JsonProperty("path") Path path, @JsonProperty("include") List<String> include,
             @JsonProperty("exclude") List<String> exclude, @JsonProperty("failOnChange") Boolean failOnChange,
-            @JsonProperty("createIfMissing") Boolean createIfMissing, @JsonProperty("schedule") String schedule,
-            @JsonProperty("misfire") Misfire misfire, @JsonProperty("retention") RetentionPolicy retention,
-            @JsonProperty("verify") VerifyConfig verify) {
-        this(name, target, replicas == null ? List.of() : List.copyOf(replicas), path, include == null ? List.of() : List.copyOf(include),
-                exclude == null ? List.of() : List.copyOf(exclude), failOnChange != null && failOnChange,
-                createIfMissing != null && createIfMissing, schedule, Misfire.orDefault(misfire), retention, verify);
+            @JsonProperty("createIfMissing") Boolean createIfMissing) {
+        this(null, path, include, exclude, failOnChange, createIfMissing);
+    }
+
+    public DirectorySourceFactory(Shared shared, Path path, List<String> include, List<String> exclude, Boolean failOnChange,
+            Boolean createIfMissing) {
+        super(shared == null ? Shared.named(null) : shared);
+        this.path = path;
+        this.include = include == null ? List.of() : List.copyOf(include);
+        this.exclude = exclude == null ? List.of() : List.copyOf(exclude);
+        this.failOnChange = failOnChange != null && failOnChange;
+        this.createIfMissing = createIfMissing != null && createIfMissing;
+    }
+
+    public Path path() {
+        return path;
+    }
+
+    public List<String> include() {
+        return include;
+    }
+
+    public List<String> exclude() {
+        return exclude;
+    }
+
+    public boolean failOnChange() {
+        return failOnChange;
+    }
+
+    public boolean createIfMissing() {
+        return createIfMissing;
     }
 
     @Override
@@ -73,7 +82,7 @@ public record DirectorySourceFactory(
             try {
                 java.nio.file.Files.createDirectories(path);
             } catch (java.io.IOException e) {
-                throw new java.io.UncheckedIOException("sources[" + name + "].path: cannot create " + path, e);
+                throw new java.io.UncheckedIOException("sources[" + name() + "].path: cannot create " + path, e);
             }
         }
         return new DirectorySource(this);

@@ -1,46 +1,61 @@
 package dev.backstop.source.h2;
 
-import dev.backstop.model.RetentionPolicy;
-import dev.backstop.model.Cron;
-import dev.backstop.model.Misfire;
-import dev.backstop.model.VerifyConfig;
-import jakarta.validation.Valid;
+import com.fasterxml.jackson.annotation.JsonProperty;
+import com.fasterxml.jackson.annotation.JsonCreator;
+import dev.backstop.source.SourceSettings;
 import com.fasterxml.jackson.annotation.JsonTypeName;
 import dev.backstop.source.SnapshotSource;
 import dev.backstop.source.SourceEnvironment;
-import dev.backstop.source.SourceFactory;
-import dev.backstop.source.SourceNames;
 import jakarta.validation.constraints.NotNull;
 import jakarta.validation.constraints.Pattern;
 
 /**
  * {@code type: h2}: an online SQL script of an H2 database ({@code SCRIPT}), restorable with
- * {@code RUNSCRIPT} or {@code org.h2.tools.RunScript}.
+ * {@code RUNSCRIPT} or {@code org.h2.tools.RunScript}. The keys every type shares are in
+ * {@link SourceSettings}; this type adds:
  *
- * @param name     unique source name
- * @param replicas further storage targets that get a copy of every snapshot (caught up when they were down)
- * @param target   storage target name (default: the first)
- * @param url      JDBC URL, e.g. {@code jdbc:h2:/var/lib/app/db}; in the same process as an open
- *                 embedded database, use exactly the URL that opened it
- * @param user     database user (needs ADMIN for SCRIPT)
- * @param password use {@code ${ENV_VAR}}; may be empty
- * @param schedule  Quartz cron for scheduled snapshots (none: snapshots only on request)
- * @param misfire   what a missed snapshot does: runOnce (default) or skip
- * @param retention which snapshots to keep (none: all are kept)
- * @param verify    the verification drill (none: no drill)
+ * <ul>
+ *   <li>{@code url}: JDBC URL, e.g. {@code jdbc:h2:/var/lib/app/db}; in the same process as an open
+ *       embedded database, use exactly the URL that opened it</li>
+ *   <li>{@code user}: database user (needs ADMIN for SCRIPT)</li>
+ *   <li>{@code password}: use {@code ${ENV_VAR}}; may be empty</li>
+ * </ul>
  */
 @JsonTypeName("h2")
-public record H2SourceFactory(
-        @NotNull @Pattern(regexp = SourceNames.PATTERN, message = SourceNames.MESSAGE) String name,
-        String target,
-        java.util.List<String> replicas,
-        @NotNull @Pattern(regexp = "jdbc:h2:.+", message = "must be an H2 JDBC URL (jdbc:h2:...)") String url,
-        @NotNull String user,
-        String password,
-        @Cron String schedule,
-        Misfire misfire,
-        @Valid RetentionPolicy retention,
-        @Valid VerifyConfig verify) implements SourceFactory {
+public final class H2SourceFactory extends SourceSettings {
+    @NotNull
+    @Pattern(regexp = "jdbc:h2:.+", message = "must be an H2 JDBC URL (jdbc:h2:...)")
+    private final String url;
+    @NotNull
+    private final String user;
+    private final String password;
+
+    @JsonCreator
+    public H2SourceFactory(@JsonProperty("url") String url, @JsonProperty("user") String user,
+            @JsonProperty("password") String password) {
+        this.url = url;
+        this.user = user;
+        this.password = password;
+    }
+
+    public H2SourceFactory(Shared shared, String url, String user, String password) {
+        super(shared);
+        this.url = url;
+        this.user = user;
+        this.password = password;
+    }
+
+    public String url() {
+        return url;
+    }
+
+    public String user() {
+        return user;
+    }
+
+    public String password() {
+        return password;
+    }
 
     @Override
     public String type() {
@@ -54,7 +69,7 @@ public record H2SourceFactory(
 
     @Override
     public String toString() {
-        return "H2SourceFactory[name=" + name + ", url=" + url + ", user=" + user + "]";
+        return "H2SourceFactory[name=" + name() + ", url=" + url + ", user=" + user + "]";
     }
 
     @Override

@@ -1,83 +1,127 @@
 package dev.backstop.source.postgres;
 
-import dev.backstop.model.RetentionPolicy;
-import dev.backstop.model.Cron;
-import dev.backstop.model.Misfire;
-import dev.backstop.model.VerifyConfig;
-import jakarta.validation.Valid;
+import dev.backstop.source.SourceSettings;
 import com.fasterxml.jackson.annotation.JsonCreator;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.annotation.JsonTypeName;
 import dev.backstop.source.SnapshotSource;
 import dev.backstop.source.SourceEnvironment;
-import dev.backstop.source.SourceFactory;
-import dev.backstop.source.SourceNames;
 import jakarta.validation.constraints.Max;
 import jakarta.validation.constraints.Min;
 import jakarta.validation.constraints.NotBlank;
 import jakarta.validation.constraints.NotNull;
-import jakarta.validation.constraints.Pattern;
 import java.nio.file.Path;
 import java.util.List;
 
 /**
- * {@code type: postgres}: {@code pg_dump -Fc -Z0} (custom format, uncompressed: Backstop compresses).
+ * {@code type: postgres}: {@code pg_dump -Fc -Z0} (custom format, uncompressed: Backstop
+ * compresses). The keys every type shares are in {@link SourceSettings}; this type adds:
  *
- * @param name          unique source name
- * @param replicas further storage targets that get a copy of every snapshot (caught up when they were down)
- * @param target        storage target name (default: the first)
- * @param host          server host or socket directory
- * @param port          server port
- * @param database      database to dump
- * @param user          role to connect as
- * @param password      use {@code ${ENV_VAR}}; handed to pg_dump as PGPASSWORD, never on its command line
- * @param passfile      alternatively, a pgpass file (PGPASSFILE)
- * @param pgDump        pg_dump executable; must be at least the server's major version
- * @param schemas       only these schemas ({@code -n}); empty: all
- * @param excludeSchemas schemas to leave out ({@code -N})
- * @param tables        only these tables ({@code -t}); empty: all
- * @param excludeTables tables to leave out ({@code -T})
- * @param schedule  Quartz cron for scheduled snapshots (none: snapshots only on request)
- * @param misfire   what a missed snapshot does: runOnce (default) or skip
- * @param retention which snapshots to keep (none: all are kept)
- * @param verify    the verification drill (none: no drill)
+ * <ul>
+ *   <li>{@code host}: server host or socket directory (default 127.0.0.1)</li>
+ *   <li>{@code port}: server port (default 5432)</li>
+ *   <li>{@code database}: database to dump</li>
+ *   <li>{@code user}: role to connect as</li>
+ *   <li>{@code password}: use {@code ${ENV_VAR}}; handed to pg_dump as PGPASSWORD, never on its command line</li>
+ *   <li>{@code passfile}: alternatively, a pgpass file (PGPASSFILE)</li>
+ *   <li>{@code pgDump}: pg_dump executable; must be at least the server's major version</li>
+ *   <li>{@code schemas}, {@code excludeSchemas}: only these schemas ({@code -n}), schemas to leave out ({@code -N})</li>
+ *   <li>{@code tables}, {@code excludeTables}: only these tables ({@code -t}), tables to leave out ({@code -T})</li>
+ * </ul>
  */
 @JsonTypeName("postgres")
-public record PostgresSourceFactory(
-        @NotNull @Pattern(regexp = SourceNames.PATTERN, message = SourceNames.MESSAGE) String name,
-        String target,
-        java.util.List<String> replicas,
-        @NotBlank String host,
-        @Min(1) @Max(65535) int port,
-        @NotBlank String database,
-        @NotBlank String user,
-        String password,
-        Path passfile,
-        @NotBlank String pgDump,
-        @NotNull List<String> schemas,
-        @NotNull List<String> excludeSchemas,
-        @NotNull List<String> tables,
-        @NotNull List<String> excludeTables,
-        @Cron String schedule,
-        Misfire misfire,
-        @Valid RetentionPolicy retention,
-        @Valid VerifyConfig verify) implements SourceFactory {
+public final class PostgresSourceFactory extends SourceSettings {
+    @NotBlank
+    private final String host;
+    @Min(1)
+    @Max(65535)
+    private final int port;
+    @NotBlank
+    private final String database;
+    @NotBlank
+    private final String user;
+    private final String password;
+    private final Path passfile;
+    @NotBlank
+    private final String pgDump;
+    @NotNull
+    private final List<String> schemas;
+    @NotNull
+    private final List<String> excludeSchemas;
+    @NotNull
+    private final List<String> tables;
+    @NotNull
+    private final List<String> excludeTables;
 
     @JsonCreator
-    public PostgresSourceFactory(@JsonProperty("name") String name, @JsonProperty("target") String target,
-            @JsonProperty("replicas") List<String> replicas,
-            @JsonProperty("host") String host, @JsonProperty("port") Integer port,
+    public PostgresSourceFactory(@JsonProperty("host") String host, @JsonProperty("port") Integer port,
             @JsonProperty("database") String database, @JsonProperty("user") String user,
             @JsonProperty("password") String password, @JsonProperty("passfile") Path passfile,
             @JsonProperty("pgDump") String pgDump, @JsonProperty("schemas") List<String> schemas,
             @JsonProperty("excludeSchemas") List<String> excludeSchemas, @JsonProperty("tables") List<String> tables,
-            @JsonProperty("excludeTables") List<String> excludeTables, @JsonProperty("schedule") String schedule,
-            @JsonProperty("misfire") Misfire misfire, @JsonProperty("retention") RetentionPolicy retention,
-            @JsonProperty("verify") VerifyConfig verify) {
-        this(name, target, replicas == null ? List.of() : List.copyOf(replicas), host == null ? "127.0.0.1" : host, port == null ? 5432 : port, database, user,
-                password == null || password.isEmpty() ? null : password, passfile, pgDump == null ? "pg_dump" : pgDump,
-                orEmpty(schemas), orEmpty(excludeSchemas), orEmpty(tables), orEmpty(excludeTables), schedule,
-                Misfire.orDefault(misfire), retention, verify);
+            @JsonProperty("excludeTables") List<String> excludeTables) {
+        this(null, host, port, database, user, password, passfile, pgDump, schemas, excludeSchemas, tables, excludeTables);
+    }
+
+    public PostgresSourceFactory(Shared shared, String host, Integer port, String database, String user, String password,
+            Path passfile, String pgDump, List<String> schemas, List<String> excludeSchemas, List<String> tables,
+            List<String> excludeTables) {
+        super(shared == null ? Shared.named(null) : shared);
+        this.host = host == null ? "127.0.0.1" : host;
+        this.port = port == null ? 5432 : port;
+        this.database = database;
+        this.user = user;
+        this.password = password == null || password.isEmpty() ? null : password;
+        this.passfile = passfile;
+        this.pgDump = pgDump == null ? "pg_dump" : pgDump;
+        this.schemas = orEmpty(schemas);
+        this.excludeSchemas = orEmpty(excludeSchemas);
+        this.tables = orEmpty(tables);
+        this.excludeTables = orEmpty(excludeTables);
+    }
+
+    public String host() {
+        return host;
+    }
+
+    public int port() {
+        return port;
+    }
+
+    public String database() {
+        return database;
+    }
+
+    public String user() {
+        return user;
+    }
+
+    public String password() {
+        return password;
+    }
+
+    public Path passfile() {
+        return passfile;
+    }
+
+    public String pgDump() {
+        return pgDump;
+    }
+
+    public List<String> schemas() {
+        return schemas;
+    }
+
+    public List<String> excludeSchemas() {
+        return excludeSchemas;
+    }
+
+    public List<String> tables() {
+        return tables;
+    }
+
+    public List<String> excludeTables() {
+        return excludeTables;
     }
 
     private static List<String> orEmpty(List<String> list) {
@@ -97,7 +141,7 @@ public record PostgresSourceFactory(
     /** Never prints the password. */
     @Override
     public String toString() {
-        return "PostgresSourceFactory[name=" + name + ", host=" + host + ", port=" + port + ", database=" + database
+        return "PostgresSourceFactory[name=" + name() + ", host=" + host + ", port=" + port + ", database=" + database
                 + ", user=" + user + ", password=" + (password == null ? "none" : "***") + "]";
     }
 

@@ -1,42 +1,37 @@
 package dev.backstop.source.sqlite;
 
-import dev.backstop.model.RetentionPolicy;
-import dev.backstop.model.Cron;
-import dev.backstop.model.Misfire;
-import dev.backstop.model.VerifyConfig;
-import jakarta.validation.Valid;
+import com.fasterxml.jackson.annotation.JsonProperty;
+import com.fasterxml.jackson.annotation.JsonCreator;
+import dev.backstop.source.SourceSettings;
 import com.fasterxml.jackson.annotation.JsonTypeName;
 import dev.backstop.source.SnapshotSource;
 import dev.backstop.source.SourceEnvironment;
-import dev.backstop.source.SourceFactory;
-import dev.backstop.source.SourceNames;
 import jakarta.validation.constraints.NotNull;
-import jakarta.validation.constraints.Pattern;
 import java.nio.file.Path;
 
 /**
  * {@code type: sqlite}: a consistent online copy of a SQLite database file ({@code VACUUM INTO}),
- * taken while writers keep writing.
- *
- * @param name   unique source name
- * @param replicas further storage targets that get a copy of every snapshot (caught up when they were down)
- * @param target storage target name (default: the first)
- * @param path   the database file
- * @param schedule  Quartz cron for scheduled snapshots (none: snapshots only on request)
- * @param misfire   what a missed snapshot does: runOnce (default) or skip
- * @param retention which snapshots to keep (none: all are kept)
- * @param verify    the verification drill (none: no drill)
+ * taken while writers keep writing. The keys every type shares are in {@link SourceSettings}; this
+ * type adds {@code path}, the database file.
  */
 @JsonTypeName("sqlite")
-public record SqliteSourceFactory(
-        @NotNull @Pattern(regexp = SourceNames.PATTERN, message = SourceNames.MESSAGE) String name,
-        String target,
-        java.util.List<String> replicas,
-        @NotNull Path path,
-        @Cron String schedule,
-        Misfire misfire,
-        @Valid RetentionPolicy retention,
-        @Valid VerifyConfig verify) implements SourceFactory {
+public final class SqliteSourceFactory extends SourceSettings {
+    @NotNull
+    private final Path path;
+
+    @JsonCreator
+    public SqliteSourceFactory(@JsonProperty("path") Path path) {
+        this.path = path;
+    }
+
+    public SqliteSourceFactory(Shared shared, Path path) {
+        super(shared);
+        this.path = path;
+    }
+
+    public Path path() {
+        return path;
+    }
 
     @Override
     public String type() {
