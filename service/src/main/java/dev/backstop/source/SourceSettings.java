@@ -111,4 +111,11 @@ public abstract class SourceSettings implements SourceFactory {
     public final VerifyConfig verify() {
         return verify;
     }
+
+    /** The shared keys; a type with secrets overrides this and never prints them. */
+    @Override
+    public String toString() {
+        return getClass().getSimpleName() + "[name=" + name + ", type=" + type() + ", target=" + target + ", schedule=" + schedule
+                + "]";
+    }
 }
