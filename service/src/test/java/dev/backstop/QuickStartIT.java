@@ -109,6 +109,7 @@ class QuickStartIT {
         ProcessResult good = runJar("check", "config.yml");
         assertThat(good.exitCode()).as(good.output()).isZero();
         assertThat(good.output()).contains("ok    catalog ", "ok    storage local", "ok    source files", "0 failed");
+        assertThat(good.output()).as("every line says something").doesNotContain(" null");
         assertThat(good.output()).containsPattern("ok +scheduler +standalone as ").containsPattern("ok +job snapshot.catalog +'0 0 \\* \\* \\* \\?', next ");
 
         // A filesystem target where nothing can be written: /proc refuses new files even to root.

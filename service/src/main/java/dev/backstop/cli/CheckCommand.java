@@ -136,10 +136,11 @@ public final class CheckCommand extends ConfiguredCommand<BackstopConfiguration>
         List<Line> lines = new ArrayList<>();
         try {
             for (HealthObservation o : probe.observe(now)) {
-                if (o.key().equals("catalog:connections")) {
-                    continue; // pool gauges mean nothing in a one-shot check
+                if (o.key().equals("catalog:connections") || o.key().equals("storage:circuitBreaker")) {
+                    continue; // pool gauges and a breaker that has seen one call mean nothing in a one-shot check
                 }
-                String value = o.observedValue() == null ? "" : o.observedValue() + " " + o.observedUnit();
+                String value = o.observedValue() == null ? "" : o.observedUnit() == null ? o.observedValue().toString()
+                        : o.observedValue() + " " + o.observedUnit();
                 boolean named = o.componentId().equals(o.component()) || item.endsWith(" " + o.componentId());
                 String what = named ? item : item + " " + o.componentId();
                 lines.add(new Line(o.status(), what, o.output() != null ? o.output() : o.measurement() + " " + value));
