@@ -1,8 +1,8 @@
 package dev.backstop.api;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
-import dev.backstop.retention.Retention;
 import dev.backstop.model.RetentionPolicy;
+import dev.backstop.retention.Retention;
 import java.time.Instant;
 import java.util.List;
 

@@ -13,7 +13,6 @@ import dev.backstop.pipeline.OpenPgpEncryptor;
 import dev.backstop.source.SourceEnvironment;
 import dev.backstop.source.SourceFactory;
 import dev.backstop.storage.StorageTarget;
-import dev.backstop.storage.StorageTargetFactory;
 import io.dropwizard.core.cli.ConfiguredCommand;
 import io.dropwizard.core.setup.Bootstrap;
 import io.dropwizard.db.ManagedDataSource;
@@ -23,8 +22,8 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.Locale;
+import java.util.Map;
 import net.sourceforge.argparse4j.inf.Namespace;
 
 /**

@@ -2,11 +2,11 @@ package dev.backstop.cli;
 
 import dev.backstop.BackstopConfiguration;
 import dev.backstop.ServiceGraph;
-import dev.backstop.model.RestoreRequest;
 import dev.backstop.api.RestoreView;
 import dev.backstop.core.CatalogRebuilder;
-import dev.backstop.model.RestorePhase;
 import dev.backstop.db.RestoreRow;
+import dev.backstop.model.RestorePhase;
+import dev.backstop.model.RestoreRequest;
 import io.dropwizard.core.setup.Bootstrap;
 import java.time.Clock;
 import java.util.LinkedHashMap;

@@ -2,9 +2,9 @@ package dev.backstop.cli;
 
 import dev.backstop.BackstopConfiguration;
 import dev.backstop.api.SnapshotView;
-import dev.backstop.model.SnapshotStatus;
 import dev.backstop.db.SnapshotDao;
 import dev.backstop.db.SnapshotRow;
+import dev.backstop.model.SnapshotStatus;
 import io.dropwizard.core.setup.Bootstrap;
 import io.dropwizard.db.DataSourceFactory;
 import io.dropwizard.db.ManagedDataSource;

@@ -1,14 +1,14 @@
 package dev.backstop.core;
 
-import dev.backstop.model.TimeOrderedId;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.backstop.db.SnapshotDao;
+import dev.backstop.db.SnapshotRow;
+import dev.backstop.model.Manifest;
 import dev.backstop.model.SnapshotLayout;
 import dev.backstop.model.SnapshotOrigin;
 import dev.backstop.model.SnapshotStatus;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.backstop.model.Manifest;
+import dev.backstop.model.TimeOrderedId;
 import dev.backstop.model.VerificationRecord;
-import dev.backstop.db.SnapshotDao;
-import dev.backstop.db.SnapshotRow;
 import dev.backstop.storage.StorageTarget;
 import java.io.IOException;
 import java.io.InputStream;

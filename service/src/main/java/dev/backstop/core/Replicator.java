@@ -1,12 +1,12 @@
 package dev.backstop.core;
 
-import dev.backstop.model.SnapshotStatus;
 import com.codahale.metrics.MetricRegistry;
 import dev.backstop.db.CopyDao;
 import dev.backstop.db.CopyRow;
 import dev.backstop.db.SnapshotDao;
 import dev.backstop.db.SnapshotRow;
 import dev.backstop.model.MetricName;
+import dev.backstop.model.SnapshotStatus;
 import dev.backstop.storage.ObjectUpload;
 import dev.backstop.storage.ResilientTarget;
 import dev.backstop.storage.StorageTarget;
@@ -22,7 +22,6 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;

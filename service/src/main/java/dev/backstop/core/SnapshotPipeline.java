@@ -1,9 +1,9 @@
 package dev.backstop.core;
 
-import dev.backstop.pipeline.OpenPgpEncryptor;
-import dev.backstop.pipeline.MeasuringOutputStream;
-import dev.backstop.pipeline.CompressionConfig;
 import com.github.luben.zstd.ZstdOutputStreamNoFinalizer;
+import dev.backstop.pipeline.CompressionConfig;
+import dev.backstop.pipeline.MeasuringOutputStream;
+import dev.backstop.pipeline.OpenPgpEncryptor;
 import dev.backstop.source.SnapshotSource;
 import dev.backstop.source.SourceReport;
 import dev.backstop.storage.ObjectUpload;

@@ -4,7 +4,6 @@ import dev.backstop.storage.StorageTarget;
 import io.dropwizard.lifecycle.Managed;
 import java.time.Duration;
 import java.util.List;
-import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;

@@ -1,12 +1,12 @@
 package dev.backstop.health;
 
-import dev.backstop.model.SnapshotStatus;
 import dev.backstop.db.RestoreDao;
 import dev.backstop.db.RestoreRow;
 import dev.backstop.db.SnapshotDao;
 import dev.backstop.db.SnapshotRow;
-import dev.backstop.resilience.Guard;
 import dev.backstop.model.RetentionPolicy;
+import dev.backstop.model.SnapshotStatus;
+import dev.backstop.resilience.Guard;
 import dev.backstop.source.SourceFactory;
 import dev.backstop.storage.ResilientTarget;
 import dev.backstop.storage.StorageTarget;

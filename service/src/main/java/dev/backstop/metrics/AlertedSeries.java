@@ -1,8 +1,8 @@
 package dev.backstop.metrics;
 
+import com.codahale.metrics.MetricRegistry;
 import dev.backstop.model.DiskConfig;
 import dev.backstop.model.MetricName;
-import com.codahale.metrics.MetricRegistry;
 import dev.backstop.schedule.JobSpec;
 import dev.backstop.source.SourceFactory;
 import java.text.ParseException;

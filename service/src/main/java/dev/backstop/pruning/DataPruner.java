@@ -1,10 +1,10 @@
 package dev.backstop.pruning;
 
 import com.codahale.metrics.MetricRegistry;
-import dev.backstop.model.AuditOutcome;
 import dev.backstop.core.BackstopException;
 import dev.backstop.db.AuditDao;
 import dev.backstop.db.AuditEvent;
+import dev.backstop.model.AuditOutcome;
 import dev.backstop.model.MetricName;
 import dev.backstop.source.PruningDialect;
 import java.io.IOException;

@@ -1,9 +1,9 @@
 package dev.backstop.pruning;
 
 import com.codahale.metrics.MetricRegistry;
-import dev.backstop.model.AuditOutcome;
 import dev.backstop.db.AuditDao;
 import dev.backstop.db.AuditEvent;
+import dev.backstop.model.AuditOutcome;
 import dev.backstop.model.DiskConfig;
 import dev.backstop.model.MetricName;
 import dev.backstop.model.RetentionPolicy;
@@ -21,7 +21,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;

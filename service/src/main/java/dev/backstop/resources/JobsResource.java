@@ -1,9 +1,9 @@
 package dev.backstop.resources;
 
-import dev.backstop.schedule.JobView;
 import dev.backstop.auth.ApiPrincipal;
 import dev.backstop.auth.Role;
 import dev.backstop.schedule.BackstopScheduler;
+import dev.backstop.schedule.JobView;
 import io.dropwizard.auth.Auth;
 import jakarta.annotation.security.RolesAllowed;
 import jakarta.ws.rs.GET;

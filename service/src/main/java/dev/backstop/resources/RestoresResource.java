@@ -1,7 +1,6 @@
 package dev.backstop.resources;
 
 import dev.backstop.api.Page;
-import dev.backstop.model.RestoreRequest;
 import dev.backstop.api.RestoreView;
 import dev.backstop.auth.ApiPrincipal;
 import dev.backstop.auth.Role;
@@ -10,6 +9,7 @@ import dev.backstop.core.ProblemType;
 import dev.backstop.core.RestoreService;
 import dev.backstop.db.RestoreDao;
 import dev.backstop.db.RestoreRow;
+import dev.backstop.model.RestoreRequest;
 import io.dropwizard.auth.Auth;
 import jakarta.annotation.security.RolesAllowed;
 import jakarta.validation.Valid;

@@ -1,16 +1,15 @@
 package dev.backstop.retention;
 
-import dev.backstop.model.RetentionPolicy;
-import dev.backstop.model.SnapshotOrigin;
-
-import dev.backstop.model.AuditOutcome;
 import dev.backstop.core.BackstopException;
 import dev.backstop.core.SnapshotService;
-import dev.backstop.model.SnapshotStatus;
 import dev.backstop.db.AuditDao;
 import dev.backstop.db.AuditEvent;
 import dev.backstop.db.SnapshotDao;
 import dev.backstop.db.SnapshotRow;
+import dev.backstop.model.AuditOutcome;
+import dev.backstop.model.RetentionPolicy;
+import dev.backstop.model.SnapshotOrigin;
+import dev.backstop.model.SnapshotStatus;
 import dev.backstop.source.SourceFactory;
 import java.time.Clock;
 import java.time.ZoneId;

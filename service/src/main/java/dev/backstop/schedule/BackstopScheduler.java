@@ -1,9 +1,9 @@
 package dev.backstop.schedule;
 
-import dev.backstop.model.Misfire;
 import com.codahale.metrics.MetricRegistry;
 import dev.backstop.core.BackstopException;
 import dev.backstop.db.Catalog;
+import dev.backstop.model.Misfire;
 import io.dropwizard.lifecycle.Managed;
 import java.sql.Connection;
 import java.sql.SQLException;

@@ -1,9 +1,9 @@
 package dev.backstop.schedule;
 
 import com.codahale.metrics.MetricRegistry;
-import dev.backstop.model.AuditOutcome;
 import dev.backstop.db.AuditDao;
 import dev.backstop.db.AuditEvent;
+import dev.backstop.model.AuditOutcome;
 import dev.backstop.model.MetricName;
 import java.time.Clock;
 import java.time.Duration;

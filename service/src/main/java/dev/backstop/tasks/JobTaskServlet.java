@@ -1,8 +1,8 @@
 package dev.backstop.tasks;
 
-import dev.backstop.schedule.JobView;
 import dev.backstop.core.BackstopException;
 import dev.backstop.schedule.BackstopScheduler;
+import dev.backstop.schedule.JobView;
 import jakarta.servlet.http.HttpServlet;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;

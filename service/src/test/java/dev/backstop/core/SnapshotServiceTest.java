@@ -1,9 +1,5 @@
 package dev.backstop.core;
 
-import dev.backstop.model.TimeOrderedId;
-import dev.backstop.model.SnapshotLayout;
-import dev.backstop.model.SnapshotOrigin;
-import dev.backstop.model.SnapshotStatus;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
@@ -13,6 +9,10 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.backstop.db.Catalog;
 import dev.backstop.db.SnapshotDao;
 import dev.backstop.db.SnapshotRow;
+import dev.backstop.model.SnapshotLayout;
+import dev.backstop.model.SnapshotOrigin;
+import dev.backstop.model.SnapshotStatus;
+import dev.backstop.model.TimeOrderedId;
 import dev.backstop.pipeline.CompressionConfig;
 import dev.backstop.source.SnapshotSource;
 import dev.backstop.source.SourceEnvironment;

@@ -1,8 +1,8 @@
 package dev.backstop.health;
 
-import dev.backstop.model.DiskConfig;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.backstop.model.DiskConfig;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.List;

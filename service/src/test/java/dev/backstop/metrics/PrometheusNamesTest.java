@@ -1,8 +1,8 @@
 package dev.backstop.metrics;
 
-import dev.backstop.model.MetricName;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.backstop.model.MetricName;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;

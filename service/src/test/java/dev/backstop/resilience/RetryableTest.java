@@ -2,9 +2,9 @@ package dev.backstop.resilience;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.backstop.storage.s3.S3Failures;
 import dev.failsafe.CircuitBreaker;
 import dev.failsafe.CircuitBreakerOpenException;
-import dev.backstop.storage.s3.S3Failures;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.ConnectException;

@@ -1,8 +1,8 @@
 package dev.backstop.retention;
 
-import dev.backstop.model.RetentionPolicy;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.backstop.model.RetentionPolicy;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.ZoneId;

@@ -1,8 +1,8 @@
 package dev.backstop.retention;
 
-import dev.backstop.model.RetentionPolicy;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.backstop.model.RetentionPolicy;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.ZoneId;
@@ -10,10 +10,10 @@ import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
-import org.junit.jupiter.api.Test;
 
 /**
  * Worked examples of restic's {@code forget} rules (buckets of hours, days, ISO weeks, months and

@@ -8,7 +8,6 @@ import dev.backstop.BackstopConfiguration;
 import dev.backstop.resources.ProblemJsonTest;
 import dev.backstop.support.Http;
 import dev.backstop.support.TestApps;
-import dev.backstop.support.TestBackstopApplication;
 import dev.backstop.support.TestTokens;
 import dev.backstop.support.YamlApps;
 import io.dropwizard.testing.DropwizardTestSupport;

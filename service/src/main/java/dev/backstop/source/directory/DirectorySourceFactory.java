@@ -1,11 +1,11 @@
 package dev.backstop.source.directory;
 
-import dev.backstop.source.SourceSettings;
 import com.fasterxml.jackson.annotation.JsonCreator;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.annotation.JsonTypeName;
 import dev.backstop.source.SnapshotSource;
 import dev.backstop.source.SourceEnvironment;
+import dev.backstop.source.SourceSettings;
 import jakarta.validation.constraints.NotNull;
 import java.nio.file.Path;
 import java.util.List;
