@@ -108,7 +108,7 @@ final class PostgresRestorer implements SourceRestorer {
 
             @Override
             public void write(InputStream raw) throws Exception {
-                parallel = parallel(progress);
+                parallel = parallel();
                 if (parallel.jobs() > 1) {
                     // Staged, and restored only once the whole object has verified (in commit).
                     stage(raw, staged, progress);
@@ -203,7 +203,7 @@ final class PostgresRestorer implements SourceRestorer {
      * seekable file, so the staging directory must hold it. Judged from the source database as it
      * is now. Otherwise the dump streams straight into one pg_restore, with no staged copy.
      */
-    private Parallel parallel(LongConsumer progress) {
+    private Parallel parallel() {
         int cores = Runtime.getRuntime().availableProcessors();
         if (cores < 2) {
             return Parallel.NO;
