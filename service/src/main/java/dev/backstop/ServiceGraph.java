@@ -191,7 +191,7 @@ public record ServiceGraph(
                 snapshots, restores, retention, verification, pruner, replicator, diskPressure,
                 new CatalogRebuilder(targets, catalog.snapshots(), environment.getObjectMapper()), sweeper,
                 health, prometheus, scheduler, threads);
-        graph.manage(environment.lifecycle(), targets.values());
+        graph.manage(environment.lifecycle());
         return graph;
     }
 
@@ -202,7 +202,7 @@ public record ServiceGraph(
      * built, before their services, so each stops after the service that uses it. A CLI graph is
      * never started; its {@link #close()} ends what it opened.
      */
-    private void manage(io.dropwizard.lifecycle.setup.LifecycleEnvironment lifecycle, java.util.Collection<StorageTarget> stored) {
+    private void manage(io.dropwizard.lifecycle.setup.LifecycleEnvironment lifecycle) {
         lifecycle.manage(new io.dropwizard.lifecycle.Managed() {
             @Override
             public void stop() {
@@ -211,7 +211,7 @@ public record ServiceGraph(
                 }
             }
         });
-        stored.forEach(target -> lifecycle.manage(new io.dropwizard.lifecycle.Managed() {
+        targets.values().forEach(target -> lifecycle.manage(new io.dropwizard.lifecycle.Managed() {
             @Override
             public void stop() {
                 target.close();

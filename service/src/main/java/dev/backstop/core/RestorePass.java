@@ -34,37 +34,26 @@ final class RestorePass {
     private static final Logger LOG = LoggerFactory.getLogger(RestorePass.class);
     private static final long PROGRESS_EVERY = 8L << 20;
 
-    /** Where a pass reports to; {@link #check()} throws (unchecked) once the restore is cancelled or the service stops. */
-    interface Progress {
-        void check();
-
+    /** Phase changes as {@code phase(phase, done, total)}. */
+    interface PhaseSink {
         void phase(RestorePhase phase, long done, long total);
+    }
 
-        /** Stored bytes read so far. */
-        void stored(long bytes);
-
-        /** Phase changes as {@code phase(phase, done, total)}. */
-        interface PhaseSink {
-            void phase(RestorePhase phase, long done, long total);
+    /**
+     * Where a pass reports to; {@link #check()} throws (unchecked) once the restore is cancelled or
+     * the service stops; {@code storedBytes} hears the stored bytes read so far.
+     */
+    record Progress(Runnable checker, PhaseSink phases, java.util.function.LongConsumer storedBytes) {
+        void check() {
+            checker.run();
         }
 
-        static Progress of(Runnable check, PhaseSink phases, java.util.function.LongConsumer stored) {
-            return new Progress() {
-                @Override
-                public void check() {
-                    check.run();
-                }
+        void phase(RestorePhase phase, long done, long total) {
+            phases.phase(phase, done, total);
+        }
 
-                @Override
-                public void phase(RestorePhase phase, long done, long total) {
-                    phases.phase(phase, done, total);
-                }
-
-                @Override
-                public void stored(long bytes) {
-                    stored.accept(bytes);
-                }
-            };
+        void stored(long bytes) {
+            storedBytes.accept(bytes);
         }
     }
 

@@ -245,7 +245,7 @@ public final class RestoreService implements Managed {
             restores.started(row.id(), clock.instant());
             inFlight.put(row.id(), Map.entry(snapshot.sourceName(), 0L));
             checkGoingOn(row.id()); // cancelled while queued
-            String detail = pass.fromHealthiestCopy(row, snapshot, restorer, plan, RestorePass.Progress.of(
+            String detail = pass.fromHealthiestCopy(row, snapshot, restorer, plan, new RestorePass.Progress(
                     () -> checkGoingOn(row.id()),
                     (phase, done, total) -> restores.progress(row.id(), phase, done, total, clock.instant()),
                     bytes -> inFlight.computeIfPresent(row.id(), (id, entry) -> Map.entry(entry.getKey(), bytes))));

@@ -104,7 +104,6 @@ final class PostgresRestorer implements SourceRestorer {
         Path staged = environment.stagingDirectory().resolve("restore-" + restoreId + ".pgdump");
         return new Fresh() {
             private Parallel parallel = Parallel.NO;
-            private String how = "with pg_restore streaming from the verified object";
 
             @Override
             public void write(InputStream raw) throws Exception {
@@ -119,15 +118,15 @@ final class PostgresRestorer implements SourceRestorer {
 
             @Override
             public String commit() throws Exception {
-                if (parallel.jobs() > 1) {
-                    try {
-                        pgRestore(fresh, null, staged, parallel.jobs(), progress);
-                    } finally {
-                        java.nio.file.Files.deleteIfExists(staged);
-                    }
-                    how = "with pg_restore -j " + parallel.jobs() + " from a staged file (" + parallel.why() + ")";
+                if (parallel.jobs() == 1) {
+                    return swapIn("with pg_restore streaming from the verified object");
                 }
-                return swapIn(how);
+                try {
+                    pgRestore(fresh, null, staged, parallel.jobs(), progress);
+                } finally {
+                    java.nio.file.Files.deleteIfExists(staged);
+                }
+                return swapIn("with pg_restore -j " + parallel.jobs() + " from a staged file (" + parallel.why() + ")");
             }
 
             /** Gives the fresh database the target's name; {@code how} says how it was filled. */
