@@ -88,7 +88,7 @@ public final class VerificationService {
         if (source == null) {
             throw BackstopException.notFound("no source " + snapshot.sourceName());
         }
-        VerifyConfig config = source.verify() == null ? new VerifyConfig("0 0 0 * * ?", null, null, null) : source.verify();
+        VerifyConfig config = source.verify() == null ? new VerifyConfig("0 0 0 * * ?", null, null, null, null) : source.verify();
         String scratch = "backstop_verify_" + snapshot.id().toLowerCase(Locale.ROOT);
         SourceRestorer.Drill drill = restorers.get(source.name()).drill(scratch, scratchDirectory());
         Outcome outcome;

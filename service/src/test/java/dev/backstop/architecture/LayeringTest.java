@@ -54,7 +54,7 @@ class LayeringTest {
 
     @Test
     void aSourceOrStorageTypeIsKnownOnlyToItself() {
-        for (String type : List.of("source.directory", "source.h2", "source.postgres", "source.sqlite", "storage.s3",
+        for (String type : List.of("source.directory", "source.h2", "source.postgres", "source.pgcluster", "source.sqlite", "storage.s3",
                 "storage.filesystem")) {
             String pkg = "dev.backstop." + type + "..";
             noClasses().that().resideOutsideOfPackage(pkg).should().dependOnClassesThat().resideInAPackage(pkg)

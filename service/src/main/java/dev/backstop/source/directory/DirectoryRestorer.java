@@ -4,6 +4,7 @@ import dev.backstop.source.CountingInputStream;
 import dev.backstop.source.FileTrees;
 import dev.backstop.source.SourceRestorer;
 import dev.backstop.source.TargetChecks;
+import dev.backstop.source.TarExtractor;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;

@@ -3,7 +3,7 @@ package dev.backstop.source.postgres;
 import dev.backstop.source.ProcessOutput;
 import dev.backstop.source.SnapshotSource;
 import dev.backstop.source.SourceReport;
-import java.io.ByteArrayOutputStream;
+import dev.backstop.source.StderrTail;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -28,7 +28,6 @@ import java.util.regex.Pattern;
  */
 public final class PostgresSource implements SnapshotSource {
     private static final Pattern VERSION = Pattern.compile("(\\d+)(?:\\.(\\d+))?");
-    private static final int STDERR_KEEP = 8 * 1024;
 
     private final PostgresSourceFactory config;
 
@@ -149,7 +148,7 @@ public final class PostgresSource implements SnapshotSource {
         } catch (IOException e) {
             throw new IOException("cannot start pg_dump ('" + config.pgDump() + "'): " + e.getMessage(), e);
         }
-        StderrTail stderr = new StderrTail(process.getErrorStream());
+        StderrTail stderr = new StderrTail(process.getErrorStream(), "pg_dump-stderr");
         stderr.start();
         try (InputStream dump = process.getInputStream()) {
             ProcessOutput.copy(dump, out, "pg_dump-stdout");
@@ -166,48 +165,6 @@ public final class PostgresSource implements SnapshotSource {
             // Downstream failure (storage down, disk full): do not leave pg_dump holding a snapshot open.
             if (process.isAlive()) {
                 process.destroyForcibly();
-            }
-        }
-    }
-
-    /** Keeps the last few KB of stderr so a failure can say why, without unbounded memory. */
-    private static final class StderrTail extends Thread {
-        private final InputStream in;
-        private final ByteArrayOutputStream kept = new ByteArrayOutputStream();
-
-        StderrTail(InputStream in) {
-            super("pg_dump-stderr");
-            setDaemon(true);
-            this.in = in;
-        }
-
-        @Override
-        public void run() {
-            byte[] buffer = new byte[4096];
-            try (in) {
-                int n;
-                while ((n = in.read(buffer)) >= 0) {
-                    synchronized (kept) {
-                        kept.write(buffer, 0, n);
-                        if (kept.size() > 2 * STDERR_KEEP) {
-                            byte[] all = kept.toByteArray();
-                            kept.reset();
-                            kept.write(all, all.length - STDERR_KEEP, STDERR_KEEP);
-                        }
-                    }
-                }
-            } catch (IOException ignored) {
-                // process ended
-            }
-        }
-
-        String text() {
-            synchronized (kept) {
-                String text = kept.toString(StandardCharsets.UTF_8).trim();
-                if (text.length() > STDERR_KEEP) {
-                    text = text.substring(text.length() - STDERR_KEEP);
-                }
-                return text.isEmpty() ? "(no message)" : text.replace('\n', ' ');
             }
         }
     }

@@ -1,4 +1,4 @@
-package dev.backstop.source.directory;
+package dev.backstop.source;
 
 import java.io.IOException;
 import java.io.InputStream;

@@ -1,0 +1,245 @@
+package dev.backstop.source.pgcluster;
+
+import dev.backstop.source.CountingInputStream;
+import dev.backstop.source.FileTrees;
+import dev.backstop.source.ProbeQuery;
+import dev.backstop.source.SourceRestorer;
+import dev.backstop.source.TarExtractor;
+import dev.backstop.source.TargetChecks;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.sql.Connection;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.LongConsumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Restores a base backup into a fresh data directory ({@code mode: new} only: a physical copy
+ * never replaces a running cluster's files). The tar streams into a hidden sibling
+ * {@code .<name>.restore-<id>}; once the whole object has verified, commit renames it into place,
+ * adds the restore's settings to {@code postgresql.auto.conf} (the target port, 127.0.0.1 only,
+ * {@code archive_mode = off} so a copy never archives into the source's archive), starts the
+ * server as the OS user, waits until it has recovered and accepts connections, and stops it again
+ * unless {@code target.start} is true. A failed commit stops the server and removes the directory.
+ */
+final class ClusterRestorer implements SourceRestorer {
+    private static final Logger LOG = LoggerFactory.getLogger(ClusterRestorer.class);
+    private static final Set<String> KEYS = Set.of("dataDirectory", "port", "start");
+    /** A file in a restored data directory naming the restore that made it, so leftovers are recognised. */
+    static final String MARKER = "backstop_restore_id";
+    static final Duration RECOVERY_TIMEOUT = Duration.ofHours(6);
+
+    private final ClusterSourceFactory config;
+    private final PgTools tools;
+
+    ClusterRestorer(ClusterSourceFactory config, PgTools tools) {
+        this.config = config;
+        this.tools = tools;
+    }
+
+    @Override
+    public Plan plan(Map<String, String> target, boolean replace, boolean force, boolean dropReplaced) {
+        if (replace) {
+            throw Refused.invalid("a postgres-cluster snapshot restores only with mode new, into a fresh data directory "
+                    + "(target.dataDirectory) on its own port; point clients at it once it runs");
+        }
+        for (String key : target.keySet()) {
+            if (!KEYS.contains(key)) {
+                throw Refused.invalid("unknown target key '" + key + "'; a postgres-cluster restore takes target.dataDirectory, "
+                        + "target.port and target.start");
+            }
+        }
+        Path dir = TargetChecks.absolutePath(target, "dataDirectory", "postgres-cluster");
+        if (Files.exists(dir, LinkOption.NOFOLLOW_LINKS)) {
+            throw Refused.conflict("target.dataDirectory " + dir + " exists; a restore writes a fresh data directory");
+        }
+        TargetChecks.parentExists(dir);
+        if (!tools.serverUserCanEnter(dir.getParent())) {
+            throw Refused.invalid("the OS user the server runs as cannot enter " + dir.getParent() + " (sources[" + config.name()
+                    + "].osUser); give it search permission on every parent of target.dataDirectory");
+        }
+        int port = port(target);
+        start(target);
+        List<String> wouldRefuse = new ArrayList<>();
+        if (!portFree(port)) {
+            wouldRefuse.add("target.port " + port + " is in use on 127.0.0.1");
+        }
+        return new Plan("postgres-cluster:" + dir, target, false, force, dropReplaced, wouldRefuse);
+    }
+
+    static int port(Map<String, String> target) {
+        String value = target.get("port");
+        if (value == null || value.isBlank()) {
+            throw Refused.invalid("target.port is required: the port the restored server listens on (127.0.0.1)");
+        }
+        try {
+            int port = Integer.parseInt(value.trim());
+            if (port < 1 || port > 65535) {
+                throw new NumberFormatException();
+            }
+            return port;
+        } catch (NumberFormatException e) {
+            throw Refused.invalid("target.port must be a port number (1-65535), not '" + value + "'");
+        }
+    }
+
+    static boolean start(Map<String, String> target) {
+        String value = target.get("start");
+        if (value == null || value.equalsIgnoreCase("false")) {
+            return false;
+        }
+        if (value.equalsIgnoreCase("true")) {
+            return true;
+        }
+        throw Refused.invalid("target.start must be true (leave the restored server running) or false (stop it once recovered), "
+                + "not '" + value + "'");
+    }
+
+    static boolean portFree(int port) {
+        try (ServerSocket socket = new ServerSocket(port, 1, InetAddress.getLoopbackAddress())) {
+            return true;
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    @Override
+    public Fresh open(Plan plan, String restoreId, LongConsumer progress) throws IOException {
+        Path dir = Path.of(plan.target().get("dataDirectory")).normalize();
+        int port = port(plan.target());
+        if (!portFree(port)) {
+            throw Refused.conflict("target.port " + port + " is in use on 127.0.0.1");
+        }
+        boolean leaveRunning = start(plan.target());
+        Path fresh = fresh(dir, restoreId);
+        return new Fresh() {
+            private boolean moved;
+
+            @Override
+            public void write(InputStream raw) throws IOException {
+                Files.createDirectory(fresh, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+                Files.writeString(fresh.resolve(MARKER), restoreId + "\n");
+                TarExtractor.extract(new CountingInputStream(raw, progress), fresh);
+            }
+
+            @Override
+            public String commit() throws IOException {
+                configure(fresh, port);
+                tools.handOver(fresh);
+                Files.move(fresh, dir, StandardCopyOption.ATOMIC_MOVE);
+                moved = true;
+                PgServer server = new PgServer(tools, dir, port);
+                server.start();
+                server.awaitReady(config.user(), config.password(), true, RECOVERY_TIMEOUT);
+                if (leaveRunning) {
+                    return "restored the base backup into " + dir + "; the server runs on 127.0.0.1:" + port;
+                }
+                server.stop("fast");
+                return "restored the base backup into " + dir + "; recovered, then stopped (start it with pg_ctl -D " + dir + " start)";
+            }
+
+            @Override
+            public void discard() {
+                remove(moved ? dir : fresh, port);
+            }
+        };
+    }
+
+    /** The restore's own settings, after the source's: PostgreSQL takes the last value of a key. */
+    private static void configure(Path dataDirectory, int port) throws IOException {
+        String settings = "\n# Added by Backstop's restore: a restored copy listens on 127.0.0.1 only and never archives\n"
+                + "port = " + port + "\n"
+                + "listen_addresses = '127.0.0.1'\n"
+                + "unix_socket_directories = ''\n"
+                + "archive_mode = off\n"
+                + "archive_command = ''\n";
+        Files.writeString(dataDirectory.resolve("postgresql.auto.conf"), settings, StandardCharsets.UTF_8, StandardOpenOption.CREATE,
+                StandardOpenOption.APPEND);
+        Files.deleteIfExists(dataDirectory.resolve("standby.signal"));
+        Files.deleteIfExists(dataDirectory.resolve("postmaster.pid"));
+    }
+
+    private void remove(Path dir, int port) {
+        try {
+            new PgServer(tools, dir, port).stop("immediate");
+        } catch (IOException e) {
+            LOG.warn("Cannot stop the server on {}: {}", dir, e.getMessage());
+        }
+        try {
+            FileTrees.delete(dir);
+        } catch (IOException e) {
+            LOG.warn("Cannot remove {}: {}", dir, e.getMessage());
+        }
+    }
+
+    private static Path fresh(Path dir, String restoreId) {
+        return dir.resolveSibling("." + dir.getFileName() + ".restore-" + restoreId);
+    }
+
+    @Override
+    public void discardLeftovers(Map<String, String> target, String restoreId) throws IOException {
+        String value = target.get("dataDirectory");
+        if (value == null) {
+            return;
+        }
+        Path dir = Path.of(value).normalize();
+        FileTrees.delete(fresh(dir, restoreId));
+        Path marker = dir.resolve(MARKER);
+        if (Files.isRegularFile(marker) && Files.readString(marker).trim().equals(restoreId)) {
+            int port;
+            try {
+                port = port(target);
+            } catch (Refused e) {
+                port = 0;
+            }
+            remove(dir, port); // the process died while this restore's server recovered: it is this restore's own
+        }
+    }
+
+    @Override
+    public Drill drill(String scratchName, Path staging) {
+        Path scratch = staging.resolve(scratchName);
+        int port = freePort();
+        String database = config.verify() == null || config.verify().database() == null ? "postgres" : config.verify().database();
+        return new Drill() {
+            @Override
+            public Map<String, String> scratchTarget() {
+                return Map.of("dataDirectory", scratch.toString(), "port", Integer.toString(port), "start", "true");
+            }
+
+            @Override
+            public String probe(String query) throws Exception {
+                try (Connection c = new PgServer(tools, scratch, port).connect(database, config.user(), config.password())) {
+                    return ProbeQuery.run(c, query) + " in database " + database;
+                }
+            }
+
+            @Override
+            public void remove() {
+                ClusterRestorer.this.remove(scratch, port);
+            }
+        };
+    }
+
+    private static int freePort() {
+        try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            return socket.getLocalPort();
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException("no free port for a drill", e);
+        }
+    }
+}

@@ -1,0 +1,135 @@
+package dev.backstop.source.pgcluster;
+
+import com.fasterxml.jackson.annotation.JsonCreator;
+import com.fasterxml.jackson.annotation.JsonProperty;
+import com.fasterxml.jackson.annotation.JsonTypeName;
+import dev.backstop.source.SnapshotSource;
+import dev.backstop.source.SourceEnvironment;
+import dev.backstop.source.SourceRestorer;
+import dev.backstop.source.SourceSettings;
+import jakarta.validation.constraints.Max;
+import jakarta.validation.constraints.Min;
+import jakarta.validation.constraints.NotBlank;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * {@code type: postgres-cluster}: a whole PostgreSQL 15+ cluster, physically: each snapshot is a
+ * base backup ({@code pg_basebackup -D - -Ft -X fetch -c fast --manifest-checksums=SHA256}), a
+ * tar of the data directory with the WAL it needs, so each one restores on its own. The keys every
+ * type shares are in {@link SourceSettings}; this type adds:
+ *
+ * <ul>
+ *   <li>{@code host}, {@code port}: the server (default 127.0.0.1:5432)</li>
+ *   <li>{@code user}: a role WITH REPLICATION (pg_hba.conf needs a {@code replication} line for it)</li>
+ *   <li>{@code password}: use {@code ${ENV_VAR}}; handed over as PGPASSWORD, never on a command line</li>
+ *   <li>{@code passfile}: alternatively, a pgpass file (PGPASSFILE)</li>
+ *   <li>{@code binDirectory}: where pg_basebackup, pg_ctl and postgres are (default: {@code pg_config --bindir},
+ *       else /usr/lib/postgresql/15/bin)</li>
+ *   <li>{@code osUser}: the OS user restored and drill servers run as when Backstop runs as root (default postgres)</li>
+ * </ul>
+ */
+@JsonTypeName("postgres-cluster")
+public final class ClusterSourceFactory extends SourceSettings {
+    @NotBlank
+    private final String host;
+    @Min(1)
+    @Max(65535)
+    private final int port;
+    @NotBlank
+    private final String user;
+    private final String password;
+    private final Path passfile;
+    private final Path binDirectory;
+    @NotBlank
+    private final String osUser;
+
+    @JsonCreator
+    public ClusterSourceFactory(@JsonProperty("host") String host, @JsonProperty("port") Integer port,
+            @JsonProperty("user") String user, @JsonProperty("password") String password,
+            @JsonProperty("passfile") Path passfile, @JsonProperty("binDirectory") Path binDirectory,
+            @JsonProperty("osUser") String osUser) {
+        this(null, host, port, user, password, passfile, binDirectory, osUser);
+    }
+
+    public ClusterSourceFactory(Shared shared, String host, Integer port, String user, String password, Path passfile,
+            Path binDirectory, String osUser) {
+        super(shared == null ? Shared.named(null) : shared);
+        this.host = host == null ? "127.0.0.1" : host;
+        this.port = port == null ? 5432 : port;
+        this.user = user;
+        this.password = password == null || password.isEmpty() ? null : password;
+        this.passfile = passfile;
+        this.binDirectory = binDirectory;
+        this.osUser = osUser == null ? "postgres" : osUser;
+    }
+
+    public String host() {
+        return host;
+    }
+
+    public int port() {
+        return port;
+    }
+
+    public String user() {
+        return user;
+    }
+
+    String password() {
+        return password;
+    }
+
+    /** PGPASSWORD / PGPASSFILE for the client tools. */
+    Map<String, String> clientEnvironment() {
+        Map<String, String> env = new java.util.HashMap<>();
+        env.put("PGAPPNAME", "backstop");
+        if (password != null) {
+            env.put("PGPASSWORD", password);
+        }
+        if (passfile != null) {
+            env.put("PGPASSFILE", passfile.toAbsolutePath().toString());
+        }
+        return env;
+    }
+
+    PgTools tools() {
+        return new PgTools(binDirectory == null ? defaultBinDirectory() : binDirectory, osUser);
+    }
+
+    private static Path defaultBinDirectory() {
+        try {
+            String out = PgTools.run(List.of("pg_config", "--bindir"), Map.of(), 30).trim();
+            Path bin = Path.of(out);
+            if (java.nio.file.Files.isExecutable(bin.resolve("pg_ctl"))) {
+                return bin;
+            }
+        } catch (java.io.IOException noPgConfig) {
+            // fall back to Debian's layout
+        }
+        return Path.of("/usr/lib/postgresql/15/bin");
+    }
+
+    @Override
+    public String type() {
+        return "postgres-cluster";
+    }
+
+    @Override
+    public SnapshotSource build(SourceEnvironment environment) {
+        return new BaseBackupSource(this, tools());
+    }
+
+    @Override
+    public SourceRestorer restorer(SourceEnvironment environment) {
+        return new ClusterRestorer(this, tools());
+    }
+
+    /** Never prints the password. */
+    @Override
+    public String toString() {
+        return "ClusterSourceFactory[name=" + name() + ", host=" + host + ", port=" + port + ", user=" + user + ", password="
+                + (password == null ? "none" : "***") + "]";
+    }
+}

@@ -1,0 +1,166 @@
+package dev.backstop.pitr;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.backstop.BackstopConfiguration;
+import dev.backstop.resources.ProblemJsonTest;
+import dev.backstop.source.pgcluster.PgServer;
+import dev.backstop.support.Http;
+import dev.backstop.support.TestCluster;
+import dev.backstop.support.TestTokens;
+import dev.backstop.support.YamlApps;
+import io.dropwizard.testing.DropwizardTestSupport;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * {@code type: postgres-cluster} base backups against a private PostgreSQL 15 cluster: the
+ * snapshot is a real {@code pg_basebackup}, the restore a real server recovering from it.
+ */
+class ClusterBaseBackupTest {
+    private TestCluster cluster;
+    private Path dir;
+    private YamlApps apps;
+    private final List<PgServer> restored = new ArrayList<>();
+
+    @BeforeEach
+    void start() throws Exception {
+        cluster = TestCluster.start();
+        dir = TestCluster.openDirectory("backstop-pgcluster");
+        apps = new YamlApps(dir);
+    }
+
+    @AfterEach
+    void stop() throws Exception {
+        if (apps != null) {
+            apps.close();
+        }
+        for (PgServer server : restored) {
+            server.stop("immediate");
+        }
+        if (cluster != null) {
+            cluster.close();
+        }
+        if (dir != null) {
+            dev.backstop.source.FileTrees.delete(dir);
+        }
+    }
+
+    private DropwizardTestSupport<BackstopConfiguration> app() throws Exception {
+        return apps.start("", """
+                  - {type: postgres-cluster, name: main, port: %d, user: postgres, binDirectory: %s,
+                     verify: {schedule: "0 0 0 1 1 ? 2099", database: postgres, probeQuery: "SELECT count(*) FROM orders"}}
+                """.formatted(cluster.port(), TestCluster.BIN));
+    }
+
+    private static String snapshot(DropwizardTestSupport<BackstopConfiguration> app) {
+        String id = Http.send("POST", YamlApps.api(app, "/snapshots"), TestTokens.OPERATOR, "application/json",
+                "{\"source\": \"main\"}").json().get("id").asText();
+        await().atMost(Duration.ofSeconds(120)).until(() -> !Http.get(YamlApps.api(app, "/snapshots/" + id), TestTokens.READER)
+                .json().get("status").asText().equals("RUNNING"));
+        JsonNode row = Http.get(YamlApps.api(app, "/snapshots/" + id), TestTokens.READER).json();
+        assertThat(row.get("status").asText()).as(row.toString()).isEqualTo("COMPLETED");
+        return id;
+    }
+
+    private static Http.Reply restore(DropwizardTestSupport<BackstopConfiguration> app, String body) {
+        return Http.send("POST", YamlApps.api(app, "/restores"), TestTokens.OPERATOR, "application/json", body);
+    }
+
+    private static JsonNode awaitRestore(Http.Reply accepted) {
+        assertThat(accepted.status()).as(accepted.body()).isEqualTo(202);
+        String location = accepted.header("Location");
+        await().atMost(Duration.ofSeconds(180)).until(() -> {
+            String phase = Http.get(location, TestTokens.READER).json().get("phase").asText();
+            return phase.equals("COMPLETED") || phase.equals("FAILED");
+        });
+        return Http.get(location, TestTokens.READER).json();
+    }
+
+    @Test
+    void aBaseBackupRestoresIntoAFreshDataDirectoryWithExactlyTheRowsItHeld() throws Exception {
+        cluster.sql("CREATE TABLE orders (id int PRIMARY KEY, note text)",
+                "INSERT INTO orders SELECT i, repeat('x', 100) FROM generate_series(1, 5000) i");
+        var app = app();
+        String id = snapshot(app);
+        cluster.sql("INSERT INTO orders VALUES (5001, 'after the backup')");
+
+        Path data = dir.resolve("restored");
+        int port = TestCluster.freePort();
+        JsonNode done = awaitRestore(restore(app, """
+                {"snapshotId": "%s", "mode": "new", "target": {"dataDirectory": "%s", "port": %d, "start": true}}
+                """.formatted(id, data, port)));
+        assertThat(done.get("phase").asText()).as(done.toString()).isEqualTo("COMPLETED");
+        PgServer server = new PgServer(TestCluster.tools(), data, port);
+        restored.add(server);
+        assertThat(done.get("detail").asText()).contains("the server runs on 127.0.0.1:" + port);
+        assertThat(TestCluster.count(server, "SELECT count(*) FROM orders")).isEqualTo(5000);
+        assertThat(TestCluster.count(server, "SELECT count(*) FROM orders WHERE id = 5001")).isZero();
+        assertThat(TestCluster.count(server, "SELECT count(*) FROM pg_settings WHERE name = 'archive_mode' AND setting = 'off'"))
+                .isEqualTo(1);
+        assertThat(Files.exists(data.resolve("backup_manifest"))).as("pg_basebackup's manifest came with the tar").isTrue();
+
+        // The source was not touched: it still has the row written after the backup.
+        assertThat(cluster.count("SELECT count(*) FROM orders")).isEqualTo(5001);
+    }
+
+    @Test
+    void aStoppedRestoreLeavesACleanDataDirectoryAndMistakesAreRefusedBeforeAnythingIsWritten() throws Exception {
+        cluster.sql("CREATE TABLE orders (id int PRIMARY KEY)", "INSERT INTO orders SELECT generate_series(1, 10)");
+        var app = app();
+        String id = snapshot(app);
+
+        Path data = dir.resolve("stopped");
+        JsonNode done = awaitRestore(restore(app, """
+                {"snapshotId": "%s", "mode": "new", "target": {"dataDirectory": "%s", "port": %d}}
+                """.formatted(id, data, TestCluster.freePort())));
+        assertThat(done.get("phase").asText()).as(done.toString()).isEqualTo("COMPLETED");
+        assertThat(done.get("detail").asText()).contains("recovered, then stopped");
+        assertThat(new PgServer(TestCluster.tools(), data, 1).running()).isFalse();
+        assertThat(Files.exists(data.resolve("backup_label"))).as("recovery finished: the label is gone").isFalse();
+
+        ProblemJsonTest.assertProblem(restore(app, """
+                {"snapshotId": "%s", "mode": "new", "target": {"dataDirectory": "%s", "port": 5999}}
+                """.formatted(id, data)), 409, "conflict");
+        ProblemJsonTest.assertProblem(Http.send("POST", YamlApps.api(app, "/restores"), TestTokens.ADMIN, "application/json", """
+                {"snapshotId": "%s", "mode": "replace", "target": {"dataDirectory": "%s", "port": 5999}}
+                """.formatted(id, cluster.dataDirectory())), 422, "validation-failed");
+        ProblemJsonTest.assertProblem(restore(app, """
+                {"snapshotId": "%s", "mode": "new", "target": {"dataDir": "%s/x", "port": 5999}}
+                """.formatted(id, dir)), 422, "validation-failed");
+        ProblemJsonTest.assertProblem(restore(app, """
+                {"snapshotId": "%s", "mode": "new", "target": {"dataDirectory": "%s/x", "port": "fifty"}}
+                """.formatted(id, dir)), 422, "validation-failed");
+        ProblemJsonTest.assertProblem(restore(app, """
+                {"snapshotId": "%s", "mode": "new", "target": {"dataDirectory": "%s/x", "port": %d}}
+                """.formatted(id, dir, cluster.port())), 409, "conflict");
+        assertThat(Files.exists(dir.resolve("x"))).isFalse();
+        assertThat(cluster.count("SELECT count(*) FROM orders")).isEqualTo(10);
+    }
+
+    @Test
+    void aDrillRestoresTheNewestBaseBackupProbesItAndRemovesTheScratchCopy() throws Exception {
+        cluster.sql("CREATE TABLE orders (id int PRIMARY KEY)", "INSERT INTO orders SELECT generate_series(1, 42)");
+        var app = app();
+        String id = snapshot(app);
+        assertThat(Http.send("POST", YamlApps.api(app, "/jobs/verify.main/trigger"), TestTokens.OPERATOR, null, null).status())
+                .isEqualTo(202);
+        await().atMost(Duration.ofSeconds(180)).until(() -> Http.get(YamlApps.api(app, "/snapshots/" + id), TestTokens.READER)
+                .json().has("verifyStatus"));
+        JsonNode drilled = Http.get(YamlApps.api(app, "/snapshots/" + id), TestTokens.READER).json();
+        assertThat(drilled.get("verifyStatus").asText()).as(drilled.toString()).isEqualTo("PASSED");
+        assertThat(drilled.get("verifyDetail").asText()).contains("probe query returned 42 in database postgres");
+        try (var left = Files.walk(dir.resolve("staging"))) {
+            assertThat(left.filter(p -> p.getFileName().toString().equals("PG_VERSION")).toList()).as("no scratch cluster left")
+                    .isEmpty();
+        }
+    }
+}

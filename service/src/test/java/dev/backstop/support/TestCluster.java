@@ -1,0 +1,127 @@
+package dev.backstop.support;
+
+import dev.backstop.source.FileTrees;
+import dev.backstop.source.pgcluster.PgServer;
+import dev.backstop.source.pgcluster.PgTools;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A private PostgreSQL 15 cluster for one test: {@code initdb} into a fresh directory, started
+ * with {@code pg_ctl} on a free port on 127.0.0.1 (trust authentication, replication allowed), as
+ * the {@code postgres} OS user when the tests run as root (PostgreSQL refuses root). {@link #close}
+ * stops it and removes every file. {@code BACKSTOP_TEST_PG_BIN} overrides where the binaries are.
+ */
+public final class TestCluster implements AutoCloseable {
+    public static final Path BIN = Path.of(System.getenv().getOrDefault("BACKSTOP_TEST_PG_BIN", "/usr/lib/postgresql/15/bin"));
+    public static final String OS_USER = "postgres";
+
+    private final Path root;
+    private final PgTools tools;
+    private final PgServer server;
+
+    private TestCluster(Path root, PgTools tools, PgServer server) {
+        this.root = root;
+        this.tools = tools;
+        this.server = server;
+    }
+
+    public static TestCluster start(String... settings) throws IOException {
+        Path root = openDirectory("backstop-cluster");
+        PgTools tools = new PgTools(BIN, OS_USER);
+        tools.handOver(root);
+        Path data = root.resolve("data");
+        PgTools.run(tools.asServerUser(List.of(tools.tool("initdb"), "-D", data.toString(), "-U", "postgres", "-A", "trust", "-E",
+                "UTF8", "--no-sync")), Map.of(), 120);
+        int port = freePort();
+        StringBuilder conf = new StringBuilder("\nport = " + port + "\nlisten_addresses = '127.0.0.1'\n"
+                + "unix_socket_directories = ''\nfsync = off\nmax_wal_senders = 10\nmax_replication_slots = 10\n");
+        for (String setting : settings) {
+            conf.append(setting).append('\n');
+        }
+        Files.writeString(data.resolve("postgresql.conf"), conf, java.nio.file.StandardOpenOption.APPEND);
+        TestCluster cluster = new TestCluster(root, tools, new PgServer(tools, data, port));
+        try {
+            cluster.server.start();
+            cluster.server.awaitReady("postgres", null, false, Duration.ofSeconds(120));
+        } catch (IOException | RuntimeException e) {
+            cluster.close();
+            throw e;
+        }
+        return cluster;
+    }
+
+    /** A new directory that the server's OS user can enter (restores write data directories into it). */
+    public static Path openDirectory(String prefix) throws IOException {
+        Path dir = Files.createTempDirectory(prefix);
+        Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxr-xr-x"));
+        return dir;
+    }
+
+    public static int freePort() throws IOException {
+        try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            return socket.getLocalPort();
+        }
+    }
+
+    public static PgTools tools() {
+        return new PgTools(BIN, OS_USER);
+    }
+
+    public int port() {
+        return server.port();
+    }
+
+    public Path dataDirectory() {
+        return server.dataDirectory();
+    }
+
+    public Connection connect() throws SQLException {
+        return server.connect("postgres", "postgres", null);
+    }
+
+    public void sql(String... statements) throws SQLException {
+        try (Connection c = connect(); Statement s = c.createStatement()) {
+            for (String statement : statements) {
+                s.execute(statement);
+            }
+        }
+    }
+
+    public long count(String query) throws SQLException {
+        return count(server, query);
+    }
+
+    /** The single number a query returns, on any server. */
+    public static long count(PgServer on, String query) throws SQLException {
+        try (Connection c = on.connect("postgres", "postgres", null); Statement s = c.createStatement();
+                var r = s.executeQuery(query)) {
+            r.next();
+            return r.getLong(1);
+        }
+    }
+
+    /** Stops the server at once, as a crash would. */
+    public void kill() throws IOException {
+        server.stop("immediate");
+    }
+
+    @Override
+    public void close() throws IOException {
+        try {
+            server.stop("immediate");
+        } finally {
+            FileTrees.delete(root);
+        }
+    }
+}
