@@ -23,6 +23,7 @@ import dev.backstop.health.StorageProbe;
 import dev.backstop.metrics.DropwizardCollector;
 import dev.backstop.model.Misfire;
 import dev.backstop.model.Node;
+import dev.backstop.pipeline.ObjectCodec;
 import dev.backstop.pipeline.OpenPgpDecryptor;
 import dev.backstop.pipeline.OpenPgpEncryptor;
 import dev.backstop.pruning.DataPrunePolicy;
@@ -124,18 +125,26 @@ public record ServiceGraph(
                 : Node.standalone(schedulerConfig.instanceId());
         List<ApiToken> tokens = tokens(config);
         Map<String, StorageTarget> targets = targets(config, resilience, threads);
-        SnapshotPipeline pipeline = new SnapshotPipeline(config.compression(), config.encryption().enabled()
-                ? OpenPgpEncryptor.fromKeyFile(config.encryption().recipientKeyFile()) : null);
-        SourceEnvironment sourceEnvironment = new SourceEnvironment(config.snapshots().stagingPath());
+        OpenPgpEncryptor encryptor = config.encryption().enabled()
+                ? OpenPgpEncryptor.fromKeyFile(config.encryption().recipientKeyFile()) : null;
+        SnapshotPipeline pipeline = new SnapshotPipeline(config.compression(), encryptor);
+        OpenPgpDecryptor decryptor = config.encryption().privateKeyFile() == null ? null
+                : OpenPgpDecryptor.fromKeyFile(config.encryption().privateKeyFile(), config.encryption().privateKeyPassphrase());
+        ObjectCodec codec = new ObjectCodec(config.compression(), encryptor, decryptor);
+        // Each source sees its own storage target; restores, drills and pruning reach source
+        // databases through the same guards.
+        Map<String, SourceEnvironment> sourceEnvironments = new LinkedHashMap<>();
         Map<String, SnapshotService.Binding> bindings = new LinkedHashMap<>();
         for (SourceFactory factory : config.sources()) {
             StorageTarget target = factory.target() == null ? targets.values().iterator().next() : targets.get(factory.target());
+            SourceEnvironment sourceEnvironment = new SourceEnvironment(config.snapshots().stagingPath(),
+                    (source, connect) -> resilience.database(source).connect("connection to " + source, connect),
+                    new SourceEnvironment.Storage(target, codec, environment.metrics(), threads, clock));
+            sourceEnvironments.put(factory.name(), sourceEnvironment);
             bindings.put(factory.name(), new SnapshotService.Binding(factory.build(sourceEnvironment), target));
         }
         Map<String, SourceFactory> sourceConfigs = new LinkedHashMap<>();
         config.sources().forEach(source -> sourceConfigs.put(source.name(), source));
-        OpenPgpDecryptor decryptor = config.encryption().privateKeyFile() == null ? null
-                : OpenPgpDecryptor.fromKeyFile(config.encryption().privateKeyFile(), config.encryption().privateKeyPassphrase());
         Map<String, List<String>> replicas = new LinkedHashMap<>();
         config.sources().forEach(source -> replicas.put(source.name(), source.replicas() == null ? List.of() : source.replicas()));
         Replicator replicator = new Replicator(targets, replicas, catalog.snapshots(), catalog.copies(), clock, environment.metrics(),
@@ -143,11 +152,8 @@ public record ServiceGraph(
         SnapshotService snapshots = new SnapshotService(node, bindings, catalog.snapshots(), pipeline, environment.getObjectMapper(),
                 environment.metrics(), clock, version, config.snapshots().maxConcurrent(), replicator,
                 Duration.ofMillis(config.scheduler().shutdownGracePeriod().toMilliseconds()), threads);
-        // Restores and drills reach source databases through the same guards as data pruning.
-        SourceEnvironment restoreEnvironment = new SourceEnvironment(config.snapshots().stagingPath(),
-                (source, connect) -> resilience.database(source).connect("connection to " + source, connect));
         Map<String, dev.backstop.source.SourceRestorer> restorers = new LinkedHashMap<>();
-        config.sources().forEach(source -> restorers.put(source.name(), source.restorer(restoreEnvironment)));
+        config.sources().forEach(source -> restorers.put(source.name(), source.restorer(sourceEnvironments.get(source.name()))));
         RestoreService restores = new RestoreService(node, restorers, replicator, catalog.snapshots(), catalog.restores(),
                 catalog.audit(), decryptor, config.snapshots().stagingPath(), environment.getObjectMapper(), clock,
                 environment.metrics(), threads);
@@ -156,7 +162,8 @@ public record ServiceGraph(
         VerificationService verification = new VerificationService(sourceConfigs, restorers, catalog.snapshots(), restores,
                 config.snapshots().stagingPath(), clock, environment.metrics(), targets, environment.getObjectMapper());
         Map<String, dev.backstop.source.PruningDialect> dialects = new LinkedHashMap<>();
-        config.sources().forEach(source -> source.pruning(restoreEnvironment).ifPresent(d -> dialects.put(source.name(), d)));
+        config.sources().forEach(source -> source.pruning(sourceEnvironments.get(source.name()))
+                .ifPresent(d -> dialects.put(source.name(), d)));
         DataPruner pruner = new DataPruner(config.pruning().policies(), dialects, catalog.audit(), environment.metrics(), clock);
         DiskPressureMonitor diskPressure = new DiskPressureMonitor(config.disk(), config.pruning(), config.snapshots().stagingPath(),
                 config.sources(), retention, pruner, catalog.audit(), environment.metrics(), clock, threads);
@@ -164,6 +171,7 @@ public record ServiceGraph(
                 Duration.ofMillis(config.storage().staleUploadAge().toMilliseconds()),
                 Duration.ofMillis(config.storage().sweepInterval().toMilliseconds()), threads);
         BackstopScheduler scheduler = null;
+        List<io.dropwizard.lifecycle.Managed> daemons = new ArrayList<>();
         List<HealthProbe> probes = probes(config, catalog, targets, bindings);
         if (withScheduler) {
             Map<Class<? extends org.quartz.Job>, java.util.function.Supplier<? extends org.quartz.Job>> jobs = Map.of(
@@ -172,6 +180,9 @@ public record ServiceGraph(
                     VerifyJob.class, () -> new VerifyJob(verification),
                     DataPruneJob.class, () -> new DataPruneJob(pruner),
                     ReplicateJob.class, () -> new ReplicateJob(replicator));
+            for (SourceFactory source : config.sources()) {
+                source.daemon(sourceEnvironments.get(source.name())).ifPresent(daemons::add);
+            }
             scheduler = BackstopScheduler.create(schedulerConfig, catalog, jobSpecs(config), jobs, environment.metrics(), clock,
                     snapshots::abortRunning);
             probes.add(new SchedulerProbe(scheduler, environment.metrics()));
@@ -192,6 +203,8 @@ public record ServiceGraph(
                 new CatalogRebuilder(targets, catalog.snapshots(), environment.getObjectMapper()), sweeper,
                 health, prometheus, scheduler, threads);
         graph.manage(environment.lifecycle());
+        // Registered last, so stopped first: a WAL archive stores its last partial segment while the targets are open.
+        daemons.forEach(environment.lifecycle()::manage);
         return graph;
     }
 

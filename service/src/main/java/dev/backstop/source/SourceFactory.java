@@ -46,6 +46,14 @@ public interface SourceFactory extends Discoverable {
         return java.util.Optional.empty();
     }
 
+    /**
+     * Work this source does for as long as the server runs (postgres-cluster streams its WAL to
+     * storage), started and stopped with it; empty for a source that only takes snapshots.
+     */
+    default java.util.Optional<io.dropwizard.lifecycle.Managed> daemon(SourceEnvironment environment) {
+        return java.util.Optional.empty();
+    }
+
     /** Restores (and drills) of this source's snapshots. */
     SourceRestorer restorer(SourceEnvironment environment);
 }

@@ -46,6 +46,12 @@ public final class ResilientTarget implements StorageTarget {
     }
 
     @Override
+    public ObjectUpload uploadReplacing(String key) throws IOException {
+        guard.checkClosed();
+        return delegate.uploadReplacing(key);
+    }
+
+    @Override
     public void put(String key, byte[] content, String contentType) throws IOException {
         guard.call("write " + key, () -> {
             delegate.put(key, content, contentType);

@@ -23,6 +23,13 @@ public interface StorageTarget extends AutoCloseable {
      */
     ObjectUpload upload(String key) throws IOException;
 
+    /**
+     * Starts writing an object that, on commit, replaces what {@code key} holds (objects meant to be
+     * rewritten: a WAL archive's partial segment and status). Readers see the old object or the new
+     * one, never neither. {@link #upload} never replaces.
+     */
+    ObjectUpload uploadReplacing(String key) throws IOException;
+
     /** Writes a small object (a manifest) in one call, atomically. */
     void put(String key, byte[] content, String contentType) throws IOException;
 

@@ -9,10 +9,14 @@ import dev.backstop.source.SourceRestorer;
 import dev.backstop.source.SourceSettings;
 import jakarta.validation.constraints.Max;
 import jakarta.validation.constraints.Min;
+import io.dropwizard.util.Duration;
+import io.dropwizard.validation.MinDuration;
 import jakarta.validation.constraints.NotBlank;
+import jakarta.validation.constraints.NotNull;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 
 /**
  * {@code type: postgres-cluster}: a whole PostgreSQL 15+ cluster, physically: each snapshot is a
@@ -28,6 +32,10 @@ import java.util.Map;
  *   <li>{@code binDirectory}: where pg_basebackup, pg_ctl and postgres are (default: {@code pg_config --bindir},
  *       else /usr/lib/postgresql/15/bin)</li>
  *   <li>{@code osUser}: the OS user restored and drill servers run as when Backstop runs as root (default postgres)</li>
+ *   <li>{@code slot}: the physical replication slot pg_receivewal streams from (default {@code backstop_<name>}; created if missing)</li>
+ *   <li>{@code walSpool}: where pg_receivewal writes before upload (default {@code <snapshots.stagingPath>/wal/<name>})</li>
+ *   <li>{@code partialUploadEvery}: how often the segment being written is stored (default 10s): the RPO bound</li>
+ *   <li>{@code pitrWindow}: how far back any point can be restored (default 7d)</li>
  * </ul>
  */
 @JsonTypeName("postgres-cluster")
@@ -44,17 +52,28 @@ public final class ClusterSourceFactory extends SourceSettings {
     private final Path binDirectory;
     @NotBlank
     private final String osUser;
+    @jakarta.validation.constraints.Pattern(regexp = "[a-z0-9_]{1,63}", message = "must be 1 to 63 of a-z, 0-9 and _ (a replication slot name)")
+    private final String slot;
+    private final Path walSpool;
+    @NotNull
+    @MinDuration(value = 1, unit = TimeUnit.SECONDS)
+    private final Duration partialUploadEvery;
+    @NotNull
+    @MinDuration(value = 1, unit = TimeUnit.MINUTES)
+    private final Duration pitrWindow;
+    private WalArchiver archiver;
 
     @JsonCreator
     public ClusterSourceFactory(@JsonProperty("host") String host, @JsonProperty("port") Integer port,
             @JsonProperty("user") String user, @JsonProperty("password") String password,
             @JsonProperty("passfile") Path passfile, @JsonProperty("binDirectory") Path binDirectory,
-            @JsonProperty("osUser") String osUser) {
-        this(null, host, port, user, password, passfile, binDirectory, osUser);
+            @JsonProperty("osUser") String osUser, @JsonProperty("slot") String slot, @JsonProperty("walSpool") Path walSpool,
+            @JsonProperty("partialUploadEvery") Duration partialUploadEvery, @JsonProperty("pitrWindow") Duration pitrWindow) {
+        this(null, host, port, user, password, passfile, binDirectory, osUser, slot, walSpool, partialUploadEvery, pitrWindow);
     }
 
     public ClusterSourceFactory(Shared shared, String host, Integer port, String user, String password, Path passfile,
-            Path binDirectory, String osUser) {
+            Path binDirectory, String osUser, String slot, Path walSpool, Duration partialUploadEvery, Duration pitrWindow) {
         super(shared == null ? Shared.named(null) : shared);
         this.host = host == null ? "127.0.0.1" : host;
         this.port = port == null ? 5432 : port;
@@ -63,6 +82,44 @@ public final class ClusterSourceFactory extends SourceSettings {
         this.passfile = passfile;
         this.binDirectory = binDirectory;
         this.osUser = osUser == null ? "postgres" : osUser;
+        this.slot = slot;
+        this.walSpool = walSpool;
+        this.partialUploadEvery = partialUploadEvery == null ? Duration.seconds(10) : partialUploadEvery;
+        this.pitrWindow = pitrWindow == null ? Duration.days(7) : pitrWindow;
+    }
+
+    /** The replication slot: {@code slot}, or {@code backstop_<name>} ('-' becomes '_'). */
+    public String slot() {
+        return slot != null ? slot : "backstop_" + name().replace('-', '_');
+    }
+
+    java.time.Duration partialUploadEvery() {
+        return java.time.Duration.ofMillis(partialUploadEvery.toMilliseconds());
+    }
+
+    java.time.Duration pitrWindow() {
+        return java.time.Duration.ofMillis(pitrWindow.toMilliseconds());
+    }
+
+    Path walSpool(Path stagingDirectory) {
+        return walSpool != null ? walSpool : stagingDirectory.resolve("wal").resolve(name());
+    }
+
+    /** The WAL archive of this source: one per service, shared by the archiver, the restorer and the window. */
+    synchronized WalArchiver archiver(SourceEnvironment environment) {
+        if (archiver == null) {
+            SourceEnvironment.Storage storage = environment.requireStorage("the WAL archive of " + name());
+            archiver = new WalArchiver(this, tools(), new WalArchive(name(), storage.target(), storage.codec()),
+                    walSpool(environment.stagingDirectory()).toAbsolutePath(), storage.metrics(), storage.clock(),
+                    storage.threads().scheduled("wal-upload-" + name()), storage.threads().fixed("wal-receiver-" + name(), 1));
+        }
+        return archiver;
+    }
+
+    /** Streams the cluster's WAL into storage while the server runs. */
+    @Override
+    public java.util.Optional<io.dropwizard.lifecycle.Managed> daemon(SourceEnvironment environment) {
+        return java.util.Optional.of(archiver(environment));
     }
 
     public String host() {

@@ -65,11 +65,21 @@ public final class FilesystemTarget implements StorageTarget {
 
     @Override
     public ObjectUpload upload(String key) throws IOException {
+        return upload(key, false);
+    }
+
+    /** rename(2) over the old file: readers see the old or the new one. */
+    @Override
+    public ObjectUpload uploadReplacing(String key) throws IOException {
+        return upload(key, true);
+    }
+
+    private ObjectUpload upload(String key, boolean replace) throws IOException {
         Path target = resolve(key);
         Files.createDirectories(target.getParent());
         Path temp = target.resolveSibling("." + target.getFileName() + PART_MARKER + UUID.randomUUID());
         FileChannel channel = FileChannel.open(temp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
-        return new FileUpload(channel, temp, target);
+        return new FileUpload(channel, temp, target, replace);
     }
 
     @Override
@@ -158,11 +168,13 @@ public final class FilesystemTarget implements StorageTarget {
         private final OutputStream out;
         private final Path temp;
         private final Path target;
+        private final boolean replace;
         private boolean committed;
         private boolean aborted;
         private long written;
 
-        FileUpload(FileChannel channel, Path temp, Path target) {
+        FileUpload(FileChannel channel, Path temp, Path target, boolean replace) {
+            this.replace = replace;
             this.channel = channel;
             this.out = Channels.newOutputStream(channel);
             this.temp = temp;
@@ -192,7 +204,7 @@ public final class FilesystemTarget implements StorageTarget {
             try {
                 channel.force(true);
                 channel.close();
-                if (Files.exists(target)) {
+                if (!replace && Files.exists(target)) {
                     throw new FileAlreadyExistsException(target.toString());
                 }
                 try {

@@ -123,6 +123,12 @@ public final class S3Target implements StorageTarget {
         return config.prefix().isEmpty() ? fullKey : fullKey.substring(config.prefix().length() + 1);
     }
 
+    /** An S3 PUT (or completed multipart upload) replaces the object in one step. */
+    @Override
+    public ObjectUpload uploadReplacing(String key) {
+        return upload(key);
+    }
+
     @Override
     public ObjectUpload upload(String key) {
         return new S3MultipartUpload(client, partUploader, this::newPut, this::newMultipart, config.bucket(), fullKey(key),

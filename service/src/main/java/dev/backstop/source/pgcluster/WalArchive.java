@@ -1,0 +1,202 @@
+package dev.backstop.source.pgcluster;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.json.JsonMapper;
+import com.fasterxml.jackson.datatype.jsr310.JavaTimeModule;
+import dev.backstop.pipeline.ObjectCodec;
+import dev.backstop.storage.ObjectUpload;
+import dev.backstop.storage.StorageTarget;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.security.DigestInputStream;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.time.Instant;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.TreeSet;
+
+/**
+ * A source's WAL in storage, under {@code <source>/wal/}: {@code <timeline>/<segment>.zst[.pgp]}
+ * (immutable), {@code <timeline>/<segment>.partial.zst[.pgp]} (the segment being written,
+ * overwritten), {@code history/<tli>.history.zst[.pgp]}, and {@code status.json} (what is archived
+ * and until when, read by restores). {@code <source>/cluster.json} names the system the WAL
+ * belongs to, so WAL of another cluster is never mixed in.
+ */
+final class WalArchive {
+    static final ObjectMapper JSON = JsonMapper.builder().addModule(new JavaTimeModule())
+            .disable(com.fasterxml.jackson.databind.SerializationFeature.WRITE_DATES_AS_TIMESTAMPS)
+            .disable(com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES).build();
+
+    private final String source;
+    private final StorageTarget target;
+    private final ObjectCodec codec;
+
+    WalArchive(String source, StorageTarget target, ObjectCodec codec) {
+        this.source = source;
+        this.target = target;
+        this.codec = codec;
+    }
+
+    StorageTarget target() {
+        return target;
+    }
+
+    /** {@code cluster.json}: the system this source's WAL belongs to. */
+    record ClusterIdentity(String systemId, long segmentSize, int version) {}
+
+    /**
+     * {@code status.json}: the newest archived point. {@code coveredUntil}: every commit the server
+     * had sent before this instant is in storage (a full segment or the uploaded partial one).
+     */
+    record Status(String systemId, long segmentSize, int timeline, String lastSegment, String partialSegment,
+            Instant coveredUntil, List<Gap> gaps) {
+        Status {
+            gaps = gaps == null ? List.of() : List.copyOf(gaps);
+        }
+    }
+
+    /** WAL that never reached storage: {@code from} to {@code to} (segment names), found at {@code detectedAt}. */
+    record Gap(String from, String to, Instant detectedAt, String reason) {}
+
+    String segmentKey(String segment) {
+        return source + "/wal/" + segment.substring(0, 8) + "/" + segment + codec.suffix();
+    }
+
+    String partialKey(String segment) {
+        return source + "/wal/" + segment.substring(0, 8) + "/" + segment + ".partial" + codec.suffix();
+    }
+
+    String historyKey(String history) {
+        return source + "/wal/history/" + history + codec.suffix();
+    }
+
+    String statusKey() {
+        return source + "/wal/status.json";
+    }
+
+    String clusterKey() {
+        return source + "/cluster.json";
+    }
+
+    ClusterIdentity identity() throws IOException {
+        try (InputStream in = target.open(clusterKey())) {
+            return JSON.readValue(in, ClusterIdentity.class);
+        } catch (NoSuchFileException e) {
+            return null;
+        }
+    }
+
+    void writeIdentity(ClusterIdentity identity) throws IOException {
+        target.put(clusterKey(), JSON.writeValueAsBytes(identity), "application/json");
+    }
+
+    Status status() throws IOException {
+        try (InputStream in = target.open(statusKey())) {
+            return JSON.readValue(in, Status.class);
+        } catch (NoSuchFileException e) {
+            return null;
+        }
+    }
+
+    void writeStatus(Status status) throws IOException {
+        try (ObjectUpload upload = target.uploadReplacing(statusKey())) {
+            upload.write(JSON.writeValueAsBytes(status));
+            upload.commit();
+        }
+    }
+
+    /** Full segments archived on a timeline, in order. */
+    TreeSet<String> segments(int timeline) throws IOException {
+        String prefix = source + "/wal/" + Wal.timelineDirectory(timeline) + "/";
+        TreeSet<String> names = new TreeSet<>();
+        for (String key : target.list(prefix)) {
+            String name = key.substring(key.lastIndexOf('/') + 1);
+            if (name.length() > 24 && Wal.SEGMENT.matcher(name.substring(0, 24)).matches() && name.substring(24).equals(codec.suffix())) {
+                names.add(name.substring(0, 24));
+            }
+        }
+        return names;
+    }
+
+    /** An immutable object already stored with different content: never overwritten, always an alarm. */
+    static final class ConflictException extends IOException {
+        private static final long serialVersionUID = 1L;
+
+        ConflictException(String message) {
+            super(message);
+        }
+    }
+
+    /**
+     * Stores a local WAL file under {@code key} and reads it back: the stored object must decode to
+     * exactly the file's bytes. With {@code immutable}, an existing object is never overwritten: the
+     * same content is fine ("already archived"), other content a {@link ConflictException}.
+     * Returns the raw SHA-256.
+     */
+    String store(Path file, String key, boolean immutable) throws IOException {
+        if (immutable && target.exists(key)) {
+            String local = sha256(file);
+            String stored = storedSha256(key);
+            if (!stored.equals(local)) {
+                throw new ConflictException(key + " is already stored with different content (sha256 " + stored + ", local "
+                        + local + "); it is never overwritten: another cluster's WAL may be archived under source " + source);
+            }
+            return local;
+        }
+        // The digest is of the bytes that went up: a partial segment grows while it is read.
+        MessageDigest sent = digest();
+        try (ObjectUpload upload = immutable ? target.upload(key) : target.uploadReplacing(key)) {
+            try (InputStream in = new DigestInputStream(Files.newInputStream(file), sent); OutputStream encoded = codec.encode(upload)) {
+                in.transferTo(encoded);
+            }
+            upload.commit();
+        }
+        String local = HexFormat.of().formatHex(sent.digest());
+        String stored = storedSha256(key);
+        if (!stored.equals(local)) {
+            throw new IOException("read-back of " + key + " decoded to sha256 " + stored + ", but " + local + " was sent");
+        }
+        return local;
+    }
+
+    /** Downloads and decodes an object into a file (written beside it, then renamed). */
+    void fetch(String key, Path into) throws IOException {
+        Path temp = into.resolveSibling(into.getFileName() + ".backstop-tmp");
+        try (InputStream in = codec.decode(target.open(key), key)) {
+            Files.copy(in, temp, StandardCopyOption.REPLACE_EXISTING);
+            Files.move(temp, into, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        } finally {
+            Files.deleteIfExists(temp);
+        }
+    }
+
+    private String storedSha256(String key) throws IOException {
+        MessageDigest sha = digest();
+        try (InputStream in = new DigestInputStream(codec.decode(target.open(key), key), sha)) {
+            in.transferTo(OutputStream.nullOutputStream());
+        }
+        return HexFormat.of().formatHex(sha.digest());
+    }
+
+    static String sha256(Path file) throws IOException {
+        MessageDigest sha = digest();
+        try (InputStream in = new DigestInputStream(Files.newInputStream(file), sha)) {
+            in.transferTo(OutputStream.nullOutputStream());
+        }
+        return HexFormat.of().formatHex(sha.digest());
+    }
+
+    private static MessageDigest digest() {
+        try {
+            return MessageDigest.getInstance("SHA-256");
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}

@@ -1,0 +1,103 @@
+package dev.backstop.pitr;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.backstop.support.TestCluster;
+import dev.backstop.support.YamlApps;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/** The WAL archive of a postgres-cluster source, against a private PostgreSQL 15 cluster and a filesystem target. */
+class WalArchiveTest {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private TestCluster cluster;
+    private Path dir;
+    private YamlApps apps;
+
+    @BeforeEach
+    void start() throws Exception {
+        cluster = TestCluster.start();
+        dir = TestCluster.openDirectory("backstop-wal");
+        apps = new YamlApps(dir);
+    }
+
+    @AfterEach
+    void stop() throws Exception {
+        if (apps != null) {
+            apps.close();
+        }
+        if (cluster != null) {
+            cluster.close();
+        }
+        if (dir != null) {
+            dev.backstop.source.FileTrees.delete(dir);
+        }
+    }
+
+    private void app() throws Exception {
+        apps.start("", """
+                  - {type: postgres-cluster, name: main, port: %d, user: postgres, binDirectory: %s, partialUploadEvery: 1s}
+                """.formatted(cluster.port(), TestCluster.BIN));
+    }
+
+    private Path walDir() {
+        return dir.resolve("backups/main/wal/00000001");
+    }
+
+    private List<String> stored() throws Exception {
+        if (!Files.isDirectory(walDir())) {
+            return List.of();
+        }
+        try (Stream<Path> files = Files.list(walDir())) {
+            return files.map(p -> p.getFileName().toString()).filter(n -> !n.startsWith(".")).sorted().toList();
+        }
+    }
+
+    private JsonNode status() throws Exception {
+        Path file = dir.resolve("backups/main/wal/status.json");
+        return Files.exists(file) ? JSON.readTree(file.toFile()) : null;
+    }
+
+    private String switchWal() throws Exception {
+        try (var c = cluster.connect(); var s = c.createStatement();
+                var r = s.executeQuery("SELECT pg_walfile_name(pg_current_wal_lsn()), pg_switch_wal()")) {
+            r.next();
+            return r.getString(1);
+        }
+    }
+
+    @Test
+    void completedSegmentsAreStoredAndLeaveTheSpoolAndThePartialOneIsStoredUntilNow() throws Exception {
+        app();
+        cluster.sql("CREATE TABLE t (i int)", "INSERT INTO t SELECT generate_series(1, 1000)");
+        String first = switchWal();
+        await().atMost(Duration.ofSeconds(60)).until(() -> stored().contains(first + ".zst"));
+        Path spool = dir.resolve("staging/wal/main");
+        await().atMost(Duration.ofSeconds(30)).until(() -> {
+            try (Stream<Path> files = Files.list(spool)) {
+                return files.noneMatch(p -> p.getFileName().toString().equals(first));
+            }
+        });
+        assertThat(dir.resolve("backups/main/cluster.json")).exists();
+
+        Instant before = Instant.now();
+        cluster.sql("INSERT INTO t VALUES (1001)");
+        await().atMost(Duration.ofSeconds(30)).until(() -> {
+            JsonNode s = status();
+            return s != null && s.hasNonNull("coveredUntil") && Instant.parse(s.get("coveredUntil").asText()).isAfter(before);
+        });
+        JsonNode s = status();
+        assertThat(s.get("lastSegment").asText()).isGreaterThanOrEqualTo(first);
+        assertThat(stored()).anyMatch(n -> n.endsWith(".partial.zst"));
+    }
+}
