@@ -25,6 +25,7 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
+import java.time.Instant;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -156,8 +157,8 @@ public final class RestoreService implements Managed {
     }
 
     private RestoreRow request(RestoreRequest request, String actor, boolean background) {
-        SnapshotRow snapshot = snapshots.find(BackstopException.requireId(request.snapshotId(), "snapshot"))
-                .orElseThrow(() -> BackstopException.notFound("no snapshot " + request.snapshotId()));
+        SourceRestorer.PointInTime[] pointInTime = new SourceRestorer.PointInTime[1];
+        SnapshotRow snapshot = request.pointInTime() == null ? snapshot(request) : baseFor(request, pointInTime);
         if (snapshot.status() != SnapshotStatus.COMPLETED) {
             throw BackstopException.conflict("snapshot " + snapshot.id() + " is " + snapshot.status() + "; only COMPLETED snapshots restore");
         }
@@ -166,7 +167,7 @@ public final class RestoreService implements Managed {
             throw invalid("source '" + snapshot.sourceName() + "' of snapshot " + snapshot.id() + " is no longer configured");
         }
         RestoreMode mode = RestoreMode.valueOf(request.mode().toUpperCase(Locale.ROOT));
-        SourceRestorer.Plan plan = plan(restorer, request, mode);
+        SourceRestorer.Plan plan = plan(restorer, request, mode, pointInTime[0]);
         String id = ids.next();
         String busy = busyTargets.putIfAbsent(plan.key(), id);
         if (busy != null) {
@@ -192,11 +193,73 @@ public final class RestoreService implements Managed {
         }
     }
 
+    private SnapshotRow snapshot(RestoreRequest request) {
+        if (request.snapshotId() == null) {
+            throw invalid("snapshotId is required (or source and pointInTime, for a point-in-time restore)");
+        }
+        if (request.source() != null) {
+            throw invalid("source is for a point-in-time restore; with snapshotId alone the snapshot names its source");
+        }
+        return snapshots.find(BackstopException.requireId(request.snapshotId(), "snapshot"))
+                .orElseThrow(() -> BackstopException.notFound("no snapshot " + request.snapshotId()));
+    }
+
+    /**
+     * A point-in-time restore: the point, and the base backup it starts from (the one given, or the
+     * newest COMPLETED snapshot of the source that finished at or before the point).
+     */
+    private SnapshotRow baseFor(RestoreRequest request, SourceRestorer.PointInTime[] pointInTime) {
+        Instant point = parsePoint(request.pointInTime());
+        SnapshotRow base;
+        if (request.snapshotId() != null) {
+            base = snapshot(new RestoreRequest(request.snapshotId(), request.target(), request.mode(), false, false, false));
+            if (request.source() != null && !request.source().equals(base.sourceName())) {
+                throw invalid("snapshot " + base.id() + " is of source " + base.sourceName() + ", not " + request.source());
+            }
+            if (point != null && base.finishedAt() != null && base.finishedAt().isAfter(point)) {
+                throw invalid("snapshot " + base.id() + " finished at " + base.finishedAt() + ", after pointInTime " + point
+                        + "; a point-in-time restore starts from a base backup that ended before the point");
+            }
+        } else {
+            if (request.source() == null) {
+                throw invalid("a point-in-time restore needs source (or snapshotId)");
+            }
+            SourceRestorer restorer = restorers.get(request.source());
+            if (restorer == null) {
+                throw BackstopException.notFound("no source " + request.source());
+            }
+            if (!restorer.pointInTime()) {
+                throw invalid("source " + request.source() + " has no archived log to replay; pointInTime is for postgres-cluster "
+                        + "sources (restore one of its snapshots with snapshotId)");
+            }
+            base = snapshots.completed(request.source()).stream()
+                    .filter(s -> point == null || (s.finishedAt() != null && !s.finishedAt().isAfter(point))).findFirst()
+                    .orElseThrow(() -> invalid("no COMPLETED base backup of " + request.source()
+                            + (point == null ? "" : " finished at or before " + point) + "; the point is outside the recoverable window"));
+        }
+        pointInTime[0] = new SourceRestorer.PointInTime(point, base.startedAt());
+        return base;
+    }
+
+    /** {@code latest} (null) or an ISO-8601 time with an offset. */
+    static Instant parsePoint(String text) {
+        if (text.equalsIgnoreCase("latest")) {
+            return null;
+        }
+        try {
+            return java.time.OffsetDateTime.parse(text).toInstant();
+        } catch (java.time.format.DateTimeParseException e) {
+            throw invalid("pointInTime '" + text + "' is neither latest nor an ISO-8601 time with an offset "
+                    + "(such as 2026-12-02T14:30:00+01:00 or 2026-12-02T13:30:00Z)");
+        }
+    }
+
     /** The plug-in's checks, as 409/422/503; conditions that may pass refuse a real run now and are reported by a dry run. */
-    private static SourceRestorer.Plan plan(SourceRestorer restorer, RestoreRequest request, RestoreMode mode) {
+    private static SourceRestorer.Plan plan(SourceRestorer restorer, RestoreRequest request, RestoreMode mode,
+            SourceRestorer.PointInTime pointInTime) {
         SourceRestorer.Plan plan;
         try {
-            plan = restorer.plan(request.target(), mode == RestoreMode.REPLACE, request.force(), request.dropReplaced());
+            plan = restorer.plan(request.target(), mode == RestoreMode.REPLACE, request.force(), request.dropReplaced(), pointInTime);
         } catch (SourceRestorer.Refused refused) {
             throw refused.isConflict() ? BackstopException.conflict(refused.getMessage()) : invalid(refused.getMessage());
         } catch (UncheckedIOException unreachable) {

@@ -1,6 +1,5 @@
 package dev.backstop.model;
 
-import jakarta.validation.constraints.NotBlank;
 import jakarta.validation.constraints.NotNull;
 import jakarta.validation.constraints.Pattern;
 import java.util.Map;
@@ -8,19 +7,32 @@ import java.util.Map;
 /**
  * {@code POST /api/v1/restores}.
  *
- * @param snapshotId a COMPLETED snapshot
- * @param target     where to restore: {@code {"path": ...}} for directory sources,
- *                   {@code {"database": ...}} for postgres sources
- * @param mode       {@code new} (beside the live data; the target must not exist) or {@code replace}
- *                   (swap the live data; needs the admin role)
- * @param dryRun     download and verify only, then report what would be changed
- * @param force      postgres replace: terminate the live database's connections instead of refusing
+ * @param snapshotId  a COMPLETED snapshot; optional for a point-in-time restore (then the newest base
+ *                    backup of {@code source} that finished before the point is used)
+ * @param source      a point-in-time restore: the source (postgres-cluster) whose WAL is replayed
+ * @param pointInTime a point-in-time restore: an ISO-8601 time with an offset, or {@code latest}
+ * @param target      where to restore: {@code {"path": ...}} for directory sources,
+ *                    {@code {"database": ...}} for postgres sources, {@code {"dataDirectory": ..., "port": ...}}
+ *                    for postgres-cluster sources
+ * @param mode        {@code new} (beside the live data; the target must not exist) or {@code replace}
+ *                    (swap the live data; needs the admin role)
+ * @param dryRun      download and verify only, then report what would be changed
+ * @param force       postgres replace: terminate the live database's connections instead of refusing
  * @param dropReplaced postgres replace: drop the replaced database after the swap (default: keep it renamed)
  */
 public record RestoreRequest(
-        @NotBlank String snapshotId,
+        String snapshotId,
+        String source,
+        String pointInTime,
         @NotNull Map<String, String> target,
         @NotNull @Pattern(regexp = "new|replace", message = "must be new or replace") String mode,
         boolean dryRun,
         boolean force,
-        boolean dropReplaced) {}
+        boolean dropReplaced) {
+
+    /** A restore of one snapshot as it was stored. */
+    public RestoreRequest(String snapshotId, Map<String, String> target, String mode, boolean dryRun, boolean force,
+            boolean dropReplaced) {
+        this(snapshotId, null, null, target, mode, dryRun, force, dropReplaced);
+    }
+}

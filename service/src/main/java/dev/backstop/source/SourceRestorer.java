@@ -24,7 +24,22 @@ public interface SourceRestorer {
      *                    open): they refuse a real run at once and are reported by a dry run
      */
     record Plan(String key, Map<String, String> target, boolean replace, boolean force, boolean dropReplaced,
-            List<String> wouldRefuse) {}
+            List<String> wouldRefuse, PointInTime pointInTime) {
+
+        /** A plan to restore the snapshot as it was stored. */
+        public Plan(String key, Map<String, String> target, boolean replace, boolean force, boolean dropReplaced,
+                List<String> wouldRefuse) {
+            this(key, target, replace, force, dropReplaced, wouldRefuse, null);
+        }
+    }
+
+    /**
+     * A point-in-time restore: after the snapshot (a base backup), replay the archived log up to
+     * {@code point} (null: as far as the archive reaches, "latest").
+     *
+     * @param baseStartedAt when the chosen base backup started
+     */
+    record PointInTime(java.time.Instant point, java.time.Instant baseStartedAt) {}
 
     /** A request that cannot be carried out: a conflict with what exists (409) or an invalid target (422). */
     final class Refused extends RuntimeException {
@@ -50,6 +65,20 @@ public interface SourceRestorer {
 
     /** Checks a target for a mode; throws {@link Refused} for a mistake. Touches nothing. */
     Plan plan(Map<String, String> target, boolean replace, boolean force, boolean dropReplaced);
+
+    /** As {@link #plan(Map, boolean, boolean, boolean)}, for a point in time; only a type with a log to replay supports it. */
+    default Plan plan(Map<String, String> target, boolean replace, boolean force, boolean dropReplaced, PointInTime pointInTime) {
+        if (pointInTime != null) {
+            throw Refused.invalid("pointInTime needs a source with an archived log to replay (type postgres-cluster); "
+                    + "this source restores whole snapshots: give snapshotId only");
+        }
+        return plan(target, replace, force, dropReplaced);
+    }
+
+    /** Whether restores of this type can go to a point in time (so core may choose the snapshot for one). */
+    default boolean pointInTime() {
+        return false;
+    }
 
     /**
      * Creates the fresh target (a new database, file or sibling directory) the stream is written

@@ -19,6 +19,7 @@ import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.sql.Connection;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -45,10 +46,52 @@ final class ClusterRestorer implements SourceRestorer {
 
     private final ClusterSourceFactory config;
     private final PgTools tools;
+    private final WalArchive archive;
 
-    ClusterRestorer(ClusterSourceFactory config, PgTools tools) {
+    /** @param archive the source's WAL in storage; null where no storage is open */
+    ClusterRestorer(ClusterSourceFactory config, PgTools tools, WalArchive archive) {
         this.config = config;
         this.tools = tools;
+        this.archive = archive;
+    }
+
+    @Override
+    public boolean pointInTime() {
+        return true;
+    }
+
+    /** A point-in-time plan is refused (422) when the point is past what the WAL archive holds or a gap lies before it. */
+    @Override
+    public Plan plan(Map<String, String> target, boolean replace, boolean force, boolean dropReplaced, PointInTime pointInTime) {
+        Plan plan = plan(target, replace, force, dropReplaced);
+        if (pointInTime == null) {
+            return plan;
+        }
+        if (archive == null) {
+            throw Refused.invalid("the WAL archive of " + config.name() + " is not open in this command");
+        }
+        WalArchive.Status status;
+        try {
+            status = archive.status();
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+        if (status == null || status.coveredUntil() == null) {
+            throw Refused.invalid("no WAL of " + config.name() + " is archived yet, so no point in time can be restored; "
+                    + "restore a base backup with snapshotId");
+        }
+        if (pointInTime.point() != null && pointInTime.point().isAfter(status.coveredUntil())) {
+            throw Refused.invalid("pointInTime " + pointInTime.point() + " is outside the recoverable window: the WAL archive of "
+                    + config.name() + " reaches " + status.coveredUntil() + " (recoverableUntil)");
+        }
+        for (WalArchive.Gap gap : status.gaps()) {
+            if (gap.detectedAt().isAfter(pointInTime.baseStartedAt())
+                    && (pointInTime.point() == null || gap.detectedAt().isBefore(pointInTime.point()))) {
+                throw Refused.invalid("the WAL chain of " + config.name() + " has a gap (" + gap.from() + ".." + gap.to() + ", "
+                        + gap.reason() + ") between the base backup and the point; choose a point after a base backup taken since");
+            }
+        }
+        return new Plan(plan.key(), plan.target(), false, force, dropReplaced, plan.wouldRefuse(), pointInTime);
     }
 
     @Override
@@ -138,18 +181,54 @@ final class ClusterRestorer implements SourceRestorer {
 
             @Override
             public String commit() throws IOException {
-                configure(fresh, port);
-                tools.handOver(fresh);
                 Files.move(fresh, dir, StandardCopyOption.ATOMIC_MOVE);
                 moved = true;
+                configure(dir, port);
+                PointInTime pit = plan.pointInTime();
+                WalReplay replay = null;
+                String replayed = "";
+                if (pit != null) {
+                    replay = WalReplay.plan(archive, tools, dir);
+                    Instant lastCommit = pit.point() == null ? null : replay.lastCommit(dir.resolve(WalReplay.DIRECTORY + "-scan"));
+                    // A point at or after the archive's last commit recovers everything: the same rows, and
+                    // PostgreSQL would refuse a target it never passes.
+                    Instant target = pit.point() == null || lastCommit == null || !pit.point().isBefore(lastCommit) ? null : pit.point();
+                    replay.prepare(target);
+                    replayed = " and WAL " + replay.range() + " (" + replay.segments() + " files) "
+                            + (target == null ? "to its end" : "to " + target);
+                }
+                tools.handOver(dir);
                 PgServer server = new PgServer(tools, dir, port);
-                server.start();
-                server.awaitReady(config.user(), config.password(), true, RECOVERY_TIMEOUT);
+                try {
+                    if (replay != null) {
+                        replay.start();
+                    }
+                    server.start();
+                    try {
+                        server.awaitReady(config.user(), config.password(), true, RECOVERY_TIMEOUT);
+                    } catch (IOException e) {
+                        throw replay != null && replay.failure() != null ? new IOException(replay.failure() + "; " + e.getMessage(), e) : e;
+                    }
+                } finally {
+                    if (replay != null) {
+                        replay.close();
+                    }
+                }
+                String reached = "";
+                if (pit != null) {
+                    Instant recoveredTo = recoveredTo(server);
+                    if (pit.point() != null && recoveredTo != null && recoveredTo.isAfter(pit.point())) {
+                        throw new IOException("recovery replayed a commit of " + recoveredTo + ", after pointInTime " + pit.point());
+                    }
+                    reached = "; recoveredTo " + (recoveredTo == null ? "the base backup (no commit replayed)" : recoveredTo)
+                            + (pit.point() == null ? " (latest)" : " (pointInTime " + pit.point() + ")");
+                }
+                String restored = "restored the base backup" + replayed + " into " + dir + reached;
                 if (leaveRunning) {
-                    return "restored the base backup into " + dir + "; the server runs on 127.0.0.1:" + port;
+                    return restored + "; the server runs on 127.0.0.1:" + port;
                 }
                 server.stop("fast");
-                return "restored the base backup into " + dir + "; recovered, then stopped (start it with pg_ctl -D " + dir + " start)";
+                return restored + "; recovered, then stopped (start it with pg_ctl -D " + dir + " start)";
             }
 
             @Override
@@ -157,6 +236,18 @@ final class ClusterRestorer implements SourceRestorer {
                 remove(moved ? dir : fresh, port);
             }
         };
+    }
+
+    /** The time of the last commit recovery replayed, read from the server. */
+    private Instant recoveredTo(PgServer server) throws IOException {
+        try (Connection c = server.connect("postgres", config.user(), config.password()); var s = c.createStatement();
+                var r = s.executeQuery("SELECT pg_last_xact_replay_timestamp()")) {
+            r.next();
+            java.sql.Timestamp t = r.getTimestamp(1);
+            return t == null ? null : t.toInstant();
+        } catch (java.sql.SQLException e) {
+            throw new IOException("cannot read the recovered point from the restored server: " + e.getMessage(), e);
+        }
     }
 
     /** The restore's own settings, after the source's: PostgreSQL takes the last value of a key. */

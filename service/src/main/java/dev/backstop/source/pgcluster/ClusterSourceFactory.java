@@ -180,7 +180,7 @@ public final class ClusterSourceFactory extends SourceSettings {
 
     @Override
     public SourceRestorer restorer(SourceEnvironment environment) {
-        return new ClusterRestorer(this, tools());
+        return new ClusterRestorer(this, tools(), environment.storage() == null ? null : archiver(environment).archive());
     }
 
     /** Never prints the password. */

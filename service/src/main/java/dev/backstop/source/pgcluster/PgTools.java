@@ -25,6 +25,7 @@ import java.util.stream.Stream;
 public final class PgTools {
     private final Path bin;
     private final String osUser;
+    private String primaryGroup;
 
     /** @param osUser the user servers run as when this process is root; ignored otherwise */
     public PgTools(Path bin, String osUser) {
@@ -66,7 +67,13 @@ public final class PgTools {
         }
         UserPrincipalLookupService users = root.getFileSystem().getUserPrincipalLookupService();
         UserPrincipal user = users.lookupPrincipalByName(osUser);
-        GroupPrincipal group = users.lookupPrincipalByGroupName(primaryGroup());
+        GroupPrincipal group;
+        synchronized (this) {
+            if (primaryGroup == null) {
+                primaryGroup = primaryGroup();
+            }
+            group = users.lookupPrincipalByGroupName(primaryGroup);
+        }
         try (Stream<Path> paths = Files.walk(root)) {
             for (Path p : paths.toList()) {
                 PosixFileAttributeView view = Files.getFileAttributeView(p, PosixFileAttributeView.class, LinkOption.NOFOLLOW_LINKS);
@@ -107,6 +114,23 @@ public final class PgTools {
             if (process.exitValue() != 0) {
                 throw new IOException(Path.of(command.get(command.get(0).equals("runuser") ? 4 : 0)).getFileName()
                         + " exited with status " + process.exitValue() + ": " + stderr.text());
+            }
+            return out;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            process.destroyForcibly();
+            throw new IOException("interrupted while running " + command.get(0), e);
+        }
+    }
+
+    /** Runs a command to its end and returns its stdout, whatever its exit status (pg_waldump ends with an error at the end of WAL). */
+    public static String runIgnoringExit(List<String> command, int timeoutSeconds) throws IOException {
+        Process process = new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.DISCARD).start();
+        try {
+            String out = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            if (!process.waitFor(timeoutSeconds, TimeUnit.SECONDS)) {
+                process.destroyForcibly();
+                throw new IOException(String.join(" ", command) + " did not finish in " + timeoutSeconds + " s");
             }
             return out;
         } catch (InterruptedException e) {

@@ -93,6 +93,10 @@ final class WalArchiver implements Managed {
         return state;
     }
 
+    WalArchive archive() {
+        return archive;
+    }
+
     WalArchive.Status status() {
         return status;
     }

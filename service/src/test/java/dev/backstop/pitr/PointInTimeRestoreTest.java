@@ -1,0 +1,165 @@
+package dev.backstop.pitr;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.backstop.BackstopConfiguration;
+import dev.backstop.resources.ProblemJsonTest;
+import dev.backstop.source.pgcluster.PgServer;
+import dev.backstop.support.Http;
+import dev.backstop.support.TestCluster;
+import dev.backstop.support.TestTokens;
+import dev.backstop.support.YamlApps;
+import io.dropwizard.testing.DropwizardTestSupport;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.OffsetDateTime;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Point-in-time restores by REST call, against a private PostgreSQL 15 cluster whose WAL the
+ * service streams into a filesystem target: a real base backup, real pg_receivewal, a real server
+ * replaying to the point.
+ */
+class PointInTimeRestoreTest {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private TestCluster cluster;
+    private Path dir;
+    private YamlApps apps;
+    private final List<PgServer> restored = new ArrayList<>();
+
+    @BeforeEach
+    void start() throws Exception {
+        cluster = TestCluster.start();
+        dir = TestCluster.openDirectory("backstop-pitr");
+        apps = new YamlApps(dir);
+    }
+
+    @AfterEach
+    void stop() throws Exception {
+        if (apps != null) {
+            apps.close();
+        }
+        for (PgServer server : restored) {
+            server.stop("immediate");
+        }
+        if (cluster != null) {
+            cluster.close();
+        }
+        if (dir != null) {
+            dev.backstop.source.FileTrees.delete(dir);
+        }
+    }
+
+    private DropwizardTestSupport<BackstopConfiguration> app() throws Exception {
+        var app = apps.start("", """
+                  - {type: postgres-cluster, name: main, port: %d, user: postgres, binDirectory: %s, partialUploadEvery: 1s}
+                """.formatted(cluster.port(), TestCluster.BIN));
+        awaitCovered(Instant.now());
+        return app;
+    }
+
+    /** Waits until the WAL archive reaches past {@code instant}. */
+    private void awaitCovered(Instant instant) {
+        Path status = dir.resolve("backups/main/wal/status.json");
+        await().atMost(Duration.ofSeconds(60)).until(() -> {
+            if (!Files.exists(status)) {
+                return false;
+            }
+            JsonNode s = JSON.readTree(status.toFile());
+            return s.hasNonNull("coveredUntil") && Instant.parse(s.get("coveredUntil").asText()).isAfter(instant);
+        });
+    }
+
+    private static String snapshot(DropwizardTestSupport<BackstopConfiguration> app) {
+        String id = Http.send("POST", YamlApps.api(app, "/snapshots"), TestTokens.OPERATOR, "application/json",
+                "{\"source\": \"main\"}").json().get("id").asText();
+        await().atMost(Duration.ofSeconds(120)).until(() -> !Http.get(YamlApps.api(app, "/snapshots/" + id), TestTokens.READER)
+                .json().get("status").asText().equals("RUNNING"));
+        JsonNode row = Http.get(YamlApps.api(app, "/snapshots/" + id), TestTokens.READER).json();
+        assertThat(row.get("status").asText()).as(row.toString()).isEqualTo("COMPLETED");
+        return id;
+    }
+
+    private Http.Reply restore(DropwizardTestSupport<BackstopConfiguration> app, String pointInTime, Path data, int port) {
+        return Http.send("POST", YamlApps.api(app, "/restores"), TestTokens.OPERATOR, "application/json", """
+                {"source": "main", "pointInTime": "%s", "mode": "new", "target": {"dataDirectory": "%s", "port": %d, "start": true}}
+                """.formatted(pointInTime, data, port));
+    }
+
+    private PgServer awaitRestored(Http.Reply accepted, Path data, int port) {
+        assertThat(accepted.status()).as(accepted.body()).isEqualTo(202);
+        String location = accepted.header("Location");
+        await().atMost(Duration.ofSeconds(180)).until(() -> {
+            String phase = Http.get(location, TestTokens.READER).json().get("phase").asText();
+            return phase.equals("COMPLETED") || phase.equals("FAILED");
+        });
+        JsonNode done = Http.get(location, TestTokens.READER).json();
+        PgServer server = new PgServer(TestCluster.tools(), data, port);
+        restored.add(server);
+        assertThat(done.get("phase").asText()).as(done.toString()).isEqualTo("COMPLETED");
+        assertThat(done.get("detail").asText()).contains("recoveredTo");
+        return server;
+    }
+
+    /** The server's clock between two commits: after the first committed, before the second began. */
+    private Instant serverNow() throws Exception {
+        try (var c = cluster.connect(); var s = c.createStatement(); var r = s.executeQuery("SELECT clock_timestamp()")) {
+            r.next();
+            return r.getTimestamp(1).toInstant();
+        }
+    }
+
+    @Test
+    void aPointBetweenTwoTransactionsGivesExactlyTheRowsCommittedBeforeItAndLatestGivesAll() throws Exception {
+        var app = app();
+        cluster.sql("CREATE TABLE orders (id int PRIMARY KEY)", "INSERT INTO orders VALUES (1)");
+        snapshot(app);
+        cluster.sql("INSERT INTO orders VALUES (2)");
+        Instant between = serverNow();
+        cluster.sql("INSERT INTO orders VALUES (3)");
+        cluster.sql("SELECT pg_switch_wal()"); // the point's commits now span a full segment and the partial one
+        cluster.sql("INSERT INTO orders VALUES (4)");
+        awaitCovered(Instant.now());
+
+        Path first = dir.resolve("at-point");
+        int port = TestCluster.freePort();
+        String point = OffsetDateTime.ofInstant(between, java.time.ZoneOffset.ofHours(1)).toString();
+        PgServer atPoint = awaitRestored(restore(app, point, first, port), first, port);
+        assertThat(TestCluster.count(atPoint, "SELECT count(*) FROM orders")).isEqualTo(2);
+        assertThat(TestCluster.count(atPoint, "SELECT max(id) FROM orders")).isEqualTo(2);
+        assertThat(TestCluster.count(atPoint, "SELECT count(*) FROM pg_settings WHERE name = 'archive_mode' AND setting = 'off'"))
+                .isEqualTo(1);
+        assertThat(Files.readString(first.resolve("postgresql.auto.conf"))).doesNotContain("restore_command");
+        assertThat(first.resolve("backstop_restore")).doesNotExist();
+
+        Path second = dir.resolve("latest");
+        int latestPort = TestCluster.freePort();
+        PgServer latest = awaitRestored(restore(app, "latest", second, latestPort), second, latestPort);
+        assertThat(TestCluster.count(latest, "SELECT count(*) FROM orders")).isEqualTo(4);
+    }
+
+    @Test
+    void aPointOutsideTheWindowOrAMisspeltOneIsRefusedBeforeAnythingIsWritten() throws Exception {
+        var app = app();
+        cluster.sql("CREATE TABLE orders (id int PRIMARY KEY)");
+        snapshot(app);
+        Path data = dir.resolve("never");
+        ProblemJsonTest.assertProblem(restore(app, OffsetDateTime.now().plusHours(1).toString(), data, 5999), 422,
+                "validation-failed");
+        ProblemJsonTest.assertProblem(restore(app, "2001-01-01T00:00:00Z", data, 5999), 422, "validation-failed");
+        ProblemJsonTest.assertProblem(restore(app, "yesterday", data, 5999), 422, "validation-failed");
+        ProblemJsonTest.assertProblem(Http.send("POST", YamlApps.api(app, "/restores"), TestTokens.OPERATOR, "application/json", """
+                {"pointInTime": "latest", "mode": "new", "target": {"dataDirectory": "%s", "port": 5999}}
+                """.formatted(data)), 422, "validation-failed");
+        assertThat(data).doesNotExist();
+    }
+}
