@@ -171,7 +171,7 @@ public class BackstopApplication extends Application<BackstopConfiguration> {
         jersey.register(new UnexpectedExceptionMapper());
 
         jersey.register(new InfoResource(graph.version(), graph.startedAt(), graph.catalog().type(), graph.clock()));
-        jersey.register(new SourcesResource(graph.config().sources()));
+        jersey.register(new SourcesResource(graph.config().sources(), graph.windows()));
         jersey.register(new SnapshotsResource(graph.snapshots(), graph.catalog().snapshots()));
         jersey.register(new RestoresResource(graph.restores(), graph.catalog().restores()));
         jersey.register(new RetentionResource(graph.retention()));

@@ -4,6 +4,7 @@ import dev.backstop.auth.ApiToken;
 import dev.backstop.auth.GeneratedToken;
 import dev.backstop.core.CatalogRebuilder;
 import dev.backstop.core.Replicator;
+import dev.backstop.core.PointInTimeWindows;
 import dev.backstop.core.RestoreService;
 import dev.backstop.core.SnapshotPipeline;
 import dev.backstop.core.SnapshotService;
@@ -77,6 +78,7 @@ import org.slf4j.LoggerFactory;
  * @param targets   storage targets by name, in configuration order (the first is the primary)
  * @param scheduler the Quartz scheduler (null in CLI commands, which run without one)
  * @param threads   the managed executors every long-lived service runs on
+ * @param windows   the recoverable windows of sources that restore to points in time
  */
 public record ServiceGraph(
         BackstopConfiguration config,
@@ -99,7 +101,8 @@ public record ServiceGraph(
         HealthMonitor health,
         PrometheusRegistry prometheus,
         BackstopScheduler scheduler,
-        ThreadPools threads) implements AutoCloseable {
+        ThreadPools threads,
+        PointInTimeWindows windows) implements AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(ServiceGraph.class);
 
@@ -201,7 +204,7 @@ public record ServiceGraph(
         ServiceGraph graph = new ServiceGraph(config, clock, version, clock.instant(), node, catalog, tokens, Map.copyOf(targets),
                 snapshots, restores, retention, verification, pruner, replicator, diskPressure,
                 new CatalogRebuilder(targets, catalog.snapshots(), environment.getObjectMapper()), sweeper,
-                health, prometheus, scheduler, threads);
+                health, prometheus, scheduler, threads, new PointInTimeWindows(restorers, catalog.snapshots(), environment.metrics()));
         graph.manage(environment.lifecycle());
         // Registered last, so stopped first: a WAL archive stores its last partial segment while the targets are open.
         daemons.forEach(environment.lifecycle()::manage);

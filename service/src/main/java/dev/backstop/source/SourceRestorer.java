@@ -75,6 +75,21 @@ public interface SourceRestorer {
         return plan(target, replace, force, dropReplaced);
     }
 
+    /**
+     * How far a type's archived log reaches, for one that restores to points in time.
+     *
+     * @param until   every point up to this instant is archived (null: nothing yet)
+     * @param gaps    when stretches of the log were found lost; no point before a gap's detection is
+     *                recoverable from a snapshot taken before it
+     * @param details the archiver's state as the API shows it (receiver, positions, lag, slot)
+     */
+    record LogWindow(java.time.Instant until, List<java.time.Instant> gaps, Map<String, Object> details) {}
+
+    /** The archived log's reach; empty for a type without one. */
+    default java.util.Optional<LogWindow> logWindow() {
+        return java.util.Optional.empty();
+    }
+
     /** Whether restores of this type can go to a point in time (so core may choose the snapshot for one). */
     default boolean pointInTime() {
         return false;

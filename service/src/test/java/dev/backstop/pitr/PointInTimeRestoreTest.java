@@ -145,6 +145,51 @@ class PointInTimeRestoreTest {
         int latestPort = TestCluster.freePort();
         PgServer latest = awaitRestored(restore(app, "latest", second, latestPort), second, latestPort);
         assertThat(TestCluster.count(latest, "SELECT count(*) FROM orders")).isEqualTo(4);
+
+        JsonNode window = Http.get(YamlApps.api(app, "/sources/main/pitr"), TestTokens.READER).json();
+        assertThat(Instant.parse(window.get("recoverableFrom").asText())).isBefore(between);
+        assertThat(Instant.parse(window.get("recoverableUntil").asText())).isAfter(between);
+        assertThat(window.get("archive").get("receiver").asText()).isEqualTo("streaming");
+        assertThat(window.get("archive").get("slotState").asText()).isEqualTo("physical");
+        String scrape = Http.get(YamlApps.admin(app, "/metrics/prometheus"), null).body();
+        assertThat(scrape).contains("backstop_wal_receiver_up{source=\"main\"} 1.0")
+                .contains("backstop_pitr_recoverable_until_timestamp_seconds{source=\"main\"}")
+                .contains("backstop_wal_archive_lag_bytes{source=\"main\"}")
+                .contains("backstop_replication_slot_retained_bytes{source=\"main\"}");
+        ProblemJsonTest.assertProblem(Http.get(YamlApps.api(app, "/sources/nope/pitr"), TestTokens.READER), 404, "not-found");
+    }
+
+    @Test
+    void latestAfterTheSourceCrashedHasEveryRowTheArchiveHadReached() throws Exception {
+        var app = app();
+        cluster.sql("CREATE TABLE orders (id int PRIMARY KEY)", "INSERT INTO orders VALUES (1)");
+        snapshot(app);
+        cluster.sql("INSERT INTO orders SELECT generate_series(2, 500)");
+        Instant committed = Instant.now();
+        awaitCovered(committed); // the partial segment holding the rows is stored
+        cluster.kill(); // pg_ctl stop -m immediate: no shutdown checkpoint, no segment switch
+        Path data = dir.resolve("after-crash");
+        int port = TestCluster.freePort();
+        PgServer server = awaitRestored(restore(app, "latest", data, port), data, port);
+        assertThat(TestCluster.count(server, "SELECT count(*) FROM orders")).isEqualTo(500);
+    }
+
+    @Test
+    void aKilledReceiverIsRestartedAndTheChainHasNoGap() throws Exception {
+        var app = app();
+        cluster.sql("CREATE TABLE orders (id int PRIMARY KEY)", "INSERT INTO orders VALUES (1)");
+        snapshot(app);
+        dev.backstop.support.Shell.run(dir, "pkill -f 'pg_receivewal.*--port=" + cluster.port() + " '");
+        await().atMost(Duration.ofSeconds(60)).until(() -> Http.get(YamlApps.api(app, "/sources/main/pitr"), TestTokens.READER)
+                .json().get("archive").get("lastError").asText().contains("pg_receivewal exited"));
+        cluster.sql("INSERT INTO orders VALUES (2)", "SELECT pg_switch_wal()", "INSERT INTO orders VALUES (3)");
+        await().atMost(Duration.ofSeconds(60)).until(() -> Http.get(YamlApps.api(app, "/sources/main/pitr"), TestTokens.READER)
+                .json().get("archive").get("receiver").asText().equals("streaming"));
+        awaitCovered(Instant.now());
+        Path data = dir.resolve("after-restart");
+        int port = TestCluster.freePort();
+        PgServer server = awaitRestored(restore(app, "latest", data, port), data, port);
+        assertThat(TestCluster.count(server, "SELECT count(*) FROM orders")).isEqualTo(3);
     }
 
     @Test

@@ -60,6 +60,25 @@ final class ClusterRestorer implements SourceRestorer {
         return true;
     }
 
+    @Override
+    public java.util.Optional<LogWindow> logWindow() {
+        if (archive == null) {
+            return java.util.Optional.empty();
+        }
+        WalArchiver archiver = config.runningArchiver();
+        WalArchive.Status status = archiver == null ? null : archiver.status();
+        Map<String, Object> details = archiver == null ? new java.util.LinkedHashMap<>() : archiver.state();
+        if (status == null) {
+            try {
+                status = archive.status();
+            } catch (IOException e) {
+                details.put("lastError", "cannot read the archive's status: " + e.getMessage());
+            }
+        }
+        return java.util.Optional.of(new LogWindow(status == null ? null : status.coveredUntil(),
+                status == null ? List.of() : status.gaps().stream().map(WalArchive.Gap::detectedAt).toList(), details));
+    }
+
     /** A point-in-time plan is refused (422) when the point is past what the WAL archive holds or a gap lies before it. */
     @Override
     public Plan plan(Map<String, String> target, boolean replace, boolean force, boolean dropReplaced, PointInTime pointInTime) {

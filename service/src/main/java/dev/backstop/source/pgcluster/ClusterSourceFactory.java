@@ -116,6 +116,11 @@ public final class ClusterSourceFactory extends SourceSettings {
         return archiver;
     }
 
+    /** The archiver once built (null before, and in commands that do not build one). */
+    synchronized WalArchiver runningArchiver() {
+        return archiver;
+    }
+
     /** Streams the cluster's WAL into storage while the server runs. */
     @Override
     public java.util.Optional<io.dropwizard.lifecycle.Managed> daemon(SourceEnvironment environment) {

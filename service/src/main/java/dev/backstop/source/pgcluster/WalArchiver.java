@@ -1,8 +1,8 @@
 package dev.backstop.source.pgcluster;
 
-import com.codahale.metrics.Gauge;
 import com.codahale.metrics.Meter;
 import com.codahale.metrics.MetricRegistry;
+import dev.backstop.model.MetricName;
 import dev.backstop.source.StderrTail;
 import io.dropwizard.lifecycle.Managed;
 import java.io.IOException;
@@ -54,6 +54,9 @@ final class WalArchiver implements Managed {
     private volatile String lastPartialState = "";
     private volatile WalArchive.Status status;
     private volatile long segmentSize;
+    /** The slot's restart LSN (what pg_receivewal had flushed) sampled before the last stored partial segment was read. */
+    private volatile long archivedLsn = -1;
+    private volatile Positions lastPositions;
     private Duration backoff = Duration.ofSeconds(1);
 
     WalArchiver(ClusterSourceFactory config, PgTools tools, WalArchive archive, Path spool, MetricRegistry metrics, Clock clock,
@@ -66,11 +69,13 @@ final class WalArchiver implements Managed {
         this.uploads = uploads;
         this.supervisor = supervisor;
         String name = config.name();
-        this.uploaded = metrics.meter(MetricRegistry.name("backstop", "wal", "uploads", name, "success"));
-        this.failed = metrics.meter(MetricRegistry.name("backstop", "wal", "uploads", name, "failure"));
-        this.conflicts = metrics.meter(MetricRegistry.name("backstop", "wal", "uploads", name, "conflict"));
-        metrics.register(MetricRegistry.name("backstop", "wal", "receiver", "up", name), (Gauge<Integer>) () -> receiverUp ? 1 : 0);
-        metrics.register(MetricRegistry.name("backstop", "wal", "spool", "bytes", name), (Gauge<Long>) this::spoolBytes);
+        this.uploaded = metrics.meter(MetricName.of("backstop.wal.uploads", "source", name, "outcome", "success"));
+        this.failed = metrics.meter(MetricName.of("backstop.wal.uploads", "source", name, "outcome", "failure"));
+        this.conflicts = metrics.meter(MetricName.of("backstop.wal.uploads", "source", name, "outcome", "conflict"));
+        metrics.gauge(MetricName.of("backstop.wal.receiver.up", "source", name), () -> () -> receiverUp ? 1 : 0);
+        metrics.gauge(MetricName.of("backstop.wal.spool.bytes", "source", name), () -> this::spoolBytes);
+        metrics.gauge(MetricName.of("backstop.wal.archive.lag.bytes", "source", name), () -> this::archiveLagBytes);
+        metrics.gauge(MetricName.of("backstop.replication.slot.retained.bytes", "source", name), () -> this::slotRetainedBytes);
     }
 
     @Override
@@ -89,6 +94,13 @@ final class WalArchiver implements Managed {
         state.put("spoolBytes", spoolBytes());
         state.put("lastSegment", s == null ? null : s.lastSegment());
         state.put("coveredUntil", s == null ? null : s.coveredUntil());
+        Positions p = lastPositions;
+        state.put("currentLsn", p == null ? null : Wal.lsn(p.current()));
+        state.put("archivedLsn", archivedLsn < 0 ? null : Wal.lsn(archivedLsn));
+        state.put("lagBytes", archiveLagBytes());
+        state.put("slotState", p == null ? "unknown" : p.slotState());
+        state.put("slotRetainedBytes", slotRetainedBytes());
+        state.put("gaps", s == null ? List.of() : s.gaps());
         state.put("lastError", lastError);
         return state;
     }
@@ -278,6 +290,7 @@ final class WalArchiver implements Managed {
             // file, if pg_receivewal was streaming all along; the reach advances only then.
             Instant readFrom = clock.instant();
             boolean wasStreaming = streaming != null && streaming.isAlive();
+            Positions before = positions();
             String segment = partial.getFileName().toString().substring(0, 24);
             try {
                 String state = segment + ":" + Files.size(partial) + ":" + Files.getLastModifiedTime(partial).toMillis();
@@ -304,6 +317,9 @@ final class WalArchiver implements Managed {
             }
             s = new WalArchive.Status(s.systemId(), segmentSize, Wal.timeline(segment), s.lastSegment(), segment, covered, s.gaps());
             status = s;
+            if (stillStreaming && before != null) {
+                archivedLsn = before.flushed();
+            }
             archive.writeStatus(s);
         } else if (storedAny) {
             archive.writeStatus(s);
@@ -315,6 +331,46 @@ final class WalArchiver implements Managed {
         String last = s.lastSegment() == null || segment.compareTo(s.lastSegment()) > 0 ? segment : s.lastSegment();
         return new WalArchive.Status(s.systemId(), segmentSize, Wal.timeline(last), last,
                 segment.equals(s.partialSegment()) ? null : s.partialSegment(), s.coveredUntil(), s.gaps());
+    }
+
+    /** The server's current WAL position and what the slot says the receiver has flushed. */
+    record Positions(long current, long flushed, String slotState) {}
+
+    /** Asks the server over a replication connection (IDENTIFY_SYSTEM, READ_REPLICATION_SLOT); null when it cannot be reached. */
+    Positions positions() {
+        try (Connection c = BaseBackupSource.replicationConnection(config); Statement st = c.createStatement()) {
+            long current;
+            try (ResultSet r = st.executeQuery("IDENTIFY_SYSTEM")) {
+                r.next();
+                current = Wal.lsn(r.getString(3));
+            }
+            long flushed = -1;
+            String state = "missing";
+            try (ResultSet r = st.executeQuery("READ_REPLICATION_SLOT " + config.slot())) {
+                if (r.next() && r.getString(1) != null) {
+                    state = "physical";
+                    String restart = r.getString(2);
+                    flushed = restart == null ? -1 : Wal.lsn(restart);
+                }
+            }
+            Positions p = new Positions(current, flushed, state);
+            lastPositions = p;
+            return p;
+        } catch (Exception e) {
+            return null;
+        }
+    }
+
+    /** Bytes of WAL the server has written that storage does not hold yet; -1 when unknown. */
+    long archiveLagBytes() {
+        Positions p = lastPositions;
+        return p == null || archivedLsn < 0 ? -1 : Math.max(0, p.current() - archivedLsn);
+    }
+
+    /** Bytes of WAL the slot keeps on the server; -1 when unknown. */
+    long slotRetainedBytes() {
+        Positions p = lastPositions;
+        return p == null || p.flushed() < 0 ? -1 : Math.max(0, p.current() - p.flushed());
     }
 
     long spoolBytes() {

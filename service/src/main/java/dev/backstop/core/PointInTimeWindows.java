@@ -1,0 +1,63 @@
+package dev.backstop.core;
+
+import com.codahale.metrics.MetricRegistry;
+import dev.backstop.db.SnapshotDao;
+import dev.backstop.db.SnapshotRow;
+import dev.backstop.model.MetricName;
+import dev.backstop.source.SourceRestorer;
+import java.time.Instant;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * The recoverable window of each source that restores to points in time: from the end of the
+ * oldest COMPLETED base backup taken after the last gap in its log, to as far as the archived log
+ * reaches. Published as {@code backstop_pitr_recoverable_{from,until}_timestamp_seconds{source}}
+ * and by {@code GET /api/v1/sources/{name}/pitr}.
+ */
+public final class PointInTimeWindows {
+
+    /** A source's window; {@code from} or {@code until} null when nothing is recoverable yet. */
+    public record Window(String source, Instant recoverableFrom, Instant recoverableUntil, Map<String, Object> archive) {}
+
+    private final Map<String, SourceRestorer> restorers;
+    private final SnapshotDao snapshots;
+
+    public PointInTimeWindows(Map<String, SourceRestorer> restorers, SnapshotDao snapshots, MetricRegistry metrics) {
+        this.restorers = restorers;
+        this.snapshots = snapshots;
+        restorers.forEach((source, restorer) -> {
+            if (restorer.pointInTime()) {
+                metrics.gauge(MetricName.of("backstop.pitr.recoverable.from.timestamp.seconds", "source", source),
+                        () -> () -> seconds(window(source).map(Window::recoverableFrom).orElse(null)));
+                metrics.gauge(MetricName.of("backstop.pitr.recoverable.until.timestamp.seconds", "source", source),
+                        () -> () -> seconds(window(source).map(Window::recoverableUntil).orElse(null)));
+            }
+        });
+    }
+
+    private static double seconds(Instant instant) {
+        return instant == null ? 0 : instant.toEpochMilli() / 1000.0;
+    }
+
+    /** The window of a source; empty when it does not restore to points in time. */
+    public Optional<Window> window(String source) {
+        SourceRestorer restorer = restorers.get(source);
+        if (restorer == null || !restorer.pointInTime()) {
+            return Optional.empty();
+        }
+        return restorer.logWindow().map(log -> {
+            Instant lastGap = log.gaps().stream().max(Instant::compareTo).orElse(Instant.EPOCH);
+            List<SnapshotRow> completed = snapshots.completed(source);
+            Instant from = completed.stream().filter(s -> s.startedAt().isAfter(lastGap) && s.finishedAt() != null)
+                    .map(SnapshotRow::finishedAt).min(Instant::compareTo).orElse(null);
+            Instant until = log.until();
+            if (from != null && until != null && until.isBefore(from)) {
+                until = null;
+            }
+            return new Window(source, from, from == null ? null : until, new LinkedHashMap<>(log.details()));
+        });
+    }
+}
