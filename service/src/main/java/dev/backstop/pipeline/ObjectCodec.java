@@ -28,15 +28,31 @@ public record ObjectCodec(CompressionConfig compression, OpenPgpEncryptor encryp
         return new ZstdOutputStreamNoFinalizer(encrypted, compression.level());
     }
 
-    /** Decodes an object stored under a key ending in {@code .zst} or {@code .zst.pgp}. */
+    /**
+     * Decodes an object stored under a key ending in {@code .zst} or {@code .zst.pgp}. Closing the
+     * result closes {@code stored} too (the OpenPGP layer would leave it open: on S3 that is a
+     * pooled connection lost); so does a failure to start decoding.
+     */
     public InputStream decode(InputStream stored, String key) throws IOException {
-        InputStream compressed = stored;
-        if (key.endsWith(".pgp")) {
-            if (decryptor == null) {
-                throw new IOException(key + " is encrypted and encryption.privateKeyFile is not configured on this host");
+        try {
+            InputStream compressed = stored;
+            if (key.endsWith(".pgp")) {
+                if (decryptor == null) {
+                    throw new IOException(key + " is encrypted and encryption.privateKeyFile is not configured on this host");
+                }
+                compressed = decryptor.decrypt(stored);
             }
-            compressed = decryptor.decrypt(stored);
+            return new java.io.FilterInputStream(new ZstdInputStreamNoFinalizer(compressed)) {
+                @Override
+                public void close() throws IOException {
+                    try (stored) {
+                        super.close();
+                    }
+                }
+            };
+        } catch (IOException | RuntimeException e) {
+            stored.close();
+            throw e;
         }
-        return new ZstdInputStreamNoFinalizer(compressed);
     }
 }

@@ -130,6 +130,17 @@ class PointInTimeRestoreTest {
         cluster.sql("INSERT INTO orders VALUES (4)");
         awaitCovered(Instant.now());
 
+        Http.Reply dry = Http.send("POST", YamlApps.api(app, "/restores"), TestTokens.OPERATOR, "application/json", """
+                {"source": "main", "pointInTime": "latest", "mode": "new", "dryRun": true,
+                 "target": {"dataDirectory": "%s/dry", "port": 5999}}
+                """.formatted(dir));
+        assertThat(dry.status()).as(dry.body()).isEqualTo(202);
+        await().atMost(Duration.ofSeconds(60)).until(() -> Http.get(dry.header("Location"), TestTokens.READER).json().get("phase")
+                .asText().equals("COMPLETED"));
+        assertThat(Http.get(dry.header("Location"), TestTokens.READER).json().get("detail").asText())
+                .contains("would replay WAL 00000001").contains("to its end (latest)").contains("nothing changed");
+        assertThat(dir.resolve("dry")).doesNotExist();
+
         Path first = dir.resolve("at-point");
         int port = TestCluster.freePort();
         String point = OffsetDateTime.ofInstant(between, java.time.ZoneOffset.ofHours(1)).toString();

@@ -143,6 +143,33 @@ final class ClusterRestorer implements SourceRestorer {
         return new Plan("postgres-cluster:" + dir, target, false, force, dropReplaced, wouldRefuse);
     }
 
+    /** A point-in-time dry run also says which WAL the real run would replay (read from the base backup's label). */
+    @Override
+    public String dryRun(Plan plan, InputStream raw) throws IOException {
+        if (plan.pointInTime() == null) {
+            return SourceRestorer.super.dryRun(plan, raw);
+        }
+        String label = null;
+        org.apache.commons.compress.archivers.tar.TarArchiveInputStream tar =
+                new org.apache.commons.compress.archivers.tar.TarArchiveInputStream(raw, "UTF-8");
+        for (var entry = tar.getNextEntry(); entry != null; entry = tar.getNextEntry()) {
+            if (label == null && java.nio.file.Path.of(entry.getName()).normalize().toString().equals("backup_label")) {
+                label = new String(tar.readAllBytes(), StandardCharsets.UTF_8);
+            }
+        }
+        raw.transferTo(java.io.OutputStream.nullOutputStream());
+        if (label == null) {
+            return "; the base backup holds no backup_label, so no WAL can be replayed onto it";
+        }
+        try {
+            WalReplay replay = WalReplay.plan(archive, tools, Path.of(plan.target().get("dataDirectory")), label);
+            return "; would replay WAL " + replay.range() + " (" + replay.segments() + " files) "
+                    + (plan.pointInTime().point() == null ? "to its end (latest)" : "up to " + plan.pointInTime().point());
+        } catch (IOException e) {
+            return "; the real run would fail: " + e.getMessage();
+        }
+    }
+
     static int port(Map<String, String> target) {
         String value = target.get("port");
         if (value == null || value.isBlank()) {
@@ -227,6 +254,11 @@ final class ClusterRestorer implements SourceRestorer {
                         server.awaitReady(config.user(), config.password(), true, RECOVERY_TIMEOUT);
                     } catch (IOException e) {
                         throw replay != null && replay.failure() != null ? new IOException(replay.failure() + "; " + e.getMessage(), e) : e;
+                    }
+                    if (replay != null && replay.failure() != null) {
+                        // The script then answered "no such file", which recovery takes for the end of the
+                        // archive: the server promoted short of the point. Never reported as a restore.
+                        throw new IOException(replay.failure() + "; recovery ended early, so the copy is discarded");
                     }
                 } finally {
                     if (replay != null) {

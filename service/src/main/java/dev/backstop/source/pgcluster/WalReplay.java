@@ -60,7 +60,11 @@ final class WalReplay implements AutoCloseable {
 
     /** The WAL after the base backup in {@code dataDirectory} (its {@code backup_label}), checked for gaps. */
     static WalReplay plan(WalArchive archive, PgTools tools, Path dataDirectory) throws IOException {
-        String label = Files.readString(dataDirectory.resolve("backup_label"), StandardCharsets.UTF_8);
+        return plan(archive, tools, dataDirectory, Files.readString(dataDirectory.resolve("backup_label"), StandardCharsets.UTF_8));
+    }
+
+    /** As {@link #plan(WalArchive, PgTools, Path)}, from the text of the base backup's {@code backup_label}. */
+    static WalReplay plan(WalArchive archive, PgTools tools, Path dataDirectory, String label) throws IOException {
         Matcher m = START.matcher(label);
         if (!m.find()) {
             throw new IOException("the base backup's backup_label names no start segment: " + label.lines().findFirst().orElse(""));
