@@ -186,6 +186,30 @@ class PointInTimeRestoreTest {
     }
 
     @Test
+    void aCorruptStoredSegmentFailsTheRestoreAndLeavesNoDataDirectory() throws Exception {
+        var app = app();
+        cluster.sql("CREATE TABLE orders (id int PRIMARY KEY)");
+        snapshot(app);
+        cluster.sql("INSERT INTO orders VALUES (1)", "SELECT pg_switch_wal()", "INSERT INTO orders VALUES (2)");
+        awaitCovered(Instant.now());
+        Path segments = dir.resolve("backups/main/wal/00000001");
+        Path newest;
+        try (var files = Files.list(segments)) {
+            newest = files.filter(p -> p.getFileName().toString().matches("[0-9A-F]{24}\\.zst")).max(Path::compareTo).orElseThrow();
+        }
+        Files.write(newest, new byte[] {1, 2, 3, 4, 5, 6, 7, 8}); // no longer a zstd frame
+
+        Path data = dir.resolve("from-corrupt");
+        Http.Reply accepted = restore(app, "latest", data, TestCluster.freePort());
+        assertThat(accepted.status()).as(accepted.body()).isEqualTo(202);
+        await().atMost(Duration.ofSeconds(180)).until(() -> Http.get(accepted.header("Location"), TestTokens.READER).json()
+                .get("phase").asText().equals("FAILED"));
+        assertThat(Http.get(accepted.header("Location"), TestTokens.READER).json().get("error").asText())
+                .contains("cannot fetch WAL from storage").contains(newest.getFileName().toString());
+        assertThat(data).doesNotExist();
+    }
+
+    @Test
     void aKilledReceiverIsRestartedAndTheChainHasNoGap() throws Exception {
         var app = app();
         cluster.sql("CREATE TABLE orders (id int PRIMARY KEY)", "INSERT INTO orders VALUES (1)");

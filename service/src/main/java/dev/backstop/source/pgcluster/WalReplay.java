@@ -206,7 +206,11 @@ final class WalReplay implements AutoCloseable {
                             // Fetched under another name, handed to the server's user (it opens the file read-write),
                             // then renamed: the script never sees half a segment.
                             Path part = wal.resolve(entry.name() + ".part");
-                            archive.fetch(entry.key(), part);
+                            try {
+                                archive.fetch(entry.key(), part);
+                            } catch (IOException e) {
+                                throw new IOException(entry.key() + ": " + e.getMessage(), e);
+                            }
                             tools.handOver(part);
                             Files.move(part, wal.resolve(entry.name()), StandardCopyOption.ATOMIC_MOVE);
                         }
