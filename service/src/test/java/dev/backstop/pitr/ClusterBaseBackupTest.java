@@ -147,6 +147,26 @@ class ClusterBaseBackupTest {
     }
 
     @Test
+    void aBaseBackupWhoseWalCannotBeArchivedFailsAndLeavesNothingInStorage() throws Exception {
+        cluster.close();
+        cluster = TestCluster.start("max_replication_slots = 0"); // pg_receivewal cannot create its slot, so no WAL is archived
+        var app = app();
+        String id = Http.send("POST", YamlApps.api(app, "/snapshots"), TestTokens.OPERATOR, "application/json",
+                "{\"source\": \"main\"}").json().get("id").asText();
+        await().atMost(Duration.ofSeconds(180)).until(() -> !Http.get(YamlApps.api(app, "/snapshots/" + id), TestTokens.READER)
+                .json().get("status").asText().equals("RUNNING"));
+        JsonNode row = Http.get(YamlApps.api(app, "/snapshots/" + id), TestTokens.READER).json();
+        assertThat(row.get("status").asText()).as(row.toString()).isEqualTo("FAILED");
+        assertThat(row.get("error").asText()).contains("was not archived within");
+        try (var files = Files.walk(dir.resolve("backups"))) {
+            assertThat(files.filter(p -> p.getFileName().toString().startsWith("data.tar")).toList()).isEmpty();
+        }
+        JsonNode window = Http.get(YamlApps.api(app, "/sources/main/pitr"), TestTokens.READER).json();
+        assertThat(window.get("archive").get("receiver").asText()).isEqualTo("down");
+        assertThat(window.get("archive").get("lastError").asText()).contains("replication slot");
+    }
+
+    @Test
     void aDrillRestoresTheNewestBaseBackupProbesItAndRemovesTheScratchCopy() throws Exception {
         cluster.sql("CREATE TABLE orders (id int PRIMARY KEY)", "INSERT INTO orders SELECT generate_series(1, 42)");
         var app = app();

@@ -24,12 +24,19 @@ import java.util.Properties;
  * them to one stream).
  */
 final class BaseBackupSource implements SnapshotSource {
+    private static final java.util.regex.Pattern START = java.util.regex.Pattern.compile(
+            "write-ahead log start point: (\\S+) on timeline (\\d+)");
+    private static final java.util.regex.Pattern END = java.util.regex.Pattern.compile("write-ahead log end point: (\\S+)");
+
     private final ClusterSourceFactory config;
     private final PgTools tools;
+    private final java.util.function.Supplier<WalArchiver> archiver;
 
-    BaseBackupSource(ClusterSourceFactory config, PgTools tools) {
+    /** @param archiver the source's running WAL archiver, or null where none runs (commands) */
+    BaseBackupSource(ClusterSourceFactory config, PgTools tools, java.util.function.Supplier<WalArchiver> archiver) {
         this.config = config;
         this.tools = tools;
+        this.archiver = archiver;
     }
 
     @Override
@@ -79,6 +86,7 @@ final class BaseBackupSource implements SnapshotSource {
             if (exit != 0) {
                 throw new IOException("pg_basebackup exited with status " + exit + ": " + stderr.text());
             }
+            awaitArchived(stderr.text());
             return SourceReport.CLEAN;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -88,6 +96,38 @@ final class BaseBackupSource implements SnapshotSource {
                 process.destroyForcibly(); // storage failed: do not leave a backup running on the server
             }
         }
+    }
+
+    /**
+     * A base backup is only as good as the WAL after it: when the service archives WAL, the snapshot
+     * completes only once every segment from the backup's start to its end is stored (the server
+     * switches segments when a backup ends, so this takes a second or two), and fails otherwise.
+     */
+    private void awaitArchived(String log) throws IOException, InterruptedException {
+        WalArchiver running = archiver == null ? null : archiver.get();
+        if (running == null || !running.started()) {
+            return; // a command without the archiver: the tar holds its own WAL (-X fetch) and restores on its own
+        }
+        java.util.regex.Matcher start = START.matcher(log);
+        java.util.regex.Matcher end = END.matcher(log);
+        if (!start.find() || !end.find()) {
+            throw new IOException("pg_basebackup did not report the backup's WAL start and end: " + log);
+        }
+        int timeline = Integer.parseInt(start.group(2));
+        java.time.Duration wait = java.time.Duration.ofSeconds(60).compareTo(config.partialUploadEvery().multipliedBy(6)) > 0
+                ? java.time.Duration.ofSeconds(60) : config.partialUploadEvery().multipliedBy(6);
+        java.time.Instant deadline = java.time.Instant.now().plus(wait);
+        String missing = null;
+        while (java.time.Instant.now().isBefore(deadline)) {
+            missing = running.firstMissing(timeline, Wal.lsn(start.group(1)), Wal.lsn(end.group(1)));
+            if (missing == null) {
+                return;
+            }
+            Thread.sleep(250);
+        }
+        throw new IOException("the WAL of this base backup (from " + start.group(1) + " to " + end.group(1) + ") was not archived within "
+                + wait.toSeconds() + " s (" + missing + " is missing): without it no point after the backup can be restored; "
+                + "see GET /api/v1/sources/" + config.name() + "/pitr");
     }
 
     /**

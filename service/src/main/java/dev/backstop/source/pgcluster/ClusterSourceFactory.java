@@ -180,7 +180,7 @@ public final class ClusterSourceFactory extends SourceSettings {
 
     @Override
     public SnapshotSource build(SourceEnvironment environment) {
-        return new BaseBackupSource(this, tools());
+        return new BaseBackupSource(this, tools(), environment.storage() == null ? null : () -> archiver(environment));
     }
 
     @Override

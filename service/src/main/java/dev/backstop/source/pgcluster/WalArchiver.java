@@ -47,6 +47,7 @@ final class WalArchiver implements Managed {
     private final Meter conflicts;
 
     private volatile boolean stopping;
+    private volatile boolean started;
     private volatile Process receiver;
     private volatile boolean receiverUp;
     private volatile String lastError;
@@ -78,8 +79,37 @@ final class WalArchiver implements Managed {
         metrics.gauge(MetricName.of("backstop.replication.slot.retained.bytes", "source", name), () -> this::slotRetainedBytes);
     }
 
+    /** Whether the service started this archiver (a command builds but never starts one). */
+    boolean started() {
+        return started;
+    }
+
+    /**
+     * The first segment from {@code startLsn} to {@code endLsn} on {@code timeline} that storage does
+     * not hold yet, or null when all are stored. Asks storage only once the archive has passed the end.
+     */
+    String firstMissing(int timeline, long startLsn, long endLsn) throws IOException {
+        WalArchive.Status s = status;
+        if (s == null || segmentSize == 0) {
+            return "the archive's status";
+        }
+        String first = Wal.segmentName(timeline, startLsn, segmentSize);
+        String last = Wal.segmentName(timeline, endLsn, segmentSize);
+        if (s.lastSegment() == null || s.lastSegment().compareTo(last) < 0) {
+            return s.lastSegment() == null ? first : Wal.next(s.lastSegment(), segmentSize);
+        }
+        java.util.TreeSet<String> stored = archive.segments(timeline);
+        for (String segment = first; segment.compareTo(last) <= 0; segment = Wal.next(segment, segmentSize)) {
+            if (!stored.contains(segment)) {
+                return segment;
+            }
+        }
+        return null;
+    }
+
     @Override
     public void start() throws Exception {
+        started = true;
         Files.createDirectories(spool);
         supervisor.execute(this::identifyThenSupervise);
         uploads.scheduleWithFixedDelay(this::uploadQuietly, 1, 1, TimeUnit.SECONDS);
