@@ -227,6 +227,39 @@ class PointInTimeRestoreTest {
         assertThat(TestCluster.count(server, "SELECT count(*) FROM orders")).isEqualTo(3);
     }
 
+    /** The README's stock-tool block, run as the postgres user against a copy of the storage tree, as an operator would. */
+    @Test
+    void stockToolRecoveryFromTheReadmeWorks() throws Exception {
+        var app = app();
+        cluster.sql("CREATE TABLE orders (id int PRIMARY KEY)", "INSERT INTO orders VALUES (1)");
+        String id = snapshot(app);
+        cluster.sql("INSERT INTO orders VALUES (2)");
+        Instant between = serverNow();
+        cluster.sql("INSERT INTO orders VALUES (3)", "SELECT pg_switch_wal()", "INSERT INTO orders VALUES (4)");
+        awaitCovered(Instant.now());
+
+        String readme = Files.readString(Path.of("..", "README.md"));
+        String block = readme.substring(readme.indexOf("<!-- stock-pitr:begin -->"), readme.indexOf("<!-- stock-pitr:end -->"));
+        block = block.lines().filter(l -> !l.startsWith("```") && !l.startsWith("<!--")).collect(java.util.stream.Collectors.joining("\n"));
+        String dataKey = Http.get(YamlApps.api(app, "/snapshots/" + id), TestTokens.READER).json().get("dataKey").asText();
+        int port = TestCluster.freePort();
+        block = block.replace("main/2026/12/02/<id>/data.tar.zst", dataKey)
+                .replace("2026-12-02 14:30:00+01", java.time.format.DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss.SSSSSSxxx")
+                        .format(between.atOffset(java.time.ZoneOffset.ofHours(1))))
+                .replace("55432", Integer.toString(port));
+        Path work = dir.resolve("stock");
+        Files.createDirectories(work);
+        dev.backstop.support.Shell.run(dir, "cp -r backups/main stock/main");
+        Files.writeString(work.resolve("recover.sh"), block + "\n");
+        TestCluster.tools().handOver(work);
+        dev.backstop.support.Shell.run(work, String.join(" ", TestCluster.tools().asServerUser(List.of("env",
+                "PATH=" + TestCluster.BIN + ":/usr/bin:/bin", "bash", "-euo", "pipefail", "recover.sh"))));
+        PgServer server = new PgServer(TestCluster.tools(), work.resolve("restored"), port);
+        restored.add(server);
+        server.awaitReady("postgres", null, true, Duration.ofSeconds(120));
+        assertThat(TestCluster.count(server, "SELECT count(*) FROM orders")).isEqualTo(2);
+    }
+
     @Test
     void aPointOutsideTheWindowOrAMisspeltOneIsRefusedBeforeAnythingIsWritten() throws Exception {
         var app = app();
