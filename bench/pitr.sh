@@ -28,6 +28,7 @@ cleanup() {
   for d in "$work/src" "$work/stock" "$work/restored"; do
     [ -f "$d/postmaster.pid" ] && as_pg "$BIN/pg_ctl" -D "$d" -m immediate stop >/dev/null 2>&1 || true
   done
+  cp "$work/service.log" "${KEEP_LOG:-/dev/null}" 2>/dev/null || true
   rm -rf "$work"
 }
 trap cleanup EXIT
