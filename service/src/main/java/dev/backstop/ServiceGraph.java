@@ -138,11 +138,21 @@ public record ServiceGraph(
         // databases through the same guards.
         Map<String, SourceEnvironment> sourceEnvironments = new LinkedHashMap<>();
         Map<String, SnapshotService.Binding> bindings = new LinkedHashMap<>();
+        // Sources ask for snapshots of themselves (a postgres-cluster whose WAL chain broke) once the
+        // snapshot service, built from these environments, exists.
+        java.util.concurrent.atomic.AtomicReference<SnapshotService> snapshotService = new java.util.concurrent.atomic.AtomicReference<>();
+        SourceEnvironment.SnapshotRequests requests = (source, reason) -> {
+            SnapshotService service = snapshotService.get();
+            if (service == null) {
+                throw new IllegalStateException("the snapshot service is not running yet");
+            }
+            service.request(source, dev.backstop.model.SnapshotOrigin.LOG_GAP, reason);
+        };
         for (SourceFactory factory : config.sources()) {
             StorageTarget target = factory.target() == null ? targets.values().iterator().next() : targets.get(factory.target());
             SourceEnvironment sourceEnvironment = new SourceEnvironment(config.snapshots().stagingPath(),
                     (source, connect) -> resilience.database(source).connect("connection to " + source, connect),
-                    new SourceEnvironment.Storage(target, codec, environment.metrics(), threads, clock));
+                    new SourceEnvironment.Storage(target, codec, environment.metrics(), threads, clock), requests);
             sourceEnvironments.put(factory.name(), sourceEnvironment);
             bindings.put(factory.name(), new SnapshotService.Binding(factory.build(sourceEnvironment), target));
         }
@@ -155,6 +165,7 @@ public record ServiceGraph(
         SnapshotService snapshots = new SnapshotService(node, bindings, catalog.snapshots(), pipeline, environment.getObjectMapper(),
                 environment.metrics(), clock, version, config.snapshots().maxConcurrent(), replicator,
                 Duration.ofMillis(config.scheduler().shutdownGracePeriod().toMilliseconds()), threads);
+        snapshotService.set(snapshots);
         Map<String, dev.backstop.source.SourceRestorer> restorers = new LinkedHashMap<>();
         config.sources().forEach(source -> restorers.put(source.name(), source.restorer(sourceEnvironments.get(source.name()))));
         RestoreService restores = new RestoreService(node, restorers, replicator, catalog.snapshots(), catalog.restores(),

@@ -5,7 +5,10 @@ import java.time.Instant;
 import java.util.List;
 import java.util.Set;
 
-/** Detailed only: a source can be snapshotted now (reachable; for postgres, pg_dump present and new enough). */
+/**
+ * Detailed only: a source can be snapshotted now (reachable; for postgres, pg_dump present and new
+ * enough), and the conditions its type reports (postgres-cluster: WAL receiver, archive lag, window age).
+ */
 public final class SourceProbe implements HealthProbe {
     private final SnapshotSource source;
 
@@ -27,12 +30,22 @@ public final class SourceProbe implements HealthProbe {
     public List<HealthObservation> observe(Instant now) {
         long started = System.nanoTime();
         HealthObservation.Builder entry = HealthObservation.of("source", "reachable", now).id(source.name()).type(source.type());
+        List<HealthObservation> observations = new java.util.ArrayList<>();
         try {
             source.checkReachable();
-            return List.of(entry.value((System.nanoTime() - started) / 1_000_000, "ms").pass());
+            observations.add(entry.value((System.nanoTime() - started) / 1_000_000, "ms").pass());
         } catch (Exception e) {
-            return List.of(entry.value((System.nanoTime() - started) / 1_000_000, "ms")
+            observations.add(entry.value((System.nanoTime() - started) / 1_000_000, "ms")
                     .status(HealthStatus.FAIL, e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage()));
         }
+        for (dev.backstop.source.SourceCondition condition : source.conditions(now)) {
+            observations.add(HealthObservation.of("source", condition.measurement(), now).id(source.name()).type(source.type())
+                    .value(condition.value(), condition.unit()).status(switch (condition.level()) {
+                        case PASS -> HealthStatus.PASS;
+                        case WARN -> HealthStatus.WARN;
+                        case FAIL -> HealthStatus.FAIL;
+                    }, condition.output()));
+        }
+        return observations;
     }
 }

@@ -26,4 +26,12 @@ public interface SnapshotSource {
 
     /** Throws with a readable reason when the source cannot be snapshotted now (for health). */
     void checkReachable() throws Exception;
+
+    /**
+     * Conditions of this source beyond reachability, for {@code /health/detailed}; observed on the
+     * health monitor's schedule, so they must answer from memory, not by asking the source.
+     */
+    default java.util.List<SourceCondition> conditions(java.time.Instant now) {
+        return java.util.List.of();
+    }
 }

@@ -18,8 +18,33 @@ import java.time.Clock;
  * @param storage          the source's own storage target and codec, for a source type that keeps objects
  *                         of its own beside its snapshots (postgres-cluster's WAL); null where a command
  *                         runs without storage ({@code check})
+ * @param snapshots        how a source asks for a snapshot of itself outside its schedule (postgres-cluster
+ *                         takes a base backup at once when its WAL chain breaks); {@link SnapshotRequests#NONE}
+ *                         in commands
  */
-public record SourceEnvironment(Path stagingDirectory, Connections connections, Storage storage) {
+public record SourceEnvironment(Path stagingDirectory, Connections connections, Storage storage, SnapshotRequests snapshots) {
+
+    /** Asks the service for a snapshot of a source now. */
+    @FunctionalInterface
+    public interface SnapshotRequests {
+        /**
+         * Starts a snapshot of {@code source} in the background; throws when it cannot start now
+         * (one is running, the service is stopping), so the caller asks again later.
+         */
+        void requestNow(String source, String reason);
+
+        SnapshotRequests NONE = (source, reason) -> {
+            throw new IllegalStateException("this command takes no snapshots on request");
+        };
+    }
+
+    public SourceEnvironment {
+        snapshots = snapshots == null ? SnapshotRequests.NONE : snapshots;
+    }
+
+    public SourceEnvironment(Path stagingDirectory, Connections connections, Storage storage) {
+        this(stagingDirectory, connections, storage, SnapshotRequests.NONE);
+    }
 
     /** Opens a connection to a source's database, through that source's guard (or directly). */
     @FunctionalInterface

@@ -8,7 +8,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import dev.backstop.BackstopConfiguration;
 import dev.backstop.support.Http;
-import dev.backstop.support.TestApps;
 import dev.backstop.support.YamlApps;
 import io.dropwizard.testing.DropwizardTestSupport;
 import java.nio.file.Files;
@@ -38,10 +37,12 @@ class MonitoringFilesTest {
     static YamlApps apps;
     static DropwizardTestSupport<BackstopConfiguration> app;
     static Set<String> exported;
+    static dev.backstop.support.TestCluster cluster;
 
     @BeforeAll
     static void scrape() throws Exception {
-        dir = TestApps.tempDir("backstop-monitoring");
+        cluster = dev.backstop.support.TestCluster.start(); // a postgres-cluster source exports the WAL archive's series
+        dir = dev.backstop.support.TestCluster.openDirectory("backstop-monitoring");
         apps = new YamlApps(dir);
         Files.createDirectories(dir.resolve("data"));
         app = apps.start("""
@@ -52,15 +53,18 @@ class MonitoringFilesTest {
                 """, """
                   - {type: directory, name: files, path: %1$s/data, replicas: [offsite], schedule: "0 0 0 1 1 ? 2099",
                      verify: {schedule: "0 0 0 1 1 ? 2099"}}
-                """);
+                  - {type: postgres-cluster, name: main, port: PORT, user: postgres, binDirectory: BIN, partialUploadEvery: 1s}
+                """.replace("PORT", Integer.toString(cluster.port())).replace("BIN", dev.backstop.support.TestCluster.BIN.toString()));
         // The health round fills the health-derived series (disk, replica lag) a moment after start.
         await().atMost(Duration.ofSeconds(30)).until(() -> scrapeNames().contains("backstop_replica_lag_seconds"));
         exported = scrapeNames();
     }
 
     @AfterAll
-    static void stop() {
+    static void stop() throws Exception {
         apps.close();
+        cluster.close();
+        dev.backstop.source.FileTrees.delete(dir);
     }
 
     private static Set<String> scrapeNames() {

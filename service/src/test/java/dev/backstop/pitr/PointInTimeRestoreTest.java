@@ -168,6 +168,15 @@ class PointInTimeRestoreTest {
                 .contains("backstop_wal_archive_lag_bytes{source=\"main\"}")
                 .contains("backstop_replication_slot_retained_bytes{source=\"main\"}");
         ProblemJsonTest.assertProblem(Http.get(YamlApps.api(app, "/sources/nope/pitr"), TestTokens.READER), 404, "not-found");
+        await().atMost(Duration.ofSeconds(30)).until(() -> checkStatus(app, "source:recoverableUntilAge").equals("pass"));
+        assertThat(checkStatus(app, "source:walReceiver")).isEqualTo("pass");
+        assertThat(checkStatus(app, "source:walArchiveLag")).isEqualTo("pass");
+    }
+
+    /** The status of one entry of {@code /health/detailed}. */
+    private static String checkStatus(DropwizardTestSupport<BackstopConfiguration> app, String check) {
+        JsonNode entry = Http.get(YamlApps.admin(app, "/health/detailed"), null).json().get("checks").path(check);
+        return entry.isMissingNode() ? "missing" : entry.get(0).get("status").asText();
     }
 
     @Test
@@ -179,6 +188,7 @@ class PointInTimeRestoreTest {
         Instant committed = Instant.now();
         awaitCovered(committed); // the partial segment holding the rows is stored
         cluster.kill(); // pg_ctl stop -m immediate: no shutdown checkpoint, no segment switch
+        await().atMost(Duration.ofSeconds(30)).until(() -> checkStatus(app, "source:walReceiver").equals("warn")); // restarting
         Path data = dir.resolve("after-crash");
         int port = TestCluster.freePort();
         PgServer server = awaitRestored(restore(app, "latest", data, port), data, port);
@@ -225,6 +235,62 @@ class PointInTimeRestoreTest {
         int port = TestCluster.freePort();
         PgServer server = awaitRestored(restore(app, "latest", data, port), data, port);
         assertThat(TestCluster.count(server, "SELECT count(*) FROM orders")).isEqualTo(3);
+    }
+
+    /**
+     * While the service is away a DBA drops its slot and the server recycles WAL the archive had not
+     * reached: the restarted receiver cannot continue, starts again at the server's position, the
+     * lost stretch is recorded as a gap, a base backup follows at once, and the window starts after it.
+     */
+    @Test
+    void aSlotLostOnPurposeIsAGapABaseBackupFollowsAndTheWindowStartsAgainAfterIt() throws Exception {
+        var first = app();
+        cluster.sql("CREATE TABLE orders (id int PRIMARY KEY)", "INSERT INTO orders VALUES (1)");
+        snapshot(first);
+        cluster.sql("INSERT INTO orders VALUES (2)");
+        awaitCovered(Instant.now());
+        apps.stop(first);
+        String reached = walFile("pg_walfile_name(pg_current_wal_lsn())");
+        cluster.sql("SELECT pg_drop_replication_slot('backstop_main')", "INSERT INTO orders VALUES (3)");
+        Instant lost = serverNow(); // row 3's WAL never reaches the archive
+        for (int i = 0; i < 10 && walOnServer(reached); i++) {
+            cluster.sql("SELECT pg_switch_wal()", "CHECKPOINT");
+        }
+        assertThat(walOnServer(reached)).as("the server recycled " + reached).isFalse();
+
+        var second = app();
+        await().atMost(Duration.ofSeconds(120)).until(() -> Http.get(YamlApps.api(second, "/snapshots?source=main&status=COMPLETED"),
+                TestTokens.READER).json().get("items").findValuesAsText("origin").contains("LOG_GAP"));
+        JsonNode window = Http.get(YamlApps.api(second, "/sources/main/pitr"), TestTokens.READER).json();
+        JsonNode gaps = window.get("archive").get("gaps");
+        assertThat(gaps).as(window.toString()).hasSize(1);
+        assertThat(gaps.get(0).get("from").asText()).isLessThanOrEqualTo(reached);
+        assertThat(Instant.parse(window.get("recoverableFrom").asText())).isAfter(lost);
+        assertThat(Http.get(YamlApps.admin(second, "/metrics/prometheus"), null).body()).contains("backstop_wal_gaps_total{source=\"main\"} 1.0");
+
+        Http.Reply behindTheGap = restore(second, OffsetDateTime.ofInstant(lost, java.time.ZoneOffset.UTC).toString(),
+                dir.resolve("behind-gap"), TestCluster.freePort());
+        ProblemJsonTest.assertProblem(behindTheGap, 422, "validation-failed");
+        assertThat(behindTheGap.body()).contains("gap");
+        assertThat(dir.resolve("behind-gap")).doesNotExist();
+
+        cluster.sql("INSERT INTO orders VALUES (4)");
+        awaitCovered(Instant.now());
+        Path data = dir.resolve("after-gap");
+        int port = TestCluster.freePort();
+        PgServer server = awaitRestored(restore(second, "latest", data, port), data, port);
+        assertThat(TestCluster.count(server, "SELECT count(*) FROM orders")).isEqualTo(4); // row 3 through the new base backup
+    }
+
+    private String walFile(String expression) throws Exception {
+        try (var c = cluster.connect(); var s = c.createStatement(); var r = s.executeQuery("SELECT " + expression)) {
+            r.next();
+            return r.getString(1);
+        }
+    }
+
+    private boolean walOnServer(String segment) throws Exception {
+        return cluster.count("SELECT count(*) FROM pg_ls_waldir() WHERE name = '" + segment + "'") > 0;
     }
 
     /** The README's stock-tool block, run as the postgres user against a copy of the storage tree, as an operator would. */

@@ -54,6 +54,16 @@ final class BaseBackupSource implements SnapshotSource {
         return "tar";
     }
 
+    /** The WAL archive's conditions (receiver, lag, window age) where the service runs it; none in commands. */
+    @Override
+    public List<dev.backstop.source.SourceCondition> conditions(java.time.Instant now) {
+        if (archiver == null) {
+            return List.of();
+        }
+        WalArchiver running = archiver.get();
+        return running.started() ? running.conditions(now) : List.of();
+    }
+
     @Override
     public Map<String, String> toolVersions() {
         return Map.of("pg_basebackup", tools.version("pg_basebackup"));

@@ -104,8 +104,9 @@ final class ClusterRestorer implements SourceRestorer {
                     + config.name() + " reaches " + status.coveredUntil() + " (recoverableUntil)");
         }
         for (WalArchive.Gap gap : status.gaps()) {
+            Instant lostAfter = gap.coveredUntil() == null ? gap.detectedAt() : gap.coveredUntil();
             if (gap.detectedAt().isAfter(pointInTime.baseStartedAt())
-                    && (pointInTime.point() == null || gap.detectedAt().isBefore(pointInTime.point()))) {
+                    && (pointInTime.point() == null || lostAfter.isBefore(pointInTime.point()))) {
                 throw Refused.invalid("the WAL chain of " + config.name() + " has a gap (" + gap.from() + ".." + gap.to() + ", "
                         + gap.reason() + ") between the base backup and the point; choose a point after a base backup taken since");
             }

@@ -36,6 +36,7 @@ import java.util.concurrent.TimeUnit;
  *   <li>{@code walSpool}: where pg_receivewal writes before upload (default {@code <snapshots.stagingPath>/wal/<name>})</li>
  *   <li>{@code partialUploadEvery}: how often the segment being written is stored (default 10s): the RPO bound</li>
  *   <li>{@code pitrWindow}: how far back any point can be restored (default 7d)</li>
+ *   <li>{@code walLagWarn}: WAL written by the server but not yet in storage above which health warns (default 1GiB)</li>
  * </ul>
  */
 @JsonTypeName("postgres-cluster")
@@ -61,19 +62,25 @@ public final class ClusterSourceFactory extends SourceSettings {
     @NotNull
     @MinDuration(value = 1, unit = TimeUnit.MINUTES)
     private final Duration pitrWindow;
+    @NotNull
+    private final io.dropwizard.util.DataSize walLagWarn;
     private WalArchiver archiver;
+    private PgTools tools;
 
     @JsonCreator
     public ClusterSourceFactory(@JsonProperty("host") String host, @JsonProperty("port") Integer port,
             @JsonProperty("user") String user, @JsonProperty("password") String password,
             @JsonProperty("passfile") Path passfile, @JsonProperty("binDirectory") Path binDirectory,
             @JsonProperty("osUser") String osUser, @JsonProperty("slot") String slot, @JsonProperty("walSpool") Path walSpool,
-            @JsonProperty("partialUploadEvery") Duration partialUploadEvery, @JsonProperty("pitrWindow") Duration pitrWindow) {
-        this(null, host, port, user, password, passfile, binDirectory, osUser, slot, walSpool, partialUploadEvery, pitrWindow);
+            @JsonProperty("partialUploadEvery") Duration partialUploadEvery, @JsonProperty("pitrWindow") Duration pitrWindow,
+            @JsonProperty("walLagWarn") io.dropwizard.util.DataSize walLagWarn) {
+        this(null, host, port, user, password, passfile, binDirectory, osUser, slot, walSpool, partialUploadEvery, pitrWindow,
+                walLagWarn);
     }
 
     public ClusterSourceFactory(Shared shared, String host, Integer port, String user, String password, Path passfile,
-            Path binDirectory, String osUser, String slot, Path walSpool, Duration partialUploadEvery, Duration pitrWindow) {
+            Path binDirectory, String osUser, String slot, Path walSpool, Duration partialUploadEvery, Duration pitrWindow,
+            io.dropwizard.util.DataSize walLagWarn) {
         super(shared == null ? Shared.named(null) : shared);
         this.host = host == null ? "127.0.0.1" : host;
         this.port = port == null ? 5432 : port;
@@ -86,6 +93,12 @@ public final class ClusterSourceFactory extends SourceSettings {
         this.walSpool = walSpool;
         this.partialUploadEvery = partialUploadEvery == null ? Duration.seconds(10) : partialUploadEvery;
         this.pitrWindow = pitrWindow == null ? Duration.days(7) : pitrWindow;
+        this.walLagWarn = walLagWarn == null ? io.dropwizard.util.DataSize.gibibytes(1) : walLagWarn;
+    }
+
+    /** WAL not yet in storage above which health warns. */
+    long walLagWarnBytes() {
+        return walLagWarn.toBytes();
     }
 
     /** The replication slot: {@code slot}, or {@code backstop_<name>} ('-' becomes '_'). */
@@ -111,7 +124,8 @@ public final class ClusterSourceFactory extends SourceSettings {
             SourceEnvironment.Storage storage = environment.requireStorage("the WAL archive of " + name());
             archiver = new WalArchiver(this, tools(), new WalArchive(name(), storage.target(), storage.codec()),
                     walSpool(environment.stagingDirectory()).toAbsolutePath(), storage.metrics(), storage.clock(),
-                    storage.threads().scheduled("wal-upload-" + name()), storage.threads().fixed("wal-receiver-" + name(), 1));
+                    storage.threads().scheduled("wal-upload-" + name()), storage.threads().fixed("wal-receiver-" + name(), 1),
+                    environment.snapshots());
         }
         return archiver;
     }
@@ -156,8 +170,12 @@ public final class ClusterSourceFactory extends SourceSettings {
         return env;
     }
 
-    PgTools tools() {
-        return new PgTools(binDirectory == null ? defaultBinDirectory() : binDirectory, osUser);
+    /** The client and server tools; {@code pg_config --bindir} is asked once. */
+    synchronized PgTools tools() {
+        if (tools == null) {
+            tools = new PgTools(binDirectory == null ? defaultBinDirectory() : binDirectory, osUser);
+        }
+        return tools;
     }
 
     private static Path defaultBinDirectory() {

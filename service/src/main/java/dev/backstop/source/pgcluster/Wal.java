@@ -51,6 +51,10 @@ final class Wal {
         return name(timeline(segment), segmentNumber(segment, segmentSize) + 1, segmentSize);
     }
 
+    static String previous(String segment, long segmentSize) {
+        return name(timeline(segment), segmentNumber(segment, segmentSize) - 1, segmentSize);
+    }
+
     static String timelineDirectory(int timeline) {
         return String.format(Locale.ROOT, "%08X", timeline);
     }

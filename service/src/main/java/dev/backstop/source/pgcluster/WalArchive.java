@@ -61,8 +61,12 @@ final class WalArchive {
         }
     }
 
-    /** WAL that never reached storage: {@code from} to {@code to} (segment names), found at {@code detectedAt}. */
-    record Gap(String from, String to, Instant detectedAt, String reason) {}
+    /**
+     * WAL that never reached storage: {@code from} to {@code to} (segment names), found at
+     * {@code detectedAt}; {@code coveredUntil} is how far the archive reached before it (points up to
+     * there stay recoverable from the base backups before the gap).
+     */
+    record Gap(String from, String to, Instant detectedAt, String reason, Instant coveredUntil) {}
 
     String segmentKey(String segment) {
         return source + "/wal/" + segment.substring(0, 8) + "/" + segment + codec.suffix();

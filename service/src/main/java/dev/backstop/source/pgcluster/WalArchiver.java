@@ -45,11 +45,15 @@ final class WalArchiver implements Managed {
     private final Meter uploaded;
     private final Meter failed;
     private final Meter conflicts;
+    private final Meter gaps;
+    private final dev.backstop.source.SourceEnvironment.SnapshotRequests requests;
 
     private volatile boolean stopping;
     private volatile boolean started;
     private volatile Process receiver;
     private volatile boolean receiverUp;
+    /** When the receiver last stopped streaming (the archiver's start before it first streamed); null while it streams. */
+    private volatile Instant downSince;
     private volatile String lastError;
     private volatile Instant lastPartialUpload = Instant.EPOCH;
     private volatile String lastPartialState = "";
@@ -58,10 +62,13 @@ final class WalArchiver implements Managed {
     /** The slot's restart LSN (what pg_receivewal had flushed) sampled before the last stored partial segment was read. */
     private volatile long archivedLsn = -1;
     private volatile Positions lastPositions;
+    /** Why a base backup is wanted at once (the WAL chain broke), until one has been started; else null. */
+    private volatile String baseBackupWanted;
     private Duration backoff = Duration.ofSeconds(1);
 
     WalArchiver(ClusterSourceFactory config, PgTools tools, WalArchive archive, Path spool, MetricRegistry metrics, Clock clock,
-            ScheduledExecutorService uploads, java.util.concurrent.ExecutorService supervisor) {
+            ScheduledExecutorService uploads, java.util.concurrent.ExecutorService supervisor,
+            dev.backstop.source.SourceEnvironment.SnapshotRequests requests) {
         this.config = config;
         this.tools = tools;
         this.archive = archive;
@@ -69,14 +76,20 @@ final class WalArchiver implements Managed {
         this.clock = clock;
         this.uploads = uploads;
         this.supervisor = supervisor;
+        this.requests = requests;
         String name = config.name();
         this.uploaded = metrics.meter(MetricName.of("backstop.wal.uploads", "source", name, "outcome", "success"));
         this.failed = metrics.meter(MetricName.of("backstop.wal.uploads", "source", name, "outcome", "failure"));
         this.conflicts = metrics.meter(MetricName.of("backstop.wal.uploads", "source", name, "outcome", "conflict"));
+        this.gaps = metrics.meter(MetricName.of("backstop.wal.gaps", "source", name));
         metrics.gauge(MetricName.of("backstop.wal.receiver.up", "source", name), () -> () -> receiverUp ? 1 : 0);
         metrics.gauge(MetricName.of("backstop.wal.spool.bytes", "source", name), () -> this::spoolBytes);
         metrics.gauge(MetricName.of("backstop.wal.archive.lag.bytes", "source", name), () -> this::archiveLagBytes);
         metrics.gauge(MetricName.of("backstop.replication.slot.retained.bytes", "source", name), () -> this::slotRetainedBytes);
+        // The configured bounds, so alert rules need nothing site-specific.
+        metrics.gauge(MetricName.of("backstop.wal.partial.upload.interval.seconds", "source", name),
+                () -> () -> config.partialUploadEvery().toMillis() / 1000.0);
+        metrics.gauge(MetricName.of("backstop.wal.archive.lag.warn.bytes", "source", name), () -> config::walLagWarnBytes);
     }
 
     /** Whether the service started this archiver (a command builds but never starts one). */
@@ -110,6 +123,7 @@ final class WalArchiver implements Managed {
     @Override
     public void start() throws Exception {
         started = true;
+        downSince = clock.instant();
         Files.createDirectories(spool);
         supervisor.execute(this::identifyThenSupervise);
         uploads.scheduleWithFixedDelay(this::uploadQuietly, 1, 1, TimeUnit.SECONDS);
@@ -133,6 +147,55 @@ final class WalArchiver implements Managed {
         state.put("gaps", s == null ? List.of() : s.gaps());
         state.put("lastError", lastError);
         return state;
+    }
+
+    /**
+     * For {@code /health/detailed}, from memory: {@code walReceiver} (WARN while it is restarted,
+     * FAIL once it has been down for a minute, or three times partialUploadEvery if longer),
+     * {@code walArchiveLag} (WARN above walLagWarn), {@code recoverableUntilAge} (how old the newest
+     * recoverable point is: WARN beyond twice partialUploadEvery + 30 s, FAIL beyond
+     * max(5 min, 10 x partialUploadEvery); no window yet is a WARN).
+     */
+    List<dev.backstop.source.SourceCondition> conditions(Instant now) {
+        List<dev.backstop.source.SourceCondition> conditions = new ArrayList<>();
+        Duration every = config.partialUploadEvery();
+        Instant down = downSince;
+        if (receiverUp || down == null) {
+            conditions.add(dev.backstop.source.SourceCondition.pass("walReceiver", "streaming", null));
+        } else {
+            Duration grace = max(Duration.ofMinutes(1), every.multipliedBy(3));
+            long seconds = Duration.between(down, now).toSeconds();
+            conditions.add(new dev.backstop.source.SourceCondition("walReceiver",
+                    Duration.between(down, now).compareTo(grace) >= 0 ? dev.backstop.source.SourceCondition.Level.FAIL
+                            : dev.backstop.source.SourceCondition.Level.WARN, seconds, "s",
+                    "pg_receivewal is not streaming (for " + seconds + " s): " + (lastError == null ? "starting" : lastError)));
+        }
+        long lag = archiveLagBytes();
+        conditions.add(lag > config.walLagWarnBytes()
+                ? new dev.backstop.source.SourceCondition("walArchiveLag", dev.backstop.source.SourceCondition.Level.WARN, lag, "bytes",
+                        lag + " bytes of WAL are not in storage yet (walLagWarn " + config.walLagWarnBytes() + "); see spoolBytes and "
+                                + "lastError in GET /api/v1/sources/" + config.name() + "/pitr")
+                : dev.backstop.source.SourceCondition.pass("walArchiveLag", lag, "bytes"));
+        WalArchive.Status s = status;
+        Instant covered = s == null ? null : s.coveredUntil();
+        if (covered == null) {
+            conditions.add(new dev.backstop.source.SourceCondition("recoverableUntilAge", dev.backstop.source.SourceCondition.Level.WARN,
+                    null, "s", "no WAL is archived yet"));
+        } else {
+            Duration age = Duration.between(covered, now);
+            dev.backstop.source.SourceCondition.Level level = age.compareTo(max(Duration.ofMinutes(5), every.multipliedBy(10))) > 0
+                    ? dev.backstop.source.SourceCondition.Level.FAIL
+                    : age.compareTo(every.multipliedBy(2).plusSeconds(30)) > 0 ? dev.backstop.source.SourceCondition.Level.WARN
+                    : dev.backstop.source.SourceCondition.Level.PASS;
+            conditions.add(new dev.backstop.source.SourceCondition("recoverableUntilAge", level, Math.max(0, age.toSeconds()), "s",
+                    "the newest recoverable point is " + age.toSeconds() + " s old (" + covered + "): commits since then are not "
+                            + "in storage yet" + (lastError == null ? "" : "; last error: " + lastError)));
+        }
+        return conditions;
+    }
+
+    private static Duration max(Duration a, Duration b) {
+        return a.compareTo(b) >= 0 ? a : b;
     }
 
     WalArchive archive() {
@@ -209,15 +272,20 @@ final class WalArchiver implements Managed {
                 StderrTail stderr = new StderrTail(process.getErrorStream(), "pg_receivewal-" + config.name());
                 stderr.start();
                 receiverUp = true;
+                downSince = null;
                 Instant started = clock.instant();
                 int exit = process.waitFor();
                 receiverUp = false;
+                downSince = clock.instant();
                 stderr.join(5_000);
                 if (stopping) {
                     return;
                 }
                 lastError = "pg_receivewal exited with status " + exit + ": " + stderr.text();
                 LOG.warn("WAL archive of {}: {}; restarting in {} s", config.name(), lastError, backoff.toSeconds());
+                if (serverLostWal(stderr.text())) {
+                    startOverAtServerPosition(stderr.text());
+                }
                 if (Duration.between(started, clock.instant()).compareTo(Duration.ofMinutes(1)) > 0) {
                     backoff = Duration.ofSeconds(1); // it ran a while: this is a new failure, not the same one again
                 }
@@ -226,12 +294,50 @@ final class WalArchiver implements Managed {
                 return;
             } catch (Exception e) {
                 receiverUp = false;
+                if (downSince == null) {
+                    downSince = clock.instant();
+                }
                 lastError = e.getMessage();
                 LOG.warn("WAL archive of {}: {}; retrying in {} s", config.name(), lastError, backoff.toSeconds());
             }
             if (!pause()) {
                 return;
             }
+        }
+    }
+
+    /** Whether pg_receivewal stopped because the server no longer has the WAL it must continue from. */
+    static boolean serverLostWal(String stderr) {
+        return stderr.contains("has already been removed") || stderr.contains("has been invalidated")
+                || stderr.contains("was invalidated");
+    }
+
+    /**
+     * The server removed WAL the archive does not hold (the slot was dropped or invalidated while the
+     * receiver was away). Streaming can only go on from where the server is now: store what the
+     * spool holds, empty it, recreate an invalidated slot, and let the next start begin at the slot's
+     * position. The first segment stored after that records the gap ({@link #continuity}).
+     */
+    private void startOverAtServerPosition(String why) {
+        try {
+            upload(true);
+            try (Stream<Path> list = Files.list(spool)) {
+                for (Path file : list.toList()) {
+                    String name = file.getFileName().toString();
+                    if (name.endsWith(".partial") || Wal.SEGMENT.matcher(name).matches() || Wal.HISTORY.matcher(name).matches()) {
+                        Files.delete(file); // upload(true) stored each of them (it throws otherwise)
+                    }
+                }
+            }
+            if (why.contains("invalidated")) {
+                List<String> drop = new ArrayList<>(connection("pg_receivewal"));
+                drop.addAll(List.of("--slot=" + config.slot(), "--drop-slot"));
+                PgTools.run(drop, config.clientEnvironment(), 60);
+            }
+            LOG.error("WAL archive of {}: the server no longer has the WAL after the archive's end ({}); streaming starts again "
+                    + "from the server's position, the stretch in between is lost and recorded as a gap", config.name(), why.strip());
+        } catch (IOException e) {
+            LOG.warn("WAL archive of {}: cannot start over at the server's position yet: {}", config.name(), e.getMessage());
         }
     }
 
@@ -265,6 +371,7 @@ final class WalArchiver implements Managed {
     }
 
     private void uploadQuietly() {
+        requestWantedBaseBackup();
         try {
             upload(false);
         } catch (Exception e) {
@@ -293,6 +400,7 @@ final class WalArchiver implements Managed {
                 if (Wal.HISTORY.matcher(name).matches()) {
                     archive.store(file, archive.historyKey(name), true);
                 } else if (Wal.SEGMENT.matcher(name).matches()) {
+                    s = continuity(s, name);
                     archive.store(file, archive.segmentKey(name), true);
                     s = withSegment(s, name);
                 } else {
@@ -322,6 +430,7 @@ final class WalArchiver implements Managed {
             boolean wasStreaming = streaming != null && streaming.isAlive();
             Positions before = positions();
             String segment = partial.getFileName().toString().substring(0, 24);
+            s = continuity(s, segment);
             try {
                 String state = segment + ":" + Files.size(partial) + ":" + Files.getLastModifiedTime(partial).toMillis();
                 if (!state.equals(lastPartialState)) {
@@ -353,6 +462,57 @@ final class WalArchiver implements Managed {
             archive.writeStatus(s);
         } else if (storedAny) {
             archive.writeStatus(s);
+        }
+    }
+
+    /**
+     * Checks that {@code segment} continues the archive: at most the segment after the newest one
+     * stored whole (or the partial one, before any is whole). A later segment means the WAL in between never reached
+     * storage (the server removed it while the receiver was away): the gap is recorded in the status
+     * (restores refuse points behind it), logged, counted, and a base backup is asked for at once so
+     * the window starts again after it. Another timeline is not checked here.
+     */
+    private WalArchive.Status continuity(WalArchive.Status s, String segment) {
+        String expected = s.lastSegment() != null ? Wal.next(s.lastSegment(), segmentSize) : s.partialSegment();
+        if (expected == null || Wal.timeline(expected) != Wal.timeline(segment) || segment.compareTo(expected) <= 0) {
+            return s;
+        }
+        String from = expected;
+        String to = Wal.previous(segment, segmentSize);
+        Instant now = clock.instant();
+        WalArchive.Gap gap = new WalArchive.Gap(from, to, now, "the server removed this WAL before the receiver had it "
+                + "(replication slot dropped or invalidated)", s.coveredUntil());
+        List<WalArchive.Gap> all = new ArrayList<>(s.gaps());
+        all.add(gap);
+        gaps.mark();
+        lastError = "WAL gap " + from + ".." + to + ": no point after " + s.coveredUntil()
+                + " is recoverable from earlier base backups; a base backup is taken now";
+        LOG.error("WAL archive of {}: {}", config.name(), lastError);
+        baseBackupWanted = "wal-archive: gap " + from + ".." + to;
+        // The chain goes on after the gap: the stretch is recorded, not waited for again.
+        WalArchive.Status withGap = new WalArchive.Status(s.systemId(), s.segmentSize(), s.timeline(), to, null, s.coveredUntil(), all);
+        status = withGap;
+        try {
+            archive.writeStatus(withGap); // at once: a restore must not be planned across it meanwhile
+        } catch (IOException e) {
+            LOG.warn("WAL archive of {}: cannot record the gap in status.json yet ({}); the next pass writes it", config.name(),
+                    e.getMessage());
+        }
+        return withGap;
+    }
+
+    /** Asks for the base backup a gap calls for until the service has started one. */
+    private void requestWantedBaseBackup() {
+        String reason = baseBackupWanted;
+        if (reason == null) {
+            return;
+        }
+        try {
+            requests.requestNow(config.name(), reason);
+            baseBackupWanted = null;
+            LOG.info("WAL archive of {}: base backup started after the gap", config.name());
+        } catch (RuntimeException e) {
+            LOG.debug("WAL archive of {}: base backup after the gap not started yet: {}", config.name(), e.getMessage());
         }
     }
 
