@@ -171,9 +171,10 @@ public record ServiceGraph(
         RestoreService restores = new RestoreService(node, restorers, replicator, catalog.snapshots(), catalog.restores(),
                 catalog.audit(), decryptor, config.snapshots().stagingPath(), environment.getObjectMapper(), clock,
                 environment.metrics(), threads);
-        RetentionService retention = new RetentionService(sourceConfigs, catalog.snapshots(), snapshots, catalog.audit(),
+        RetentionService retention = new RetentionService(sourceConfigs, restorers, catalog.snapshots(), snapshots, catalog.audit(),
                 schedulerConfig.timeZone(), clock);
-        VerificationService verification = new VerificationService(sourceConfigs, restorers, catalog.snapshots(), restores,
+        PointInTimeWindows windows = new PointInTimeWindows(restorers, catalog.snapshots(), environment.metrics());
+        VerificationService verification = new VerificationService(sourceConfigs, restorers, windows, catalog.snapshots(), restores,
                 config.snapshots().stagingPath(), clock, environment.metrics(), targets, environment.getObjectMapper());
         Map<String, dev.backstop.source.PruningDialect> dialects = new LinkedHashMap<>();
         config.sources().forEach(source -> source.pruning(sourceEnvironments.get(source.name()))
@@ -215,7 +216,7 @@ public record ServiceGraph(
         ServiceGraph graph = new ServiceGraph(config, clock, version, clock.instant(), node, catalog, tokens, Map.copyOf(targets),
                 snapshots, restores, retention, verification, pruner, replicator, diskPressure,
                 new CatalogRebuilder(targets, catalog.snapshots(), environment.getObjectMapper()), sweeper,
-                health, prometheus, scheduler, threads, new PointInTimeWindows(restorers, catalog.snapshots(), environment.metrics()));
+                health, prometheus, scheduler, threads, windows);
         graph.manage(environment.lifecycle());
         // Registered last, so stopped first: a WAL archive stores its last partial segment while the targets are open.
         daemons.forEach(environment.lifecycle()::manage);

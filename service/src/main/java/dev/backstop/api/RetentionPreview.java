@@ -8,16 +8,19 @@ import java.util.List;
 
 /**
  * What the next retention run of a source would do, and why: every COMPLETED snapshot, newest first,
- * in {@code keep} with the rules that keep it or in {@code delete}.
+ * in {@code keep} with the rules that keep it or in {@code delete}; for a source with an archived
+ * log (postgres-cluster), {@code deleteLog} lists the log ranges that go with them.
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
-public record RetentionPreview(String source, RetentionPolicy policy, String timeZone, List<Entry> keep, List<Entry> delete) {
+public record RetentionPreview(String source, RetentionPolicy policy, String timeZone, List<Entry> keep, List<Entry> delete,
+        List<dev.backstop.source.SourceRestorer.LogRange> deleteLog) {
 
     public record Entry(String id, Instant startedAt, List<String> reasons) {}
 
-    public static RetentionPreview of(String source, RetentionPolicy policy, String zone, List<Retention.Decision> plan) {
+    public static RetentionPreview of(String source, RetentionPolicy policy, String zone, List<Retention.Decision> plan,
+            List<dev.backstop.source.SourceRestorer.LogRange> deleteLog) {
         return new RetentionPreview(source, policy, zone,
                 plan.stream().filter(Retention.Decision::keep).map(d -> new Entry(d.id(), d.time(), d.reasons())).toList(),
-                plan.stream().filter(d -> !d.keep()).map(d -> new Entry(d.id(), d.time(), null)).toList());
+                plan.stream().filter(d -> !d.keep()).map(d -> new Entry(d.id(), d.time(), null)).toList(), deleteLog);
     }
 }

@@ -51,7 +51,9 @@ public final class PointInTimeWindows {
         return restorer.logWindow().map(log -> {
             Instant lastGap = log.gaps().stream().max(Instant::compareTo).orElse(Instant.EPOCH);
             List<SnapshotRow> completed = snapshots.completed(source);
-            Instant from = completed.stream().filter(s -> s.startedAt().isAfter(lastGap) && s.finishedAt() != null)
+            Instant logFrom = log.logFrom() == null ? Instant.EPOCH : log.logFrom();
+            Instant from = completed.stream().filter(s -> s.startedAt().isAfter(lastGap) && !s.startedAt().isBefore(logFrom)
+                            && s.finishedAt() != null)
                     .map(SnapshotRow::finishedAt).min(Instant::compareTo).orElse(null);
             Instant until = log.until();
             if (from != null && until != null && until.isBefore(from)) {

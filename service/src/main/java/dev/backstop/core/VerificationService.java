@@ -21,6 +21,7 @@ import java.time.Clock;
 import java.time.Instant;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
@@ -47,16 +48,19 @@ public final class VerificationService {
     private final Clock clock;
     private final MetricRegistry metrics;
     private final Map<String, AtomicLong> lastVerified = new ConcurrentHashMap<>();
+    private final Map<String, AtomicLong> lastRtoMillis = new ConcurrentHashMap<>();
+    private final PointInTimeWindows windows;
 
     private final Map<String, StorageTarget> targets;
     private final ObjectMapper mapper;
 
     private final Map<String, SourceRestorer> restorers;
 
-    public VerificationService(Map<String, SourceFactory> sources, Map<String, SourceRestorer> restorers, SnapshotDao snapshots,
-            RestoreService restores, Path staging, Clock clock, MetricRegistry metrics, Map<String, StorageTarget> targets,
-            ObjectMapper mapper) {
+    public VerificationService(Map<String, SourceFactory> sources, Map<String, SourceRestorer> restorers, PointInTimeWindows windows,
+            SnapshotDao snapshots, RestoreService restores, Path staging, Clock clock, MetricRegistry metrics,
+            Map<String, StorageTarget> targets, ObjectMapper mapper) {
         this.restorers = Map.copyOf(restorers);
+        this.windows = windows;
         this.targets = Map.copyOf(targets);
         this.mapper = mapper;
         this.sources = Map.copyOf(sources);
@@ -72,15 +76,82 @@ public final class VerificationService {
                 snapshots.newestVerified(source.name()).ifPresent(row -> holder.set(row.verifiedAt().getEpochSecond()));
                 metrics.gauge(MetricName.of("backstop.snapshot.last.verified.timestamp.seconds", "source", source.name()),
                         () -> holder::get);
+                SourceRestorer restorer = restorers.get(source.name());
+                if (restorer != null && restorer.pointInTime()) {
+                    rtoHolder(source.name());
+                }
             }
         }
     }
 
-    /** Drills the newest COMPLETED snapshot of a source. */
+    /**
+     * Drills a source: for a type that restores to points in time and has a window, a random point
+     * inside it ({@link #verifyPointInTime}); otherwise the newest COMPLETED snapshot.
+     */
     public Outcome verifyNewest(String sourceName) {
+        SourceRestorer restorer = restorers.get(sourceName);
+        if (restorer != null && restorer.pointInTime()) {
+            Optional<PointInTimeWindows.Window> window = windows.window(sourceName);
+            if (window.isPresent() && window.get().recoverableFrom() != null && window.get().recoverableUntil() != null) {
+                return verifyPointInTime(sourceName, window.get());
+            }
+        }
         SnapshotRow newest = snapshots.list(sourceName, SnapshotStatus.COMPLETED, null, 1).stream().findFirst()
                 .orElseThrow(() -> BackstopException.conflict("source '" + sourceName + "' has no COMPLETED snapshot to verify"));
         return verify(newest);
+    }
+
+    /**
+     * A point-in-time drill: restores a random point between {@code recoverableFrom} and
+     * {@code recoverableUntil} into a scratch target, from the base backup the restore service picks
+     * for it, exactly as an operator's restore would; the restore itself fails when the server
+     * replays a commit after the point or the WAL to it is missing. Records the outcome on that base
+     * backup and the restore's duration as the RTO.
+     */
+    Outcome verifyPointInTime(String sourceName, PointInTimeWindows.Window window) {
+        SourceFactory source = sources.get(sourceName);
+        VerifyConfig config = source.verify() == null ? new VerifyConfig("0 0 0 * * ?", null, null, null, null) : source.verify();
+        long span = Math.max(0, window.recoverableUntil().toEpochMilli() - window.recoverableFrom().toEpochMilli());
+        Instant point = window.recoverableFrom().plusMillis(span == 0 ? 0 : java.util.concurrent.ThreadLocalRandom.current().nextLong(span + 1));
+        String scratch = "backstop_verify_pitr_" + Long.toString(point.toEpochMilli(), 36);
+        SourceRestorer.Drill drill = restorers.get(sourceName).drill(scratch, scratchDirectory());
+        Outcome outcome;
+        String snapshotId = null;
+        long started = System.nanoTime();
+        try {
+            RestoreRow restore = restores.restoreNow(new RestoreRequest(null, sourceName, point.toString(), drill.scratchTarget(), "new",
+                    false, false, false), ACTOR);
+            snapshotId = restore.snapshotId();
+            long rto = (System.nanoTime() - started) / 1_000_000;
+            String what = "point-in-time drill to " + point + " (window " + window.recoverableFrom() + " .. " + window.recoverableUntil()
+                    + "): restore " + restore.id();
+            if (restore.phase() != RestorePhase.COMPLETED) {
+                outcome = new Outcome(snapshotId, false, what + " failed: " + restore.error());
+            } else {
+                rtoHolder(sourceName).set(rto);
+                outcome = new Outcome(snapshotId, true, what + " completed in " + rto / 1000.0 + " s (RTO); " + restore.detail() + "; "
+                        + drill.probe(config.probeQuery()));
+            }
+        } catch (Exception e) {
+            outcome = new Outcome(snapshotId, false, "point-in-time drill to " + point + ": " + SnapshotService.reason(e));
+        } finally {
+            drill.remove();
+        }
+        if (snapshotId == null) { // no restore row: nothing to record the outcome on
+            metrics.meter(MetricName.of("backstop.verifications", "source", sourceName, "outcome", "failed")).mark();
+            LOG.error("Point-in-time drill of {} FAILED: {}", sourceName, outcome.detail());
+            return outcome;
+        }
+        return record(snapshots.find(snapshotId).orElseThrow(), outcome);
+    }
+
+    private AtomicLong rtoHolder(String source) {
+        return lastRtoMillis.computeIfAbsent(source, name -> {
+            AtomicLong holder = new AtomicLong(-1);
+            metrics.gauge(MetricName.of("backstop.verification.rto.seconds", "source", name),
+                    () -> () -> holder.get() < 0 ? -1 : holder.get() / 1000.0);
+            return holder;
+        });
     }
 
     public Outcome verify(SnapshotRow snapshot) {
@@ -105,6 +176,11 @@ public final class VerificationService {
         } finally {
             drill.remove();
         }
+        return record(snapshot, outcome);
+    }
+
+    /** Records a drill's outcome on the snapshot it restored (catalog, storage, metrics, log). */
+    private Outcome record(SnapshotRow snapshot, Outcome outcome) {
         Instant at = clock.instant();
         String status = outcome.passed() ? "PASSED" : "FAILED";
         snapshots.recordVerification(snapshot.id(), at, status, truncate(outcome.detail()));

@@ -31,6 +31,7 @@ public final class RetentionResource {
         if (diskPressure && policy != null && policy.onDiskPressure() != null) {
             policy = policy.onDiskPressure();
         }
-        return RetentionPreview.of(source, policy, retention.zone().getId(), retention.plan(source, policy));
+        return RetentionPreview.of(source, policy, retention.zone().getId(), retention.plan(source, policy),
+                retention.logPlan(source, policy));
     }
 }

@@ -11,6 +11,7 @@ import dev.backstop.model.RetentionPolicy;
 import dev.backstop.model.SnapshotOrigin;
 import dev.backstop.model.SnapshotStatus;
 import dev.backstop.source.SourceFactory;
+import dev.backstop.source.SourceRestorer;
 import java.time.Clock;
 import java.time.ZoneId;
 import java.util.ArrayList;
@@ -28,18 +29,21 @@ public final class RetentionService {
     private static final Logger LOG = LoggerFactory.getLogger(RetentionService.class);
 
     /** What a run did. */
-    public record Outcome(String source, int kept, List<String> pruned, List<String> failed) {}
+    public record Outcome(String source, int kept, List<String> pruned, List<String> failed, List<SourceRestorer.LogRange> log,
+            String logError) {}
 
     private final Map<String, SourceFactory> sources;
+    private final Map<String, SourceRestorer> restorers;
     private final SnapshotDao dao;
     private final SnapshotService snapshots;
     private final AuditDao audit;
     private final ZoneId zone;
     private final Clock clock;
 
-    public RetentionService(Map<String, SourceFactory> sources, SnapshotDao dao, SnapshotService snapshots, AuditDao audit,
-            ZoneId zone, Clock clock) {
+    public RetentionService(Map<String, SourceFactory> sources, Map<String, SourceRestorer> restorers, SnapshotDao dao,
+            SnapshotService snapshots, AuditDao audit, ZoneId zone, Clock clock) {
         this.sources = Map.copyOf(sources);
+        this.restorers = Map.copyOf(restorers);
         this.dao = dao;
         this.snapshots = snapshots;
         this.audit = audit;
@@ -74,6 +78,51 @@ public final class RetentionService {
         return Retention.plan(candidates, policy, zone);
     }
 
+    /**
+     * The archived log a run with {@code policy} would delete (postgres-cluster: WAL before the
+     * oldest kept base backup the window needs); null for a type without a log.
+     */
+    public List<SourceRestorer.LogRange> logPlan(String source, RetentionPolicy policy) {
+        SourceRestorer restorer = restorers.get(source);
+        if (restorer == null || !restorer.pointInTime()) {
+            return null;
+        }
+        java.util.Set<String> keep = new java.util.HashSet<>();
+        plan(source, policy).stream().filter(Retention.Decision::keep).forEach(d -> keep.add(d.id()));
+        try {
+            return restorer.pruneLog(kept(source, keep), clock.instant(), true);
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException("cannot list the archived log of " + source + ": " + e.getMessage(), e);
+        }
+    }
+
+    private List<SourceRestorer.KeptSnapshot> kept(String source, java.util.Set<String> ids) {
+        return dao.completed(source).stream().filter(row -> ids == null || ids.contains(row.id()))
+                .map(row -> new SourceRestorer.KeptSnapshot(row.id(), row.startedAt(), row.finishedAt())).toList();
+    }
+
+    /** After snapshots are pruned: the log the snapshots still COMPLETED no longer need goes too. */
+    /** The ranges deleted; null when the deletion failed (logged and audited, tried again on the next run). */
+    private List<SourceRestorer.LogRange> pruneLog(String source, String actor, String why) {
+        SourceRestorer restorer = restorers.get(source);
+        if (restorer == null || !restorer.pointInTime()) {
+            return List.of();
+        }
+        try {
+            List<SourceRestorer.LogRange> ranges = restorer.pruneLog(kept(source, null), clock.instant(), false);
+            for (SourceRestorer.LogRange range : ranges) {
+                audit.append(new AuditEvent(null, clock.instant(), actor, "log.pruned", "source", source, AuditOutcome.SUCCEEDED,
+                        why + ": " + range.objects() + " objects " + range.from() + ".." + range.to() + ", " + range.reason()));
+            }
+            return ranges;
+        } catch (java.io.IOException | RuntimeException e) {
+            LOG.warn("Retention could not prune the archived log of {}: {}", source, e.getMessage());
+            audit.append(new AuditEvent(null, clock.instant(), actor, "log.pruned", "source", source, AuditOutcome.FAILED,
+                    e.getMessage()));
+            return null;
+        }
+    }
+
     /** Runs the source's configured policy. */
     public Outcome apply(String source, String actor) {
         return apply(source, policy(source), actor, "retention");
@@ -104,9 +153,11 @@ public final class RetentionService {
                         AuditOutcome.FAILED, e.getMessage()));
             }
         }
+        List<SourceRestorer.LogRange> log = pruneLog(source, actor, why);
         if (!pruned.isEmpty() || !failed.isEmpty()) {
             LOG.info("Retention of {} ({}): kept {}, pruned {}, could not prune {}", source, why, kept, pruned.size(), failed.size());
         }
-        return new Outcome(source, kept, List.copyOf(pruned), List.copyOf(failed));
+        return new Outcome(source, kept, List.copyOf(pruned), List.copyOf(failed), log == null ? List.of() : log,
+                log == null ? "could not prune the archived log (see the audit log)" : null);
     }
 }

@@ -19,10 +19,14 @@ public final class RetentionJob implements Job {
     public void execute(JobExecutionContext context) throws JobExecutionException {
         String source = context.getJobDetail().getKey().getName();
         RetentionService.Outcome outcome = retention.apply(source, JobRunListener.actor(context));
+        int logObjects = outcome.log().stream().mapToInt(dev.backstop.source.SourceRestorer.LogRange::objects).sum();
         String detail = "kept " + outcome.kept() + ", pruned " + outcome.pruned().size()
-                + (outcome.pruned().isEmpty() ? "" : " " + outcome.pruned());
-        if (!outcome.failed().isEmpty()) {
-            throw new JobExecutionException(detail + "; could not prune " + outcome.failed());
+                + (outcome.pruned().isEmpty() ? "" : " " + outcome.pruned())
+                + (logObjects == 0 ? "" : ", deleted " + logObjects + " log objects " + outcome.log().stream()
+                        .map(r -> r.from() + ".." + r.to()).toList());
+        if (!outcome.failed().isEmpty() || outcome.logError() != null) {
+            throw new JobExecutionException(detail + (outcome.failed().isEmpty() ? "" : "; could not prune " + outcome.failed())
+                    + (outcome.logError() == null ? "" : "; " + outcome.logError()));
         }
         context.setResult(JobResult.ok(detail));
     }

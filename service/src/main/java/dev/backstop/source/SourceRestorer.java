@@ -82,8 +82,28 @@ public interface SourceRestorer {
      * @param gaps    when stretches of the log were found lost; no point before a gap's detection is
      *                recoverable from a snapshot taken before it
      * @param details the archiver's state as the API shows it (receiver, positions, lag, slot)
+     * @param logFrom retention deleted the log before the snapshot that started at this instant: snapshots
+     *                started earlier restore only as they were (null: nothing deleted)
      */
-    record LogWindow(java.time.Instant until, List<java.time.Instant> gaps, Map<String, Object> details) {}
+    record LogWindow(java.time.Instant until, List<java.time.Instant> gaps, Map<String, Object> details,
+            java.time.Instant logFrom) {}
+
+    /** A COMPLETED snapshot that retention keeps, as log retention sees it. */
+    record KeptSnapshot(String id, java.time.Instant startedAt, java.time.Instant finishedAt) {}
+
+    /**
+     * Archived log that a retention run deletes (or would): objects {@code from}..{@code to}, and why.
+     */
+    record LogRange(String from, String to, int objects, String reason) {}
+
+    /**
+     * Deletes the archived log no kept snapshot needs for the type's window (postgres-cluster: WAL
+     * before the oldest base backup that serves {@code pitrWindow}), or with {@code dryRun} only
+     * says what it would delete. Empty for a type without a log, and when nothing goes.
+     */
+    default List<LogRange> pruneLog(List<KeptSnapshot> kept, java.time.Instant now, boolean dryRun) throws IOException {
+        return List.of();
+    }
 
     /** The archived log's reach; empty for a type without one. */
     default java.util.Optional<LogWindow> logWindow() {

@@ -166,18 +166,56 @@ class ClusterBaseBackupTest {
         assertThat(window.get("archive").get("lastError").asText()).contains("replication slot");
     }
 
-    @Test
-    void aDrillRestoresTheNewestBaseBackupProbesItAndRemovesTheScratchCopy() throws Exception {
-        cluster.sql("CREATE TABLE orders (id int PRIMARY KEY)", "INSERT INTO orders SELECT generate_series(1, 42)");
-        var app = app();
-        String id = snapshot(app);
+    /** Waits until the source has a recoverable window, so its drill restores a point in time. */
+    private static void awaitWindow(DropwizardTestSupport<BackstopConfiguration> app) {
+        await().atMost(Duration.ofSeconds(60)).until(() -> Http.get(YamlApps.api(app, "/sources/main/pitr"), TestTokens.READER)
+                .json().hasNonNull("recoverableUntil"));
+    }
+
+    private static JsonNode drill(DropwizardTestSupport<BackstopConfiguration> app, String id) {
         assertThat(Http.send("POST", YamlApps.api(app, "/jobs/verify.main/trigger"), TestTokens.OPERATOR, null, null).status())
                 .isEqualTo(202);
         await().atMost(Duration.ofSeconds(180)).until(() -> Http.get(YamlApps.api(app, "/snapshots/" + id), TestTokens.READER)
                 .json().has("verifyStatus"));
-        JsonNode drilled = Http.get(YamlApps.api(app, "/snapshots/" + id), TestTokens.READER).json();
+        return Http.get(YamlApps.api(app, "/snapshots/" + id), TestTokens.READER).json();
+    }
+
+    @Test
+    void aDrillRestoresARandomPointOfTheWindowProbesItAndRemovesTheScratchCopy() throws Exception {
+        cluster.sql("CREATE TABLE orders (id int PRIMARY KEY)", "INSERT INTO orders SELECT generate_series(1, 42)");
+        var app = app();
+        String id = snapshot(app);
+        awaitWindow(app);
+        JsonNode drilled = drill(app, id);
         assertThat(drilled.get("verifyStatus").asText()).as(drilled.toString()).isEqualTo("PASSED");
-        assertThat(drilled.get("verifyDetail").asText()).contains("probe query returned 42 in database postgres");
+        assertThat(drilled.get("verifyDetail").asText()).contains("point-in-time drill to").contains("(RTO)").contains("recoveredTo")
+                .contains("probe query returned 42 in database postgres");
+        assertThat(Http.get(YamlApps.admin(app, "/metrics/prometheus"), null).body())
+                .contains("backstop_verification_rto_seconds{source=\"main\"}")
+                .contains("backstop_verifications_total{outcome=\"passed\",source=\"main\"} 1.0");
+        try (var left = Files.walk(dir.resolve("staging"))) {
+            assertThat(left.filter(p -> p.getFileName().toString().equals("PG_VERSION")).toList()).as("no scratch cluster left")
+                    .isEmpty();
+        }
+    }
+
+    /** Every point of the window replays from the base backup's first WAL segment: stored corrupt, the drill fails. */
+    @Test
+    void aDrillFailsWhenTheWalTheWindowNeedsIsCorrupt() throws Exception {
+        cluster.sql("CREATE TABLE orders (id int PRIMARY KEY)", "INSERT INTO orders SELECT generate_series(1, 42)");
+        var app = app();
+        String id = snapshot(app);
+        awaitWindow(app);
+        String start;
+        try (var marks = Files.list(dir.resolve("backups/main/wal/basebackups"))) {
+            start = marks.map(p -> p.getFileName().toString().substring(0, 24)).findFirst().orElseThrow();
+        }
+        Files.write(dir.resolve("backups/main/wal/00000001/" + start + ".zst"), new byte[] {1, 2, 3, 4, 5, 6, 7, 8});
+        JsonNode drilled = drill(app, id);
+        assertThat(drilled.get("verifyStatus").asText()).as(drilled.toString()).isEqualTo("FAILED");
+        assertThat(drilled.get("verifyDetail").asText()).contains("point-in-time drill to").contains(start);
+        assertThat(Http.get(YamlApps.admin(app, "/metrics/prometheus"), null).body())
+                .contains("backstop_verifications_total{outcome=\"failed\",source=\"main\"} 1.0");
         try (var left = Files.walk(dir.resolve("staging"))) {
             assertThat(left.filter(p -> p.getFileName().toString().equals("PG_VERSION")).toList()).as("no scratch cluster left")
                     .isEmpty();

@@ -282,6 +282,68 @@ class PointInTimeRestoreTest {
         assertThat(TestCluster.count(server, "SELECT count(*) FROM orders")).isEqualTo(4); // row 3 through the new base backup
     }
 
+    /**
+     * Once the newer of two base backups is older than pitrWindow it is the oldest one the window
+     * needs: retention deletes exactly the WAL before its start (the preview lists it first), the
+     * window starts at its end, and a point before it is refused.
+     */
+    @Test
+    void retentionKeepsExactlyTheWalTheWindowNeeds() throws Exception {
+        var app = apps.start("", """
+                  - {type: postgres-cluster, name: main, port: %d, user: postgres, binDirectory: %s, partialUploadEvery: 1s,
+                     pitrWindow: 1m, retention: {keepLast: 5, schedule: "0 0 0 1 1 ? 2099"}}
+                """.formatted(cluster.port(), TestCluster.BIN));
+        awaitCovered(Instant.now());
+        cluster.sql("CREATE TABLE orders (id int PRIMARY KEY)", "INSERT INTO orders VALUES (1)");
+        snapshot(app);
+        cluster.sql("INSERT INTO orders VALUES (2)", "SELECT pg_switch_wal()", "INSERT INTO orders VALUES (3)");
+        Instant betweenBackups = serverNow();
+        String second = snapshot(app);
+        cluster.sql("INSERT INTO orders VALUES (4)", "SELECT pg_switch_wal()", "INSERT INTO orders VALUES (5)");
+        awaitCovered(Instant.now());
+        String keepFrom;
+        try (var marks = Files.list(dir.resolve("backups/main/wal/basebackups"))) {
+            keepFrom = marks.map(p -> p.getFileName().toString().substring(0, 24)).max(String::compareTo).orElseThrow();
+        }
+        Path segments = dir.resolve("backups/main/wal/00000001");
+        assertThat(storedSegments(segments)).anyMatch(seg -> seg.compareTo(keepFrom) < 0);
+
+        await().atMost(Duration.ofSeconds(150)).until(() -> {
+            JsonNode log = Http.get(YamlApps.api(app, "/retention/main/preview"), TestTokens.READER).json().path("deleteLog");
+            return log.size() == 1 && log.get(0).get("reason").asText().contains(second);
+        });
+        JsonNode range = Http.get(YamlApps.api(app, "/retention/main/preview"), TestTokens.READER).json().get("deleteLog").get(0);
+        assertThat(range.get("to").asText()).isLessThan(keepFrom);
+        assertThat(range.get("from").asText()).isEqualTo(storedSegments(segments).first());
+        assertThat(Http.send("POST", YamlApps.api(app, "/jobs/retention.main/trigger"), TestTokens.OPERATOR, null, null).status())
+                .isEqualTo(202);
+        await().atMost(Duration.ofSeconds(60)).until(() -> Http.get(YamlApps.api(app, "/jobs/retention.main"), TestTokens.READER).json()
+                .path("lastRun").path("detail").asText().contains("deleted"));
+
+        java.util.TreeSet<String> left = storedSegments(segments);
+        assertThat(left.first()).as("nothing before the base backup the window needs, nothing of it deleted").isEqualTo(keepFrom);
+        assertThat(left.size()).isEqualTo(Long.parseLong(left.last().substring(16), 16) - Long.parseLong(keepFrom.substring(16), 16) + 1);
+        JsonNode window = Http.get(YamlApps.api(app, "/sources/main/pitr"), TestTokens.READER).json();
+        assertThat(Instant.parse(window.get("recoverableFrom").asText())).isAfter(betweenBackups);
+        Http.Reply pruned = restore(app, OffsetDateTime.ofInstant(betweenBackups, java.time.ZoneOffset.UTC).toString(),
+                dir.resolve("pruned"), TestCluster.freePort());
+        ProblemJsonTest.assertProblem(pruned, 422, "validation-failed");
+        assertThat(pruned.body()).contains("retention deleted the WAL");
+        assertThat(Http.get(YamlApps.api(app, "/retention/main/preview"), TestTokens.READER).json().get("deleteLog")).isEmpty();
+
+        Path data = dir.resolve("latest-after-retention");
+        int port = TestCluster.freePort();
+        PgServer server = awaitRestored(restore(app, "latest", data, port), data, port);
+        assertThat(TestCluster.count(server, "SELECT count(*) FROM orders")).isEqualTo(5);
+    }
+
+    private static java.util.TreeSet<String> storedSegments(Path timeline) throws java.io.IOException {
+        try (var files = Files.list(timeline)) {
+            return files.map(p -> p.getFileName().toString()).filter(n -> n.matches("[0-9A-F]{24}\\.zst"))
+                    .map(n -> n.substring(0, 24)).collect(java.util.stream.Collectors.toCollection(java.util.TreeSet::new));
+        }
+    }
+
     private String walFile(String expression) throws Exception {
         try (var c = cluster.connect(); var s = c.createStatement(); var r = s.executeQuery("SELECT " + expression)) {
             r.next();

@@ -81,6 +81,7 @@ final class BaseBackupSource implements SnapshotSource {
         builder.environment().remove("PGPASSWORD");
         builder.environment().putAll(config.clientEnvironment());
         Process process;
+        java.time.Instant startedAt = java.time.Instant.now();
         try {
             process = builder.start();
         } catch (IOException e) {
@@ -96,7 +97,7 @@ final class BaseBackupSource implements SnapshotSource {
             if (exit != 0) {
                 throw new IOException("pg_basebackup exited with status " + exit + ": " + stderr.text());
             }
-            awaitArchived(stderr.text());
+            awaitArchived(stderr.text(), startedAt);
             return SourceReport.CLEAN;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -113,7 +114,7 @@ final class BaseBackupSource implements SnapshotSource {
      * completes only once every segment from the backup's start to its end is stored (the server
      * switches segments when a backup ends, so this takes a second or two), and fails otherwise.
      */
-    private void awaitArchived(String log) throws IOException, InterruptedException {
+    private void awaitArchived(String log, java.time.Instant startedAt) throws IOException, InterruptedException {
         WalArchiver running = archiver == null ? null : archiver.get();
         if (running == null || !running.started()) {
             return; // a command without the archiver: the tar holds its own WAL (-X fetch) and restores on its own
@@ -131,6 +132,9 @@ final class BaseBackupSource implements SnapshotSource {
         while (java.time.Instant.now().isBefore(deadline)) {
             missing = running.firstMissing(timeline, Wal.lsn(start.group(1)), Wal.lsn(end.group(1)));
             if (missing == null) {
+                // Where it starts in the WAL, for retention (which keeps the WAL from the oldest base backup the window needs).
+                running.archive().writeMark(new WalArchive.BaseBackupMark(Wal.segmentName(timeline, Wal.lsn(start.group(1)),
+                        running.segmentSize()), start.group(1), end.group(1), timeline, startedAt, java.time.Instant.now()));
                 return;
             }
             Thread.sleep(250);

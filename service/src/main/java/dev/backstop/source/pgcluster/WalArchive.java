@@ -54,11 +54,81 @@ final class WalArchive {
      * {@code status.json}: the newest archived point. {@code coveredUntil}: every commit the server
      * had sent before this instant is in storage (a full segment or the uploaded partial one).
      */
+    /**
+     * How far the archive reaches. {@code retainedFrom}/{@code retainedFromSegment}: retention deleted
+     * the WAL before the base backup that started then (at that segment); older base backups restore
+     * only as they were.
+     */
     record Status(String systemId, long segmentSize, int timeline, String lastSegment, String partialSegment,
-            Instant coveredUntil, List<Gap> gaps) {
+            Instant coveredUntil, List<Gap> gaps, Instant retainedFrom, String retainedFromSegment) {
         Status {
             gaps = gaps == null ? List.of() : List.copyOf(gaps);
         }
+
+        Status(String systemId, long segmentSize, int timeline, String lastSegment, String partialSegment, Instant coveredUntil,
+                List<Gap> gaps) {
+            this(systemId, segmentSize, timeline, lastSegment, partialSegment, coveredUntil, gaps, null, null);
+        }
+
+        Status reaching(int timeline, String lastSegment, String partialSegment, Instant coveredUntil, List<Gap> gaps) {
+            return new Status(systemId, segmentSize, timeline, lastSegment, partialSegment, coveredUntil, gaps, retainedFrom,
+                    retainedFromSegment);
+        }
+
+        Status retained(Instant from, String fromSegment) {
+            return new Status(systemId, segmentSize, timeline, lastSegment, partialSegment, coveredUntil, gaps, from, fromSegment);
+        }
+    }
+
+    /**
+     * Where a base backup taken by the service starts and ends in the WAL, stored beside the WAL
+     * ({@code wal/basebackups/<start segment>.json}, plain JSON: positions, no data) so retention
+     * knows which WAL each base backup needs without reading the (maybe encrypted) backup itself.
+     */
+    record BaseBackupMark(String startSegment, String startLsn, String endLsn, int timeline, Instant startedAt,
+            Instant finishedAt) {}
+
+    void writeMark(BaseBackupMark mark) throws IOException {
+        target.put(source + "/wal/basebackups/" + mark.startSegment() + ".json", JSON.writeValueAsBytes(mark), "application/json");
+    }
+
+    List<BaseBackupMark> marks() throws IOException {
+        List<BaseBackupMark> marks = new java.util.ArrayList<>();
+        for (String key : target.list(source + "/wal/basebackups/")) {
+            if (key.endsWith(".json")) {
+                try (InputStream in = target.open(key)) {
+                    marks.add(JSON.readValue(in, BaseBackupMark.class));
+                } catch (NoSuchFileException deletedMeanwhile) {
+                    // another retention run removed it
+                }
+            }
+        }
+        return marks;
+    }
+
+    void deleteMark(BaseBackupMark mark) throws IOException {
+        target.delete(source + "/wal/basebackups/" + mark.startSegment() + ".json");
+    }
+
+    /** A stored WAL object (full or partial segment) and the segment it holds. */
+    record StoredWal(String key, String segment) {}
+
+    /** Every stored segment and partial segment, on every timeline, in segment order. */
+    List<StoredWal> walObjects() throws IOException {
+        List<StoredWal> objects = new java.util.ArrayList<>();
+        for (String key : target.list(source + "/wal/")) {
+            String[] parts = key.substring(source.length() + "/wal/".length()).split("/");
+            if (parts.length == 2 && parts[0].matches("[0-9A-F]{8}") && parts[1].length() >= 24
+                    && Wal.SEGMENT.matcher(parts[1].substring(0, 24)).matches()) {
+                objects.add(new StoredWal(key, parts[1].substring(0, 24)));
+            }
+        }
+        objects.sort(java.util.Comparator.comparing(StoredWal::segment).thenComparing(StoredWal::key));
+        return objects;
+    }
+
+    void delete(String key) throws IOException {
+        target.delete(key);
     }
 
     /**

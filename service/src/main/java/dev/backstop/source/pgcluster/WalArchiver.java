@@ -198,6 +198,10 @@ final class WalArchiver implements Managed {
         return a.compareTo(b) >= 0 ? a : b;
     }
 
+    long segmentSize() {
+        return segmentSize;
+    }
+
     WalArchive archive() {
         return archive;
     }
@@ -454,7 +458,7 @@ final class WalArchiver implements Managed {
                 Instant written = Files.getLastModifiedTime(partial).toInstant();
                 covered = s.coveredUntil() != null && s.coveredUntil().isAfter(written) ? s.coveredUntil() : written;
             }
-            s = new WalArchive.Status(s.systemId(), segmentSize, Wal.timeline(segment), s.lastSegment(), segment, covered, s.gaps());
+            s = s.reaching(Wal.timeline(segment), s.lastSegment(), segment, covered, s.gaps());
             status = s;
             if (stillStreaming && before != null) {
                 archivedLsn = before.flushed();
@@ -490,7 +494,7 @@ final class WalArchiver implements Managed {
         LOG.error("WAL archive of {}: {}", config.name(), lastError);
         baseBackupWanted = "wal-archive: gap " + from + ".." + to;
         // The chain goes on after the gap: the stretch is recorded, not waited for again.
-        WalArchive.Status withGap = new WalArchive.Status(s.systemId(), s.segmentSize(), s.timeline(), to, null, s.coveredUntil(), all);
+        WalArchive.Status withGap = s.reaching(s.timeline(), to, null, s.coveredUntil(), all);
         status = withGap;
         try {
             archive.writeStatus(withGap); // at once: a restore must not be planned across it meanwhile
@@ -519,8 +523,25 @@ final class WalArchiver implements Managed {
     /** After a full segment is stored: it is the newest, and no longer the partial one. */
     private WalArchive.Status withSegment(WalArchive.Status s, String segment) {
         String last = s.lastSegment() == null || segment.compareTo(s.lastSegment()) > 0 ? segment : s.lastSegment();
-        return new WalArchive.Status(s.systemId(), segmentSize, Wal.timeline(last), last,
-                segment.equals(s.partialSegment()) ? null : s.partialSegment(), s.coveredUntil(), s.gaps());
+        return s.reaching(Wal.timeline(last), last, segment.equals(s.partialSegment()) ? null : s.partialSegment(), s.coveredUntil(),
+                s.gaps());
+    }
+
+    /**
+     * Records that retention deletes the WAL before the base backup that started at {@code from}
+     * (segment {@code fromSegment}), before any of it is deleted, so no restore is planned across it.
+     */
+    synchronized void retainFrom(Instant from, String fromSegment) throws IOException {
+        WalArchive.Status s = status;
+        if (s == null) {
+            throw new IOException("the WAL archive of " + config.name() + " is not identified yet");
+        }
+        if (s.retainedFrom() != null && !from.isAfter(s.retainedFrom())) {
+            return;
+        }
+        WalArchive.Status retained = s.retained(from, fromSegment);
+        archive.writeStatus(retained);
+        status = retained;
     }
 
     /** The server's current WAL position and what the slot says the receiver has flushed. */

@@ -118,7 +118,11 @@ final class WalReplay implements AutoCloseable {
             for (int i = plan.size() - 1; i >= 0; i--) {
                 Entry entry = plan.get(i);
                 Path file = scratch.resolve(entry.name());
-                archive.fetch(entry.key(), file);
+                try {
+                    archive.fetch(entry.key(), file);
+                } catch (IOException e) {
+                    throw new IOException("cannot fetch WAL from storage: " + entry.key() + ": " + e.getMessage(), e);
+                }
                 String out;
                 try {
                     out = PgTools.runIgnoringExit(List.of(tools.tool("pg_waldump"), "--rmgr=Transaction", file.toString()), 300);
