@@ -142,6 +142,9 @@ class ConfigFilesTest {
                 Arguments.of("storage:\n  targets:\n    - {type: filesystem, name: l, path: /tmp/x}\n"
                         + "sources:\n  - {type: directory, name: a, path: /tmp, misfire: later}\n", "misfire must be runOnce or skip"),
                 Arguments.of("scheduler:\n  clustered: true\n", "scheduler.clustered needs a PostgreSQL catalog"),
+                Arguments.of("storage:\n  targets:\n    - {type: filesystem, name: l, path: /tmp/x}\n"
+                        + "sources:\n  - {type: directory, name: a, path: /tmp, verify: {schedule: \"0 0 6 * * ?\", database: app}}\n",
+                        "sources[].verify.database is only used by type postgres-cluster"),
                 // The shared keys are declared once (SourceSettings): a typo in one is still refused, for every type.
                 Arguments.of("storage:\n  targets:\n    - {type: filesystem, name: l, path: /tmp/x}\n"
                         + "sources:\n  - {type: directory, name: a, path: /tmp, schedul: '0 0 2 * * ?'}\n",

@@ -24,8 +24,9 @@ public final class RebuildCatalogCommand extends BackstopCommand {
             if (namespace.getBoolean("json")) {
                 System.out.println(bootstrap.getObjectMapper().writeValueAsString(result));
             } else {
-                System.out.printf("%d manifests found, %d snapshots added to the catalog, %d already known, %d unreadable%n",
-                        result.manifests(), result.added(), result.known(), result.unreadable());
+                // One write: printf writes piece by piece, and a log line on stderr can land in between.
+                System.out.println(String.format("%d manifests found, %d snapshots added to the catalog, %d already known, %d unreadable",
+                        result.manifests(), result.added(), result.known(), result.unreadable()));
             }
         }
     }

@@ -62,7 +62,7 @@ public final class RestoreCommand extends BackstopCommand {
             if (namespace.getBoolean("json")) {
                 System.out.println(bootstrap.getObjectMapper().writerWithDefaultPrettyPrinter().writeValueAsString(RestoreView.of(row)));
             } else if (row.phase() == RestorePhase.COMPLETED) {
-                System.out.printf("restore %s of snapshot %s COMPLETED: %s%n", row.id(), row.snapshotId(), row.detail());
+                System.out.println(String.format("restore %s of snapshot %s COMPLETED: %s", row.id(), row.snapshotId(), row.detail()));
             }
             if (row.phase() != RestorePhase.COMPLETED) {
                 throw new IllegalStateException("restore " + row.id() + " failed: " + row.error());

@@ -43,8 +43,8 @@ public final class SnapshotCommand extends BackstopCommand {
             if (namespace.getBoolean("json")) {
                 System.out.println(bootstrap.getObjectMapper().writerWithDefaultPrettyPrinter().writeValueAsString(SnapshotView.of(row)));
             } else if (row.status() == SnapshotStatus.COMPLETED) {
-                System.out.printf("snapshot %s of %s COMPLETED: %d bytes read, %d stored in %s as %s (sha256 %s)%n", row.id(),
-                        row.sourceName(), row.rawBytes(), row.storedBytes(), row.storageTarget(), row.storageKey(), row.sha256());
+                System.out.println(String.format("snapshot %s of %s COMPLETED: %d bytes read, %d stored in %s as %s (sha256 %s)", row.id(),
+                        row.sourceName(), row.rawBytes(), row.storedBytes(), row.storageTarget(), row.storageKey(), row.sha256()));
             }
             if (row.status() != SnapshotStatus.COMPLETED) {
                 throw new IllegalStateException("snapshot " + row.id() + " of " + row.sourceName() + " failed: " + row.error());

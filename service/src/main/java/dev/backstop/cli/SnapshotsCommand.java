@@ -55,12 +55,12 @@ public final class SnapshotsCommand extends BackstopCommand {
                         .writeValueAsString(rows.stream().map(SnapshotView::of).toList()));
                 return;
             }
-            System.out.printf(Locale.ROOT, "%-26s  %-16s  %-9s  %-20s  %12s  %s%n", "ID", "SOURCE", "STATUS", "STARTED", "STORED",
-                    "VERIFIED");
+            System.out.println(String.format(Locale.ROOT, "%-26s  %-16s  %-9s  %-20s  %12s  %s", "ID", "SOURCE", "STATUS", "STARTED", "STORED",
+                    "VERIFIED"));
             for (SnapshotRow row : rows) {
-                System.out.printf(Locale.ROOT, "%-26s  %-16s  %-9s  %-20s  %12s  %s%n", row.id(), row.sourceName(), row.status(),
+                System.out.println(String.format(Locale.ROOT, "%-26s  %-16s  %-9s  %-20s  %12s  %s", row.id(), row.sourceName(), row.status(),
                         row.startedAt().truncatedTo(java.time.temporal.ChronoUnit.SECONDS), row.storedBytes() == null ? "-"
-                                : row.storedBytes(), row.verifyStatus() == null ? "-" : row.verifyStatus());
+                                : row.storedBytes(), row.verifyStatus() == null ? "-" : row.verifyStatus()));
             }
         } finally {
             dataSource.stop();

@@ -112,6 +112,19 @@ public abstract class SourceSettings implements SourceFactory {
         return verify;
     }
 
+    /** Whether this type restores into a cluster with databases to choose from ({@code verify.database}). */
+    protected boolean verifiesInADatabase() {
+        return false;
+    }
+
+    /** {@code verify.database} on a type that ignores it is a mistake worth a startup error, not silence. */
+    @com.fasterxml.jackson.annotation.JsonIgnore
+    @io.dropwizard.validation.ValidationMethod(message = "sources[].verify.database is only used by type postgres-cluster "
+            + "(the database of the restored cluster the probe runs in); other types probe their own scratch copy: remove it")
+    public boolean isVerifyDatabaseUsed() {
+        return verify == null || verify.database() == null || verifiesInADatabase();
+    }
+
     /** The shared keys; a type with secrets overrides this and never prints them. */
     @Override
     public String toString() {

@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.backstop.BackstopConfiguration;
 import dev.backstop.resources.ProblemJsonTest;
 import dev.backstop.source.pgcluster.PgServer;
+import dev.backstop.support.ClusterApps;
 import dev.backstop.support.Http;
 import dev.backstop.support.TestCluster;
 import dev.backstop.support.TestTokens;
@@ -15,8 +16,6 @@ import io.dropwizard.testing.DropwizardTestSupport;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -26,49 +25,32 @@ import org.junit.jupiter.api.Test;
  * snapshot is a real {@code pg_basebackup}, the restore a real server recovering from it.
  */
 class ClusterBaseBackupTest {
+    private ClusterApps fixture;
     private TestCluster cluster;
     private Path dir;
     private YamlApps apps;
-    private final List<PgServer> restored = new ArrayList<>();
 
     @BeforeEach
     void start() throws Exception {
-        cluster = TestCluster.start();
-        dir = TestCluster.openDirectory("backstop-pgcluster");
-        apps = new YamlApps(dir);
+        fixture = ClusterApps.start("backstop-pgcluster");
+        cluster = fixture.cluster;
+        dir = fixture.dir;
+        apps = fixture.apps;
     }
 
     @AfterEach
     void stop() throws Exception {
-        if (apps != null) {
-            apps.close();
-        }
-        for (PgServer server : restored) {
-            server.stop("immediate");
-        }
-        if (cluster != null) {
-            cluster.close();
-        }
-        if (dir != null) {
-            dev.backstop.source.FileTrees.delete(dir);
+        if (fixture != null) {
+            fixture.close();
         }
     }
 
     private DropwizardTestSupport<BackstopConfiguration> app() throws Exception {
-        return apps.start("", """
-                  - {type: postgres-cluster, name: main, port: %d, user: postgres, binDirectory: %s,
-                     verify: {schedule: "0 0 0 1 1 ? 2099", database: postgres, probeQuery: "SELECT count(*) FROM orders"}}
-                """.formatted(cluster.port(), TestCluster.BIN));
+        return fixture.startApp("verify: {schedule: \"0 0 0 1 1 ? 2099\", database: postgres, probeQuery: \"SELECT count(*) FROM orders\"}");
     }
 
     private static String snapshot(DropwizardTestSupport<BackstopConfiguration> app) {
-        String id = Http.send("POST", YamlApps.api(app, "/snapshots"), TestTokens.OPERATOR, "application/json",
-                "{\"source\": \"main\"}").json().get("id").asText();
-        await().atMost(Duration.ofSeconds(120)).until(() -> !Http.get(YamlApps.api(app, "/snapshots/" + id), TestTokens.READER)
-                .json().get("status").asText().equals("RUNNING"));
-        JsonNode row = Http.get(YamlApps.api(app, "/snapshots/" + id), TestTokens.READER).json();
-        assertThat(row.get("status").asText()).as(row.toString()).isEqualTo("COMPLETED");
-        return id;
+        return ClusterApps.snapshot(app);
     }
 
     private static Http.Reply restore(DropwizardTestSupport<BackstopConfiguration> app, String body) {
@@ -76,13 +58,7 @@ class ClusterBaseBackupTest {
     }
 
     private static JsonNode awaitRestore(Http.Reply accepted) {
-        assertThat(accepted.status()).as(accepted.body()).isEqualTo(202);
-        String location = accepted.header("Location");
-        await().atMost(Duration.ofSeconds(180)).until(() -> {
-            String phase = Http.get(location, TestTokens.READER).json().get("phase").asText();
-            return phase.equals("COMPLETED") || phase.equals("FAILED");
-        });
-        return Http.get(location, TestTokens.READER).json();
+        return ClusterApps.awaitRestore(accepted);
     }
 
     @Test
@@ -99,8 +75,7 @@ class ClusterBaseBackupTest {
                 {"snapshotId": "%s", "mode": "new", "target": {"dataDirectory": "%s", "port": %d, "start": true}}
                 """.formatted(id, data, port)));
         assertThat(done.get("phase").asText()).as(done.toString()).isEqualTo("COMPLETED");
-        PgServer server = new PgServer(TestCluster.tools(), data, port);
-        restored.add(server);
+        PgServer server = fixture.restored(data, port);
         assertThat(done.get("detail").asText()).contains("the server runs on 127.0.0.1:" + port);
         assertThat(TestCluster.count(server, "SELECT count(*) FROM orders")).isEqualTo(5000);
         assertThat(TestCluster.count(server, "SELECT count(*) FROM orders WHERE id = 5001")).isZero();
@@ -148,8 +123,11 @@ class ClusterBaseBackupTest {
 
     @Test
     void aBaseBackupWhoseWalCannotBeArchivedFailsAndLeavesNothingInStorage() throws Exception {
-        cluster.close();
-        cluster = TestCluster.start("max_replication_slots = 0"); // pg_receivewal cannot create its slot, so no WAL is archived
+        fixture.close();
+        fixture = ClusterApps.start("backstop-pgcluster", "max_replication_slots = 0"); // pg_receivewal cannot create its slot
+        cluster = fixture.cluster;
+        dir = fixture.dir;
+        apps = fixture.apps;
         var app = app();
         String id = Http.send("POST", YamlApps.api(app, "/snapshots"), TestTokens.OPERATOR, "application/json",
                 "{\"source\": \"main\"}").json().get("id").asText();

@@ -4,10 +4,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.backstop.BackstopConfiguration;
 import dev.backstop.resources.ProblemJsonTest;
 import dev.backstop.source.pgcluster.PgServer;
+import dev.backstop.support.ClusterApps;
 import dev.backstop.support.Http;
 import dev.backstop.support.TestCluster;
 import dev.backstop.support.TestTokens;
@@ -18,7 +18,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.OffsetDateTime;
-import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -30,63 +29,39 @@ import org.junit.jupiter.api.Test;
  * replaying to the point.
  */
 class PointInTimeRestoreTest {
-    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private ClusterApps fixture;
     private TestCluster cluster;
     private Path dir;
     private YamlApps apps;
-    private final List<PgServer> restored = new ArrayList<>();
 
     @BeforeEach
     void start() throws Exception {
-        cluster = TestCluster.start();
-        dir = TestCluster.openDirectory("backstop-pitr");
-        apps = new YamlApps(dir);
+        fixture = ClusterApps.start("backstop-pitr");
+        cluster = fixture.cluster;
+        dir = fixture.dir;
+        apps = fixture.apps;
     }
 
     @AfterEach
     void stop() throws Exception {
-        if (apps != null) {
-            apps.close();
-        }
-        for (PgServer server : restored) {
-            server.stop("immediate");
-        }
-        if (cluster != null) {
-            cluster.close();
-        }
-        if (dir != null) {
-            dev.backstop.source.FileTrees.delete(dir);
+        if (fixture != null) {
+            fixture.close();
         }
     }
 
     private DropwizardTestSupport<BackstopConfiguration> app() throws Exception {
-        var app = apps.start("", """
-                  - {type: postgres-cluster, name: main, port: %d, user: postgres, binDirectory: %s, partialUploadEvery: 1s}
-                """.formatted(cluster.port(), TestCluster.BIN));
+        var app = fixture.startApp("partialUploadEvery: 1s");
         awaitCovered(Instant.now());
         return app;
     }
 
-    /** Waits until the WAL archive reaches past {@code instant}. */
     private void awaitCovered(Instant instant) {
-        Path status = dir.resolve("backups/main/wal/status.json");
-        await().atMost(Duration.ofSeconds(60)).until(() -> {
-            if (!Files.exists(status)) {
-                return false;
-            }
-            JsonNode s = JSON.readTree(status.toFile());
-            return s.hasNonNull("coveredUntil") && Instant.parse(s.get("coveredUntil").asText()).isAfter(instant);
-        });
+        fixture.awaitCovered(instant);
     }
 
     private static String snapshot(DropwizardTestSupport<BackstopConfiguration> app) {
-        String id = Http.send("POST", YamlApps.api(app, "/snapshots"), TestTokens.OPERATOR, "application/json",
-                "{\"source\": \"main\"}").json().get("id").asText();
-        await().atMost(Duration.ofSeconds(120)).until(() -> !Http.get(YamlApps.api(app, "/snapshots/" + id), TestTokens.READER)
-                .json().get("status").asText().equals("RUNNING"));
-        JsonNode row = Http.get(YamlApps.api(app, "/snapshots/" + id), TestTokens.READER).json();
-        assertThat(row.get("status").asText()).as(row.toString()).isEqualTo("COMPLETED");
-        return id;
+        return ClusterApps.snapshot(app);
     }
 
     private Http.Reply restore(DropwizardTestSupport<BackstopConfiguration> app, String pointInTime, Path data, int port) {
@@ -96,15 +71,8 @@ class PointInTimeRestoreTest {
     }
 
     private PgServer awaitRestored(Http.Reply accepted, Path data, int port) {
-        assertThat(accepted.status()).as(accepted.body()).isEqualTo(202);
-        String location = accepted.header("Location");
-        await().atMost(Duration.ofSeconds(180)).until(() -> {
-            String phase = Http.get(location, TestTokens.READER).json().get("phase").asText();
-            return phase.equals("COMPLETED") || phase.equals("FAILED");
-        });
-        JsonNode done = Http.get(location, TestTokens.READER).json();
-        PgServer server = new PgServer(TestCluster.tools(), data, port);
-        restored.add(server);
+        JsonNode done = ClusterApps.awaitRestore(accepted);
+        PgServer server = fixture.restored(data, port);
         assertThat(done.get("phase").asText()).as(done.toString()).isEqualTo("COMPLETED");
         assertThat(done.get("detail").asText()).contains("recoveredTo");
         return server;
@@ -289,10 +257,7 @@ class PointInTimeRestoreTest {
      */
     @Test
     void retentionKeepsExactlyTheWalTheWindowNeeds() throws Exception {
-        var app = apps.start("", """
-                  - {type: postgres-cluster, name: main, port: %d, user: postgres, binDirectory: %s, partialUploadEvery: 1s,
-                     pitrWindow: 1m, retention: {keepLast: 5, schedule: "0 0 0 1 1 ? 2099"}}
-                """.formatted(cluster.port(), TestCluster.BIN));
+        var app = fixture.startApp("partialUploadEvery: 1s, pitrWindow: 1m, retention: {keepLast: 5, schedule: \"0 0 0 1 1 ? 2099\"}");
         awaitCovered(Instant.now());
         cluster.sql("CREATE TABLE orders (id int PRIMARY KEY)", "INSERT INTO orders VALUES (1)");
         snapshot(app);
@@ -382,8 +347,7 @@ class PointInTimeRestoreTest {
         TestCluster.tools().handOver(work);
         dev.backstop.support.Shell.run(work, String.join(" ", TestCluster.tools().asServerUser(List.of("env",
                 "PATH=" + TestCluster.BIN + ":/usr/bin:/bin", "bash", "-euo", "pipefail", "recover.sh"))));
-        PgServer server = new PgServer(TestCluster.tools(), work.resolve("restored"), port);
-        restored.add(server);
+        PgServer server = fixture.restored(work.resolve("restored"), port);
         server.awaitReady("postgres", null, true, Duration.ofSeconds(120));
         assertThat(TestCluster.count(server, "SELECT count(*) FROM orders")).isEqualTo(2);
     }

@@ -6,6 +6,7 @@ import static org.awaitility.Awaitility.await;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.backstop.BackstopConfiguration;
 import dev.backstop.source.pgcluster.PgServer;
+import dev.backstop.support.ClusterApps;
 import dev.backstop.support.Http;
 import dev.backstop.support.S3ProxyServer;
 import dev.backstop.support.Shell;
@@ -28,42 +29,34 @@ import org.junit.jupiter.api.Test;
 /** The WAL archive on S3 (S3Proxy in-process), encrypted with OpenPGP, and through an outage of the S3 server. */
 class WalArchiveS3Test {
     private static final String BUCKET = "wal";
-    private TestCluster cluster;
     private S3ProxyServer s3;
     private TestGpg gpg;
+    private ClusterApps fixture;
+    private TestCluster cluster;
     private Path dir;
     private YamlApps apps;
-    private final List<PgServer> restored = new ArrayList<>();
 
     @BeforeEach
     void start() throws Exception {
-        cluster = TestCluster.start();
-        dir = TestCluster.openDirectory("backstop-wal-s3");
+        fixture = ClusterApps.start("backstop-wal-s3");
+        cluster = fixture.cluster;
+        dir = fixture.dir;
+        apps = fixture.apps;
         s3 = S3ProxyServer.start();
         s3.createBucket(BUCKET);
         gpg = TestGpg.create();
-        apps = new YamlApps(dir);
     }
 
     @AfterEach
     void stop() throws Exception {
-        if (apps != null) {
-            apps.close();
-        }
-        for (PgServer server : restored) {
-            server.stop("immediate");
-        }
-        if (cluster != null) {
-            cluster.close();
-        }
         if (s3 != null) {
             s3.close();
         }
         if (gpg != null) {
             gpg.close();
         }
-        if (dir != null) {
-            dev.backstop.source.FileTrees.delete(dir);
+        if (fixture != null) {
+            fixture.close();
         }
     }
 
@@ -77,9 +70,7 @@ class WalArchiveS3Test {
                        checksumMode: WHEN_REQUIRED}
                 encryption: {recipientKeyFile: %s, privateKeyFile: %s}
                 """.formatted(BUCKET, s3.endpoint(), S3ProxyServer.ACCESS_KEY, S3ProxyServer.SECRET_KEY, publicKey, secretKey)
-                .replace("%", "%%"), """
-                  - {type: postgres-cluster, name: main, port: %d, user: postgres, binDirectory: %s, partialUploadEvery: 1s}
-                """.formatted(cluster.port(), TestCluster.BIN));
+                .replace("%", "%%"), fixture.source("partialUploadEvery: 1s").replace("%", "%%"));
         awaitCovered(app, Instant.now());
         return app;
     }
@@ -106,12 +97,7 @@ class WalArchiveS3Test {
     }
 
     private static void snapshot(DropwizardTestSupport<BackstopConfiguration> app) {
-        String id = Http.send("POST", YamlApps.api(app, "/snapshots"), TestTokens.OPERATOR, "application/json",
-                "{\"source\": \"main\"}").json().get("id").asText();
-        await().atMost(Duration.ofSeconds(120)).until(() -> !Http.get(YamlApps.api(app, "/snapshots/" + id), TestTokens.READER)
-                .json().get("status").asText().equals("RUNNING"));
-        assertThat(Http.get(YamlApps.api(app, "/snapshots/" + id), TestTokens.READER).json().get("status").asText())
-                .isEqualTo("COMPLETED");
+        ClusterApps.snapshot(app);
     }
 
     private PgServer restoreLatest(DropwizardTestSupport<BackstopConfiguration> app, String name) throws Exception {
@@ -120,14 +106,8 @@ class WalArchiveS3Test {
         Http.Reply accepted = Http.send("POST", YamlApps.api(app, "/restores"), TestTokens.OPERATOR, "application/json", """
                 {"source": "main", "pointInTime": "latest", "mode": "new", "target": {"dataDirectory": "%s", "port": %d, "start": true}}
                 """.formatted(data, port));
-        assertThat(accepted.status()).as(accepted.body()).isEqualTo(202);
-        await().atMost(Duration.ofSeconds(180)).until(() -> {
-            String phase = Http.get(accepted.header("Location"), TestTokens.READER).json().get("phase").asText();
-            return phase.equals("COMPLETED") || phase.equals("FAILED");
-        });
-        JsonNode done = Http.get(accepted.header("Location"), TestTokens.READER).json();
-        PgServer server = new PgServer(TestCluster.tools(), data, port);
-        restored.add(server);
+        JsonNode done = ClusterApps.awaitRestore(accepted);
+        PgServer server = fixture.restored(data, port);
         assertThat(done.get("phase").asText()).as(done.toString()).isEqualTo("COMPLETED");
         return server;
     }

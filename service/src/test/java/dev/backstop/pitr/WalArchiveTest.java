@@ -5,6 +5,7 @@ import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.backstop.support.ClusterApps;
 import dev.backstop.support.TestCluster;
 import dev.backstop.support.YamlApps;
 import java.nio.file.Files;
@@ -20,34 +21,29 @@ import org.junit.jupiter.api.Test;
 /** The WAL archive of a postgres-cluster source, against a private PostgreSQL 15 cluster and a filesystem target. */
 class WalArchiveTest {
     private static final ObjectMapper JSON = new ObjectMapper();
+
+    private ClusterApps fixture;
     private TestCluster cluster;
     private Path dir;
     private YamlApps apps;
 
     @BeforeEach
     void start() throws Exception {
-        cluster = TestCluster.start();
-        dir = TestCluster.openDirectory("backstop-wal");
-        apps = new YamlApps(dir);
+        fixture = ClusterApps.start("backstop-wal");
+        cluster = fixture.cluster;
+        dir = fixture.dir;
+        apps = fixture.apps;
     }
 
     @AfterEach
     void stop() throws Exception {
-        if (apps != null) {
-            apps.close();
-        }
-        if (cluster != null) {
-            cluster.close();
-        }
-        if (dir != null) {
-            dev.backstop.source.FileTrees.delete(dir);
+        if (fixture != null) {
+            fixture.close();
         }
     }
 
     private void app() throws Exception {
-        apps.start("", """
-                  - {type: postgres-cluster, name: main, port: %d, user: postgres, binDirectory: %s, partialUploadEvery: 1s}
-                """.formatted(cluster.port(), TestCluster.BIN));
+        fixture.startApp("partialUploadEvery: 1s");
     }
 
     private Path walDir() {

@@ -197,6 +197,11 @@ public final class ClusterSourceFactory extends SourceSettings {
     }
 
     @Override
+    protected boolean verifiesInADatabase() {
+        return true;
+    }
+
+    @Override
     public SnapshotSource build(SourceEnvironment environment) {
         return new BaseBackupSource(this, tools(), environment.storage() == null ? null : () -> archiver(environment));
     }

@@ -1,0 +1,109 @@
+package dev.backstop.support;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.backstop.BackstopConfiguration;
+import dev.backstop.source.pgcluster.PgServer;
+import io.dropwizard.testing.DropwizardTestSupport;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The fixture of the postgres-cluster tests: a private PostgreSQL 15 cluster ({@link TestCluster}),
+ * a directory its OS user can enter, the service instances started on it ({@link YamlApps}), and
+ * the restored servers the tests start; {@link #close()} stops and removes all of them.
+ */
+public final class ClusterApps implements AutoCloseable {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    public final TestCluster cluster;
+    public final Path dir;
+    public final YamlApps apps;
+    private final List<PgServer> restored = new ArrayList<>();
+
+    private ClusterApps(TestCluster cluster, Path dir) {
+        this.cluster = cluster;
+        this.dir = dir;
+        this.apps = new YamlApps(dir);
+    }
+
+    /** A cluster started with {@code settings} (postgresql.conf lines) and an empty directory named after {@code prefix}. */
+    public static ClusterApps start(String prefix, String... settings) throws Exception {
+        TestCluster cluster = TestCluster.start(settings);
+        try {
+            return new ClusterApps(cluster, TestCluster.openDirectory(prefix));
+        } catch (Exception e) {
+            cluster.close();
+            throw e;
+        }
+    }
+
+    /** The {@code sources[]} entry of source {@code main} on the test cluster, with further {@code keys} ("k: v, ..."). */
+    public String source(String keys) {
+        return "  - {type: postgres-cluster, name: main, port: " + cluster.port() + ", user: postgres, binDirectory: " + TestCluster.BIN
+                + (keys.isEmpty() ? "" : ", " + keys) + "}\n";
+    }
+
+    /** Starts the service with the filesystem target and {@link #source(String)}. */
+    public DropwizardTestSupport<BackstopConfiguration> startApp(String keys) throws Exception {
+        return apps.start("", source(keys).replace("%", "%%"));
+    }
+
+    /** Waits until {@code status.json} of the filesystem target says the WAL archive reaches past {@code instant}. */
+    public void awaitCovered(Instant instant) {
+        Path status = dir.resolve("backups/main/wal/status.json");
+        await().atMost(Duration.ofSeconds(60)).until(() -> {
+            if (!Files.exists(status)) {
+                return false;
+            }
+            JsonNode s = JSON.readTree(status.toFile());
+            return s.hasNonNull("coveredUntil") && Instant.parse(s.get("coveredUntil").asText()).isAfter(instant);
+        });
+    }
+
+    /** Takes a base backup of {@code main} by REST call and asserts it COMPLETED; returns its id. */
+    public static String snapshot(DropwizardTestSupport<BackstopConfiguration> app) {
+        String id = Http.send("POST", YamlApps.api(app, "/snapshots"), TestTokens.OPERATOR, "application/json",
+                "{\"source\": \"main\"}").json().get("id").asText();
+        await().atMost(Duration.ofSeconds(120)).until(() -> !Http.get(YamlApps.api(app, "/snapshots/" + id), TestTokens.READER)
+                .json().get("status").asText().equals("RUNNING"));
+        JsonNode row = Http.get(YamlApps.api(app, "/snapshots/" + id), TestTokens.READER).json();
+        assertThat(row.get("status").asText()).as(row.toString()).isEqualTo("COMPLETED");
+        return id;
+    }
+
+    /** Awaits an accepted (202) restore until it COMPLETED or FAILED; returns its final row. */
+    public static JsonNode awaitRestore(Http.Reply accepted) {
+        assertThat(accepted.status()).as(accepted.body()).isEqualTo(202);
+        String location = accepted.header("Location");
+        await().atMost(Duration.ofSeconds(180)).until(() -> {
+            String phase = Http.get(location, TestTokens.READER).json().get("phase").asText();
+            return phase.equals("COMPLETED") || phase.equals("FAILED");
+        });
+        return Http.get(location, TestTokens.READER).json();
+    }
+
+    /** The restored server in {@code data} on {@code port}, stopped by {@link #close()}. */
+    public PgServer restored(Path data, int port) {
+        PgServer server = new PgServer(TestCluster.tools(), data, port);
+        restored.add(server);
+        return server;
+    }
+
+    @Override
+    public void close() throws Exception {
+        apps.close();
+        for (PgServer server : restored) {
+            server.stop("immediate");
+        }
+        cluster.close();
+        dev.backstop.source.FileTrees.delete(dir);
+    }
+}
