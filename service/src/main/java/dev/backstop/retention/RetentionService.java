@@ -87,6 +87,9 @@ public final class RetentionService {
         if (restorer == null || !restorer.pointInTime()) {
             return null;
         }
+        if (policy == null || !policy.hasRules()) {
+            return List.of(); // no retention run: nothing is deleted, base backups nor log
+        }
         java.util.Set<String> keep = new java.util.HashSet<>();
         plan(source, policy).stream().filter(Retention.Decision::keep).forEach(d -> keep.add(d.id()));
         try {
@@ -101,8 +104,10 @@ public final class RetentionService {
                 .map(row -> new SourceRestorer.KeptSnapshot(row.id(), row.startedAt(), row.finishedAt())).toList();
     }
 
-    /** After snapshots are pruned: the log the snapshots still COMPLETED no longer need goes too. */
-    /** The ranges deleted; null when the deletion failed (logged and audited, tried again on the next run). */
+    /**
+     * After snapshots are pruned: the log the snapshots still COMPLETED no longer need goes too.
+     * Returns the ranges deleted; null when the deletion failed (logged and audited, tried again on the next run).
+     */
     private List<SourceRestorer.LogRange> pruneLog(String source, String actor, String why) {
         SourceRestorer restorer = restorers.get(source);
         if (restorer == null || !restorer.pointInTime()) {

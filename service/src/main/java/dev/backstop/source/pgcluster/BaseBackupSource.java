@@ -131,13 +131,16 @@ final class BaseBackupSource implements SnapshotSource {
         String missing = null;
         while (java.time.Instant.now().isBefore(deadline)) {
             missing = running.firstMissing(timeline, Wal.lsn(start.group(1)), Wal.lsn(end.group(1)));
+            if (missing != null) {
+                running.uploadSoon(); // the server switched segments as the backup ended: store the end segment now
+            }
             if (missing == null) {
                 // Where it starts in the WAL, for retention (which keeps the WAL from the oldest base backup the window needs).
                 running.archive().writeMark(new WalArchive.BaseBackupMark(Wal.segmentName(timeline, Wal.lsn(start.group(1)),
                         running.segmentSize()), start.group(1), end.group(1), timeline, startedAt, java.time.Instant.now()));
                 return;
             }
-            Thread.sleep(250);
+            Thread.sleep(100);
         }
         throw new IOException("the WAL of this base backup (from " + start.group(1) + " to " + end.group(1) + ") was not archived within "
                 + wait.toSeconds() + " s (" + missing + " is missing): without it no point after the backup can be restored; "

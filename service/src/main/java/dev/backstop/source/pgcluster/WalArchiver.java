@@ -65,6 +65,7 @@ final class WalArchiver implements Managed {
     /** Why a base backup is wanted at once (the WAL chain broke), until one has been started; else null. */
     private volatile String baseBackupWanted;
     private Duration backoff = Duration.ofSeconds(1);
+    private final java.util.concurrent.atomic.AtomicBoolean nudged = new java.util.concurrent.atomic.AtomicBoolean();
 
     WalArchiver(ClusterSourceFactory config, PgTools tools, WalArchive archive, Path spool, MetricRegistry metrics, Clock clock,
             ScheduledExecutorService uploads, java.util.concurrent.ExecutorService supervisor,
@@ -127,6 +128,16 @@ final class WalArchiver implements Managed {
         Files.createDirectories(spool);
         supervisor.execute(this::identifyThenSupervise);
         uploads.scheduleWithFixedDelay(this::uploadQuietly, 1, 1, TimeUnit.SECONDS);
+    }
+
+    /** Runs an upload pass now rather than at the next tick (a base backup waits for its end segment). */
+    void uploadSoon() {
+        if (started && !stopping && nudged.compareAndSet(false, true)) { // at most one extra pass waiting
+            uploads.execute(() -> {
+                nudged.set(false);
+                uploadQuietly();
+            });
+        }
     }
 
     /** The receiver's state and the archive's reach, for the API and health. */
@@ -325,12 +336,20 @@ final class WalArchiver implements Managed {
     private void startOverAtServerPosition(String why) {
         try {
             upload(true);
+            List<Path> left;
             try (Stream<Path> list = Files.list(spool)) {
-                for (Path file : list.toList()) {
-                    String name = file.getFileName().toString();
-                    if (name.endsWith(".partial") || Wal.SEGMENT.matcher(name).matches() || Wal.HISTORY.matcher(name).matches()) {
-                        Files.delete(file); // upload(true) stored each of them (it throws otherwise)
-                    }
+                left = list.toList();
+            }
+            if (left.stream().map(f -> f.getFileName().toString())
+                    .anyMatch(n -> Wal.SEGMENT.matcher(n).matches() || Wal.HISTORY.matcher(n).matches())) {
+                // A completed file is still here, so the pass stopped early (a conflict): nothing is thrown away.
+                LOG.error("WAL archive of {}: the server no longer has the WAL after the archive's end, and the spool still holds "
+                        + "files that are not stored ({}); see lastError", config.name(), left);
+                return;
+            }
+            for (Path file : left) {
+                if (file.getFileName().toString().endsWith(".partial")) {
+                    Files.delete(file); // stored by upload(true) just now (or already, unchanged)
                 }
             }
             if (why.contains("invalidated")) {
