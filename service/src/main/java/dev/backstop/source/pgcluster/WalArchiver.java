@@ -321,6 +321,11 @@ final class WalArchiver implements Managed {
         }
     }
 
+    private static final java.util.regex.Pattern REMOVED = java.util.regex.Pattern.compile(
+            "requested WAL segment ([0-9A-F]{24}) has already been removed");
+    /** The removed segment the receiver last had to start over from (null: none). */
+    private volatile String startedOverAt;
+
     /** Whether pg_receivewal stopped because the server no longer has the WAL it must continue from. */
     static boolean serverLostWal(String stderr) {
         return stderr.contains("has already been removed") || stderr.contains("has been invalidated")
@@ -334,6 +339,12 @@ final class WalArchiver implements Managed {
      * position. The first segment stored after that records the gap ({@link #continuity}).
      */
     private void startOverAtServerPosition(String why) {
+        java.util.regex.Matcher removed = REMOVED.matcher(why);
+        String segment = removed.find() ? removed.group(1) : null;
+        // Asked for the same removed segment again after the spool was emptied: the slot itself
+        // points at it, so only a new slot lets streaming go on.
+        boolean slotStale = why.contains("invalidated") || segment != null && segment.equals(startedOverAt);
+        startedOverAt = segment;
         try {
             upload(true);
             List<Path> left;
@@ -352,13 +363,14 @@ final class WalArchiver implements Managed {
                     Files.delete(file); // stored by upload(true) just now (or already, unchanged)
                 }
             }
-            if (why.contains("invalidated")) {
+            if (slotStale) {
                 List<String> drop = new ArrayList<>(connection("pg_receivewal"));
                 drop.addAll(List.of("--slot=" + config.slot(), "--drop-slot"));
                 PgTools.run(drop, config.clientEnvironment(), 60);
             }
-            LOG.error("WAL archive of {}: the server no longer has the WAL after the archive's end ({}); streaming starts again "
-                    + "from the server's position, the stretch in between is lost and recorded as a gap", config.name(), why.strip());
+            LOG.error("WAL archive of {}: the server no longer has the WAL after the archive's end ({}; spool held {}{}); streaming "
+                    + "starts again from the server's position, the stretch in between is lost and recorded as a gap", config.name(),
+                    why.strip(), left.stream().map(f -> f.getFileName().toString()).toList(), slotStale ? ", slot recreated" : "");
         } catch (IOException e) {
             LOG.warn("WAL archive of {}: cannot start over at the server's position yet: {}", config.name(), e.getMessage());
         }
