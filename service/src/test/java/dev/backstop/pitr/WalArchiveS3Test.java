@@ -49,14 +49,14 @@ class WalArchiveS3Test {
 
     @AfterEach
     void stop() throws Exception {
+        if (fixture != null) {
+            fixture.close(); // the service first: it stores what its spool holds while S3 still answers
+        }
         if (s3 != null) {
             s3.close();
         }
         if (gpg != null) {
             gpg.close();
-        }
-        if (fixture != null) {
-            fixture.close();
         }
     }
 

@@ -96,4 +96,31 @@ class WalArchiveTest {
         assertThat(s.get("lastSegment").asText()).isGreaterThanOrEqualTo(first);
         assertThat(stored()).anyMatch(n -> n.endsWith(".partial.zst"));
     }
+
+    /**
+     * A receiver that is alive but receives nothing (stopped with SIGSTOP, as a stalled connection
+     * would leave it) must not let the archive claim commits it does not hold: the reach stays
+     * before a commit made meanwhile, through several partial uploads, and passes it once the
+     * receiver goes on.
+     */
+    @Test
+    void aStalledReceiverDoesNotAdvanceTheRecoverablePoint() throws Exception {
+        app();
+        cluster.sql("CREATE TABLE orders (id int PRIMARY KEY)");
+        fixture.awaitCovered(Instant.now());
+        String receiver = "pg_receivewal.*--port=" + cluster.port() + " ";
+        dev.backstop.support.Shell.run(dir, "pkill -STOP -f '" + receiver + "'");
+        try {
+            cluster.sql("INSERT INTO orders VALUES (1)");
+            Instant committed = Instant.now();
+            Path file = dir.resolve("backups/main/wal/status.json");
+            // Several partial uploads (status.json is rewritten by each) after the commit.
+            await().atMost(Duration.ofSeconds(60)).until(() -> Files.getLastModifiedTime(file).toInstant()
+                    .isAfter(committed.plusSeconds(4)));
+            assertThat(Instant.parse(status().get("coveredUntil").asText())).as(status().toString()).isBefore(committed);
+        } finally {
+            dev.backstop.support.Shell.run(dir, "pkill -CONT -f '" + receiver + "'");
+        }
+        fixture.awaitCovered(Instant.now());
+    }
 }

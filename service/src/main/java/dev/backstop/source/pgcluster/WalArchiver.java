@@ -62,6 +62,11 @@ final class WalArchiver implements Managed {
     /** The slot's restart LSN (what pg_receivewal had flushed) sampled before the last stored partial segment was read. */
     private volatile long archivedLsn = -1;
     private volatile Positions lastPositions;
+    /** The server's flushed WAL position sampled every pass (under upload's lock): a commit made before {@code at} lies before {@code lsn}. */
+    private record Sample(Instant at, long lsn) {}
+    private final java.util.ArrayDeque<Sample> samples = new java.util.ArrayDeque<>();
+    /** The replication connection positions() asks on (under upload's lock); reopened after a failure. */
+    private Connection replication;
     /** Why a base backup is wanted at once (the WAL chain broke), until one has been started; else null. */
     private volatile String baseBackupWanted;
     private Duration backoff = Duration.ofSeconds(1);
@@ -428,6 +433,14 @@ final class WalArchiver implements Managed {
         try (Stream<Path> list = Files.list(spool)) {
             files = list.sorted().toList();
         }
+        Instant sampledAt = clock.instant();
+        Positions sampled = positions(0);
+        if (sampled != null) {
+            samples.addLast(new Sample(sampledAt, sampled.current()));
+            while (samples.size() > 600) {
+                samples.pollFirst();
+            }
+        }
         boolean storedAny = false;
         for (Path file : files) {
             String name = file.getFileName().toString();
@@ -459,11 +472,14 @@ final class WalArchiver implements Managed {
         Instant now = clock.instant();
         Process streaming = receiver;
         if (partial != null && (force || !now.isBefore(lastPartialUpload.plus(config.partialUploadEvery())))) {
-            // Everything the server sent before readFrom is in the segments stored above or in this
-            // file, if pg_receivewal was streaming all along; the reach advances only then.
+            // A commit made before readFrom lies before the server's position read just after it; it
+            // is in the segments stored above or in this file once the receiver has flushed that far
+            // (the slot's position, read after a short pause, before the file is read). The reach
+            // advances only that far, and only while pg_receivewal streamed all along: a receiver that
+            // is alive but not receiving (a stalled connection) advances nothing.
             Instant readFrom = clock.instant();
             boolean wasStreaming = streaming != null && streaming.isAlive();
-            Positions before = positions();
+            Positions before = positions(50);
             String segment = partial.getFileName().toString().substring(0, 24);
             s = continuity(s, segment);
             try {
@@ -484,10 +500,17 @@ final class WalArchiver implements Managed {
             }
             lastPartialUpload = now;
             boolean stillStreaming = wasStreaming && receiver == streaming && streaming.isAlive();
-            Instant covered = readFrom;
+            Instant covered = s.coveredUntil();
             if (!stillStreaming) { // the receiver was down: only what the file held when last written
                 Instant written = Files.getLastModifiedTime(partial).toInstant();
-                covered = s.coveredUntil() != null && s.coveredUntil().isAfter(written) ? s.coveredUntil() : written;
+                covered = latest(covered, written);
+            } else if (before != null && before.flushed() >= 0) {
+                Instant reached = before.flushed() >= before.current() ? readFrom : null;
+                while (!samples.isEmpty() && samples.peekFirst().lsn() <= before.flushed()) {
+                    Instant at = samples.pollFirst().at();
+                    reached = latest(reached, at);
+                }
+                covered = latest(covered, reached);
             }
             s = s.reaching(Wal.timeline(segment), s.lastSegment(), segment, covered, s.gaps());
             status = s;
@@ -575,16 +598,35 @@ final class WalArchiver implements Managed {
         status = retained;
     }
 
+    private static Instant latest(Instant a, Instant b) {
+        return a == null ? b : b == null || !b.isAfter(a) ? a : b;
+    }
+
     /** The server's current WAL position and what the slot says the receiver has flushed. */
     record Positions(long current, long flushed, String slotState) {}
 
     /** Asks the server over a replication connection (IDENTIFY_SYSTEM, READ_REPLICATION_SLOT); null when it cannot be reached. */
-    Positions positions() {
-        try (Connection c = BaseBackupSource.replicationConnection(config); Statement st = c.createStatement()) {
+    Positions positions(long pauseMillis) {
+        try {
+            if (stopping) {
+                closeReplication(); // no connection outlives the archiver
+                return null;
+            }
+            if (replication == null || replication.isClosed()) {
+                replication = BaseBackupSource.replicationConnection(config);
+            }
+        } catch (Exception e) {
+            replication = null;
+            return null;
+        }
+        try (Statement st = replication.createStatement()) {
             long current;
             try (ResultSet r = st.executeQuery("IDENTIFY_SYSTEM")) {
                 r.next();
                 current = Wal.lsn(r.getString(3));
+            }
+            if (pauseMillis > 0) {
+                Thread.sleep(pauseMillis); // a receiver that keeps up has flushed this far by then
             }
             long flushed = -1;
             String state = "missing";
@@ -598,8 +640,24 @@ final class WalArchiver implements Managed {
             Positions p = new Positions(current, flushed, state);
             lastPositions = p;
             return p;
-        } catch (Exception e) {
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
             return null;
+        } catch (Exception e) {
+            closeReplication();
+            return null;
+        }
+    }
+
+    private void closeReplication() {
+        Connection c = replication;
+        replication = null;
+        if (c != null) {
+            try {
+                c.close();
+            } catch (Exception ignored) {
+                // already broken
+            }
         }
     }
 
@@ -648,6 +706,10 @@ final class WalArchiver implements Managed {
         } catch (Exception e) {
             LOG.warn("WAL archive of {}: the last upload before stopping failed ({}); the spool keeps the files for the next start",
                     config.name(), e.getMessage());
+        } finally {
+            synchronized (this) {
+                closeReplication();
+            }
         }
     }
 }
