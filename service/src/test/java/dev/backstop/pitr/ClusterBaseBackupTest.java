@@ -129,11 +129,7 @@ class ClusterBaseBackupTest {
         dir = fixture.dir;
         apps = fixture.apps;
         var app = app();
-        String id = Http.send("POST", YamlApps.api(app, "/snapshots"), TestTokens.OPERATOR, "application/json",
-                "{\"source\": \"main\"}").json().get("id").asText();
-        await().atMost(Duration.ofSeconds(180)).until(() -> !Http.get(YamlApps.api(app, "/snapshots/" + id), TestTokens.READER)
-                .json().get("status").asText().equals("RUNNING"));
-        JsonNode row = Http.get(YamlApps.api(app, "/snapshots/" + id), TestTokens.READER).json();
+        JsonNode row = ClusterApps.awaitSnapshot(app);
         assertThat(row.get("status").asText()).as(row.toString()).isEqualTo("FAILED");
         assertThat(row.get("error").asText()).contains("was not archived within");
         try (var files = Files.walk(dir.resolve("backups"))) {
@@ -171,6 +167,10 @@ class ClusterBaseBackupTest {
         assertThat(Http.get(YamlApps.admin(app, "/metrics/prometheus"), null).body())
                 .contains("backstop_verification_rto_seconds{source=\"main\"}")
                 .contains("backstop_verifications_total{outcome=\"passed\",source=\"main\"} 1.0");
+        assertNoScratchCluster();
+    }
+
+    private void assertNoScratchCluster() throws java.io.IOException {
         try (var left = Files.walk(dir.resolve("staging"))) {
             assertThat(left.filter(p -> p.getFileName().toString().equals("PG_VERSION")).toList()).as("no scratch cluster left")
                     .isEmpty();
@@ -194,9 +194,6 @@ class ClusterBaseBackupTest {
         assertThat(drilled.get("verifyDetail").asText()).contains("point-in-time drill to").contains(start);
         assertThat(Http.get(YamlApps.admin(app, "/metrics/prometheus"), null).body())
                 .contains("backstop_verifications_total{outcome=\"failed\",source=\"main\"} 1.0");
-        try (var left = Files.walk(dir.resolve("staging"))) {
-            assertThat(left.filter(p -> p.getFileName().toString().equals("PG_VERSION")).toList()).as("no scratch cluster left")
-                    .isEmpty();
-        }
+        assertNoScratchCluster();
     }
 }

@@ -70,13 +70,18 @@ public final class ClusterApps implements AutoCloseable {
 
     /** Takes a base backup of {@code main} by REST call and asserts it COMPLETED; returns its id. */
     public static String snapshot(DropwizardTestSupport<BackstopConfiguration> app) {
+        JsonNode row = awaitSnapshot(app);
+        assertThat(row.get("status").asText()).as(row.toString()).isEqualTo("COMPLETED");
+        return row.get("id").asText();
+    }
+
+    /** Asks for a base backup of {@code main} and returns its row once it is no longer RUNNING. */
+    public static JsonNode awaitSnapshot(DropwizardTestSupport<BackstopConfiguration> app) {
         String id = Http.send("POST", YamlApps.api(app, "/snapshots"), TestTokens.OPERATOR, "application/json",
                 "{\"source\": \"main\"}").json().get("id").asText();
-        await().atMost(Duration.ofSeconds(120)).until(() -> !Http.get(YamlApps.api(app, "/snapshots/" + id), TestTokens.READER)
+        await().atMost(Duration.ofSeconds(180)).until(() -> !Http.get(YamlApps.api(app, "/snapshots/" + id), TestTokens.READER)
                 .json().get("status").asText().equals("RUNNING"));
-        JsonNode row = Http.get(YamlApps.api(app, "/snapshots/" + id), TestTokens.READER).json();
-        assertThat(row.get("status").asText()).as(row.toString()).isEqualTo("COMPLETED");
-        return id;
+        return Http.get(YamlApps.api(app, "/snapshots/" + id), TestTokens.READER).json();
     }
 
     /** Awaits an accepted (202) restore until it COMPLETED or FAILED; returns its final row. */
