@@ -8,17 +8,18 @@ import java.time.Instant;
  * A restore as the API shows it. {@code phase}: QUEUED, DOWNLOADING, VERIFYING, APPLYING, COMPLETED,
  * FAILED, CANCELLED. {@code bytesDone}/{@code bytesTotal} are of the current phase (stored bytes while
  * downloading, raw bytes while applying); {@code etaSeconds} is the rest of that phase at the rate
- * so far (absent until there is a rate).
+ * so far (absent until there is a rate). {@code recoveredTo}: the point a point-in-time restore
+ * reached, its last replayed transaction as the restored server reports it (absent otherwise).
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record RestoreView(String id, String snapshotId, String phase, String mode, boolean dryRun, String target,
         String requestedBy, long bytesDone, Long bytesTotal, Instant createdAt, Instant startedAt, Instant finishedAt,
-        Instant phaseStartedAt, Long etaSeconds, String detail, String error) {
+        Instant phaseStartedAt, Long etaSeconds, Instant recoveredTo, String detail, String error) {
 
     public static RestoreView of(RestoreRow row) {
         return new RestoreView(row.id(), row.snapshotId(), row.phase().name(), row.mode().name().toLowerCase(java.util.Locale.ROOT),
                 row.dryRun(), row.target(), row.requestedBy(), row.bytesDone(), row.bytesTotal(), row.createdAt(), row.startedAt(),
-                row.finishedAt(), row.phaseStartedAt(), eta(row, Instant.now()), row.detail(), row.error());
+                row.finishedAt(), row.phaseStartedAt(), eta(row, Instant.now()), row.recoveredTo(), row.detail(), row.error());
     }
 
     static Long eta(RestoreRow row, Instant now) {

@@ -67,8 +67,11 @@ final class RestorePass {
         this.mapper = mapper;
     }
 
+    /** What a restore did ({@code detail}) and, for a point-in-time one, the point it reached. */
+    record Applied(String detail, java.time.Instant recoveredTo) {}
+
     /** Reads from the healthiest target holding a copy; when that fails, from the next one (into a new fresh target). */
-    String fromHealthiestCopy(RestoreRow row, SnapshotRow snapshot, SourceRestorer restorer, SourceRestorer.Plan plan,
+    Applied fromHealthiestCopy(RestoreRow row, SnapshotRow snapshot, SourceRestorer restorer, SourceRestorer.Plan plan,
             Progress progress) throws Exception {
         List<StorageTarget> candidates = copies.readable(snapshot);
         if (candidates.isEmpty()) {
@@ -78,11 +81,11 @@ final class RestorePass {
         List<String> reasons = new ArrayList<>();
         for (StorageTarget target : candidates) {
             try {
-                String detail = stream(row, snapshot, restorer, plan, target, progress);
+                Applied applied = stream(row, snapshot, restorer, plan, target, progress);
                 if (first != null) {
                     LOG.warn("Restore {} read snapshot {} from {} after: {}", row.id(), snapshot.id(), target.name(), reasons);
                 }
-                return detail;
+                return applied;
             } catch (UncheckedIOException | InterruptedException | java.io.InterruptedIOException stopped) {
                 throw stopped; // cancelled or stopping: no other copy is tried
             } catch (Exception e) {
@@ -100,7 +103,7 @@ final class RestorePass {
      * One pass: the stored bytes are hashed and counted as they are decrypted, decompressed and
      * written into the fresh target; then the object's own checks decide between commit and discard.
      */
-    private String stream(RestoreRow row, SnapshotRow snapshot, SourceRestorer restorer, SourceRestorer.Plan plan,
+    private Applied stream(RestoreRow row, SnapshotRow snapshot, SourceRestorer restorer, SourceRestorer.Plan plan,
             StorageTarget target, Progress progress) throws Exception {
         progress.phase(RestorePhase.DOWNLOADING, 0, snapshot.storedBytes());
         Manifest manifest;
@@ -155,14 +158,15 @@ final class RestorePass {
                 throw new IOException("decoded size " + raw[0] + " differs from the " + snapshot.rawBytes() + " bytes recorded");
             }
             if (row.dryRun()) {
-                return "verified " + raw[0] + " bytes of " + snapshot.sourceType() + " data (sha256 " + snapshot.sha256()
+                return new Applied("verified " + raw[0] + " bytes of " + snapshot.sourceType() + " data (sha256 " + snapshot.sha256()
                         + "); would restore into " + plan.key() + " (mode " + row.mode().name().toLowerCase(Locale.ROOT) + ")"
                         + dryRunDetail + (plan.wouldRefuse().isEmpty() ? "" : "; the real run would be refused now: "
-                                + String.join("; ", plan.wouldRefuse())) + "; nothing changed";
+                                + String.join("; ", plan.wouldRefuse())) + "; nothing changed", null);
             }
             progress.phase(RestorePhase.APPLYING, raw[0], snapshot.rawBytes());
             progress.check();
-            return fresh.commit();
+            String detail = fresh.commit();
+            return new Applied(detail, fresh.recoveredTo());
         } catch (Exception | Error e) {
             if (fresh != null) {
                 fresh.discard();

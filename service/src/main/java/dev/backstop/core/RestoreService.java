@@ -308,11 +308,12 @@ public final class RestoreService implements Managed {
             restores.started(row.id(), clock.instant());
             inFlight.put(row.id(), Map.entry(snapshot.sourceName(), 0L));
             checkGoingOn(row.id()); // cancelled while queued
-            String detail = pass.fromHealthiestCopy(row, snapshot, restorer, plan, new RestorePass.Progress(
+            RestorePass.Applied applied = pass.fromHealthiestCopy(row, snapshot, restorer, plan, new RestorePass.Progress(
                     () -> checkGoingOn(row.id()),
                     (phase, done, total) -> restores.progress(row.id(), phase, done, total, clock.instant()),
                     bytes -> inFlight.computeIfPresent(row.id(), (id, entry) -> Map.entry(entry.getKey(), bytes))));
-            restores.complete(row.id(), clock.instant(), detail);
+            String detail = applied.detail();
+            restores.complete(row.id(), clock.instant(), detail, applied.recoveredTo());
             record(snapshot, "completed", row);
             audit(row.requestedBy(), "restore.finished", row.id(), AuditOutcome.SUCCEEDED, detail);
             LOG.info("Restore {} of snapshot {} completed: {}", row.id(), snapshot.id(), detail);

@@ -54,10 +54,11 @@ public interface RestoreDao {
     void started(@Bind("id") String id, @Bind("startedAt") Instant startedAt);
 
     @SqlUpdate("""
-            UPDATE restores SET phase = 'COMPLETED', finished_at = :finishedAt, detail = :detail
+            UPDATE restores SET phase = 'COMPLETED', finished_at = :finishedAt, detail = :detail, recovered_to = :recoveredTo
             WHERE id = :id AND phase NOT IN ('COMPLETED', 'FAILED', 'CANCELLED')
             """)
-    boolean complete(@Bind("id") String id, @Bind("finishedAt") Instant finishedAt, @Bind("detail") String detail);
+    boolean complete(@Bind("id") String id, @Bind("finishedAt") Instant finishedAt, @Bind("detail") String detail,
+            @Bind("recoveredTo") Instant recoveredTo);
 
     @SqlUpdate("""
             UPDATE restores SET phase = 'FAILED', finished_at = :finishedAt, error = :error

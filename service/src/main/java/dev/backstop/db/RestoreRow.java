@@ -4,7 +4,10 @@ import dev.backstop.model.RestoreMode;
 import dev.backstop.model.RestorePhase;
 import java.time.Instant;
 
-/** A row of {@code restores}. {@code target} is the requested target as JSON; {@code detail} says what was (or would be) done. */
+/**
+ * A row of {@code restores}. {@code target} is the requested target as JSON; {@code detail} says what
+ * was (or would be) done; {@code recoveredTo} is the point a point-in-time restore reached.
+ */
 public record RestoreRow(
         String id,
         String snapshotId,
@@ -20,7 +23,8 @@ public record RestoreRow(
         Instant finishedAt,
         String error,
         String detail,
-        Instant phaseStartedAt) {
+        Instant phaseStartedAt,
+        Instant recoveredTo) {
 
     @org.jdbi.v3.core.mapper.reflect.JdbiConstructor
     public RestoreRow {
@@ -31,6 +35,6 @@ public record RestoreRow(
             String requestedBy, long bytesDone, Long bytesTotal, Instant createdAt, Instant startedAt, Instant finishedAt,
             String error, String detail) {
         this(id, snapshotId, phase, mode, dryRun, target, requestedBy, bytesDone, bytesTotal, createdAt, startedAt, finishedAt,
-                error, detail, null);
+                error, detail, null, null);
     }
 }

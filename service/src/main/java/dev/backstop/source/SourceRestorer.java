@@ -135,6 +135,11 @@ public interface SourceRestorer {
         /** The whole object verified: make the fresh target live. Returns what was done, for the restore's detail. */
         String commit() throws Exception;
 
+        /** After a point-in-time commit: the point it reached (its last replayed transaction); null otherwise. */
+        default java.time.Instant recoveredTo() {
+            return null;
+        }
+
         /** Removes whatever was written; the live target stays as it was. Never throws. */
         void discard();
     }

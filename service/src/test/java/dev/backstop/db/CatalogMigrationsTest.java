@@ -60,7 +60,7 @@ class CatalogMigrationsTest {
         }
         assertThat(Catalog.typeOf(factory)).isEqualTo(dialect);
         dataSource = factory.build(new MetricRegistry(), "catalog");
-        assertThat(Catalog.migrate(dataSource)).as("changesets applied on an empty database").isEqualTo(11);
+        assertThat(Catalog.migrate(dataSource)).as("changesets applied on an empty database").isEqualTo(12);
         assertThat(Catalog.migrate(dataSource)).as("changesets applied on a current database").isZero();
         return Jdbi.create(dataSource).installPlugin(new SqlObjectPlugin());
     }
@@ -117,6 +117,14 @@ class CatalogMigrationsTest {
         assertThat(restores.progress(restore, RestorePhase.APPLYING, 4096, 4096L, now)).as("final rows stay final").isFalse();
         assertThat(restores.cancel(restore, now, "cancelled by ops")).as("nor can a final row be cancelled").isFalse();
         assertThat(restores.list(null, 10)).extracting(RestoreRow::id).containsExactly(restore);
+
+        String pointInTime = ids.next();
+        restores.insert(new RestoreRow(pointInTime, snapshot, RestorePhase.QUEUED, RestoreMode.NEW, false,
+                "{\"dataDirectory\":\"/srv/pg/restored\"}", "ops", 0, null, now, null, null, null, null));
+        java.time.Instant reached = java.time.Instant.parse("2026-12-03T08:02:23.208024Z");
+        assertThat(restores.complete(pointInTime, now, "restored", reached)).isTrue();
+        assertThat(restores.find(pointInTime).orElseThrow().recoveredTo()).as("the point a restore reached, to the microsecond")
+                .isEqualTo(reached);
     }
 
     /** Regression: Liquibase left its pooled connection with auto-commit off, so a later insert was never committed. */

@@ -37,7 +37,7 @@ class PointInTimeRestoreTest {
 
     @BeforeEach
     void start() throws Exception {
-        fixture = ClusterApps.start("backstop-pitr");
+        fixture = ClusterApps.start("backstop-pitr", "track_commit_timestamp = on");
         cluster = fixture.cluster;
         dir = fixture.dir;
         apps = fixture.apps;
@@ -70,12 +70,25 @@ class PointInTimeRestoreTest {
                 """.formatted(pointInTime, data, port));
     }
 
+    /** The {@code recoveredTo} of the last restore {@link #awaitRestored} awaited. */
+    private Instant lastRecoveredTo;
+
     private PgServer awaitRestored(Http.Reply accepted, Path data, int port) {
         JsonNode done = ClusterApps.awaitRestore(accepted);
         PgServer server = fixture.restored(data, port);
         assertThat(done.get("phase").asText()).as(done.toString()).isEqualTo("COMPLETED");
         assertThat(done.get("detail").asText()).contains("recoveredTo");
+        lastRecoveredTo = done.hasNonNull("recoveredTo") ? Instant.parse(done.get("recoveredTo").asText()) : null;
         return server;
+    }
+
+    /** When the row {@code id} of {@code orders} was committed on the source (track_commit_timestamp). */
+    private static Instant commitTime(TestCluster cluster, int id) throws Exception {
+        try (var c = cluster.connect(); var s = c.createStatement();
+                var r = s.executeQuery("SELECT pg_xact_commit_timestamp(xmin) FROM orders WHERE id = " + id)) {
+            r.next();
+            return r.getTimestamp(1).toInstant();
+        }
     }
 
     /** The server's clock between two commits: after the first committed, before the second began. */
@@ -113,6 +126,8 @@ class PointInTimeRestoreTest {
         int port = TestCluster.freePort();
         String point = OffsetDateTime.ofInstant(between, java.time.ZoneOffset.ofHours(1)).toString();
         PgServer atPoint = awaitRestored(restore(app, point, first, port), first, port);
+        assertThat(lastRecoveredTo).as("the restore row's recoveredTo: the commit of row 2").isNotNull().isBefore(between)
+                .isEqualTo(commitTime(cluster, 2));
         assertThat(TestCluster.count(atPoint, "SELECT count(*) FROM orders")).isEqualTo(2);
         assertThat(TestCluster.count(atPoint, "SELECT max(id) FROM orders")).isEqualTo(2);
         assertThat(TestCluster.count(atPoint, "SELECT count(*) FROM pg_settings WHERE name = 'archive_mode' AND setting = 'off'"))
@@ -331,24 +346,7 @@ class PointInTimeRestoreTest {
         cluster.sql("INSERT INTO orders VALUES (3)", "SELECT pg_switch_wal()", "INSERT INTO orders VALUES (4)");
         awaitCovered(Instant.now());
 
-        String readme = Files.readString(Path.of("..", "README.md"));
-        String block = readme.substring(readme.indexOf("<!-- stock-pitr:begin -->"), readme.indexOf("<!-- stock-pitr:end -->"));
-        block = block.lines().filter(l -> !l.startsWith("```") && !l.startsWith("<!--")).collect(java.util.stream.Collectors.joining("\n"));
-        String dataKey = Http.get(YamlApps.api(app, "/snapshots/" + id), TestTokens.READER).json().get("dataKey").asText();
-        int port = TestCluster.freePort();
-        block = block.replace("main/2026/12/02/<id>/data.tar.zst", dataKey)
-                .replace("2026-12-02 14:30:00+01", java.time.format.DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss.SSSSSSxxx")
-                        .format(between.atOffset(java.time.ZoneOffset.ofHours(1))))
-                .replace("55432", Integer.toString(port));
-        Path work = dir.resolve("stock");
-        Files.createDirectories(work);
-        dev.backstop.support.Shell.run(dir, "cp -r backups/main stock/main");
-        Files.writeString(work.resolve("recover.sh"), block + "\n");
-        TestCluster.tools().handOver(work);
-        dev.backstop.support.Shell.run(work, String.join(" ", TestCluster.tools().asServerUser(List.of("env",
-                "PATH=" + TestCluster.BIN + ":/usr/bin:/bin", "bash", "-euo", "pipefail", "recover.sh"))));
-        PgServer server = fixture.restored(work.resolve("restored"), port);
-        server.awaitReady("postgres", null, true, Duration.ofSeconds(120));
+        PgServer server = fixture.stockToolRecovery(app, id, between);
         assertThat(TestCluster.count(server, "SELECT count(*) FROM orders")).isEqualTo(2);
     }
 

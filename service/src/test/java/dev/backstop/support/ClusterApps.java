@@ -95,6 +95,34 @@ public final class ClusterApps implements AutoCloseable {
         return Http.get(location, TestTokens.READER).json();
     }
 
+    /**
+     * Runs the README's stock-tool recovery block (no Backstop: cp, zstd, tar, restore_command,
+     * pg_ctl) as the server's OS user against a copy of the filesystem target, for base backup
+     * {@code snapshotId} and the point {@code point}; returns the recovered server, promoted.
+     */
+    public PgServer stockToolRecovery(DropwizardTestSupport<BackstopConfiguration> app, String snapshotId, Instant point)
+            throws Exception {
+        String readme = Files.readString(Path.of("..", "README.md"));
+        String block = readme.substring(readme.indexOf("<!-- stock-pitr:begin -->"), readme.indexOf("<!-- stock-pitr:end -->"));
+        block = block.lines().filter(l -> !l.startsWith("```") && !l.startsWith("<!--")).collect(java.util.stream.Collectors.joining("\n"));
+        String dataKey = Http.get(YamlApps.api(app, "/snapshots/" + snapshotId), TestTokens.READER).json().get("dataKey").asText();
+        int port = TestCluster.freePort();
+        block = block.replace("main/2026/12/02/<id>/data.tar.zst", dataKey)
+                .replace("2026-12-02 14:30:00+01", java.time.format.DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss.SSSSSSxxx")
+                        .format(point.atOffset(java.time.ZoneOffset.ofHours(1))))
+                .replace("55432", Integer.toString(port));
+        Path work = dir.resolve("stock");
+        Files.createDirectories(work);
+        Shell.run(dir, "cp -r backups/main stock/main");
+        Files.writeString(work.resolve("recover.sh"), block + "\n");
+        TestCluster.tools().handOver(work);
+        Shell.run(work, String.join(" ", TestCluster.tools().asServerUser(List.of("env",
+                "PATH=" + TestCluster.BIN + ":/usr/bin:/bin", "bash", "-euo", "pipefail", "recover.sh"))));
+        PgServer server = restored(work.resolve("restored"), port);
+        server.awaitReady("postgres", null, true, Duration.ofSeconds(120));
+        return server;
+    }
+
     /** The restored server in {@code data} on {@code port}, stopped by {@link #close()}. */
     public PgServer restored(Path data, int port) {
         PgServer server = new PgServer(TestCluster.tools(), data, port);

@@ -111,6 +111,23 @@ public final class TestCluster implements AutoCloseable {
         }
     }
 
+    /**
+     * Moves the server onto a new timeline, as a failover does: a clean stop, a start as a standby
+     * of nothing (it replays its own WAL), then {@code pg_ctl promote}. Returns the new timeline.
+     */
+    public int promoteToNewTimeline() throws IOException, SQLException {
+        server.stop("fast");
+        Path signal = server.dataDirectory().resolve("standby.signal");
+        Files.writeString(signal, "");
+        tools.handOver(signal);
+        server.start();
+        server.awaitReady("postgres", null, false, Duration.ofSeconds(120));
+        PgTools.run(tools.asServerUser(List.of(tools.tool("pg_ctl"), "-D", server.dataDirectory().toString(), "-w", "-t", "120",
+                "promote")), Map.of(), 150);
+        server.awaitReady("postgres", null, true, Duration.ofSeconds(120));
+        return (int) count("SELECT ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::int");
+    }
+
     /** Stops the server at once, as a crash would. */
     public void kill() throws IOException {
         server.stop("immediate");

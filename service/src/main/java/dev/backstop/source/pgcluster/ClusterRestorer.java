@@ -293,6 +293,12 @@ final class ClusterRestorer implements SourceRestorer {
         Path fresh = fresh(dir, restoreId);
         return new Fresh() {
             private boolean moved;
+            private Instant reachedPoint;
+
+            @Override
+            public Instant recoveredTo() {
+                return reachedPoint;
+            }
 
             @Override
             public void write(InputStream raw) throws IOException {
@@ -343,10 +349,12 @@ final class ClusterRestorer implements SourceRestorer {
                 }
                 String reached = "";
                 if (pit != null) {
-                    Instant recoveredTo = recoveredTo(server);
+                    Instant recoveredTo = ClusterRestorer.this.recoveredTo(server);
                     if (pit.point() != null && recoveredTo != null && recoveredTo.isAfter(pit.point())) {
                         throw new IOException("recovery replayed a commit of " + recoveredTo + ", after pointInTime " + pit.point());
                     }
+                    replay.checkReached(recoveredTo);
+                    reachedPoint = recoveredTo;
                     reached = "; recoveredTo " + (recoveredTo == null ? "the base backup (no commit replayed)" : recoveredTo)
                             + (pit.point() == null ? " (latest)" : " (pointInTime " + pit.point() + ")");
                 }

@@ -123,20 +123,34 @@ public final class PgTools {
         }
     }
 
-    /** Runs a command to its end and returns its stdout, whatever its exit status (pg_waldump ends with an error at the end of WAL). */
-    public static String runIgnoringExit(List<String> command, int timeoutSeconds) throws IOException {
-        Process process = new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.DISCARD).start();
+    /**
+     * Runs a command to its end, handing each line of its stdout to {@code lines}, whatever its exit
+     * status (pg_waldump ends with an error at the end of WAL). TZ is UTC, so pg_waldump prints
+     * times in UTC whatever the service's zone.
+     */
+    public static void linesIgnoringExit(List<String> command, int timeoutSeconds, java.util.function.Consumer<String> lines)
+            throws IOException {
+        ProcessBuilder builder = new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.DISCARD);
+        builder.environment().put("TZ", "UTC");
+        Process process = builder.start();
         try {
-            String out = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            try (java.io.BufferedReader out = new java.io.BufferedReader(
+                    new java.io.InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
+                for (String line = out.readLine(); line != null; line = out.readLine()) {
+                    lines.accept(line);
+                }
+            }
             if (!process.waitFor(timeoutSeconds, TimeUnit.SECONDS)) {
                 process.destroyForcibly();
                 throw new IOException(String.join(" ", command) + " did not finish in " + timeoutSeconds + " s");
             }
-            return out;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            process.destroyForcibly();
             throw new IOException("interrupted while running " + command.get(0), e);
+        } finally {
+            if (process.isAlive()) {
+                process.destroyForcibly();
+            }
         }
     }
 

@@ -55,6 +55,29 @@ final class Wal {
         return name(timeline(segment), segmentNumber(segment, segmentSize) - 1, segmentSize);
     }
 
+    /** A line of a timeline history file: {@code timeline} ended at {@code end}, where its child began. */
+    record Switch(int timeline, long end) {}
+
+    /**
+     * The lines of a timeline history file ({@code timeline.c}): "parentTLI switchpoint reason",
+     * comments and blank lines skipped, oldest ancestor first.
+     */
+    static java.util.List<Switch> switches(String history) {
+        java.util.List<Switch> switches = new java.util.ArrayList<>();
+        for (String line : history.split("\n")) {
+            String trimmed = line.strip();
+            if (trimmed.isEmpty() || trimmed.startsWith("#")) {
+                continue;
+            }
+            String[] fields = trimmed.split("\\s+", 3);
+            if (fields.length < 2) {
+                throw new IllegalArgumentException("not a timeline history line: " + line);
+            }
+            switches.add(new Switch(Integer.parseInt(fields[0]), lsn(fields[1])));
+        }
+        return switches;
+    }
+
     static String timelineDirectory(int timeline) {
         return String.format(Locale.ROOT, "%08X", timeline);
     }

@@ -185,6 +185,25 @@ final class WalArchive {
         }
     }
 
+    /** The archived timeline history files ({@code 00000002.history}, ...) by timeline. */
+    java.util.TreeMap<Integer, String> histories() throws IOException {
+        java.util.TreeMap<Integer, String> histories = new java.util.TreeMap<>();
+        for (String key : target.list(source + "/wal/history/")) {
+            String name = key.substring(key.lastIndexOf('/') + 1);
+            if (name.endsWith(codec.suffix()) && Wal.HISTORY.matcher(name.substring(0, name.length() - codec.suffix().length())).matches()) {
+                histories.put(Integer.parseUnsignedInt(name.substring(0, 8), 16), name.substring(0, 8) + ".history");
+            }
+        }
+        return histories;
+    }
+
+    /** The text of an archived timeline history file, decoded. */
+    String readHistory(String history) throws IOException {
+        try (InputStream in = codec.decode(target.open(historyKey(history)), historyKey(history))) {
+            return new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        }
+    }
+
     /** Full segments archived on a timeline, in order. */
     TreeSet<String> segments(int timeline) throws IOException {
         String prefix = source + "/wal/" + Wal.timelineDirectory(timeline) + "/";

@@ -469,14 +469,15 @@ final class WalArchiver implements Managed {
             storedAny = true;
         }
         Path partial = files.stream().filter(f -> f.getFileName().toString().endsWith(".partial")).reduce((a, b) -> b).orElse(null);
+        s = storeEndedTimelines(s, files, partial);
         Instant now = clock.instant();
         Process streaming = receiver;
         if (partial != null && (force || !now.isBefore(lastPartialUpload.plus(config.partialUploadEvery())))) {
             // A commit made before readFrom lies before the server's position read just after it; it
             // is in the segments stored above or in this file once the receiver has flushed that far
             // (the slot's position, read after a short pause, before the file is read). The reach
-            // advances only that far, and only while pg_receivewal streamed all along: a receiver that
-            // is alive but not receiving (a stalled connection) advances nothing.
+            // advances only that far: a receiver that is alive but not receiving (a stalled
+            // connection) advances nothing, and nothing advances while the server cannot be asked.
             Instant readFrom = clock.instant();
             boolean wasStreaming = streaming != null && streaming.isAlive();
             Positions before = positions(50);
@@ -501,10 +502,10 @@ final class WalArchiver implements Managed {
             lastPartialUpload = now;
             boolean stillStreaming = wasStreaming && receiver == streaming && streaming.isAlive();
             Instant covered = s.coveredUntil();
-            if (!stillStreaming) { // the receiver was down: only what the file held when last written
-                Instant written = Files.getLastModifiedTime(partial).toInstant();
-                covered = latest(covered, written);
-            } else if (before != null && before.flushed() >= 0) {
+            // Only the server's word counts: the slot's flushed position (what pg_receivewal confirmed,
+            // alive or not). A file's mtime proves nothing: a restarted receiver rewrites the old
+            // timeline's segment after a promotion while the server already commits on the new one.
+            if (before != null && before.flushed() >= 0) {
                 Instant reached = before.flushed() >= before.current() ? readFrom : null;
                 while (!samples.isEmpty() && samples.peekFirst().lsn() <= before.flushed()) {
                     Instant at = samples.pollFirst().at();
@@ -524,15 +525,44 @@ final class WalArchiver implements Managed {
     }
 
     /**
+     * When the server moved to a new timeline (a promotion), pg_receivewal leaves the old timeline's
+     * last segment as {@code .partial} for good and goes on with the new one. Such a file is stored
+     * as it is (the new timeline's first segment holds the same WAL up to the switch, and restores
+     * follow the history onto it) and then leaves the spool.
+     */
+    private WalArchive.Status storeEndedTimelines(WalArchive.Status s, List<Path> files, Path newest) throws IOException {
+        int current = Math.max(s.timeline(), newest == null ? 0 : Wal.timeline(newest.getFileName().toString()));
+        for (Path file : files) {
+            String name = file.getFileName().toString();
+            if (file.equals(newest) || !name.endsWith(".partial") || !Wal.SEGMENT.matcher(name.substring(0, 24)).matches()
+                    || Wal.timeline(name) >= current || !Files.exists(file)) {
+                continue;
+            }
+            try {
+                archive.store(file, archive.partialKey(name.substring(0, 24)), false);
+            } catch (IOException e) {
+                failed.mark();
+                throw e;
+            }
+            uploaded.mark();
+            Files.delete(file);
+            LOG.info("WAL archive of {}: timeline {} ended (the server moved to timeline {}); its last segment {} is stored as it "
+                    + "ended", config.name(), Wal.timeline(name), current, name);
+        }
+        return s;
+    }
+
+    /**
      * Checks that {@code segment} continues the archive: at most the segment after the newest one
      * stored whole (or the partial one, before any is whole). A later segment means the WAL in between never reached
      * storage (the server removed it while the receiver was away): the gap is recorded in the status
      * (restores refuse points behind it), logged, counted, and a base backup is asked for at once so
-     * the window starts again after it. Another timeline is not checked here.
+     * the window starts again after it.
      */
     private WalArchive.Status continuity(WalArchive.Status s, String segment) {
         String expected = s.lastSegment() != null ? Wal.next(s.lastSegment(), segmentSize) : s.partialSegment();
-        if (expected == null || Wal.timeline(expected) != Wal.timeline(segment) || segment.compareTo(expected) <= 0) {
+        // By segment number: a new timeline (a promotion) starts again in the segment of its switch point.
+        if (expected == null || Wal.segmentNumber(segment, segmentSize) <= Wal.segmentNumber(expected, segmentSize)) {
             return s;
         }
         String from = expected;

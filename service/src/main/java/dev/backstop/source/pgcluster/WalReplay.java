@@ -15,6 +15,7 @@ import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.regex.Matcher;
@@ -35,8 +36,15 @@ final class WalReplay implements AutoCloseable {
     static final String DIRECTORY = "backstop_restore";
     static final int LOOKAHEAD = 4;
     private static final Pattern START = Pattern.compile("START WAL LOCATION: (\\S+) \\(file ([0-9A-F]{24})\\)");
-    private static final Pattern COMMIT = Pattern.compile("desc: COMMIT (\\d{4}-\\d{2}-\\d{2} \\d{2}:\\d{2}:\\d{2}(?:\\.\\d+)?) UTC");
-    private static final DateTimeFormatter PG_TIME = DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss[.SSSSSS]");
+    /**
+     * A transaction's end as pg_waldump prints it (in UTC): the records recovery stops at for a
+     * target time and whose time {@code pg_last_xact_replay_timestamp()} reports.
+     */
+    private static final Pattern TRANSACTION = Pattern.compile("lsn: ([0-9A-F]+/[0-9A-F]+), .*desc: (?:COMMIT|ABORT)"
+            + "(?:_PREPARED \\d+:)? (\\d{4}-\\d{2}-\\d{2} \\d{2}:\\d{2}:\\d{2}(?:\\.\\d+)?) UTC");
+    private static final DateTimeFormatter PG_TIME = new java.time.format.DateTimeFormatterBuilder()
+            .appendPattern("yyyy-MM-dd HH:mm:ss").optionalStart()
+            .appendFraction(java.time.temporal.ChronoField.NANO_OF_SECOND, 1, 9, true).optionalEnd().toFormatter();
 
     /** One file recovery may ask for, and where it is stored. */
     record Entry(String name, String key) {}
@@ -46,16 +54,25 @@ final class WalReplay implements AutoCloseable {
     private final Path dataDirectory;
     private final Path directory;
     private final List<Entry> plan;
+    private final Map<String, Entry> histories;
+    private final int targetTimeline;
+    private final long startLsn;
+    private final Map<Integer, Scanned> scanned = new java.util.concurrent.ConcurrentHashMap<>();
+    private volatile Instant target;
     private volatile boolean closed;
     private volatile String failure;
     private Thread feeder;
 
-    private WalReplay(WalArchive archive, PgTools tools, Path dataDirectory, List<Entry> plan) {
+    private WalReplay(WalArchive archive, PgTools tools, Path dataDirectory, List<Entry> plan, List<Entry> histories,
+            int targetTimeline, long startLsn) {
         this.archive = archive;
         this.tools = tools;
         this.dataDirectory = dataDirectory;
         this.directory = dataDirectory.resolve(DIRECTORY);
         this.plan = List.copyOf(plan);
+        this.histories = histories.stream().collect(java.util.stream.Collectors.toMap(Entry::name, e -> e));
+        this.targetTimeline = targetTimeline;
+        this.startLsn = startLsn;
     }
 
     /** The WAL after the base backup in {@code dataDirectory} (its {@code backup_label}), checked for gaps. */
@@ -63,47 +80,112 @@ final class WalReplay implements AutoCloseable {
         return plan(archive, tools, dataDirectory, Files.readString(dataDirectory.resolve("backup_label"), StandardCharsets.UTF_8));
     }
 
-    /** As {@link #plan(WalArchive, PgTools, Path)}, from the text of the base backup's {@code backup_label}. */
+    /**
+     * As {@link #plan(WalArchive, PgTools, Path)}, from the text of the base backup's {@code backup_label}.
+     * The WAL follows the newest archived timeline whose history passes through the base backup
+     * (its timeline ended after the backup's start): each segment comes from the newest timeline on
+     * that path that had begun by it, as PostgreSQL's recovery reads them, and every archived
+     * history file is offered too (recovery reads the target's, and probes the later ones when it
+     * picks its own new timeline).
+     */
     static WalReplay plan(WalArchive archive, PgTools tools, Path dataDirectory, String label) throws IOException {
         Matcher m = START.matcher(label);
         if (!m.find()) {
             throw new IOException("the base backup's backup_label names no start segment: " + label.lines().findFirst().orElse(""));
         }
         String start = m.group(2);
+        long startLsn = Wal.lsn(m.group(1));
         WalArchive.Status status = archive.status();
         if (status == null) {
             throw new IOException("no WAL of this source is archived yet (no status.json)");
         }
         long segmentSize = status.segmentSize();
-        int timeline = Wal.timeline(start);
-        TreeSet<String> stored = archive.segments(timeline);
-        List<Entry> entries = new ArrayList<>();
-        String expected = start;
-        for (String segment : stored.tailSet(start, true)) {
-            if (!segment.equals(expected)) {
-                throw new IOException("the WAL chain has a gap: " + expected + " is missing before " + segment
-                        + "; restore a point before it, or from a base backup taken after it");
+        int baseTimeline = Wal.timeline(start);
+        java.util.TreeMap<Integer, String> histories = archive.histories();
+        // Timelines on the path, each with the first segment it holds (the one its parent's switch point lies in).
+        java.util.TreeMap<Integer, Long> begins = new java.util.TreeMap<>(Map.of(baseTimeline, 0L));
+        int targetTimeline = baseTimeline;
+        for (int timeline : histories.descendingKeySet()) {
+            if (timeline <= baseTimeline) {
+                break;
             }
-            entries.add(new Entry(segment, archive.segmentKey(segment)));
-            expected = Wal.next(segment, segmentSize);
+            List<Wal.Switch> switches;
+            try {
+                switches = Wal.switches(archive.readHistory(histories.get(timeline)));
+            } catch (IllegalArgumentException e) {
+                throw new IOException("the archived timeline history " + histories.get(timeline) + " cannot be read: " + e.getMessage(), e);
+            }
+            boolean throughBase = switches.stream().anyMatch(sw -> sw.timeline() == baseTimeline && Long.compareUnsigned(sw.end(), startLsn) > 0);
+            if (!throughBase) {
+                continue; // branched off before this base backup (or from another line): not reachable from it
+            }
+            targetTimeline = timeline;
+            for (int i = 0; i < switches.size(); i++) {
+                int child = i + 1 < switches.size() ? switches.get(i + 1).timeline() : timeline;
+                if (switches.get(i).timeline() >= baseTimeline) {
+                    begins.put(child, Long.divideUnsigned(switches.get(i).end(), segmentSize));
+                }
+            }
+            break;
         }
-        String partial = status.partialSegment();
-        if (partial != null && partial.equals(expected) && Wal.timeline(partial) == timeline
-                && archive.target().exists(archive.partialKey(partial))) {
-            entries.add(new Entry(partial, archive.partialKey(partial)));
+        java.util.Map<Integer, TreeSet<String>> stored = new java.util.HashMap<>();
+        for (int timeline : begins.keySet()) {
+            stored.put(timeline, archive.segments(timeline));
+        }
+        List<Entry> entries = new ArrayList<>();
+        long segment = Wal.segmentNumber(start, segmentSize);
+        while (true) {
+            String name = Wal.name(timelineOf(begins, segment), segment, segmentSize);
+            if (!stored.get(Wal.timeline(name)).contains(name)) {
+                break;
+            }
+            entries.add(new Entry(name, archive.segmentKey(name)));
+            segment++;
+        }
+        String expected = Wal.name(timelineOf(begins, segment), segment, segmentSize);
+        for (Map.Entry<Integer, TreeSet<String>> timeline : stored.entrySet()) {
+            for (String later : timeline.getValue()) {
+                long number = Wal.segmentNumber(later, segmentSize);
+                if (number > segment && timelineOf(begins, number) == timeline.getKey()) {
+                    throw new IOException("the WAL chain has a gap: " + expected + " is missing before " + later
+                            + "; restore a point before it, or from a base backup taken after it");
+                }
+            }
+        }
+        if (archive.target().exists(archive.partialKey(expected))) {
+            entries.add(new Entry(expected, archive.partialKey(expected)));
         }
         if (entries.isEmpty()) {
             throw new IOException("no WAL from the base backup's start segment " + start + " is archived");
         }
-        return new WalReplay(archive, tools, dataDirectory, entries);
+        List<Entry> historyEntries = histories.values().stream().map(h -> new Entry(h, archive.historyKey(h))).toList();
+        return new WalReplay(archive, tools, dataDirectory, entries, historyEntries, targetTimeline, startLsn);
+    }
+
+    /** The newest timeline on the path that had begun by {@code segment}. */
+    private static int timelineOf(java.util.TreeMap<Integer, Long> begins, long segment) {
+        int found = begins.firstKey();
+        for (Map.Entry<Integer, Long> b : begins.entrySet()) {
+            if (b.getValue() <= segment) {
+                found = b.getKey();
+            }
+        }
+        return found;
+    }
+
+    /** The timeline recovery follows (the base backup's, or the newest archived one descending from it). */
+    int timeline() {
+        return targetTimeline;
     }
 
     int segments() {
         return plan.size();
     }
 
+    /** The first and last segment replayed, and the timeline followed when it is not the base backup's. */
     String range() {
-        return plan.get(0).name() + ".." + plan.get(plan.size() - 1).name();
+        String range = plan.get(0).name() + ".." + plan.get(plan.size() - 1).name();
+        return Wal.timeline(plan.get(0).name()) == targetTimeline ? range : range + " onto timeline " + targetTimeline;
     }
 
     /**
@@ -123,18 +205,14 @@ final class WalReplay implements AutoCloseable {
                 } catch (IOException e) {
                     throw new IOException("cannot fetch WAL from storage: " + entry.key() + ": " + e.getMessage(), e);
                 }
-                String out;
+                Instant[] last = new Instant[1];
                 try {
-                    out = PgTools.runIgnoringExit(List.of(tools.tool("pg_waldump"), "--rmgr=Transaction", file.toString()), 300);
+                    transactions(file, (at, lsn) -> last[0] = at);
                 } finally {
                     Files.deleteIfExists(file);
                 }
-                Instant last = null;
-                for (Matcher m = COMMIT.matcher(out); m.find(); ) {
-                    last = LocalDateTime.parse(m.group(1), PG_TIME).toInstant(ZoneOffset.UTC);
-                }
-                if (last != null) {
-                    return last;
+                if (last[0] != null) {
+                    return last[0];
                 }
             }
             return null;
@@ -143,10 +221,79 @@ final class WalReplay implements AutoCloseable {
         }
     }
 
+    /** The transaction records of a WAL file, in order: each one's LSN and time. */
+    private void transactions(Path file, java.util.function.ObjLongConsumer<Instant> each) throws IOException {
+        PgTools.linesIgnoringExit(List.of(tools.tool("pg_waldump"), "--rmgr=Transaction", file.toString()), 300, line -> {
+            Matcher m = TRANSACTION.matcher(line);
+            if (m.find()) {
+                each.accept(LocalDateTime.parse(m.group(2), PG_TIME).toInstant(ZoneOffset.UTC), Wal.lsn(m.group(1)));
+            }
+        });
+    }
+
+    /**
+     * What one replayed segment says about the point recovery must reach: its last transaction
+     * before the first one after the target (or its last one, without a target), and whether it
+     * holds one after the target (where recovery stops).
+     */
+    private record Scanned(Instant lastBefore, boolean passesTarget) {}
+
+    /** Reads a fetched segment's transactions before it is handed to recovery. */
+    private void scan(int index, Path file) throws IOException {
+        Instant point = target;
+        Instant[] last = new Instant[1];
+        boolean[] passes = new boolean[1];
+        transactions(file, (at, lsn) -> {
+            if (passes[0] || Long.compareUnsigned(lsn, startLsn) < 0) {
+                return; // before the base backup's start: not replayed
+            }
+            if (point != null && at.isAfter(point)) {
+                passes[0] = true;
+            } else {
+                last[0] = at;
+            }
+        });
+        scanned.put(index, new Scanned(last[0], passes[0]));
+    }
+
+    /**
+     * Checks that recovery reached exactly the point the archived WAL says it must: the last
+     * transaction before the first one after the target (the last one of all without a target),
+     * read from the segments as they were fetched. A server that promoted earlier skipped WAL it
+     * had (a feeder that answered "no such file" too soon, a segment that ended short): never a
+     * restore. Not checked when a segment recovery read was not scanned (logged).
+     */
+    void checkReached(Instant recoveredTo) throws IOException {
+        Instant expected = null;
+        for (int i = 0; i < plan.size(); i++) {
+            Scanned s = scanned.get(i);
+            if (s == null) {
+                LOG.warn("Point-in-time restore into {}: segment {} was not scanned, so the point reached is not checked against "
+                        + "the WAL", dataDirectory, plan.get(i).name());
+                return;
+            }
+            if (s.lastBefore() != null) {
+                expected = s.lastBefore();
+            }
+            if (s.passesTarget()) {
+                break;
+            }
+        }
+        if (!java.util.Objects.equals(expected, recoveredTo)) {
+            throw new IOException("recovery reached " + (recoveredTo == null ? "no transaction" : recoveredTo)
+                    + ", but the archived WAL it was given ends " + (target == null ? "" : "before the point ")
+                    + "with a transaction at " + (expected == null ? "no time (none replayed)" : expected)
+                    + "; the copy is discarded");
+        }
+    }
+
     /** Writes the restore_command script, the list, {@code recovery.signal} and the recovery settings. */
     void prepare(Instant target) throws IOException {
+        this.target = target;
         Files.createDirectories(directory.resolve("wal"));
-        Files.writeString(directory.resolve("plan"), String.join("\n", plan.stream().map(Entry::name).toList()) + "\n");
+        List<String> names = new ArrayList<>(histories.keySet());
+        plan.forEach(e -> names.add(e.name()));
+        Files.writeString(directory.resolve("plan"), String.join("\n", names) + "\n");
         Path script = directory.resolve("fetch.sh");
         Files.writeString(script, """
                 #!/bin/sh
@@ -164,7 +311,7 @@ final class WalReplay implements AutoCloseable {
         StringBuilder settings = new StringBuilder("\n# Added by Backstop's point-in-time restore (removed once it has promoted)\n")
                 .append("restore_command = '\"").append(script).append("\" \"%f\" \"%p\"'\n")
                 .append("recovery_target_action = 'promote'\n")
-                .append("recovery_target_timeline = 'current'\n");
+                .append("recovery_target_timeline = '").append(targetTimeline).append("'\n");
         if (target != null) {
             settings.append("recovery_target_time = '").append(DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss.SSSSSS")
                     .format(target.atOffset(ZoneOffset.UTC))).append("+00'\n");
@@ -196,6 +343,16 @@ final class WalReplay implements AutoCloseable {
                 Path wantFile = directory.resolve("want");
                 String want = Files.exists(wantFile) ? Files.readString(wantFile).trim() : "";
                 String name = want.isEmpty() ? plan.get(0).name() : want.split(" ")[0];
+                Entry history = histories.get(name);
+                if (history != null) {
+                    // Asked for alone (recovery reads it whole, then removes it): no look-ahead, no effect on the segments'.
+                    if (!want.equals(lastWant) && !Files.exists(wal.resolve(name))) {
+                        fetchInto(history, wal, -1);
+                    }
+                    lastWant = want;
+                    Thread.sleep(25);
+                    continue;
+                }
                 int index = indexOf(name);
                 if (index >= 0) {
                     if (index < lastIndex) {
@@ -207,16 +364,7 @@ final class WalReplay implements AutoCloseable {
                     for (int i = index; i < Math.min(plan.size(), index + LOOKAHEAD) && !closed; i++) {
                         Entry entry = plan.get(i);
                         if (fetched.add(entry.name())) {
-                            // Fetched under another name, handed to the server's user (it opens the file read-write),
-                            // then renamed: the script never sees half a segment.
-                            Path part = wal.resolve(entry.name() + ".part");
-                            try {
-                                archive.fetch(entry.key(), part);
-                            } catch (IOException e) {
-                                throw new IOException(entry.key() + ": " + e.getMessage(), e);
-                            }
-                            tools.handOver(part);
-                            Files.move(part, wal.resolve(entry.name()), StandardCopyOption.ATOMIC_MOVE);
+                            fetchInto(entry, wal, i);
                         }
                     }
                     lastIndex = index;
@@ -236,6 +384,33 @@ final class WalReplay implements AutoCloseable {
                 return;
             }
         }
+    }
+
+    /**
+     * Fetched under another name, handed to the server's user (it opens the file read-write), then
+     * renamed: the script never sees half a file. A segment's transactions are read first ({@link #checkReached}).
+     */
+    private void fetchInto(Entry entry, Path wal, int index) throws IOException {
+        Path part = wal.resolve(entry.name() + ".part");
+        try {
+            archive.fetch(entry.key(), part);
+        } catch (IOException e) {
+            throw new IOException(entry.key() + ": " + e.getMessage(), e);
+        }
+        if (index >= 0) {
+            // pg_waldump opens files by their segment names: a link under that name, beside recovery's files.
+            Path named = directory.resolve("scan").resolve(entry.name());
+            Files.createDirectories(named.getParent());
+            Files.deleteIfExists(named);
+            Files.createLink(named, part);
+            try {
+                scan(index, named);
+            } finally {
+                Files.deleteIfExists(named);
+            }
+        }
+        tools.handOver(part);
+        Files.move(part, wal.resolve(entry.name()), StandardCopyOption.ATOMIC_MOVE);
     }
 
     private int indexOf(String name) {
