@@ -42,8 +42,12 @@ class WalArchiveTest {
         }
     }
 
-    private void app() throws Exception {
-        fixture.startApp("partialUploadEvery: 1s");
+    private io.dropwizard.testing.DropwizardTestSupport<dev.backstop.BackstopConfiguration> app() throws Exception {
+        return fixture.startApp("partialUploadEvery: 1s");
+    }
+
+    private static JsonNode check(io.dropwizard.testing.DropwizardTestSupport<dev.backstop.BackstopConfiguration> app, String name) {
+        return dev.backstop.support.Http.get(YamlApps.admin(app, "/health/detailed"), null).json().get("checks").path(name).path(0);
     }
 
     private Path walDir() {
@@ -122,5 +126,42 @@ class WalArchiveTest {
             dev.backstop.support.Shell.run(dir, "pkill -CONT -f '" + receiver + "'");
         }
         fixture.awaitCovered(Instant.now());
+    }
+
+    /**
+     * The slot against the server's max_slot_wal_keep_size (set at run time: no restart): a
+     * receiver that stops confirming lets the slot retain WAL until it is within a fifth of the
+     * limit, which is a WARN with the bytes left, before PostgreSQL would invalidate the slot.
+     */
+    @Test
+    void aSlotNearMaxSlotWalKeepSizeIsAWarningWithTheBytesLeft() throws Exception {
+        var app = app();
+        fixture.awaitCovered(Instant.now());
+        cluster.sql("ALTER SYSTEM SET max_slot_wal_keep_size = '128MB'", "SELECT pg_reload_conf()");
+        String pitr = YamlApps.api(app, "/sources/main/pitr");
+        await().atMost(Duration.ofSeconds(60)).until(() -> dev.backstop.support.Http.get(pitr, dev.backstop.support.TestTokens.READER)
+                .json().get("archive").path("slotWalKeepLimitBytes").asLong() == 128L << 20);
+        assertThat(check(app, "source:replicationSlot").get("status").asText()).isEqualTo("pass");
+
+        String receiver = "pg_receivewal.*--port=" + cluster.port() + " ";
+        dev.backstop.support.Shell.run(dir, "pkill -STOP -f '" + receiver + "'");
+        try {
+            cluster.sql("CREATE TABLE t (i int)");
+            for (int i = 0; i < 7; i++) { // seven segments: 112 MiB retained, 16 MiB short of the limit
+                cluster.sql("INSERT INTO t VALUES (" + i + ")");
+                switchWal();
+            }
+            await().atMost(Duration.ofSeconds(60)).until(() -> check(app, "source:replicationSlot").get("status").asText()
+                    .equals("warn"));
+            JsonNode warn = check(app, "source:replicationSlot");
+            assertThat(warn.get("observedValue").asLong()).as(warn.toString()).isLessThan((128L << 20) / 5).isPositive();
+            assertThat(warn.get("output").asText()).contains("max_slot_wal_keep_size");
+            String scrape = dev.backstop.support.Http.get(YamlApps.admin(app, "/metrics/prometheus"), null).body();
+            assertThat(scrape).contains("backstop_replication_slot_wal_keep_limit_bytes{source=\"main\"}")
+                    .contains("backstop_replication_slot_safe_wal_size_bytes{source=\"main\"}");
+        } finally {
+            dev.backstop.support.Shell.run(dir, "pkill -CONT -f '" + receiver + "'");
+        }
+        await().atMost(Duration.ofSeconds(60)).until(() -> check(app, "source:replicationSlot").get("status").asText().equals("pass"));
     }
 }

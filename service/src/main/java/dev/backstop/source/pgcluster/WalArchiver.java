@@ -62,6 +62,10 @@ final class WalArchiver implements Managed {
     /** The slot's restart LSN (what pg_receivewal had flushed) sampled before the last stored partial segment was read. */
     private volatile long archivedLsn = -1;
     private volatile Positions lastPositions;
+    /** The server's max_slot_wal_keep_size in bytes: -1 unlimited, -2 not read yet; re-read every {@link #LIMIT_EVERY}. */
+    private volatile long keepLimitBytes = -2;
+    private volatile Instant keepLimitReadAt = Instant.EPOCH;
+    private static final Duration LIMIT_EVERY = Duration.ofSeconds(10);
     /** The server's flushed WAL position sampled every pass (under upload's lock): a commit made before {@code at} lies before {@code lsn}. */
     private record Sample(Instant at, long lsn) {}
     private final java.util.ArrayDeque<Sample> samples = new java.util.ArrayDeque<>();
@@ -92,6 +96,8 @@ final class WalArchiver implements Managed {
         metrics.gauge(MetricName.of("backstop.wal.spool.bytes", "source", name), () -> this::spoolBytes);
         metrics.gauge(MetricName.of("backstop.wal.archive.lag.bytes", "source", name), () -> this::archiveLagBytes);
         metrics.gauge(MetricName.of("backstop.replication.slot.retained.bytes", "source", name), () -> this::slotRetainedBytes);
+        metrics.gauge(MetricName.of("backstop.replication.slot.safe.wal.size.bytes", "source", name), () -> this::slotSafeWalBytes);
+        metrics.gauge(MetricName.of("backstop.replication.slot.wal.keep.limit.bytes", "source", name), () -> () -> keepLimitBytes);
         // The configured bounds, so alert rules need nothing site-specific.
         metrics.gauge(MetricName.of("backstop.wal.partial.upload.interval.seconds", "source", name),
                 () -> () -> config.partialUploadEvery().toMillis() / 1000.0);
@@ -160,6 +166,9 @@ final class WalArchiver implements Managed {
         state.put("lagBytes", archiveLagBytes());
         state.put("slotState", p == null ? "unknown" : p.slotState());
         state.put("slotRetainedBytes", slotRetainedBytes());
+        long limit = keepLimitBytes;
+        state.put("slotWalKeepLimitBytes", limit == -2 ? null : limit);
+        state.put("slotSafeWalBytes", limit < 0 ? null : slotSafeWalBytes());
         state.put("gaps", s == null ? List.of() : s.gaps());
         state.put("lastError", lastError);
         return state;
@@ -170,7 +179,8 @@ final class WalArchiver implements Managed {
      * FAIL once it has been down for a minute, or three times partialUploadEvery if longer),
      * {@code walArchiveLag} (WARN above walLagWarn), {@code recoverableUntilAge} (how old the newest
      * recoverable point is: WARN beyond twice partialUploadEvery + 30 s, FAIL beyond
-     * max(5 min, 10 x partialUploadEvery); no window yet is a WARN).
+     * max(5 min, 10 x partialUploadEvery); no window yet is a WARN), {@code replicationSlot}
+     * ({@link #slotCondition}).
      */
     List<dev.backstop.source.SourceCondition> conditions(Instant now) {
         List<dev.backstop.source.SourceCondition> conditions = new ArrayList<>();
@@ -192,6 +202,7 @@ final class WalArchiver implements Managed {
                         lag + " bytes of WAL are not in storage yet (walLagWarn " + config.walLagWarnBytes() + "); see spoolBytes and "
                                 + "lastError in GET /api/v1/sources/" + config.name() + "/pitr")
                 : dev.backstop.source.SourceCondition.pass("walArchiveLag", lag, "bytes"));
+        conditions.add(slotCondition());
         WalArchive.Status s = status;
         Instant covered = s == null ? null : s.coveredUntil();
         if (covered == null) {
@@ -208,6 +219,29 @@ final class WalArchiver implements Managed {
                             + "in storage yet" + (lastError == null ? "" : "; last error: " + lastError)));
         }
         return conditions;
+    }
+
+    /**
+     * {@code replicationSlot}: WARN once the slot retains more than 80% of the server's
+     * max_slot_wal_keep_size (PostgreSQL invalidates it at 100%, and the WAL Backstop has not
+     * received is then lost); PASS without a limit (the server's disk is the limit then: see
+     * slotRetainedBytes) or while unknown.
+     */
+    private dev.backstop.source.SourceCondition slotCondition() {
+        long limit = keepLimitBytes;
+        long safe = slotSafeWalBytes();
+        if (limit <= 0 || safe < 0) {
+            return dev.backstop.source.SourceCondition.pass("replicationSlot", slotRetainedBytes() < 0 ? null : slotRetainedBytes(),
+                    "bytes");
+        }
+        long retained = slotRetainedBytes();
+        if (safe < limit / 5) {
+            return new dev.backstop.source.SourceCondition("replicationSlot", dev.backstop.source.SourceCondition.Level.WARN, safe,
+                    "bytes", "slot " + config.slot() + " retains " + retained + " bytes of WAL, " + safe + " bytes short of the server's "
+                            + "max_slot_wal_keep_size (" + limit + "): when it is reached PostgreSQL invalidates the slot and the WAL "
+                            + "not yet received is lost from the archive; see lastError in GET /api/v1/sources/" + config.name() + "/pitr");
+        }
+        return dev.backstop.source.SourceCondition.pass("replicationSlot", safe, "bytes");
     }
 
     private static Duration max(Duration a, Duration b) {
@@ -667,6 +701,14 @@ final class WalArchiver implements Managed {
                     flushed = restart == null ? -1 : Wal.lsn(restart);
                 }
             }
+            Instant now = clock.instant();
+            if (!now.isBefore(keepLimitReadAt.plus(LIMIT_EVERY))) {
+                try (ResultSet r = st.executeQuery("SHOW max_slot_wal_keep_size")) {
+                    r.next();
+                    keepLimitBytes = memoryBytes(r.getString(1));
+                    keepLimitReadAt = now;
+                }
+            }
             Positions p = new Positions(current, flushed, state);
             lastPositions = p;
             return p;
@@ -695,6 +737,40 @@ final class WalArchiver implements Managed {
     long archiveLagBytes() {
         Positions p = lastPositions;
         return p == null || archivedLsn < 0 ? -1 : Math.max(0, p.current() - archivedLsn);
+    }
+
+    /**
+     * A memory setting as SHOW prints it ({@code -1}, {@code 512kB}, {@code 1024MB}, {@code 50GB},
+     * {@code 2TB}; a bare number is in MB, the unit of max_slot_wal_keep_size), in bytes; -1 stays -1.
+     */
+    static long memoryBytes(String shown) {
+        String value = shown.strip();
+        if (value.equals("-1")) {
+            return -1;
+        }
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("(\\d+)\\s*(kB|MB|GB|TB)?").matcher(value);
+        if (!m.matches()) {
+            throw new IllegalArgumentException("not a memory setting: " + shown);
+        }
+        long n = Long.parseLong(m.group(1));
+        String unit = m.group(2) == null ? "MB" : m.group(2);
+        return switch (unit) {
+            case "kB" -> n << 10;
+            case "MB" -> n << 20;
+            case "GB" -> n << 30;
+            default -> n << 40;
+        };
+    }
+
+    /**
+     * How much more WAL the server may write before it invalidates the slot (max_slot_wal_keep_size
+     * minus what the slot retains, as pg_replication_slots.safe_wal_size, to within a segment);
+     * -1 when the server sets no limit or it is not known yet.
+     */
+    long slotSafeWalBytes() {
+        long limit = keepLimitBytes;
+        long retained = slotRetainedBytes();
+        return limit < 0 || retained < 0 ? -1 : Math.max(0, limit - retained);
     }
 
     /** Bytes of WAL the slot keeps on the server; -1 when unknown. */
