@@ -6,12 +6,13 @@
 #   PITR restore of that base backup plus WAL_MB of WAL, to a point just before the WAL's end:
 #                (c) stock: zstd -d | tar -x, restore_command with zstd -d, pg_ctl start, wait for promotion
 #                (d) Backstop: POST /api/v1/restores {"source", "pointInTime"} (download, verify, replay, promote)
-# Usage: bench/pitr.sh                    (SIZE_MB=800 WAL_MB=1024; needs zstd, curl, /usr/lib/postgresql/15/bin)
+# Usage: bench/pitr.sh                    (SIZE_MB=800 WAL_MB=1024 RUNS=3; needs zstd, curl, /usr/lib/postgresql/15/bin)
+#        the base backups run RUNS times each, interleaved, and the medians are compared
 #        SIZE_MB=100 WAL_MB=128 bench/pitr.sh   (a quick smoke run)
 # Runs servers as the postgres OS user when run as root. Everything is removed at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-SIZE_MB="${SIZE_MB:-800}" WAL_MB="${WAL_MB:-1024}"
+SIZE_MB="${SIZE_MB:-800}" WAL_MB="${WAL_MB:-1024}" RUNS="${RUNS:-3}"
 BIN="${PG_BIN:-/usr/lib/postgresql/15/bin}"
 APP_PORT=18190 ADMIN_PORT=18191 S3_PORT=18192 SRC_PORT=18193 STOCK_PORT=18194 RESTORE_PORT=18195
 HEAP="${HEAP:-256m}"
@@ -45,16 +46,22 @@ size=$("$BIN/psql" $SRC -qAt -d postgres -c "SELECT sum(pg_database_size(oid)) F
 mkdir -p "$work/fs"
 start_s3proxy "$work" "$S3_PORT"; pids+=("$S3PROXY_PID")
 write_config "$work" "$APP_PORT" "$ADMIN_PORT" "$S3_PORT" "sources:
-  - {type: postgres-cluster, name: main, target: fs, port: $SRC_PORT, user: postgres, binDirectory: $BIN, partialUploadEvery: 1s}"
+  - {type: postgres-cluster, name: main, target: fs, port: $SRC_PORT, user: postgres, binDirectory: $BIN}"
 start_service "$work" "$work/config.yml" "$HEAP" "$ADMIN_PORT"; pids+=("$SERVICE_PID")
 until [ -f "$work/fs/main/wal/status.json" ]; do sleep 0.2; done
 
 sync; echo "warming the page cache with one base backup ..."
 "$BIN/pg_basebackup" $SRC -D - -Ft -X none -c fast 2>/dev/null > /dev/null
-t0=$(now); "$BIN/pg_basebackup" $SRC -D - -Ft -X none -c fast 2>/dev/null | zstd -q -3 -T1 > "$work/stock.tar.zst"; ta=$(echo "$(now) - $t0" | bc)
-body=$(submit_and_wait "127.0.0.1:$APP_PORT/api/v1/snapshots" '{"source": "main"}')
-case "$body" in *'"status":"COMPLETED"'*) ;; *) echo "base backup failed: $body" >&2; exit 1 ;; esac
-tb=$(json_field durationSeconds "$body"); key=$(json_field dataKey "$body")
+median() { printf '%s\n' "$@" | sort -g | sed -n "$((($# + 1) / 2))p"; }
+ta_all=() tb_all=()
+for _ in $(seq 1 "$RUNS"); do # interleaved, so both see the same page cache and machine load
+  t0=$(now); "$BIN/pg_basebackup" $SRC -D - -Ft -X none -c fast 2>/dev/null | zstd -q -3 -T1 > "$work/stock.tar.zst"
+  ta_all+=("$(echo "$(now) - $t0" | bc)")
+  body=$(submit_and_wait "127.0.0.1:$APP_PORT/api/v1/snapshots" '{"source": "main"}')
+  case "$body" in *'"status":"COMPLETED"'*) ;; *) echo "base backup failed: $body" >&2; exit 1 ;; esac
+  tb_all+=("$(json_field durationSeconds "$body")"); key=$(json_field dataKey "$body")
+done
+ta=$(median "${ta_all[@]}") tb=$(median "${tb_all[@]}")
 
 echo "writing about ${WAL_MB} MB of WAL with pgbench ..."
 lsn0=$("$BIN/psql" $SRC -qAt -c "SELECT pg_current_wal_lsn()")
@@ -71,9 +78,9 @@ wal_bytes=$(du -sb "$work/fs/main/wal" | cut -f1)
 stock_restore() {
   mkdir -m 700 "$work/stock"; [ "$(id -u)" = 0 ] && chown postgres "$work/stock"
   zstd -d < "$work/fs/$key" | as_pg tar -x -C "$work/stock"
-  W="$work/fs/main/wal/00000001"
+  W="$work/fs/main/wal"
   cat >> "$work/stock/postgresql.auto.conf" <<CONF
-restore_command = 'if [ -f "$W/%f.zst" ]; then zstd -dqf "$W/%f.zst" -o "%p"; elif [ -f "$W/%f.partial.zst" ]; then zstd -dqf "$W/%f.partial.zst" -o "%p"; else exit 1; fi'
+restore_command = 'for z in "$W"/*/%f.zst "$W"/*/%f.partial.zst; do if [ -f "\$z" ]; then exec zstd -dqf "\$z" -o "%p"; fi; done; exit 1'
 recovery_target_time = '$(sed 's/T/ /; s/Z$/+00/' <<<"$point")'
 recovery_target_action = 'promote'
 archive_mode = off
@@ -102,8 +109,8 @@ mb=$(echo "$size / 1048576" | bc -l)
 printf '\ncluster: %.0f MB; stock base tar.zst %s bytes; WAL after the base backup: %s MB stored\n' "$mb" \
   "$(stat -c %s "$work/stock.tar.zst")" "$((wal_bytes / 1048576))"
 printf '%-60s %9s\n' run seconds
-printf '%-60s %9.2f\n' "(a) pg_basebackup -Ft -X none | zstd -3 -T1 > file" "$ta"
-printf '%-60s %9.2f\n' "(b) Backstop base backup -> filesystem (incl. WAL check)" "$tb"
+printf '%-60s %9.2f   (median of %s: %s)\n' "(a) pg_basebackup -Ft -X none | zstd -3 -T1 > file" "$ta" "$RUNS" "${ta_all[*]}"
+printf '%-60s %9.2f   (median of %s: %s)\n' "(b) Backstop base backup -> filesystem (incl. WAL check)" "$tb" "$RUNS" "${tb_all[*]}"
 printf '%-60s %9.2f\n' "(c) stock PITR: zstd|tar, restore_command zstd, pg_ctl" "$tc"
 printf '%-60s %9.2f\n' "(d) Backstop PITR restore by REST call" "$td"
 printf '\nratios: (b)/(a) = %.2f   (d)/(c) = %.2f\n' "$(echo "$tb / $ta" | bc -l)" "$(echo "$td / $tc" | bc -l)"

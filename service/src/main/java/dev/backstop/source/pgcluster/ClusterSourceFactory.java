@@ -20,7 +20,7 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * {@code type: postgres-cluster}: a whole PostgreSQL 15+ cluster, physically: each snapshot is a
- * base backup ({@code pg_basebackup -D - -Ft -X fetch -c fast --manifest-checksums=SHA256}), a
+ * base backup ({@code pg_basebackup -D - -Ft -X fetch -c fast --manifest-checksums=CRC32C}), a
  * tar of the data directory with the WAL it needs, so each one restores on its own. The keys every
  * type shares are in {@link SourceSettings}; this type adds:
  *
