@@ -164,4 +164,67 @@ class WalArchiveTest {
         }
         await().atMost(Duration.ofSeconds(60)).until(() -> check(app, "source:replicationSlot").get("status").asText().equals("pass"));
     }
+
+    private static JsonNode archive(io.dropwizard.testing.DropwizardTestSupport<dev.backstop.BackstopConfiguration> app) {
+        return dev.backstop.support.Http.get(YamlApps.api(app, "/sources/main/pitr"), dev.backstop.support.TestTokens.READER).json()
+                .get("archive");
+    }
+
+    private Instant serverNow() throws Exception {
+        try (var c = cluster.connect(); var s = c.createStatement(); var r = s.executeQuery("SELECT clock_timestamp()")) {
+            r.next();
+            return r.getTimestamp(1).toInstant();
+        }
+    }
+
+    /**
+     * Two nodes archive the same source into the same target (a clustered Backstop): the one that
+     * holds the slot streams, the other stands by (healthy, not "down") and shows the streaming
+     * node's reach; when the first goes away the second takes the slot over and the chain goes on
+     * without a gap: the README's stock-tool recovery from the first node's base backup reaches a
+     * point the second node archived.
+     */
+    @Test
+    void aSecondNodeStandsByAndTakesTheSlotOverWithoutAGap() throws Exception {
+        var nodeA = app();
+        cluster.sql("CREATE TABLE orders (id int PRIMARY KEY)", "INSERT INTO orders VALUES (1)");
+        String dataKey = dev.backstop.support.Http.get(YamlApps.api(nodeA, "/snapshots/" + ClusterApps.snapshot(nodeA)),
+                dev.backstop.support.TestTokens.READER).json().get("dataKey").asText();
+        fixture.awaitCovered(Instant.now());
+        Path dirB = TestCluster.openDirectory("backstop-node-b");
+        Instant between;
+        try (YamlApps appsB = new YamlApps(dirB)) {
+            var nodeB = appsB.start("storage:\n  targets:\n    - {type: filesystem, name: local, path: " + dir + "/backups}\n",
+                    fixture.source("partialUploadEvery: 1s").replace("%", "%%"));
+            await().atMost(Duration.ofSeconds(60)).until(() -> archive(nodeB).get("receiver").asText().equals("standby"));
+            await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(check(nodeB, "source:walReceiver").path("status")
+                    .asText()).as(dev.backstop.support.Http.get(YamlApps.admin(nodeB, "/health/detailed"), null).body()).isEqualTo("pass"));
+            assertThat(dev.backstop.support.Http.get(YamlApps.admin(nodeB, "/metrics/prometheus"), null).body())
+                    .contains("backstop_wal_receiver_standby{source=\"main\"} 1.0").contains("backstop_wal_receiver_up{source=\"main\"} 0.0");
+            cluster.sql("INSERT INTO orders VALUES (2)");
+            switchWal(); // the streaming node stores a segment the standby has not seen
+            Instant two = Instant.now();
+            fixture.awaitCovered(two);
+            await().atMost(Duration.ofSeconds(30)).until(() -> archive(nodeB).hasNonNull("coveredUntil")
+                    && Instant.parse(archive(nodeB).get("coveredUntil").asText()).isAfter(two));
+            await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(check(nodeB, "source:recoverableUntilAge").path("status")
+                    .asText()).as("the standby reads the streaming node's reach").isEqualTo("pass"));
+
+            apps.stop(nodeA);
+            await().atMost(Duration.ofSeconds(60)).until(() -> archive(nodeB).get("receiver").asText().equals("streaming"));
+            cluster.sql("INSERT INTO orders SELECT generate_series(3, 100)");
+            switchWal();
+            cluster.sql("INSERT INTO orders VALUES (101)");
+            between = serverNow();
+            cluster.sql("INSERT INTO orders VALUES (102)");
+            fixture.awaitCovered(Instant.now());
+            JsonNode s = status();
+            assertThat(s.get("gaps")).as(s.toString()).isEmpty();
+            appsB.stop(nodeB);
+        } finally {
+            dev.backstop.source.FileTrees.delete(dirB);
+        }
+        var recovered = fixture.stockToolRecovery(dataKey, between);
+        assertThat(TestCluster.count(recovered, "SELECT count(*) FROM orders")).isEqualTo(101);
+    }
 }

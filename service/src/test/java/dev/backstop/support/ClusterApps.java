@@ -102,10 +102,15 @@ public final class ClusterApps implements AutoCloseable {
      */
     public PgServer stockToolRecovery(DropwizardTestSupport<BackstopConfiguration> app, String snapshotId, Instant point)
             throws Exception {
+        return stockToolRecovery(Http.get(YamlApps.api(app, "/snapshots/" + snapshotId), TestTokens.READER).json().get("dataKey").asText(),
+                point);
+    }
+
+    /** As {@link #stockToolRecovery(DropwizardTestSupport, String, Instant)}, for the base backup stored under {@code dataKey}. */
+    public PgServer stockToolRecovery(String dataKey, Instant point) throws Exception {
         String readme = Files.readString(Path.of("..", "README.md"));
         String block = readme.substring(readme.indexOf("<!-- stock-pitr:begin -->"), readme.indexOf("<!-- stock-pitr:end -->"));
         block = block.lines().filter(l -> !l.startsWith("```") && !l.startsWith("<!--")).collect(java.util.stream.Collectors.joining("\n"));
-        String dataKey = Http.get(YamlApps.api(app, "/snapshots/" + snapshotId), TestTokens.READER).json().get("dataKey").asText();
         int port = TestCluster.freePort();
         block = block.replace("main/2026/12/02/<id>/data.tar.zst", dataKey)
                 .replace("2026-12-02 14:30:00+01", java.time.format.DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss.SSSSSSxxx")

@@ -54,6 +54,16 @@ final class WalArchiver implements Managed {
     private volatile boolean receiverUp;
     /** When the receiver last stopped streaming (the archiver's start before it first streamed); null while it streams. */
     private volatile Instant downSince;
+    /**
+     * Since when the slot is held by another client (another node of a clustered Backstop streams
+     * it): this node stands by, retries every {@link #STANDBY_RETRY}, and reads the archive's
+     * status from storage instead of writing it. Null while this node streams or is simply down.
+     */
+    private volatile Instant standingBySince;
+    private volatile Instant standbyStatusReadAt = Instant.EPOCH;
+    static final Duration STANDBY_RETRY = Duration.ofSeconds(5);
+    /** A receiver that exits sooner than this never streamed: its start does not end the outage. */
+    private static final Duration SHORT_LIVED = Duration.ofSeconds(10);
     private volatile String lastError;
     private volatile Instant lastPartialUpload = Instant.EPOCH;
     private volatile String lastPartialState = "";
@@ -93,6 +103,7 @@ final class WalArchiver implements Managed {
         this.conflicts = metrics.meter(MetricName.of("backstop.wal.uploads", "source", name, "outcome", "conflict"));
         this.gaps = metrics.meter(MetricName.of("backstop.wal.gaps", "source", name));
         metrics.gauge(MetricName.of("backstop.wal.receiver.up", "source", name), () -> () -> receiverUp ? 1 : 0);
+        metrics.gauge(MetricName.of("backstop.wal.receiver.standby", "source", name), () -> () -> standingBySince != null ? 1 : 0);
         metrics.gauge(MetricName.of("backstop.wal.spool.bytes", "source", name), () -> this::spoolBytes);
         metrics.gauge(MetricName.of("backstop.wal.archive.lag.bytes", "source", name), () -> this::archiveLagBytes);
         metrics.gauge(MetricName.of("backstop.replication.slot.retained.bytes", "source", name), () -> this::slotRetainedBytes);
@@ -155,7 +166,7 @@ final class WalArchiver implements Managed {
     Map<String, Object> state() {
         WalArchive.Status s = status;
         Map<String, Object> state = new java.util.LinkedHashMap<>();
-        state.put("receiver", receiverUp ? "streaming" : "down");
+        state.put("receiver", receiverUp ? "streaming" : standingBySince != null ? "standby" : "down");
         state.put("slot", config.slot());
         state.put("spoolBytes", spoolBytes());
         state.put("lastSegment", s == null ? null : s.lastSegment());
@@ -186,7 +197,12 @@ final class WalArchiver implements Managed {
         List<dev.backstop.source.SourceCondition> conditions = new ArrayList<>();
         Duration every = config.partialUploadEvery();
         Instant down = downSince;
-        if (receiverUp || down == null) {
+        Instant standby = standingBySince;
+        if (standby != null && !receiverUp) {
+            conditions.add(new dev.backstop.source.SourceCondition("walReceiver", dev.backstop.source.SourceCondition.Level.PASS, null,
+                    null, "standing by since " + standby + ": slot " + config.slot() + " is streamed by another client (another node "
+                            + "of this cluster; if not, see pg_stat_replication on the server); this node takes over when it is free"));
+        } else if (receiverUp || down == null) {
             conditions.add(dev.backstop.source.SourceCondition.pass("walReceiver", "streaming", null));
         } else {
             Duration grace = max(Duration.ofMinutes(1), every.multipliedBy(3));
@@ -319,21 +335,41 @@ final class WalArchiver implements Managed {
         while (!stopping) {
             try {
                 createSlot();
+                refreshStatus(); // another node may have archived since this one last did (it stood by, or was away)
                 Process process = new ProcessBuilder(command()).redirectOutput(ProcessBuilder.Redirect.DISCARD)
                         .redirectErrorStream(false).start();
                 process.getOutputStream().close();
                 receiver = process;
                 StderrTail stderr = new StderrTail(process.getErrorStream(), "pg_receivewal-" + config.name());
                 stderr.start();
+                Instant downBefore = downSince;
                 receiverUp = true;
                 downSince = null;
                 Instant started = clock.instant();
                 int exit = process.waitFor();
                 receiverUp = false;
-                downSince = clock.instant();
+                boolean shortLived = Duration.between(started, clock.instant()).compareTo(SHORT_LIVED) < 0;
+                downSince = shortLived && downBefore != null ? downBefore : clock.instant(); // a flapping receiver stays down
                 stderr.join(5_000);
                 if (stopping) {
                     return;
+                }
+                if (slotHeldElsewhere(stderr.text())) {
+                    if (standingBySince == null) {
+                        standingBySince = clock.instant();
+                        LOG.info("WAL archive of {}: slot {} is streamed by another client (another node?); standing by, retrying "
+                                + "every {} s", config.name(), config.slot(), STANDBY_RETRY.toSeconds());
+                    }
+                    lastError = null;
+                    downSince = null;
+                    if (!sleep(STANDBY_RETRY)) {
+                        return;
+                    }
+                    continue;
+                }
+                if (standingBySince != null) {
+                    LOG.info("WAL archive of {}: slot {} is free again; this node streams it", config.name(), config.slot());
+                    standingBySince = null;
                 }
                 lastError = "pg_receivewal exited with status " + exit + ": " + stderr.text();
                 LOG.warn("WAL archive of {}: {}; restarting in {} s", config.name(), lastError, backoff.toSeconds());
@@ -358,6 +394,50 @@ final class WalArchiver implements Managed {
                 return;
             }
         }
+    }
+
+    /** Whether pg_receivewal stopped because another client streams the slot ("replication slot ... is active for PID"). */
+    static boolean slotHeldElsewhere(String stderr) {
+        return stderr.contains("is active for PID");
+    }
+
+    private boolean sleep(Duration duration) {
+        try {
+            Thread.sleep(duration.toMillis());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
+        }
+        return !stopping;
+    }
+
+    /**
+     * Takes the archive's status from storage when it is ahead of this node's (another node
+     * archived meanwhile); keeps this node's when storage is behind (a write that failed).
+     * Without this, a node taking over would take the other node's segments for a gap.
+     */
+    private synchronized void refreshStatus() {
+        WalArchive.Status mine = status;
+        WalArchive.Status stored;
+        try {
+            stored = archive.status();
+        } catch (IOException e) {
+            LOG.debug("WAL archive of {}: cannot read status.json: {}", config.name(), e.getMessage());
+            return;
+        }
+        if (stored == null || mine == null) {
+            return;
+        }
+        boolean ahead = mine.lastSegment() == null ? stored.lastSegment() != null || later(stored.coveredUntil(), mine.coveredUntil())
+                : stored.lastSegment() != null && (stored.lastSegment().compareTo(mine.lastSegment()) > 0
+                        || stored.lastSegment().equals(mine.lastSegment()) && later(stored.coveredUntil(), mine.coveredUntil()));
+        if (ahead || stored.gaps().size() > mine.gaps().size()) {
+            status = stored;
+        }
+    }
+
+    private static boolean later(Instant a, Instant b) {
+        return a != null && (b == null || a.isAfter(b));
     }
 
     private static final java.util.regex.Pattern REMOVED = java.util.regex.Pattern.compile(
@@ -445,6 +525,10 @@ final class WalArchiver implements Managed {
     }
 
     private void uploadQuietly() {
+        if (standingBySince != null && !clock.instant().isBefore(standbyStatusReadAt.plus(STANDBY_RETRY))) {
+            standbyStatusReadAt = clock.instant();
+            refreshStatus(); // the streaming node's reach, for this node's window and health
+        }
         requestWantedBaseBackup();
         try {
             upload(false);
