@@ -212,6 +212,8 @@ class WalArchiveTest {
 
             apps.stop(nodeA);
             await().atMost(Duration.ofSeconds(60)).until(() -> archive(nodeB).get("receiver").asText().equals("streaming"));
+            await().atMost(Duration.ofSeconds(10)).until(() -> dev.backstop.support.Http.get(YamlApps.admin(nodeB, "/metrics/prometheus"),
+                    null).body().contains("backstop_wal_receiver_standby{source=\"main\"} 0.0"));
             cluster.sql("INSERT INTO orders SELECT generate_series(3, 100)");
             switchWal();
             cluster.sql("INSERT INTO orders VALUES (101)");

@@ -61,6 +61,9 @@ final class WalArchiver implements Managed {
      */
     private volatile Instant standingBySince;
     private volatile Instant standbyStatusReadAt = Instant.EPOCH;
+    private volatile Instant receiverStartedAt = Instant.EPOCH;
+    /** How long a standby's receiver must run before it counts as streaming (one that finds the slot taken exits at once). */
+    private static final Duration TAKEOVER = Duration.ofSeconds(2);
     static final Duration STANDBY_RETRY = Duration.ofSeconds(5);
     /** A receiver that exits sooner than this never streamed: its start does not end the outage. */
     private static final Duration SHORT_LIVED = Duration.ofSeconds(10);
@@ -102,7 +105,7 @@ final class WalArchiver implements Managed {
         this.failed = metrics.meter(MetricName.of("backstop.wal.uploads", "source", name, "outcome", "failure"));
         this.conflicts = metrics.meter(MetricName.of("backstop.wal.uploads", "source", name, "outcome", "conflict"));
         this.gaps = metrics.meter(MetricName.of("backstop.wal.gaps", "source", name));
-        metrics.gauge(MetricName.of("backstop.wal.receiver.up", "source", name), () -> () -> receiverUp ? 1 : 0);
+        metrics.gauge(MetricName.of("backstop.wal.receiver.up", "source", name), () -> () -> streaming() ? 1 : 0);
         metrics.gauge(MetricName.of("backstop.wal.receiver.standby", "source", name), () -> () -> standingBySince != null ? 1 : 0);
         metrics.gauge(MetricName.of("backstop.wal.spool.bytes", "source", name), () -> this::spoolBytes);
         metrics.gauge(MetricName.of("backstop.wal.archive.lag.bytes", "source", name), () -> this::archiveLagBytes);
@@ -166,7 +169,7 @@ final class WalArchiver implements Managed {
     Map<String, Object> state() {
         WalArchive.Status s = status;
         Map<String, Object> state = new java.util.LinkedHashMap<>();
-        state.put("receiver", receiverUp ? "streaming" : standingBySince != null ? "standby" : "down");
+        state.put("receiver", streaming() ? "streaming" : standingBySince != null ? "standby" : "down");
         state.put("slot", config.slot());
         state.put("spoolBytes", spoolBytes());
         state.put("lastSegment", s == null ? null : s.lastSegment());
@@ -198,7 +201,7 @@ final class WalArchiver implements Managed {
         Duration every = config.partialUploadEvery();
         Instant down = downSince;
         Instant standby = standingBySince;
-        if (standby != null && !receiverUp) {
+        if (standby != null && !streaming()) {
             conditions.add(new dev.backstop.source.SourceCondition("walReceiver", dev.backstop.source.SourceCondition.Level.PASS, null,
                     null, "standing by since " + standby + ": slot " + config.slot() + " is streamed by another client (another node "
                             + "of this cluster; if not, see pg_stat_replication on the server); this node takes over when it is free"));
@@ -277,7 +280,7 @@ final class WalArchiver implements Managed {
     }
 
     boolean receiverUp() {
-        return receiverUp;
+        return streaming();
     }
 
     private void identifyThenSupervise() {
@@ -343,6 +346,7 @@ final class WalArchiver implements Managed {
                 StderrTail stderr = new StderrTail(process.getErrorStream(), "pg_receivewal-" + config.name());
                 stderr.start();
                 Instant downBefore = downSince;
+                receiverStartedAt = clock.instant();
                 receiverUp = true;
                 downSince = null;
                 Instant started = clock.instant();
@@ -367,10 +371,7 @@ final class WalArchiver implements Managed {
                     }
                     continue;
                 }
-                if (standingBySince != null) {
-                    LOG.info("WAL archive of {}: slot {} is free again; this node streams it", config.name(), config.slot());
-                    standingBySince = null;
-                }
+                standingBySince = null; // it ran, or failed for another reason: either way this node no longer stands by
                 lastError = "pg_receivewal exited with status " + exit + ": " + stderr.text();
                 LOG.warn("WAL archive of {}: {}; restarting in {} s", config.name(), lastError, backoff.toSeconds());
                 if (serverLostWal(stderr.text())) {
@@ -394,6 +395,15 @@ final class WalArchiver implements Managed {
                 return;
             }
         }
+    }
+
+    /**
+     * Whether pg_receivewal streams: it runs, and, on a node that stood by, has run for
+     * {@link #TAKEOVER} (a start that finds the slot still taken exits within milliseconds).
+     */
+    private boolean streaming() {
+        return receiverUp && (standingBySince == null
+                || !clock.instant().isBefore(receiverStartedAt.plus(TAKEOVER)));
     }
 
     /** Whether pg_receivewal stopped because another client streams the slot ("replication slot ... is active for PID"). */
@@ -525,6 +535,10 @@ final class WalArchiver implements Managed {
     }
 
     private void uploadQuietly() {
+        if (standingBySince != null && streaming()) {
+            standingBySince = null;
+            LOG.info("WAL archive of {}: slot {} was free; this node streams it now", config.name(), config.slot());
+        }
         if (standingBySince != null && !clock.instant().isBefore(standbyStatusReadAt.plus(STANDBY_RETRY))) {
             standbyStatusReadAt = clock.instant();
             refreshStatus(); // the streaming node's reach, for this node's window and health
