@@ -162,6 +162,63 @@ class PointInTimeRestoreTest {
         return entry.isMissingNode() ? "missing" : entry.get(0).get("status").asText();
     }
 
+    /**
+     * A commit record that begins in one segment and ends in the next (here: a transaction with
+     * 10,000 subtransactions, a commit record of about 40 kB, placed across the boundary with a
+     * non-transactional WAL message as padding) is read from both segments: recovery ends on it,
+     * and the restore's check of the point reached agrees.
+     */
+    @Test
+    void aCommitRecordAcrossASegmentBoundaryIsThePointReached() throws Exception {
+        var app = app();
+        cluster.sql("CREATE TABLE orders (id int PRIMARY KEY)", "INSERT INTO orders VALUES (1)");
+        snapshot(app);
+        long segment = 16L << 20;
+        try (var c = cluster.connect(); var s = c.createStatement()) {
+            c.setAutoCommit(false);
+            s.execute("DO $$ BEGIN FOR i IN 2..10001 LOOP BEGIN INSERT INTO orders VALUES (i); "
+                    + "EXCEPTION WHEN unique_violation THEN RAISE; END; END LOOP; END $$");
+            // Padding, in steps (a long message also takes a 24-byte header per 8 kB page): the commit record then
+            // starts about 16 kB before the next boundary.
+            if (segment - insertPosition(s) % segment < 40_000) {
+                pad(s, segment - insertPosition(s) % segment + 1000); // too close: into the next segment first
+            }
+            long toBoundary = segment - insertPosition(s) % segment;
+            if (toBoundary > 100_000) {
+                pad(s, (toBoundary - 100_000) * 99 / 100);
+            }
+            toBoundary = segment - insertPosition(s) % segment;
+            pad(s, toBoundary - 16_000 - toBoundary / 8192 * 24 - 100);
+            long before = insertPosition(s);
+            c.commit();
+            long after = insertPosition(s);
+            c.commit();
+            assertThat(after / segment).as("the commit record (from %X to %X) crosses a segment boundary", before, after)
+                    .isGreaterThan(before / segment);
+        }
+        Instant between = serverNow();
+        cluster.sql("INSERT INTO orders VALUES (20000)");
+        awaitCovered(Instant.now());
+
+        Path data = dir.resolve("across");
+        int port = TestCluster.freePort();
+        PgServer server = awaitRestored(restore(app, between.toString(), data, port), data, port);
+        assertThat(TestCluster.count(server, "SELECT count(*) FROM orders")).isEqualTo(10001);
+        assertThat(lastRecoveredTo).isEqualTo(commitTime(cluster, 2));
+    }
+
+    /** A non-transactional WAL message of about {@code bytes}: WAL written at once, no xid. */
+    private static void pad(java.sql.Statement s, long bytes) throws Exception {
+        s.execute("SELECT pg_logical_emit_message(false, 'backstop-test', repeat('x', " + Math.max(1, bytes) + "))");
+    }
+
+    private static long insertPosition(java.sql.Statement s) throws Exception {
+        try (var r = s.executeQuery("SELECT (pg_current_wal_insert_lsn() - '0/0'::pg_lsn)::bigint")) {
+            r.next();
+            return r.getLong(1);
+        }
+    }
+
     @Test
     void latestAfterTheSourceCrashedHasEveryRowTheArchiveHadReached() throws Exception {
         var app = app();
