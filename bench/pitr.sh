@@ -25,7 +25,8 @@ work="$(mktemp -d /var/tmp/backstop-bench-pitr.XXXXXX)"; chmod 755 "$work"
 [ "$(id -u)" = 0 ] && chown postgres "$work"
 pids=()
 cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
+  # Newest first: the service stops before S3Proxy (it stores its WAL spool on the way out).
+  for ((i = ${#pids[@]} - 1; i >= 0; i--)); do kill "${pids[i]}" 2>/dev/null || true; wait "${pids[i]}" 2>/dev/null || true; done
   for d in "$work/src" "$work/stock" "$work/restored"; do
     [ -f "$d/postmaster.pid" ] && as_pg "$BIN/pg_ctl" -D "$d" -m immediate stop >/dev/null 2>&1 || true
   done

@@ -26,7 +26,8 @@ work="$(mktemp -d /var/tmp/backstop-bench-wal.XXXXXX)"; chmod 755 "$work"
 [ "$(id -u)" = 0 ] && chown postgres "$work"
 pids=()
 cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
+  # Newest first: the service stops before S3Proxy (it stores its WAL spool on the way out).
+  for ((i = ${#pids[@]} - 1; i >= 0; i--)); do kill "${pids[i]}" 2>/dev/null || true; wait "${pids[i]}" 2>/dev/null || true; done
   [ -f "$work/src/postmaster.pid" ] && as_pg "$BIN/pg_ctl" -D "$work/src" -m immediate stop >/dev/null 2>&1 || true
   cp "$work/service.log" "${KEEP_LOG:-/dev/null}" 2>/dev/null || true
   rm -rf "$work"

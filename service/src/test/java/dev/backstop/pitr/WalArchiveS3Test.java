@@ -143,11 +143,15 @@ class WalArchiveS3Test {
         }
         await().atMost(Duration.ofSeconds(60)).until(() -> window(app).get("archive").get("spoolBytes").asLong()
                 >= 3L * 16 * 1024 * 1024);
+        await().atMost(Duration.ofSeconds(30)).until(() -> window(app).get("archive").get("lagBytes").asLong()
+                >= 3L * 16 * 1024 * 1024); // the three switched segments are not in storage: lag
         s3.resume();
         Instant resumed = Instant.now();
         awaitCovered(app, resumed);
         await().atMost(Duration.ofSeconds(60)).until(() -> window(app).get("archive").get("spoolBytes").asLong()
                 <= 16L * 1024 * 1024);
+        await().atMost(Duration.ofSeconds(30)).until(() -> window(app).get("archive").get("lagBytes").asLong()
+                < 16L * 1024 * 1024); // caught up: at most the segment being written
         PgServer server = restoreLatest(app, "after-outage");
         assertThat(TestCluster.count(server, "SELECT count(*) FROM orders")).isEqualTo(3000);
     }

@@ -599,6 +599,10 @@ final class WalArchiver implements Managed {
             Files.delete(file);
             status = s;
             storedAny = true;
+            if (Wal.SEGMENT.matcher(name).matches()) {
+                // A stored full segment is archived to its end: the lag counts from there, not only from the last partial upload.
+                archivedLsn = Math.max(archivedLsn, (Wal.segmentNumber(name, segmentSize) + 1) * segmentSize);
+            }
         }
         Path partial = files.stream().filter(f -> f.getFileName().toString().endsWith(".partial")).reduce((a, b) -> b).orElse(null);
         s = storeEndedTimelines(s, files, partial);
