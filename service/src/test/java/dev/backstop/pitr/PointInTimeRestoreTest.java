@@ -91,13 +91,6 @@ class PointInTimeRestoreTest {
         }
     }
 
-    /** The server's clock between two commits: after the first committed, before the second began. */
-    private Instant serverNow() throws Exception {
-        try (var c = cluster.connect(); var s = c.createStatement(); var r = s.executeQuery("SELECT clock_timestamp()")) {
-            r.next();
-            return r.getTimestamp(1).toInstant();
-        }
-    }
 
     @Test
     void aPointBetweenTwoTransactionsGivesExactlyTheRowsCommittedBeforeItAndLatestGivesAll() throws Exception {
@@ -105,7 +98,7 @@ class PointInTimeRestoreTest {
         cluster.sql("CREATE TABLE orders (id int PRIMARY KEY)", "INSERT INTO orders VALUES (1)");
         snapshot(app);
         cluster.sql("INSERT INTO orders VALUES (2)");
-        Instant between = serverNow();
+        Instant between = cluster.now();
         cluster.sql("INSERT INTO orders VALUES (3)");
         cluster.sql("SELECT pg_switch_wal()"); // the point's commits now span a full segment and the partial one
         cluster.sql("INSERT INTO orders VALUES (4)");
@@ -196,7 +189,7 @@ class PointInTimeRestoreTest {
             assertThat(after / segment).as("the commit record (from %X to %X) crosses a segment boundary", before, after)
                     .isGreaterThan(before / segment);
         }
-        Instant between = serverNow();
+        Instant between = cluster.now();
         cluster.sql("INSERT INTO orders VALUES (20000)");
         awaitCovered(Instant.now());
 
@@ -292,7 +285,7 @@ class PointInTimeRestoreTest {
         apps.stop(first);
         String reached = walFile("pg_walfile_name(pg_current_wal_lsn())");
         cluster.sql("SELECT pg_drop_replication_slot('backstop_main')", "INSERT INTO orders VALUES (3)");
-        Instant lost = serverNow(); // row 3's WAL never reaches the archive
+        Instant lost = cluster.now(); // row 3's WAL never reaches the archive
         for (int i = 0; i < 10 && walOnServer(reached); i++) {
             cluster.sql("SELECT pg_switch_wal()", "CHECKPOINT");
         }
@@ -334,7 +327,7 @@ class PointInTimeRestoreTest {
         cluster.sql("CREATE TABLE orders (id int PRIMARY KEY)", "INSERT INTO orders VALUES (1)");
         snapshot(app);
         cluster.sql("INSERT INTO orders VALUES (2)", "SELECT pg_switch_wal()", "INSERT INTO orders VALUES (3)");
-        Instant betweenBackups = serverNow();
+        Instant betweenBackups = cluster.now();
         String second = snapshot(app);
         cluster.sql("INSERT INTO orders VALUES (4)", "SELECT pg_switch_wal()", "INSERT INTO orders VALUES (5)");
         awaitCovered(Instant.now());
@@ -399,7 +392,7 @@ class PointInTimeRestoreTest {
         cluster.sql("CREATE TABLE orders (id int PRIMARY KEY)", "INSERT INTO orders VALUES (1)");
         String id = snapshot(app);
         cluster.sql("INSERT INTO orders VALUES (2)");
-        Instant between = serverNow();
+        Instant between = cluster.now();
         cluster.sql("INSERT INTO orders VALUES (3)", "SELECT pg_switch_wal()", "INSERT INTO orders VALUES (4)");
         awaitCovered(Instant.now());
 

@@ -57,12 +57,6 @@ class TimelineTest {
         return server;
     }
 
-    private Instant serverNow() throws Exception {
-        try (var c = fixture.cluster.connect(); var s = c.createStatement(); var r = s.executeQuery("SELECT clock_timestamp()")) {
-            r.next();
-            return r.getTimestamp(1).toInstant();
-        }
-    }
 
     @Test
     void restoresFromABaseBackupBeforeAPromotionFollowTheHistoryOntoTheNewTimeline() throws Exception {
@@ -76,7 +70,7 @@ class TimelineTest {
 
         assertThat(cluster.promoteToNewTimeline()).isEqualTo(2);
         cluster.sql("INSERT INTO orders VALUES (3)");
-        Instant between = serverNow();
+        Instant between = fixture.cluster.now();
         cluster.sql("INSERT INTO orders VALUES (4)");
         fixture.awaitCovered(Instant.now());
 

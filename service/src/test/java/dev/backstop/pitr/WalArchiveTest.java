@@ -170,12 +170,6 @@ class WalArchiveTest {
                 .get("archive");
     }
 
-    private Instant serverNow() throws Exception {
-        try (var c = cluster.connect(); var s = c.createStatement(); var r = s.executeQuery("SELECT clock_timestamp()")) {
-            r.next();
-            return r.getTimestamp(1).toInstant();
-        }
-    }
 
     /**
      * Two nodes archive the same source into the same target (a clustered Backstop): the one that
@@ -217,7 +211,7 @@ class WalArchiveTest {
             cluster.sql("INSERT INTO orders SELECT generate_series(3, 100)");
             switchWal();
             cluster.sql("INSERT INTO orders VALUES (101)");
-            between = serverNow();
+            between = cluster.now();
             cluster.sql("INSERT INTO orders VALUES (102)");
             fixture.awaitCovered(Instant.now());
             JsonNode s = status();

@@ -102,6 +102,14 @@ public final class TestCluster implements AutoCloseable {
         return count(server, query);
     }
 
+    /** The server's clock: taken between two statements, a time after the first committed and before the second began. */
+    public java.time.Instant now() throws SQLException {
+        try (Connection c = connect(); Statement s = c.createStatement(); var r = s.executeQuery("SELECT clock_timestamp()")) {
+            r.next();
+            return r.getTimestamp(1).toInstant();
+        }
+    }
+
     /** The single number a query returns, on any server. */
     public static long count(PgServer on, String query) throws SQLException {
         try (Connection c = on.connect("postgres", "postgres", null); Statement s = c.createStatement();
