@@ -166,6 +166,44 @@ class CatalogMigrationsTest {
         assertThat(events.get(1).occurredAt()).isEqualTo(now.plusSeconds(5));
     }
 
+    /**
+     * Regression (H2 2.4.240): a CHECK constraint created by the migrations kept the session that
+     * parsed it; once the pool closed that connection, every insert the constraint guards failed
+     * ("Check constraint invalid ... The database has been closed"). Every table with a constraint
+     * is written after the pool lost every connection it had.
+     */
+    @ParameterizedTest
+    @MethodSource("dialects")
+    void everyConstraintHoldsAfterThePoolDroppedTheMigrationConnection(String dialect) throws Exception {
+        Jdbi jdbi = open(dialect);
+        // Another connection keeps the database open (the service's scheduler and probes do), so
+        // H2 does not close and reopen it, which would parse the constraints anew.
+        String url;
+        try (java.sql.Connection pooled = dataSource.getConnection()) {
+            url = pooled.getMetaData().getURL();
+        }
+        try (java.sql.Connection keepOpen = dialect.equals("h2") ? java.sql.DriverManager.getConnection(url, "backstop", "")
+                : postgres.connect()) {
+            ((org.apache.tomcat.jdbc.pool.DataSourceProxy) dataSource).purge(); // as the pool's idle eviction does
+            writeEveryConstrainedTable(jdbi);
+        }
+    }
+
+    private void writeEveryConstrainedTable(Jdbi jdbi) {
+        SnapshotDao snapshots = jdbi.onDemand(SnapshotDao.class);
+        String snapshot = ids.next();
+        snapshots.insert(SnapshotRow.running(snapshot, "files", "directory", SnapshotOrigin.API, null, now));
+        jdbi.useHandle(h -> h.execute("UPDATE snapshots SET verify_status = 'PASSED' WHERE id = ?", snapshot));
+        jdbi.onDemand(RestoreDao.class).insert(new RestoreRow(ids.next(), snapshot, RestorePhase.QUEUED, RestoreMode.NEW, false,
+                "{\"database\":\"copy\"}", "ops", 0, null, now, null, null, null, null));
+        jdbi.onDemand(CopyDao.class).insertPending(snapshot, "offsite");
+        jdbi.onDemand(AuditDao.class).append(new AuditEvent(null, now, "ops", "restore.requested", "restore", "R1",
+                AuditOutcome.REQUESTED, null));
+        assertThatThrownBy(() -> jdbi.useHandle(h -> h.execute("UPDATE snapshots SET status = 'DONE' WHERE id = ?", snapshot)))
+                .as("the constraints still refuse what they refuse")
+                .satisfies(e -> assertThat(e.getMessage().toLowerCase()).contains("snapshots_status_check"));
+    }
+
     @ParameterizedTest
     @MethodSource("dialects")
     void schemaRefusesUnknownStatesAndDanglingRestores(String dialect) throws Exception {
