@@ -90,7 +90,7 @@ public final class CheckCommand extends ConfiguredCommand<BackstopConfiguration>
             }
             if (catalog != null) {
                 List<Line> reachable = run("catalog", new CatalogProbe(catalog,
-                        config.catalog().getValidationQuery().orElse("SELECT 1"), Duration.ofSeconds(5)), now);
+                        config.catalog().getValidationQuery().orElse("SELECT 1"), Duration.ofSeconds(5), false), now);
                 lines.addAll(reachable);
                 if (reachable.stream().noneMatch(l -> l.status() == HealthStatus.FAIL)) {
                     lines.add(migrations(catalog));

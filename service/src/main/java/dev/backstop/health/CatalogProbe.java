@@ -1,5 +1,6 @@
 package dev.backstop.health;
 
+import dev.backstop.db.CatalogWriteProbe;
 import io.dropwizard.db.ManagedDataSource;
 import java.sql.Connection;
 import java.sql.SQLException;
@@ -12,7 +13,8 @@ import java.util.Set;
 import org.apache.tomcat.jdbc.pool.DataSourceProxy;
 
 /**
- * Readiness: the catalog database answers its validation query within the timeout (the pool
+ * Readiness: the catalog database answers its validation query and takes a write (rolled back)
+ * within the timeout (the pool
  * validates and replaces broken connections, so it recovers on its own once the database is back).
  * Pool saturation is reported alongside: active, idle and waiting connections and the share of the
  * pool in use, warning at 90% or when any thread waits for a connection.
@@ -24,11 +26,19 @@ public final class CatalogProbe implements HealthProbe {
     private final ManagedDataSource dataSource;
     private final String validationQuery;
     private final Duration timeout;
+    private final boolean probeWrites;
 
+    /** The service's probe: reads and a rolled-back write. */
     public CatalogProbe(ManagedDataSource dataSource, String validationQuery, Duration timeout) {
+        this(dataSource, validationQuery, timeout, true);
+    }
+
+    /** @param probeWrites false for {@code check}, which opens the catalog read-only and changes nothing */
+    public CatalogProbe(ManagedDataSource dataSource, String validationQuery, Duration timeout, boolean probeWrites) {
         this.dataSource = dataSource;
         this.validationQuery = validationQuery;
         this.timeout = timeout;
+        this.probeWrites = probeWrites;
     }
 
     @Override
@@ -60,6 +70,10 @@ public final class CatalogProbe implements HealthProbe {
             long millis = (System.nanoTime() - started) / 1_000_000;
             observations.add(response.value(millis, "ms")
                     .status(HealthStatus.FAIL, "catalog database unreachable: " + e.getMessage()));
+            dropPooledConnections();
+        }
+        if (probeWrites) {
+            observations.add(writable(now));
         }
         if (dataSource instanceof DataSourceProxy pooled && pooled.getPool() != null) {
             var pool = pooled.getPool();
@@ -77,6 +91,31 @@ public final class CatalogProbe implements HealthProbe {
                     .status(saturation, output));
         }
         return observations;
+    }
+
+    /**
+     * A row written and rolled back. When it fails, the pool's connections are dropped so the next
+     * ones are opened afresh (an H2 database closed under its sessions is opened again; a
+     * PostgreSQL catalog that failed over is reached at its new primary): the service recovers
+     * without a restart once the database takes writes again.
+     */
+    private HealthObservation writable(Instant now) {
+        long started = System.nanoTime();
+        HealthObservation.Builder writable = HealthObservation.of("catalog", "writable", now).type("datastore");
+        try (Connection connection = dataSource.getConnection()) {
+            CatalogWriteProbe.check(connection, (int) Math.max(1, timeout.toSeconds()));
+            return writable.value((System.nanoTime() - started) / 1_000_000, "ms").pass();
+        } catch (SQLException e) {
+            dropPooledConnections();
+            return writable.value((System.nanoTime() - started) / 1_000_000, "ms")
+                    .status(HealthStatus.FAIL, "catalog database does not take writes: " + e.getMessage());
+        }
+    }
+
+    private void dropPooledConnections() {
+        if (dataSource instanceof DataSourceProxy pooled && pooled.getPool() != null) {
+            pooled.getPool().purge();
+        }
     }
 
     private static HealthObservation.Builder connections(Instant now, String id, int count) {
