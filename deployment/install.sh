@@ -67,8 +67,10 @@ fi
 systemctl daemon-reload
 
 log "checking the configuration and its dependencies as the service user"
+. deployment/envfile.sh   # the secrets as systemd's EnvironmentFile= reads them (spaces and quotes included)
+mapfile -d '' SECRETS < <(envfile_assignments "$ENV_FILE")
 if ! setpriv --reuid=backstop --regid=backstop --init-groups \
-     env $(grep -Ev '^[[:space:]]*(#|$)' "$ENV_FILE" | xargs) \
+     env "${SECRETS[@]}" \
      bash -c 'cd /var/lib/backstop && exec java -jar /opt/backstop/backstop.jar check /etc/backstop/config.yml'; then
   echo "check failed: fix the items marked 'fail' above (config: $CONFIG, secrets: $ENV_FILE), then run install.sh again" >&2
   exit 1

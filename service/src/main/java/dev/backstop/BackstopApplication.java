@@ -38,7 +38,6 @@ import dev.backstop.tasks.RebuildCatalogTask;
 import io.dropwizard.auth.AuthDynamicFeature;
 import io.dropwizard.auth.AuthValueFactoryProvider;
 import io.dropwizard.auth.oauth.OAuthCredentialAuthFilter;
-import io.dropwizard.configuration.EnvironmentVariableSubstitutor;
 import io.dropwizard.configuration.SubstitutingSourceProvider;
 import io.dropwizard.core.Application;
 import io.dropwizard.core.cli.ServerCommand;
@@ -87,7 +86,7 @@ public class BackstopApplication extends Application<BackstopConfiguration> {
         bootstrap.getObjectMapper().enable(com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
         // ${VAR} and ${VAR:-default} in config.yml; an unset variable without a default stops startup.
         bootstrap.setConfigurationSourceProvider(new SubstitutingSourceProvider(
-                bootstrap.getConfigurationSourceProvider(), new EnvironmentVariableSubstitutor(true)));
+                bootstrap.getConfigurationSourceProvider(), new ConfigSubstitutor()));
         bootstrap.addCommand(new SnapshotCommand());
         bootstrap.addCommand(new RestoreCommand());
         bootstrap.addCommand(new RebuildCatalogCommand());

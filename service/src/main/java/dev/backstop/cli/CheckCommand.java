@@ -112,10 +112,15 @@ public final class CheckCommand extends ConfiguredCommand<BackstopConfiguration>
                             + "server's first start"));
                     continue;
                 }
-                lines.addAll(run("source " + factory.name(), new SourceProbe(factory.build(environment)), now));
+                dev.backstop.source.SnapshotSource source = factory.build(environment);
+                lines.addAll(run("source " + factory.name(), new SourceProbe(source), now));
+                for (dev.backstop.source.ToolCheck tool : source.checkTools()) {
+                    lines.add(new Line(tool.ok() ? HealthStatus.PASS : HealthStatus.FAIL, "source " + factory.name() + " " + tool.tool(),
+                            tool.detail()));
+                }
             }
             lines.addAll(run("disk", new DiskSpaceProbe(config.disk()), now));
-            lines.add(encryption(config));
+            lines.addAll(encryption(config));
             lines.addAll(schedules(config, now));
         } finally {
             threads.close();
@@ -195,18 +200,48 @@ public final class CheckCommand extends ConfiguredCommand<BackstopConfiguration>
         return lines;
     }
 
-    private static Line encryption(BackstopConfiguration config) {
+    /**
+     * The recipient key encrypts; where a private key is configured, it is unlocked with the
+     * passphrase and decrypts a probe encrypted to the recipient: each failure names which of the
+     * two configuration keys is wrong.
+     */
+    private static List<Line> encryption(BackstopConfiguration config) {
         if (!config.encryption().enabled()) {
-            return new Line(HealthStatus.WARN, "encryption", "off: snapshots are stored unencrypted (encryption.recipientKeyFile)");
+            return List.of(new Line(HealthStatus.WARN, "encryption", "off: snapshots are stored unencrypted (encryption.recipientKeyFile)"));
         }
+        List<Line> lines = new ArrayList<>();
+        OpenPgpEncryptor encryptor;
         try {
-            OpenPgpEncryptor encryptor = OpenPgpEncryptor.fromKeyFile(config.encryption().recipientKeyFile());
+            encryptor = OpenPgpEncryptor.fromKeyFile(config.encryption().recipientKeyFile());
             try (OutputStream sink = encryptor.encrypt(OutputStream.nullOutputStream())) {
                 sink.write("backstop check".getBytes(java.nio.charset.StandardCharsets.UTF_8));
             }
-            return new Line(HealthStatus.PASS, "encryption", "encrypts to " + encryptor.recipientFingerprint());
+            lines.add(new Line(HealthStatus.PASS, "encryption", "encrypts to " + encryptor.recipientFingerprint()));
         } catch (Exception e) {
-            return new Line(HealthStatus.FAIL, "encryption", e.getMessage());
+            lines.add(new Line(HealthStatus.FAIL, "encryption", BackstopCommand.oneLine(e)));
+            encryptor = null;
         }
+        if (config.encryption().privateKeyFile() == null) {
+            lines.add(new Line(HealthStatus.PASS, "encryption private key", "not on this host (not needed to take snapshots; "
+                    + "restores of encrypted snapshots need encryption.privateKeyFile)"));
+            return lines;
+        }
+        try {
+            dev.backstop.pipeline.OpenPgpDecryptor decryptor = dev.backstop.pipeline.OpenPgpDecryptor.fromKeyFile(
+                    config.encryption().privateKeyFile(), config.encryption().privateKeyPassphrase());
+            if (encryptor == null) {
+                lines.add(new Line(HealthStatus.PASS, "encryption private key", "unlocked"));
+            } else if (decryptor.decrypts(encryptor)) {
+                lines.add(new Line(HealthStatus.PASS, "encryption private key", "unlocked; decrypts what is encrypted to "
+                        + encryptor.recipientFingerprint()));
+            } else {
+                lines.add(new Line(HealthStatus.WARN, "encryption private key", "encryption.privateKeyFile is not the secret key of "
+                        + encryptor.recipientFingerprint() + ": this host cannot restore the snapshots it takes (fine for a key "
+                        + "kept for older snapshots after a rotation)"));
+            }
+        } catch (Exception e) {
+            lines.add(new Line(HealthStatus.FAIL, "encryption private key", BackstopCommand.oneLine(e)));
+        }
+        return lines;
     }
 }

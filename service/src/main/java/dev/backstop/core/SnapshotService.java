@@ -69,6 +69,10 @@ public final class SnapshotService implements Managed {
     static final long ABORT_WAIT_SECONDS = 30;
 
     private volatile boolean aborting;
+    private final UnrecordedEnds unrecorded = new UnrecordedEnds();
+    private final java.util.concurrent.ScheduledExecutorService recorder;
+    /** How often ends the catalog could not record are tried again. */
+    private static final long RECORD_RETRY_SECONDS = 2;
     private final Replicator replicator;
     private final Map<String, AtomicLong> lastSuccess = new ConcurrentHashMap<>();
 
@@ -94,6 +98,7 @@ public final class SnapshotService implements Managed {
         this.ids = new TimeOrderedId(clock);
         this.version = version;
         this.executor = threads.fixed("snapshot", maxConcurrent);
+        this.recorder = threads.scheduled("snapshot-ends");
         for (String source : bindings.keySet()) {
             AtomicLong holder = new AtomicLong();
             lastSuccess.put(source, holder);
@@ -131,6 +136,7 @@ public final class SnapshotService implements Managed {
             dao.list(source, SnapshotStatus.COMPLETED, null, 1).stream().findFirst()
                     .ifPresent(row -> lastSuccess.get(source).set(row.finishedAt().getEpochSecond()));
         }
+        recorder.scheduleWithFixedDelay(this::recordUnrecordedEnds, RECORD_RETRY_SECONDS, RECORD_RETRY_SECONDS, TimeUnit.SECONDS);
         // Say at once what will not work (pg_dump missing or older than the server, a path that does
         // not exist), without holding up startup on a source that is slow to answer.
         executor.submit(() -> bindings.values().forEach(binding -> {
@@ -258,7 +264,15 @@ public final class SnapshotService implements Managed {
             throw BackstopException.conflict("a snapshot of '" + sourceName + "' is already running: " + previous);
         }
         try {
+            recordUnrecordedEnds();
             for (SnapshotRow other : dao.running(sourceName)) {
+                if (node.id().equals(other.node()) && !unrecorded.holds(other.id()) && dao.fail(other.id(), clock.instant(),
+                        "interrupted: its end was never recorded (this node no longer runs it)")) {
+                    // This node holds the source now (above), so a RUNNING row of it here is a run that is over.
+                    removeWritten(other);
+                    LOG.warn("Marked snapshot {} of {} FAILED: this node no longer runs it", other.id(), sourceName);
+                    continue;
+                }
                 if (node.isDead(other.node()) && dao.fail(other.id(), clock.instant(), "interrupted: node " + other.node()
                         + " stopped before the snapshot finished")) {
                     removeWritten(other);
@@ -376,7 +390,11 @@ public final class SnapshotService implements Managed {
 
     private void cancelled(SnapshotRow row, String by) {
         String reason = CANCELLED + by + "; nothing of it is left in storage";
-        dao.cancel(row.id(), clock.instant(), reason);
+        try {
+            dao.cancel(row.id(), clock.instant(), reason);
+        } catch (RuntimeException catalogDown) {
+            unrecorded.add(new UnrecordedEnds.End(row, UnrecordedEnds.Outcome.CANCELLED, reason, clock.instant()), catalogDown);
+        }
         metrics.meter(MetricName.of("backstop.snapshots", "source", row.sourceName(), "outcome", "cancelled")).mark();
         LOG.warn("Snapshot {} of {} cancelled by {}", row.id(), row.sourceName(), by);
     }
@@ -384,7 +402,14 @@ public final class SnapshotService implements Managed {
     private void finish(SnapshotRow row, Throwable failure) {
         Duration took = Duration.between(row.startedAt(), clock.instant());
         metrics.timer(MetricName.of("backstop.snapshot.duration", "source", row.sourceName())).update(took);
-        if (failure == null && dao.complete(row)) {
+        boolean completed;
+        try {
+            completed = failure == null && dao.complete(row);
+        } catch (RuntimeException catalogDown) {
+            unrecorded.add(new UnrecordedEnds.End(row, UnrecordedEnds.Outcome.COMPLETED, null, clock.instant()), catalogDown);
+            return;
+        }
+        if (completed) {
             metrics.meter(MetricName.of("backstop.snapshots", "source", row.sourceName(), "outcome", "completed")).mark();
             metrics.meter(MetricName.of("backstop.snapshot.raw.bytes", "source", row.sourceName())).mark(row.rawBytes());
             metrics.meter(MetricName.of("backstop.snapshot.stored.bytes", "source", row.sourceName())).mark(row.storedBytes());
@@ -402,12 +427,42 @@ public final class SnapshotService implements Managed {
             return;
         }
         String reason = failure == null ? "the catalog row was no longer RUNNING" : reason(failure);
-        dao.fail(row.id(), clock.instant(), reason);
+        try {
+            dao.fail(row.id(), clock.instant(), reason);
+        } catch (RuntimeException catalogDown) {
+            unrecorded.add(new UnrecordedEnds.End(row, UnrecordedEnds.Outcome.FAILED, reason, clock.instant()), catalogDown);
+        }
         metrics.meter(MetricName.of("backstop.snapshots", "source", row.sourceName(), "outcome", "failed")).mark();
         // The reason holds the whole cause chain; the stack trace is for debugging only.
         LOG.error("Snapshot {} of {} failed: {}", row.id(), row.sourceName(), reason);
         if (failure != null) {
             LOG.debug("Snapshot {} failure", row.id(), failure);
+        }
+    }
+
+    /** Records the ends the catalog could not take when they happened; those it still cannot take stay for the next try. */
+    void recordUnrecordedEnds() {
+        if (unrecorded.isEmpty()) {
+            return;
+        }
+        for (UnrecordedEnds.End end : unrecorded.flush(end -> switch (end.outcome()) {
+            case COMPLETED -> dao.complete(end.row());
+            case FAILED -> dao.fail(end.row().id(), end.at(), end.reason());
+            case CANCELLED -> dao.cancel(end.row().id(), end.at(), end.reason());
+        })) {
+            if (end.outcome() == UnrecordedEnds.Outcome.COMPLETED) {
+                lastSuccess.get(end.row().sourceName()).accumulateAndGet(end.row().finishedAt().getEpochSecond(), Math::max);
+                if (replicator != null) {
+                    try {
+                        replicator.completed(end.row());
+                    } catch (RuntimeException e) {
+                        LOG.warn("Cannot record the copies of snapshot {}: {}; the catch-up job will retry", end.row().id(),
+                                e.getMessage());
+                    }
+                }
+            } else {
+                removeWritten(end.row()); // removed when it ended; again, in case the store was down too
+            }
         }
     }
 

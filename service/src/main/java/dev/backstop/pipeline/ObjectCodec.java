@@ -16,6 +16,11 @@ import java.io.OutputStream;
  */
 public record ObjectCodec(CompressionConfig compression, OpenPgpEncryptor encryptor, OpenPgpDecryptor decryptor) {
 
+    /** Whether this host holds the private key that encrypted objects need to be read. */
+    public boolean canDecrypt() {
+        return decryptor != null;
+    }
+
     /** {@code .zst}, or {@code .zst.pgp} when encrypting. */
     public String suffix() {
         return ".zst" + (encryptor == null ? "" : ".pgp");

@@ -3,7 +3,6 @@ package dev.backstop.pipeline;
 import java.io.FilterInputStream;
 import java.io.IOException;
 import java.io.InputStream;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Iterator;
 import org.bouncycastle.openpgp.PGPEncryptedDataList;
@@ -25,20 +24,79 @@ import org.bouncycastle.openpgp.operator.bc.BcPublicKeyDataDecryptorFactory;
  * protection (MDC) at the end: a stream that was altered fails with a specific reason.
  */
 public final class OpenPgpDecryptor {
-    private final PGPSecretKeyRingCollection keys;
-    private final char[] passphrase;
+    /** Every encryption key of the file, unlocked once with the passphrase, by key id. */
+    private final java.util.Map<Long, PGPPrivateKey> keys;
 
-    private OpenPgpDecryptor(PGPSecretKeyRingCollection keys, char[] passphrase) {
+    private OpenPgpDecryptor(java.util.Map<Long, PGPPrivateKey> keys) {
         this.keys = keys;
-        this.passphrase = passphrase;
     }
 
+    /**
+     * Reads the secret key and unlocks it with the passphrase at once, so a wrong passphrase, a
+     * public key given in its place, or a missing file is an error naming the configuration key
+     * at start (and in {@code check}), never a restore that fails halfway.
+     */
     public static OpenPgpDecryptor fromKeyFile(Path file, String passphrase) throws IOException {
-        try (InputStream in = PGPUtil.getDecoderStream(Files.newInputStream(file))) {
-            return new OpenPgpDecryptor(new PGPSecretKeyRingCollection(in, new BcKeyFingerprintCalculator()),
-                    passphrase.toCharArray());
+        PGPSecretKeyRingCollection rings;
+        try (InputStream in = PGPUtil.getDecoderStream(KeyFiles.open("encryption.privateKeyFile", file))) {
+            rings = new PGPSecretKeyRingCollection(in, new BcKeyFingerprintCalculator());
         } catch (PGPException | RuntimeException e) {
-            throw new IOException("encryption.privateKeyFile " + file + " is not an OpenPGP secret key: " + e.getMessage(), e);
+            String why = String.valueOf(e.getMessage());
+            throw new IOException(why.contains("PGPPublicKeyRing") || why.contains("public key")
+                    ? "encryption.privateKeyFile " + file + " holds a public key, not a secret key (export the secret key with "
+                            + "gpg --export-secret-keys --armor KEYID)"
+                    : "encryption.privateKeyFile " + file + " is not an OpenPGP secret key: " + why, e);
+        }
+        java.util.Map<Long, PGPPrivateKey> unlocked = new java.util.HashMap<>();
+        Iterator<org.bouncycastle.openpgp.PGPSecretKeyRing> ringIterator = rings.getKeyRings();
+        while (ringIterator.hasNext()) {
+            Iterator<PGPSecretKey> secrets = ringIterator.next().getSecretKeys();
+            while (secrets.hasNext()) {
+                PGPSecretKey secret = secrets.next();
+                if (!secret.getPublicKey().isEncryptionKey() || secret.isPrivateKeyEmpty()) {
+                    continue;
+                }
+                try {
+                    unlocked.put(secret.getKeyID(), secret.extractPrivateKey(new BcPBESecretKeyDecryptorBuilder(
+                            new BcPGPDigestCalculatorProvider()).build(passphrase.toCharArray())));
+                } catch (PGPException e) {
+                    throw new IOException((passphrase.isEmpty() ? "encryption.privateKeyFile " + file + " is protected by a "
+                            + "passphrase and encryption.privateKeyPassphrase is empty"
+                            : "encryption.privateKeyPassphrase does not unlock encryption.privateKeyFile " + file
+                                    + " (wrong passphrase)"), e);
+                }
+            }
+        }
+        if (unlocked.isEmpty()) {
+            throw new IOException("encryption.privateKeyFile " + file + " holds no secret encryption key");
+        }
+        return new OpenPgpDecryptor(java.util.Map.copyOf(unlocked));
+    }
+
+    /**
+     * Whether this key decrypts what {@code encryptor} encrypts: a probe is encrypted to the
+     * recipient and decrypted here. False means the private key is another key's (a host that
+     * keeps an old key for old snapshots after a rotation is one honest reason).
+     */
+    public boolean decrypts(OpenPgpEncryptor encryptor) throws IOException {
+        byte[] probe = "backstop check".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        java.io.ByteArrayOutputStream sealed = new java.io.ByteArrayOutputStream();
+        try (java.io.OutputStream out = encryptor.encrypt(sealed)) {
+            out.write(probe);
+        }
+        try (InputStream clear = decrypt(new java.io.ByteArrayInputStream(sealed.toByteArray()))) {
+            return java.util.Arrays.equals(clear.readAllBytes(), probe);
+        } catch (NotForThisKeyException e) {
+            return false;
+        }
+    }
+
+    /** The message was encrypted to a key this host does not hold. */
+    public static final class NotForThisKeyException extends IOException {
+        private static final long serialVersionUID = 1L;
+
+        NotForThisKeyException(String message) {
+            super(message);
         }
     }
 
@@ -51,12 +109,10 @@ public final class OpenPgpDecryptor {
             Iterator<?> candidates = list.getEncryptedDataObjects();
             while (candidates.hasNext()) {
                 if (candidates.next() instanceof PGPPublicKeyEncryptedData data) {
-                    PGPSecretKey secret = keys.getSecretKey(data.getKeyID());
-                    if (secret == null) {
+                    PGPPrivateKey key = keys.get(data.getKeyID());
+                    if (key == null) {
                         continue;
                     }
-                    PGPPrivateKey key = secret.extractPrivateKey(new BcPBESecretKeyDecryptorBuilder(new BcPGPDigestCalculatorProvider())
-                            .build(passphrase));
                     InputStream clear = data.getDataStream(new BcPublicKeyDataDecryptorFactory(key));
                     Object literal = new BcPGPObjectFactory(clear).nextObject();
                     if (!(literal instanceof PGPLiteralData literalData)) {
@@ -65,7 +121,7 @@ public final class OpenPgpDecryptor {
                     return new Verifying(literalData.getInputStream(), data);
                 }
             }
-            throw new IOException("the snapshot is not encrypted to the configured private key (encryption.privateKeyFile)");
+            throw new NotForThisKeyException("the object is not encrypted to the configured private key (encryption.privateKeyFile)");
         } catch (PGPException e) {
             throw new IOException("cannot decrypt: " + e.getMessage(), e);
         } catch (ClassCastException | NullPointerException e) {

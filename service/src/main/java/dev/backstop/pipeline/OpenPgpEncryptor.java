@@ -41,7 +41,7 @@ public final class OpenPgpEncryptor {
 
     /** Reads the recipient's public key; fails with a message naming the file when it is unusable. */
     public static OpenPgpEncryptor fromKeyFile(Path file) throws IOException {
-        try (InputStream in = PGPUtil.getDecoderStream(Files.newInputStream(file))) {
+        try (InputStream in = PGPUtil.getDecoderStream(KeyFiles.open("encryption.recipientKeyFile", file))) {
             PGPPublicKeyRingCollection rings = new PGPPublicKeyRingCollection(in, new BcKeyFingerprintCalculator());
             Iterator<PGPPublicKeyRing> ringIterator = rings.getKeyRings();
             while (ringIterator.hasNext()) {

@@ -28,6 +28,15 @@ public interface SnapshotSource {
     void checkReachable() throws Exception;
 
     /**
+     * For {@code check} only (it may start processes and connect): every tool a snapshot, a
+     * restore and a drill of this source will run is present, fits the server's version, and
+     * connects with the source's settings. Changes nothing.
+     */
+    default java.util.List<ToolCheck> checkTools() {
+        return java.util.List.of();
+    }
+
+    /**
      * Conditions of this source beyond reachability, for {@code /health/detailed}; observed on the
      * health monitor's schedule, so they must answer from memory, not by asking the source.
      */

@@ -119,8 +119,10 @@ class WalArchiveS3Test {
         snapshot(app);
         cluster.sql("INSERT INTO orders SELECT generate_series(101, 200)", "SELECT pg_switch_wal()");
         awaitCovered(app, Instant.now());
-        List<String> wal = keys().stream().filter(k -> k.startsWith("main/wal/00000001/")).toList();
+        List<String> wal = keys().stream().filter(k -> k.startsWith("main/wal/00000001/") && !k.endsWith(".digest.json")).toList();
         assertThat(wal).isNotEmpty().allMatch(k -> k.endsWith(".zst.pgp"));
+        assertThat(keys()).as("each immutable segment has its digest record, which names no content").contains(
+                wal.stream().filter(k -> !k.contains(".partial")).findFirst().orElseThrow() + ".digest.json");
         String segment = wal.stream().filter(k -> !k.contains(".partial")).findFirst().orElseThrow();
         java.nio.file.Files.write(dir.resolve("segment.zst.pgp"), s3.blobStore().getBlob(BUCKET, segment).getPayload().openStream()
                 .readAllBytes());

@@ -26,19 +26,27 @@ public final class ClusterApps implements AutoCloseable {
     public final TestCluster cluster;
     public final Path dir;
     public final YamlApps apps;
+    /** The postgres role's password on a cluster that asks for one (scram-sha-256); null with trust. */
+    public final String password;
     private final List<PgServer> restored = new ArrayList<>();
 
-    private ClusterApps(TestCluster cluster, Path dir) {
+    private ClusterApps(TestCluster cluster, Path dir, String password) {
         this.cluster = cluster;
         this.dir = dir;
+        this.password = password;
         this.apps = new YamlApps(dir);
     }
 
     /** A cluster started with {@code settings} (postgresql.conf lines) and an empty directory named after {@code prefix}. */
     public static ClusterApps start(String prefix, String... settings) throws Exception {
-        TestCluster cluster = TestCluster.start(settings);
+        return startWithPassword(prefix, null, settings);
+    }
+
+    /** As {@link #start}, on a cluster where every connection, replication too, needs {@code password} (scram-sha-256). */
+    public static ClusterApps startWithPassword(String prefix, String password, String... settings) throws Exception {
+        TestCluster cluster = TestCluster.startWithPassword(password, settings);
         try {
-            return new ClusterApps(cluster, TestCluster.openDirectory(prefix));
+            return new ClusterApps(cluster, TestCluster.openDirectory(prefix), password);
         } catch (Exception e) {
             cluster.close();
             throw e;
@@ -48,7 +56,7 @@ public final class ClusterApps implements AutoCloseable {
     /** The {@code sources[]} entry of source {@code main} on the test cluster, with further {@code keys} ("k: v, ..."). */
     public String source(String keys) {
         return "  - {type: postgres-cluster, name: main, port: " + cluster.port() + ", user: postgres, binDirectory: " + TestCluster.BIN
-                + (keys.isEmpty() ? "" : ", " + keys) + "}\n";
+                + (password == null ? "" : ", password: \"" + password + "\"") + (keys.isEmpty() ? "" : ", " + keys) + "}\n";
     }
 
     /** Starts the service with the filesystem target and {@link #source(String)}. */
@@ -124,7 +132,7 @@ public final class ClusterApps implements AutoCloseable {
         Shell.run(work, String.join(" ", TestCluster.tools().asServerUser(List.of("env",
                 "PATH=" + TestCluster.BIN + ":/usr/bin:/bin", "bash", "-euo", "pipefail", "recover.sh"))));
         PgServer server = restored(work.resolve("restored"), port);
-        server.awaitReady("postgres", null, true, Duration.ofSeconds(120));
+        server.awaitReady("postgres", password, true, Duration.ofSeconds(120));
         return server;
     }
 

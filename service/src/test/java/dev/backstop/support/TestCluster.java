@@ -14,7 +14,6 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
 import java.util.List;
-import java.util.Map;
 
 /**
  * A private PostgreSQL 15 cluster for one test: {@code initdb} into a fresh directory, started
@@ -29,20 +28,40 @@ public final class TestCluster implements AutoCloseable {
     private final Path root;
     private final PgTools tools;
     private final PgServer server;
+    private final String password;
 
-    private TestCluster(Path root, PgTools tools, PgServer server) {
+    private TestCluster(Path root, PgTools tools, PgServer server, String password) {
         this.root = root;
         this.tools = tools;
         this.server = server;
+        this.password = password;
     }
 
     public static TestCluster start(String... settings) throws IOException {
+        return startWithPassword(null, settings);
+    }
+
+    /**
+     * A cluster whose every connection, replication included, needs the {@code postgres} role's
+     * password ({@code scram-sha-256}, as the README tells operators to set up), or trust
+     * authentication when {@code password} is null.
+     */
+    public static TestCluster startWithPassword(String password, String... settings) throws IOException {
         Path root = openDirectory("backstop-cluster");
         PgTools tools = new PgTools(BIN, OS_USER);
         tools.handOver(root);
         Path data = root.resolve("data");
-        PgTools.run(tools.asServerUser(List.of(tools.tool("initdb"), "-D", data.toString(), "-U", "postgres", "-A", "trust", "-E",
-                "UTF8", "--no-sync")), Map.of(), 120);
+        List<String> initdb = new java.util.ArrayList<>(List.of(tools.tool("initdb"), "-D", data.toString(), "-U", "postgres", "-E",
+                "UTF8", "--no-sync"));
+        if (password == null) {
+            initdb.addAll(List.of("-A", "trust"));
+        } else {
+            Path pwfile = root.resolve("pwfile");
+            Files.writeString(pwfile, password + "\n");
+            tools.handOver(pwfile);
+            initdb.addAll(List.of("-A", "scram-sha-256", "--pwfile=" + pwfile));
+        }
+        tools.run(tools.asServerUser(initdb), 120);
         int port = freePort();
         StringBuilder conf = new StringBuilder("\nport = " + port + "\nlisten_addresses = '127.0.0.1'\n"
                 + "unix_socket_directories = ''\nfsync = off\nmax_wal_senders = 10\nmax_replication_slots = 10\n");
@@ -50,10 +69,10 @@ public final class TestCluster implements AutoCloseable {
             conf.append(setting).append('\n');
         }
         Files.writeString(data.resolve("postgresql.conf"), conf, java.nio.file.StandardOpenOption.APPEND);
-        TestCluster cluster = new TestCluster(root, tools, new PgServer(tools, data, port));
+        TestCluster cluster = new TestCluster(root, tools, new PgServer(tools, data, port), password);
         try {
             cluster.server.start();
-            cluster.server.awaitReady("postgres", null, false, Duration.ofSeconds(120));
+            cluster.server.awaitReady("postgres", password, false, Duration.ofSeconds(120));
         } catch (IOException | RuntimeException e) {
             cluster.close();
             throw e;
@@ -82,12 +101,16 @@ public final class TestCluster implements AutoCloseable {
         return server.port();
     }
 
+    public PgServer server() {
+        return server;
+    }
+
     public Path dataDirectory() {
         return server.dataDirectory();
     }
 
     public Connection connect() throws SQLException {
-        return server.connect("postgres", "postgres", null);
+        return server.connect("postgres", "postgres", password);
     }
 
     public void sql(String... statements) throws SQLException {
@@ -99,7 +122,7 @@ public final class TestCluster implements AutoCloseable {
     }
 
     public long count(String query) throws SQLException {
-        return count(server, query);
+        return count(server, password, query);
     }
 
     /** The server's clock: taken between two statements, a time after the first committed and before the second began. */
@@ -112,7 +135,12 @@ public final class TestCluster implements AutoCloseable {
 
     /** The single number a query returns, on any server. */
     public static long count(PgServer on, String query) throws SQLException {
-        try (Connection c = on.connect("postgres", "postgres", null); Statement s = c.createStatement();
+        return count(on, null, query);
+    }
+
+    /** The single number a query returns, on a server that wants {@code password} (null: trust). */
+    public static long count(PgServer on, String password, String query) throws SQLException {
+        try (Connection c = on.connect("postgres", "postgres", password); Statement s = c.createStatement();
                 var r = s.executeQuery(query)) {
             r.next();
             return r.getLong(1);
@@ -129,10 +157,10 @@ public final class TestCluster implements AutoCloseable {
         Files.writeString(signal, "");
         tools.handOver(signal);
         server.start();
-        server.awaitReady("postgres", null, false, Duration.ofSeconds(120));
-        PgTools.run(tools.asServerUser(List.of(tools.tool("pg_ctl"), "-D", server.dataDirectory().toString(), "-w", "-t", "120",
-                "promote")), Map.of(), 150);
-        server.awaitReady("postgres", null, true, Duration.ofSeconds(120));
+        server.awaitReady("postgres", password, false, Duration.ofSeconds(120));
+        tools.run(tools.asServerUser(List.of(tools.tool("pg_ctl"), "-D", server.dataDirectory().toString(), "-w", "-t", "120",
+                "promote")), 150);
+        server.awaitReady("postgres", password, true, Duration.ofSeconds(120));
         return (int) count("SELECT ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::int");
     }
 

@@ -11,15 +11,22 @@ import java.util.concurrent.TimeUnit;
 /** A throw-away GnuPG home with one key pair, driven through the real gpg binary. */
 public final class TestGpg implements AutoCloseable {
     private final Path home;
+    private final String passphrase;
 
-    private TestGpg(Path home) {
+    private TestGpg(Path home, String passphrase) {
         this.home = home;
+        this.passphrase = passphrase;
     }
 
     /** Generates a default (ed25519 + cv25519) key pair without a passphrase. */
     public static TestGpg create() throws IOException, InterruptedException {
+        return create("");
+    }
+
+    /** Generates a default key pair protected by {@code passphrase}, as an operator's restore key is. */
+    public static TestGpg create(String passphrase) throws IOException, InterruptedException {
         Path home = Files.createTempDirectory("backstop-gpg", PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
-        TestGpg gpg = new TestGpg(home);
+        TestGpg gpg = new TestGpg(home, passphrase);
         // gpg starts an agent daemon per home; a run cut short (a killed build) must not leave it behind.
         Runtime.getRuntime().addShutdownHook(new Thread(gpg::killAgent, "gpg-agent-kill"));
         gpg.run("--quick-gen-key", "Backstop Test <test@backstop.invalid>", "default", "default", "never");
@@ -36,7 +43,7 @@ public final class TestGpg implements AutoCloseable {
         return file;
     }
 
-    /** Exports the secret key (no passphrase), as an operator would put it on a host that restores. */
+    /** Exports the secret key (protected as it was generated), as an operator would put it on a host that restores. */
     public Path exportSecretKey(Path file) throws IOException, InterruptedException {
         run("--armor", "--output", file.toString(), "--export-secret-keys", "test@backstop.invalid");
         return file;
@@ -58,7 +65,7 @@ public final class TestGpg implements AutoCloseable {
 
     public String run(String... args) throws IOException, InterruptedException {
         List<String> command = new ArrayList<>(List.of("gpg", "--homedir", home.toString(), "--batch", "--yes",
-                "--pinentry-mode", "loopback", "--passphrase", ""));
+                "--pinentry-mode", "loopback", "--passphrase", passphrase));
         command.addAll(List.of(args));
         Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
         String output = new String(process.getInputStream().readAllBytes());

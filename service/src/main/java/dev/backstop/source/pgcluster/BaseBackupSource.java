@@ -79,9 +79,7 @@ final class BaseBackupSource implements SnapshotSource {
 
     @Override
     public SourceReport writeTo(OutputStream out) throws IOException {
-        ProcessBuilder builder = new ProcessBuilder(command());
-        builder.environment().remove("PGPASSWORD");
-        builder.environment().putAll(config.clientEnvironment());
+        ProcessBuilder builder = tools.processes().builder(command());
         Process process;
         java.time.Instant startedAt = java.time.Instant.now();
         try {
@@ -164,6 +162,67 @@ final class BaseBackupSource implements SnapshotSource {
                         + " is not supported by postgres-cluster (15 or newer)");
             }
         }
+    }
+
+    /** Client tools: a newer major version serves an older server. */
+    private static final List<String> CLIENT_TOOLS = List.of("pg_basebackup", "pg_receivewal");
+    /** Tools that read or run the server's own files: a restore and a drill need exactly the server's major version. */
+    private static final List<String> SERVER_TOOLS = List.of("pg_ctl", "postgres", "pg_waldump");
+
+    /**
+     * Every tool a base backup, the WAL archive, a restore and a drill run is in {@code binDirectory}
+     * with a major version that fits the server's, and pg_receivewal connects for replication with
+     * the source's settings (asked to drop a slot that does not exist: the answer comes after
+     * authentication, and nothing changes).
+     */
+    @Override
+    public List<dev.backstop.source.ToolCheck> checkTools() {
+        List<dev.backstop.source.ToolCheck> checks = new java.util.ArrayList<>();
+        int server;
+        try (Connection c = replicationConnection(config)) {
+            server = c.getMetaData().getDatabaseMajorVersion();
+        } catch (SQLException e) {
+            return List.of(dev.backstop.source.ToolCheck.failed("server", "cannot connect for replication as " + config.user() + ": "
+                    + e.getMessage()));
+        }
+        for (String tool : java.util.stream.Stream.concat(CLIENT_TOOLS.stream(), SERVER_TOOLS.stream()).toList()) {
+            java.nio.file.Path path = tools.bin().resolve(tool);
+            if (!java.nio.file.Files.isExecutable(path)) {
+                checks.add(dev.backstop.source.ToolCheck.failed(tool, path + " is missing (sources[" + config.name()
+                        + "].binDirectory): " + (SERVER_TOOLS.contains(tool) ? "restores and drills need it" : "archiving needs it")));
+                continue;
+            }
+            String version = tools.version(tool);
+            int major;
+            try {
+                major = Integer.parseInt(version.replaceAll("^(\\d+).*", "$1"));
+            } catch (NumberFormatException e) {
+                checks.add(dev.backstop.source.ToolCheck.failed(tool, path + ": " + version));
+                continue;
+            }
+            boolean fits = SERVER_TOOLS.contains(tool) ? major == server : major >= server;
+            checks.add(fits ? dev.backstop.source.ToolCheck.ok(tool, version + " (server " + server + ")")
+                    : dev.backstop.source.ToolCheck.failed(tool, path + " is version " + version + ", the server " + server + ": "
+                            + (SERVER_TOOLS.contains(tool) ? "a restore needs the server's own major version"
+                                    : "it must not be older than the server") + " (sources[" + config.name() + "].binDirectory)"));
+        }
+        String slot = "backstop_check_" + Long.toHexString(java.util.concurrent.ThreadLocalRandom.current().nextLong() & Long.MAX_VALUE);
+        List<String> probe = List.of(tools.tool("pg_receivewal"), "--host=" + config.host(), "--port=" + config.port(),
+                "--username=" + config.user(), "--no-password", "--drop-slot", "--slot=" + slot);
+        try {
+            tools.run(probe, 60);
+            checks.add(connects());
+        } catch (IOException e) {
+            checks.add(String.valueOf(e.getMessage()).contains("does not exist") ? connects()
+                    : dev.backstop.source.ToolCheck.failed("pg_receivewal", "cannot connect for replication with sources["
+                            + config.name() + "]'s settings: " + e.getMessage()));
+        }
+        return checks;
+    }
+
+    private dev.backstop.source.ToolCheck connects() {
+        return dev.backstop.source.ToolCheck.ok("pg_receivewal", "connects for replication as " + config.user()
+                + " (pg_basebackup uses the same connection)");
     }
 
     static Connection replicationConnection(ClusterSourceFactory config) throws SQLException {

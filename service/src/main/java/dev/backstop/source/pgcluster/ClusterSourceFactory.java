@@ -15,7 +15,6 @@ import jakarta.validation.constraints.NotBlank;
 import jakarta.validation.constraints.NotNull;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -157,30 +156,22 @@ public final class ClusterSourceFactory extends SourceSettings {
         return password;
     }
 
-    /** PGPASSWORD / PGPASSFILE for the client tools. */
-    Map<String, String> clientEnvironment() {
-        Map<String, String> env = new java.util.HashMap<>();
-        env.put("PGAPPNAME", "backstop");
-        if (password != null) {
-            env.put("PGPASSWORD", password);
-        }
-        if (passfile != null) {
-            env.put("PGPASSFILE", passfile.toAbsolutePath().toString());
-        }
-        return env;
+    /** How this source's processes start: with its PGPASSWORD / PGPASSFILE, whichever tool it is. */
+    dev.backstop.source.SourceProcesses processes() {
+        return dev.backstop.source.SourceProcesses.postgres(password, passfile);
     }
 
     /** The client and server tools; {@code pg_config --bindir} is asked once. */
     synchronized PgTools tools() {
         if (tools == null) {
-            tools = new PgTools(binDirectory == null ? defaultBinDirectory() : binDirectory, osUser);
+            tools = new PgTools(binDirectory == null ? defaultBinDirectory() : binDirectory, osUser, processes());
         }
         return tools;
     }
 
     private static Path defaultBinDirectory() {
         try {
-            String out = PgTools.run(List.of("pg_config", "--bindir"), Map.of(), 30).trim();
+            String out = dev.backstop.source.SourceProcesses.NONE.run(List.of("pg_config", "--bindir"), 30).trim();
             Path bin = Path.of(out);
             if (java.nio.file.Files.isExecutable(bin.resolve("pg_ctl"))) {
                 return bin;

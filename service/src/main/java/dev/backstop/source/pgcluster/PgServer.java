@@ -1,5 +1,6 @@
 package dev.backstop.source.pgcluster;
 
+import dev.backstop.source.SourceProcesses;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -12,7 +13,6 @@ import java.sql.Statement;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
-import java.util.Map;
 import java.util.Properties;
 
 /**
@@ -24,6 +24,8 @@ public final class PgServer {
     public static final String LOG = "backstop-server.log";
     private static final Duration START_GRACE = Duration.ofSeconds(30);
 
+    /** The server gets no client connection environment: it connects to nothing, and a password in its environment would outlive the restore. */
+    private static final SourceProcesses SERVER = SourceProcesses.NONE;
     private final PgTools tools;
     private final Path dataDirectory;
     private final int port;
@@ -44,14 +46,14 @@ public final class PgServer {
 
     /** Starts the server without waiting; {@link #awaitReady} waits. */
     public void start() throws IOException {
-        PgTools.run(tools.asServerUser(List.of(tools.tool("pg_ctl"), "-D", dataDirectory.toString(), "-l",
-                dataDirectory.resolve(LOG).toString(), "-W", "start")), Map.of(), 120);
+        SERVER.run(tools.asServerUser(List.of(tools.tool("pg_ctl"), "-D", dataDirectory.toString(), "-l",
+                dataDirectory.resolve(LOG).toString(), "-W", "start")), 120);
     }
 
     /** Whether a postmaster runs on the data directory ({@code pg_ctl status}). */
     public boolean running() {
         try {
-            PgTools.run(tools.asServerUser(List.of(tools.tool("pg_ctl"), "-D", dataDirectory.toString(), "status")), Map.of(), 30);
+            SERVER.run(tools.asServerUser(List.of(tools.tool("pg_ctl"), "-D", dataDirectory.toString(), "status")), 30);
             return true;
         } catch (IOException e) {
             return false;
@@ -110,8 +112,8 @@ public final class PgServer {
     /** Stops the server: {@code fast} (clean, checkpointed) or {@code immediate}. Nothing when it is not running. */
     public void stop(String mode) throws IOException {
         if (running()) {
-            PgTools.run(tools.asServerUser(List.of(tools.tool("pg_ctl"), "-D", dataDirectory.toString(), "-m", mode, "-w", "-t",
-                    "300", "stop")), Map.of(), 330);
+            SERVER.run(tools.asServerUser(List.of(tools.tool("pg_ctl"), "-D", dataDirectory.toString(), "-m", mode, "-w", "-t",
+                    "300", "stop")), 330);
         }
     }
 

@@ -1,8 +1,7 @@
 package dev.backstop.source.pgcluster;
 
-import dev.backstop.source.StderrTail;
+import dev.backstop.source.SourceProcesses;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
@@ -12,8 +11,6 @@ import java.nio.file.attribute.UserPrincipal;
 import java.nio.file.attribute.UserPrincipalLookupService;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
-import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
 /**
@@ -25,12 +22,22 @@ import java.util.stream.Stream;
 public final class PgTools {
     private final Path bin;
     private final String osUser;
+    private final SourceProcesses processes;
     private String primaryGroup;
 
-    /** @param osUser the user servers run as when this process is root; ignored otherwise */
+    /** Tools that connect to nothing of a source's (tests, scratch clusters). */
     public PgTools(Path bin, String osUser) {
+        this(bin, osUser, SourceProcesses.NONE);
+    }
+
+    /**
+     * @param osUser the user servers run as when this process is root; ignored otherwise
+     * @param processes how the source's processes are started (its connection environment)
+     */
+    public PgTools(Path bin, String osUser, SourceProcesses processes) {
         this.bin = bin;
         this.osUser = osUser;
+        this.processes = processes;
     }
 
     public Path bin() {
@@ -84,80 +91,33 @@ public final class PgTools {
     }
 
     private String primaryGroup() throws IOException {
-        return run(List.of("id", "-gn", osUser), Map.of(), 30).trim();
+        return SourceProcesses.NONE.run(List.of("id", "-gn", osUser), 30).trim();
     }
 
     /** Whether {@code osUser} could reach (traverse into) a directory: PostgreSQL needs every parent of its data directory. */
     public boolean serverUserCanEnter(Path dir) {
         try {
-            run(asServerUser(List.of("test", "-x", dir.toString())), Map.of(), 30);
+            SourceProcesses.NONE.run(asServerUser(List.of("test", "-x", dir.toString())), 30);
             return true;
         } catch (IOException e) {
             return false;
         }
     }
 
-    /** Runs a command to its end; returns stdout, throws with stderr when it fails. */
-    public static String run(List<String> command, Map<String, String> env, int timeoutSeconds) throws IOException {
-        ProcessBuilder builder = new ProcessBuilder(command);
-        builder.environment().putAll(env);
-        Process process = builder.start();
-        StderrTail stderr = new StderrTail(process.getErrorStream(), command.get(0) + "-stderr");
-        stderr.start();
-        try {
-            String out = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-            if (!process.waitFor(timeoutSeconds, TimeUnit.SECONDS)) {
-                process.destroyForcibly();
-                throw new IOException(String.join(" ", command) + " did not finish in " + timeoutSeconds + " s");
-            }
-            stderr.join(5_000);
-            if (process.exitValue() != 0) {
-                throw new IOException(Path.of(command.get(command.get(0).equals("runuser") ? 4 : 0)).getFileName()
-                        + " exited with status " + process.exitValue() + ": " + stderr.text());
-            }
-            return out;
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            process.destroyForcibly();
-            throw new IOException("interrupted while running " + command.get(0), e);
-        }
+    /** The processes of this source: every one started with its connection environment. */
+    public SourceProcesses processes() {
+        return processes;
     }
 
-    /**
-     * Runs a command to its end, handing each line of its stdout to {@code lines}, whatever its exit
-     * status (pg_waldump ends with an error at the end of WAL). TZ is UTC, so pg_waldump prints
-     * times in UTC whatever the service's zone.
-     */
-    public static void linesIgnoringExit(List<String> command, int timeoutSeconds, java.util.function.Consumer<String> lines)
-            throws IOException {
-        ProcessBuilder builder = new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.DISCARD);
-        builder.environment().put("TZ", "UTC");
-        Process process = builder.start();
-        try {
-            try (java.io.BufferedReader out = new java.io.BufferedReader(
-                    new java.io.InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
-                for (String line = out.readLine(); line != null; line = out.readLine()) {
-                    lines.accept(line);
-                }
-            }
-            if (!process.waitFor(timeoutSeconds, TimeUnit.SECONDS)) {
-                process.destroyForcibly();
-                throw new IOException(String.join(" ", command) + " did not finish in " + timeoutSeconds + " s");
-            }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IOException("interrupted while running " + command.get(0), e);
-        } finally {
-            if (process.isAlive()) {
-                process.destroyForcibly();
-            }
-        }
+    /** Runs a command (with the source's environment) to its end; returns stdout, throws with stderr when it fails. */
+    public String run(List<String> command, int timeoutSeconds) throws IOException {
+        return processes.run(command, timeoutSeconds);
     }
 
     /** {@code <tool> --version}, e.g. "15.19". */
     public String version(String name) {
         try {
-            String out = run(List.of(tool(name), "--version"), Map.of(), 30).trim();
+            String out = SourceProcesses.NONE.run(List.of(tool(name), "--version"), 30).trim();
             java.util.regex.Matcher m = java.util.regex.Pattern.compile("\\(PostgreSQL\\)\\s+(\\S+)").matcher(out);
             return m.find() ? m.group(1) : out;
         } catch (IOException e) {

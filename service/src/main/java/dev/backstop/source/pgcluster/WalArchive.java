@@ -227,35 +227,142 @@ final class WalArchive {
     }
 
     /**
-     * Stores a local WAL file under {@code key} and reads it back: the stored object must decode to
-     * exactly the file's bytes. With {@code immutable}, an existing object is never overwritten: the
-     * same content is fine ("already archived"), other content a {@link ConflictException}.
-     * Returns the raw SHA-256.
+     * What was stored under an immutable WAL key, recorded beside it ({@code <key>.digest.json},
+     * plain JSON, no data): the SHA-256 of the file's bytes and, once stored, of the stored
+     * (compressed, maybe encrypted) bytes. A later pass that finds the object already stored
+     * compares through this record, so the archive never needs the private key (OpenPGP output
+     * differs at every encryption: re-encrypting to compare is no use).
+     */
+    record StoredDigest(String plainSha256, long plainBytes, String storedSha256, long storedBytes) {}
+
+    static String digestKey(String key) {
+        return key + ".digest.json";
+    }
+
+    StoredDigest storedDigest(String key) throws IOException {
+        try (InputStream in = target.open(digestKey(key))) {
+            return JSON.readValue(in, StoredDigest.class);
+        } catch (NoSuchFileException e) {
+            return null;
+        }
+    }
+
+    private void writeDigest(String key, StoredDigest digest) throws IOException {
+        try (ObjectUpload upload = target.uploadReplacing(digestKey(key))) {
+            upload.write(JSON.writeValueAsBytes(digest));
+            upload.commit();
+        }
+    }
+
+    /**
+     * Stores a local WAL file under {@code key} and reads it back: the stored bytes must hash to
+     * exactly what was sent (the digest of the encoded stream as it went up), so no private key is
+     * needed. With {@code immutable}, an existing object is never overwritten: the same content
+     * (by the plaintext digest recorded when it was written) is fine ("already archived"), other
+     * content a {@link ConflictException}. Returns the plaintext SHA-256.
      */
     String store(Path file, String key, boolean immutable) throws IOException {
         if (immutable && target.exists(key)) {
             String local = sha256(file);
-            String stored = storedSha256(key);
+            String stored = storedPlainSha256(key);
             if (!stored.equals(local)) {
                 throw new ConflictException(key + " is already stored with different content (sha256 " + stored + ", local "
                         + local + "); it is never overwritten: another cluster's WAL may be archived under source " + source);
             }
             return local;
         }
-        // The digest is of the bytes that went up: a partial segment grows while it is read.
+        if (immutable) {
+            // Recorded before the object: a crash between the two leaves a record that the next
+            // pass can compare with, never an object that nothing here can read.
+            writeDigest(key, new StoredDigest(sha256(file), Files.size(file), null, -1));
+        }
+        // The digests are of the bytes that went up: a partial segment grows while it is read.
         MessageDigest sent = digest();
+        MessageDigest encoded = digest();
+        long plainBytes;
+        long storedBytes;
         try (ObjectUpload upload = immutable ? target.upload(key) : target.uploadReplacing(key)) {
-            try (InputStream in = new DigestInputStream(Files.newInputStream(file), sent); OutputStream encoded = codec.encode(upload)) {
-                in.transferTo(encoded);
+            CountingDigestStream out = new CountingDigestStream(upload, encoded);
+            try (InputStream in = new DigestInputStream(Files.newInputStream(file), sent); OutputStream encoder = codec.encode(out)) {
+                plainBytes = in.transferTo(encoder);
             }
+            storedBytes = out.count;
             upload.commit();
         }
         String local = HexFormat.of().formatHex(sent.digest());
-        String stored = storedSha256(key);
-        if (!stored.equals(local)) {
-            throw new IOException("read-back of " + key + " decoded to sha256 " + stored + ", but " + local + " was sent");
+        String storedSha = HexFormat.of().formatHex(encoded.digest());
+        String readBack = rawSha256(key);
+        if (!readBack.equals(storedSha)) {
+            throw new IOException("read-back of " + key + " hashed to sha256 " + readBack + ", but " + storedSha + " was sent");
+        }
+        if (immutable) {
+            writeDigest(key, new StoredDigest(local, plainBytes, storedSha, storedBytes));
         }
         return local;
+    }
+
+    /**
+     * The plaintext SHA-256 of a stored immutable object: from its digest record; for an object
+     * stored before records were written, by decoding it (which needs the private key only when
+     * it is encrypted).
+     */
+    private String storedPlainSha256(String key) throws IOException {
+        StoredDigest recorded = storedDigest(key);
+        if (recorded != null) {
+            if (recorded.storedSha256() != null && !rawSha256(key).equals(recorded.storedSha256())) {
+                throw new ConflictException(key + " no longer hashes to the sha256 recorded when it was stored ("
+                        + recorded.storedSha256() + "): the stored object was changed or damaged");
+            }
+            return recorded.plainSha256();
+        }
+        if (key.endsWith(".pgp") && !codec.canDecrypt()) {
+            throw new ConflictException(key + " is already stored without a digest record, and comparing it with the local "
+                    + "file would need the private key, which is not on this host; compare it on a host that has it, then delete "
+                    + "the stored object or the spool file");
+        }
+        MessageDigest sha = digest();
+        try (InputStream in = new DigestInputStream(codec.decode(target.open(key), key), sha)) {
+            in.transferTo(OutputStream.nullOutputStream());
+        }
+        return HexFormat.of().formatHex(sha.digest());
+    }
+
+    private String rawSha256(String key) throws IOException {
+        MessageDigest sha = digest();
+        try (InputStream in = new DigestInputStream(target.open(key), sha)) {
+            in.transferTo(OutputStream.nullOutputStream());
+        }
+        return HexFormat.of().formatHex(sha.digest());
+    }
+
+    /** Counts and hashes what goes to the upload; closing it leaves the upload open (commit follows). */
+    private static final class CountingDigestStream extends java.io.FilterOutputStream {
+        private final MessageDigest digest;
+        private long count;
+
+        CountingDigestStream(OutputStream out, MessageDigest digest) {
+            super(out);
+            this.digest = digest;
+        }
+
+        @Override
+        public void write(int b) throws IOException {
+            out.write(b);
+            digest.update((byte) b);
+            count++;
+        }
+
+        @Override
+        public void write(byte[] b, int off, int len) throws IOException {
+            out.write(b, off, len);
+            digest.update(b, off, len);
+            count += len;
+        }
+
+        @Override
+        public void close() throws IOException {
+            flush();
+        }
     }
 
     /** Downloads and decodes an object into a file (written beside it, then renamed). */
@@ -267,14 +374,6 @@ final class WalArchive {
         } finally {
             Files.deleteIfExists(temp);
         }
-    }
-
-    private String storedSha256(String key) throws IOException {
-        MessageDigest sha = digest();
-        try (InputStream in = new DigestInputStream(codec.decode(target.open(key), key), sha)) {
-            in.transferTo(OutputStream.nullOutputStream());
-        }
-        return HexFormat.of().formatHex(sha.digest());
     }
 
     static String sha256(Path file) throws IOException {

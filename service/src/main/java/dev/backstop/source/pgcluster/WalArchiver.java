@@ -339,7 +339,7 @@ final class WalArchiver implements Managed {
             try {
                 createSlot();
                 refreshStatus(); // another node may have archived since this one last did (it stood by, or was away)
-                Process process = new ProcessBuilder(command()).redirectOutput(ProcessBuilder.Redirect.DISCARD)
+                Process process = tools.processes().builder(command()).redirectOutput(ProcessBuilder.Redirect.DISCARD)
                         .redirectErrorStream(false).start();
                 process.getOutputStream().close();
                 receiver = process;
@@ -495,7 +495,7 @@ final class WalArchiver implements Managed {
             if (slotStale) {
                 List<String> drop = new ArrayList<>(connection("pg_receivewal"));
                 drop.addAll(List.of("--slot=" + config.slot(), "--drop-slot"));
-                PgTools.run(drop, config.clientEnvironment(), 60);
+                tools.run(drop, 60);
             }
             LOG.error("WAL archive of {}: the server no longer has the WAL after the archive's end ({}; spool held {}{}); streaming "
                     + "starts again from the server's position, the stretch in between is lost and recorded as a gap", config.name(),
@@ -519,7 +519,7 @@ final class WalArchiver implements Managed {
     private void createSlot() throws IOException {
         List<String> command = new ArrayList<>(connection("pg_receivewal"));
         command.addAll(List.of("--slot=" + config.slot(), "--create-slot", "--if-not-exists"));
-        PgTools.run(command, config.clientEnvironment(), 60);
+        tools.run(command, 60);
     }
 
     private List<String> connection(String tool) {

@@ -230,7 +230,7 @@ final class WalReplay implements AutoCloseable {
     private void transactions(List<Path> files, java.util.function.ObjLongConsumer<Instant> each) throws IOException {
         List<String> command = new ArrayList<>(List.of(tools.tool("pg_waldump"), "--rmgr=Transaction"));
         files.forEach(f -> command.add(f.toString()));
-        PgTools.linesIgnoringExit(command, 300, line -> {
+        tools.processes().lines(command, 300, line -> {
             Matcher m = TRANSACTION.matcher(line);
             if (m.find()) {
                 each.accept(LocalDateTime.parse(m.group(2), PG_TIME).toInstant(ZoneOffset.UTC), Wal.lsn(m.group(1)));

@@ -269,12 +269,7 @@ final class PostgresRestorer implements SourceRestorer {
             command.add("--jobs=" + jobs);
             command.add(file.toString());
         }
-        ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true);
-        builder.environment().remove("PGPASSWORD");
-        if (pg.password() != null) {
-            builder.environment().put("PGPASSWORD", pg.password());
-        }
-        Process process = builder.start();
+        Process process = pg.processes().builder(command).redirectErrorStream(true).start();
         running.add(process);
         CompletableFuture<String> output = CompletableFuture.supplyAsync(() -> {
             try {

@@ -117,6 +117,46 @@ public final class PostgresSource implements SnapshotSource {
         }
     }
 
+    /**
+     * pg_dump and pg_restore are there and not older than the server, and pg_dump connects with the
+     * source's settings (password or passfile as configured): a dump of no table, to nowhere.
+     */
+    @Override
+    public List<dev.backstop.source.ToolCheck> checkTools() {
+        List<dev.backstop.source.ToolCheck> checks = new ArrayList<>();
+        String server;
+        try {
+            server = serverVersion();
+        } catch (SQLException e) {
+            return List.of(dev.backstop.source.ToolCheck.failed("server", "cannot connect as " + config.user() + ": " + e.getMessage()));
+        }
+        for (String tool : List.of(config.pgDump(), config.pgDump().replaceAll("pg_dump$", "pg_restore"))) {
+            String name = java.nio.file.Path.of(tool).getFileName().toString();
+            try {
+                String out = config.processes().run(List.of(tool, "--version"), 30);
+                Matcher m = Pattern.compile("\\(PostgreSQL\\)\\s+(\\S+)").matcher(out);
+                String version = m.find() ? m.group(1) : out.strip();
+                checks.add(major(version) < major(server)
+                        ? dev.backstop.source.ToolCheck.failed(name, name + " " + version + " is older than the server (PostgreSQL "
+                                + server + "): install postgresql-client-" + major(server))
+                        : dev.backstop.source.ToolCheck.ok(name, version + " (server " + server + ")"));
+            } catch (IOException | IllegalArgumentException e) {
+                checks.add(dev.backstop.source.ToolCheck.failed(name, "cannot run '" + tool + "': " + e.getMessage()));
+            }
+        }
+        List<String> probe = new ArrayList<>(List.of(config.pgDump(), "--schema-only", "--no-password", "--host=" + config.host(),
+                "--port=" + config.port(), "--username=" + config.user(), "--dbname=" + config.database(),
+                "--table=backstop_check_no_such_table", "--file=/dev/null"));
+        try {
+            config.processes().run(probe, 60);
+            checks.add(dev.backstop.source.ToolCheck.ok("pg_dump", "connects to " + config.database() + " as " + config.user()));
+        } catch (IOException e) {
+            checks.add(dev.backstop.source.ToolCheck.failed("pg_dump", "cannot connect with sources[" + config.name() + "]'s settings: "
+                    + e.getMessage()));
+        }
+        return checks;
+    }
+
     List<String> command() {
         List<String> command = new ArrayList<>(List.of(config.pgDump(), "--format=custom", "--compress=0", "--no-password",
                 "--host=" + config.host(), "--port=" + config.port(), "--username=" + config.user(), "--dbname=" + config.database()));
@@ -128,16 +168,7 @@ public final class PostgresSource implements SnapshotSource {
     }
 
     private Process start(List<String> command) throws IOException {
-        ProcessBuilder builder = new ProcessBuilder(command);
-        Map<String, String> env = builder.environment();
-        env.remove("PGPASSWORD");
-        if (config.password() != null) {
-            env.put("PGPASSWORD", config.password());
-        }
-        if (config.passfile() != null) {
-            env.put("PGPASSFILE", config.passfile().toAbsolutePath().toString());
-        }
-        return builder.start();
+        return config.processes().builder(command).start();
     }
 
     @Override

@@ -104,6 +104,11 @@ public final class PostgresSourceFactory extends SourceSettings {
         return passfile;
     }
 
+    /** How this source's processes start (pg_dump, pg_restore): with its PGPASSWORD / PGPASSFILE. */
+    public dev.backstop.source.SourceProcesses processes() {
+        return dev.backstop.source.SourceProcesses.postgres(password, passfile);
+    }
+
     public String pgDump() {
         return pgDump;
     }
