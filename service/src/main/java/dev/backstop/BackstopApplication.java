@@ -40,7 +40,6 @@ import io.dropwizard.auth.AuthValueFactoryProvider;
 import io.dropwizard.auth.oauth.OAuthCredentialAuthFilter;
 import io.dropwizard.configuration.SubstitutingSourceProvider;
 import io.dropwizard.core.Application;
-import io.dropwizard.core.cli.ServerCommand;
 import io.dropwizard.core.server.AbstractServerFactory;
 import io.dropwizard.core.server.DefaultServerFactory;
 import io.dropwizard.core.server.ServerFactory;
@@ -74,7 +73,7 @@ public class BackstopApplication extends Application<BackstopConfiguration> {
     /** Dropwizard's server command, and our {@code check} in place of its config-only one. */
     @Override
     protected void addDefaultCommands(Bootstrap<BackstopConfiguration> bootstrap) {
-        bootstrap.addCommand(new ServerCommand<>(this));
+        bootstrap.addCommand(new dev.backstop.cli.ServeCommand(this));
         bootstrap.addCommand(new CheckCommand());
     }
 
@@ -139,7 +138,7 @@ public class BackstopApplication extends Application<BackstopConfiguration> {
         environment.admin().addTask(new RebuildCatalogTask(graph.rebuilder()));
         // "" is the servlet mapping of the context root alone: "/" itself, ahead of Dropwizard's menu at /*.
         environment.admin().addServlet("status", new dev.backstop.health.StatusPage(graph.config().sources(), graph.targets(),
-                graph.catalog().snapshots(), graph.catalog().restores(), graph.health(), graph.clock(),
+                graph.catalog().snapshots(), graph.catalog().restores(), graph.health(), graph.windows(), graph.clock(),
                 graph.config().scheduler().timeZone().getId(), graph.version(),
                 java.time.Duration.ofMillis(graph.config().healthMonitor().period().toMilliseconds()))).addMapping("");
         environment.admin().addServlet("prometheus", new PrometheusMetricsServlet(graph.prometheus()))

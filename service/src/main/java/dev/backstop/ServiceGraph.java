@@ -213,7 +213,8 @@ public record ServiceGraph(
         PrometheusRegistry prometheus = new PrometheusRegistry();
         JvmMetrics.builder().register(prometheus);
         prometheus.register(new DropwizardCollector(environment.metrics()));
-        ServiceGraph graph = new ServiceGraph(config, clock, version, clock.instant(), node, catalog, tokens, Map.copyOf(targets),
+        ServiceGraph graph = new ServiceGraph(config, clock, version, clock.instant(), node, catalog, tokens,
+                java.util.Collections.unmodifiableMap(new LinkedHashMap<>(targets)), // in configuration order: the first is the primary
                 snapshots, restores, retention, verification, pruner, replicator, diskPressure,
                 new CatalogRebuilder(targets, catalog.snapshots(), environment.getObjectMapper()), sweeper,
                 health, prometheus, scheduler, threads, windows);

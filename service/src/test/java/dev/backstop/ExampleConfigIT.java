@@ -139,17 +139,18 @@ class ExampleConfigIT {
                 "-Ddw.sources[2].port=" + cluster.port(), "-Ddw.sources[2].walSpool=" + var + "/wal-spool/app-cluster");
     }
 
-    private Process start(Path config, String name, String... extra) throws Exception {
+    private Process start(Path config, String name, Map<String, String> moreEnv) throws Exception {
         List<String> command = new ArrayList<>(List.of("java"));
         command.addAll(overrides());
-        command.addAll(List.of(extra));
         command.addAll(List.of("-jar", JAR.toString(), "server", config.toString()));
         ProcessBuilder builder = new ProcessBuilder(command).directory(dir.toFile()).redirectErrorStream(true)
                 .redirectOutput(dir.resolve(name + ".log").toFile());
         builder.environment().putAll(env);
+        builder.environment().putAll(moreEnv);
         Process process = builder.start();
         services.add(process);
-        await().atMost(Duration.ofSeconds(120)).pollInterval(Duration.ofMillis(200)).until(() -> {
+        await().atMost(Duration.ofSeconds(120)).pollInterval(Duration.ofMillis(200))
+                .ignoreExceptionsInstanceOf(java.io.UncheckedIOException.class).until(() -> {
             assertThat(process.isAlive()).as("the service exited; log:\n%s", log(name)).isTrue();
             return Http.get(admin("/health/ready"), null).status() == 200;
         });
@@ -230,7 +231,7 @@ class ExampleConfigIT {
                 .containsPattern("(?m)^ok +source app-db pg_dump +connects to app as backstop_reader");
         assertThat(checked.exitValue()).as(checkOutput).isZero();
 
-        Process snapshots = start(config, "snapshot-host");
+        Process snapshots = start(config, "snapshot-host", Map.of());
         await().atMost(Duration.ofSeconds(90)).until(() -> coveredUntil().isAfter(Instant.EPOCH)); // WAL is archived
         JsonNode dump = snapshot("app-db");
         JsonNode files = snapshot("uploads");
@@ -261,7 +262,9 @@ class ExampleConfigIT {
                 .replace("  # privateKeyPassphrase:", "  privateKeyPassphrase:");
         assertThat(withKey).as("the example's private-key lines").isNotEqualTo(example).contains("privateKeyPassphrase: \"${");
         Files.writeString(restoreConfig, withKey);
-        start(restoreConfig, "restore-host");
+        // ... and env.example's BACKSTOP_KEY_PASSPHRASE line, which only a restoring host has.
+        assertThat(Files.readString(REPO.resolve("deployment/env.example"))).contains("# BACKSTOP_KEY_PASSPHRASE=");
+        start(restoreConfig, "restore-host", Map.of("BACKSTOP_KEY_PASSPHRASE", PASSPHRASE));
 
         restore("""
                 {"snapshotId": "%s", "mode": "new", "target": {"database": "app_copy"}}""".formatted(dump.get("id").asText()));

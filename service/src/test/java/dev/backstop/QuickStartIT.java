@@ -151,6 +151,21 @@ class QuickStartIT {
         assertThat(badConfig.output()).containsPattern("fail +config +.*maxConcurent").contains("1 checked, 1 failed")
                 .doesNotContain("\tat ");
 
+        // A forgotten config file is refused, not run on built-in defaults; every mistake is one line.
+        for (String[] args : new String[][] {{"check"}, {"rebuild-catalog"}, {"snapshots", "list"}, {"snapshot", "--source", "files"}}) {
+            Split noConfig = runJarSplit(args);
+            assertThat(noConfig.exitCode()).as(String.join(" ", args)).isNotZero();
+            assertThat(noConfig.stdout() + noConfig.stderr()).as(String.join(" ", args)).contains("no configuration file given")
+                    .doesNotContain("\tat ").doesNotContain("0 manifests");
+        }
+        Split zero = runJarSplit("snapshots", "list", "config.yml", "--limit", "0");
+        assertThat(zero.exitCode()).isNotZero();
+        assertThat(zero.stderr()).contains("backstop snapshots: --limit must be between 1 and 500, not 0");
+        Split missing = runJarSplit("server", "nope.yml");
+        assertThat(missing.exitCode()).isNotZero();
+        assertThat(missing.stderr().strip().lines().filter(l -> !l.isBlank()).toList()).as(missing.stderr()).hasSize(1)
+                .first().asString().startsWith("backstop server: ").contains("nope.yml");
+
         int app = freePort();
         int admin = freePort();
         process = startServer(app, admin);

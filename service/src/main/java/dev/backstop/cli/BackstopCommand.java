@@ -35,6 +35,7 @@ abstract class BackstopCommand extends ConfiguredCommand<BackstopConfiguration> 
     @Override
     protected final void run(Bootstrap<BackstopConfiguration> bootstrap, Namespace namespace, BackstopConfiguration config)
             throws Exception {
+        requireConfigFile(getName(), namespace);
         logsToStderr();
         execute(bootstrap, namespace, config);
     }
@@ -45,6 +46,18 @@ abstract class BackstopCommand extends ConfiguredCommand<BackstopConfiguration> 
     @Override
     public void onError(Cli cli, Namespace namespace, Throwable e) {
         cli.getStdErr().println("backstop " + getName() + ": " + oneLine(e));
+    }
+
+    /**
+     * Dropwizard runs a command without its file on built-in defaults (no sources, an empty
+     * catalog): for Backstop that answers wrongly ("0 manifests found", "unknown source"), so a
+     * command that needs a configuration refuses to run without one.
+     */
+    static void requireConfigFile(String command, Namespace namespace) {
+        if (namespace.getString("file") == null) {
+            throw new IllegalArgumentException("no configuration file given: java -jar backstop.jar " + command
+                    + " /etc/backstop/config.yml ...");
+        }
     }
 
     /** The failure as a person would say it: the messages down the cause chain, on one line. */

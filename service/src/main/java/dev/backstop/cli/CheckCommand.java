@@ -60,6 +60,7 @@ public final class CheckCommand extends ConfiguredCommand<BackstopConfiguration>
     @Override
     protected void run(Bootstrap<BackstopConfiguration> bootstrap, Namespace namespace, BackstopConfiguration config)
             throws Exception {
+        BackstopCommand.requireConfigFile(getName(), namespace);
         BackstopCommand.logsToStderr();
         List<Line> lines = check(bootstrap, config).stream().map(CheckCommand::explainInUse).toList();
         for (Line line : lines) {

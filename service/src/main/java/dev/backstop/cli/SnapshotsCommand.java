@@ -30,8 +30,8 @@ public final class SnapshotsCommand extends BackstopCommand {
         subparser.addArgument("action").choices("list").help("list: newest first");
         super.configure(subparser);
         subparser.addArgument("--source").help("only this source");
-        subparser.addArgument("--status").help("only this status: RUNNING, COMPLETED, FAILED, DELETED, PRUNED");
-        subparser.addArgument("--limit").type(Integer.class).setDefault(50).help("at most this many (default 50)");
+        subparser.addArgument("--status").help("only this status: RUNNING, COMPLETED, FAILED, CANCELLED, DELETED, PRUNED");
+        subparser.addArgument("--limit").type(Integer.class).setDefault(50).help("at most this many, 1 to 500");
     }
 
     @Override
@@ -49,7 +49,7 @@ public final class SnapshotsCommand extends BackstopCommand {
             Jdbi jdbi = new io.dropwizard.jdbi3.JdbiFactory().build(CliEnvironment.of(bootstrap, config), factory, dataSource,
                     "catalog-read");
             List<SnapshotRow> rows = jdbi.onDemand(SnapshotDao.class).list(source, status, null,
-                    Math.max(1, namespace.getInt("limit")));
+                    limit(namespace.getInt("limit")));
             if (namespace.getBoolean("json")) {
                 System.out.println(bootstrap.getObjectMapper().writerWithDefaultPrettyPrinter()
                         .writeValueAsString(rows.stream().map(SnapshotView::of).toList()));
@@ -67,6 +67,14 @@ public final class SnapshotsCommand extends BackstopCommand {
         }
     }
 
+    /** As the API: 1 to 500, refused otherwise rather than quietly changed. */
+    static int limit(int limit) {
+        if (limit < 1 || limit > 500) {
+            throw new IllegalArgumentException("--limit must be between 1 and 500, not " + limit);
+        }
+        return limit;
+    }
+
     private static SnapshotStatus status(String name) {
         if (name == null) {
             return null;
@@ -74,7 +82,7 @@ public final class SnapshotsCommand extends BackstopCommand {
         try {
             return SnapshotStatus.valueOf(name.toUpperCase(Locale.ROOT));
         } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("--status " + name + " is not one of RUNNING, COMPLETED, FAILED, DELETED, PRUNED");
+            throw new IllegalArgumentException("--status " + name + " is not one of RUNNING, COMPLETED, FAILED, CANCELLED, DELETED, PRUNED");
         }
     }
 }

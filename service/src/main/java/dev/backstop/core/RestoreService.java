@@ -314,7 +314,7 @@ public final class RestoreService implements Managed {
                     bytes -> inFlight.computeIfPresent(row.id(), (id, entry) -> Map.entry(entry.getKey(), bytes))));
             String detail = applied.detail();
             restores.complete(row.id(), clock.instant(), detail, applied.recoveredTo());
-            record(snapshot, "completed", row);
+            record(snapshot, row.dryRun() ? "dry_run" : "completed", row); // a dry run restored nothing: counted apart
             audit(row.requestedBy(), "restore.finished", row.id(), AuditOutcome.SUCCEEDED, detail);
             LOG.info("Restore {} of snapshot {} completed: {}", row.id(), snapshot.id(), detail);
         } catch (Exception e) {

@@ -44,6 +44,7 @@ public final class StatusPage extends HttpServlet {
     private final transient SnapshotDao snapshots;
     private final transient RestoreDao restores;
     private final transient HealthMonitor health;
+    private final transient dev.backstop.core.PointInTimeWindows windows;
     private final transient Clock clock;
     private final transient TimeZone zone;
     private final String version;
@@ -53,13 +54,16 @@ public final class StatusPage extends HttpServlet {
 
     private record Rendered(Instant at, byte[] html) {}
 
+    /** @param targets in configuration order: the first is where a source without {@code target} goes */
     public StatusPage(List<SourceFactory> sources, Map<String, StorageTarget> targets, SnapshotDao snapshots, RestoreDao restores,
-            HealthMonitor health, Clock clock, String timeZone, String version, Duration refresh) {
+            HealthMonitor health, dev.backstop.core.PointInTimeWindows windows, Clock clock, String timeZone, String version,
+            Duration refresh) {
         this.sources = List.copyOf(sources);
         this.targets = targets;
         this.snapshots = snapshots;
         this.restores = restores;
         this.health = health;
+        this.windows = windows;
         this.clock = clock;
         this.zone = TimeZone.getTimeZone(timeZone);
         this.version = version;
@@ -121,7 +125,7 @@ public final class StatusPage extends HttpServlet {
             catalogProblem = "The catalog cannot be read now (" + e.getClass().getSimpleName() + "): see /health/detailed.";
         }
         HealthStatus overall = health.report(HealthEndpoint.DETAILED).status();
-        Html html = new Html();
+        StatusHtml html = new StatusHtml();
         html.raw("<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
                 + "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
                 + "<title>Backstop status</title><style>" + CSS + "</style></head><body>");
@@ -140,7 +144,7 @@ public final class StatusPage extends HttpServlet {
         return html.toString();
     }
 
-    private void renderSources(Html html, List<SnapshotRow> recent, Instant now) {
+    private void renderSources(StatusHtml html, List<SnapshotRow> recent, Instant now) {
         html.raw("<section><h2>Sources</h2><div class=\"cards\">");
         for (SourceFactory source : sources) {
             Optional<SnapshotRow> newest = recent.stream().filter(r -> r.sourceName().equals(source.name())
@@ -169,13 +173,63 @@ public final class StatusPage extends HttpServlet {
             }
             html.raw("</dd><dt>Next run</dt><dd>").text(next(source.schedule(), now)).raw("</dd>");
             html.raw("<dt>Retention</dt><dd>").text(retention(source.retention())).raw("</dd>");
-            html.raw("<dt>Target</dt><dd>").text(source.target() == null ? targets.keySet().iterator().next() : source.target())
-                    .raw("</dd></dl></article>");
+            html.raw("<dt>Target</dt><dd>").text(source.target() == null ? targets.keySet().iterator().next() : source.target());
+            if (!source.replicas().isEmpty()) {
+                html.raw(" <span class=\"muted\">replicas: ").text(String.join(", ", source.replicas())).raw("</span>");
+            }
+            html.raw("</dd>");
+            renderLog(html, source.name(), now);
+            renderProblems(html, source.name());
+            html.raw("</dl></article>");
         }
         html.raw("</div></section>");
     }
 
-    private void renderTargets(Html html) {
+    /** A source with an archived log (postgres-cluster): its recoverable window, receiver and lag. */
+    private void renderLog(StatusHtml html, String source, Instant now) {
+        java.util.Optional<dev.backstop.core.PointInTimeWindows.Window> found;
+        try {
+            found = windows == null ? java.util.Optional.empty() : windows.window(source);
+        } catch (RuntimeException e) {
+            html.raw("<dt>Recoverable</dt><dd><span class=\"warn\">unknown: ").text(e.getMessage()).raw("</span></dd>");
+            return;
+        }
+        if (found.isEmpty()) {
+            return;
+        }
+        var window = found.get();
+        html.raw("<dt>Recoverable</dt><dd>");
+        if (window.recoverableFrom() == null || window.recoverableUntil() == null) {
+            html.raw("<span class=\"warn\">no point yet</span>");
+        } else {
+            html.text("from " + format(window.recoverableFrom()) + " until " + format(window.recoverableUntil()) + " (")
+                    .text(age(window.recoverableUntil(), now) + " ago)");
+        }
+        Map<String, Object> archive = window.archive();
+        Object receiver = archive.get("receiver");
+        html.raw("</dd><dt>WAL receiver</dt><dd><span class=\"").text("streaming".equals(receiver) || "standby".equals(receiver)
+                ? "pass" : "fail").raw("\">").text(String.valueOf(receiver)).raw("</span></dd>");
+        Object lag = archive.get("lagBytes");
+        html.raw("<dt>Archive lag</dt><dd>").text(lag instanceof Number n && n.longValue() >= 0 ? bytes(n.longValue()) : "unknown")
+                .raw("</dd>");
+    }
+
+    /** Why this source's checks do not pass, as /health/detailed says. */
+    private void renderProblems(StatusHtml html, String source) {
+        for (HealthProbe probe : health.probes()) {
+            if (!probe.name().equals("source-" + source)) {
+                continue;
+            }
+            for (HealthObservation o : health.latest(probe)) {
+                if (o.status() != HealthStatus.PASS) {
+                    html.raw("<dt class=\"").text(o.status().wire()).raw("\">").text(o.status().wire().toUpperCase()).raw("</dt><dd>")
+                            .text(o.measurement() + ": " + (o.output() == null ? "" : o.output())).raw("</dd>");
+                }
+            }
+        }
+    }
+
+    private void renderTargets(StatusHtml html) {
         html.raw("<section><h2>Storage targets</h2><table><thead><tr><th>Target</th><th>Where</th><th>Breaker</th>"
                 + "<th>Quality</th></tr></thead><tbody>");
         for (StorageTarget target : targets.values()) {
@@ -188,11 +242,11 @@ public final class StatusPage extends HttpServlet {
         html.raw("</tbody></table></section>");
     }
 
-    private void renderRunning(Html html, List<SnapshotRow> recent, List<RestoreRow> recentRestores, Instant now) {
+    private void renderRunning(StatusHtml html, List<SnapshotRow> recent, List<RestoreRow> recentRestores, Instant now) {
         List<String> rows = new ArrayList<>();
         for (SnapshotRow row : recent) {
             if (row.status() == SnapshotStatus.RUNNING) {
-                rows.add(new Html().raw("<tr><td>snapshot</td><td>").text(row.sourceName()).raw("</td><td><code>").text(row.id())
+                rows.add(new StatusHtml().raw("<tr><td>snapshot</td><td>").text(row.sourceName()).raw("</td><td><code>").text(row.id())
                         .raw("</code></td><td>running ").text(age(row.startedAt(), now)).raw("</td><td>").text(bytes(row.rawBytes()))
                         .text(" read, ").text(bytes(row.storedBytes())).text(" stored").raw("</td></tr>").toString());
             }
@@ -200,7 +254,7 @@ public final class StatusPage extends HttpServlet {
         for (RestoreRow row : recentRestores) {
             if (!row.phase().isFinal()) {
                 String total = row.bytesTotal() == null ? "?" : bytes(row.bytesTotal());
-                rows.add(new Html().raw("<tr><td>restore</td><td>").text("snapshot " + row.snapshotId()).raw("</td><td><code>")
+                rows.add(new StatusHtml().raw("<tr><td>restore</td><td>").text("snapshot " + row.snapshotId()).raw("</td><td><code>")
                         .text(row.id()).raw("</code></td><td>").text(row.phase().name()).raw("</td><td>").text(bytes(row.bytesDone()))
                         .text(" of " + total).raw("</td></tr>").toString());
             }
@@ -216,7 +270,7 @@ public final class StatusPage extends HttpServlet {
         html.raw("</section>");
     }
 
-    private void renderFailures(Html html, List<SnapshotRow> recent, List<RestoreRow> recentRestores) {
+    private void renderFailures(StatusHtml html, List<SnapshotRow> recent, List<RestoreRow> recentRestores) {
         record Failure(Instant at, String what, String id, String reason) {}
         List<Failure> failures = new ArrayList<>();
         recent.stream().filter(r -> r.status() == SnapshotStatus.FAILED).limit(10).forEach(r -> failures.add(new Failure(
@@ -316,39 +370,6 @@ public final class StatusPage extends HttpServlet {
 
     private static String format(Instant at) {
         return at == null ? "" : at.truncatedTo(ChronoUnit.SECONDS).toString();
-    }
-
-    /** HTML built by appending escaped text and trusted markup. */
-    private static final class Html {
-        private final StringBuilder out = new StringBuilder(8192);
-
-        Html raw(String markup) {
-            out.append(markup);
-            return this;
-        }
-
-        Html text(String text) {
-            if (text == null) {
-                return this;
-            }
-            for (int i = 0; i < text.length(); i++) {
-                char c = text.charAt(i);
-                switch (c) {
-                    case '<' -> out.append("&lt;");
-                    case '>' -> out.append("&gt;");
-                    case '&' -> out.append("&amp;");
-                    case '"' -> out.append("&quot;");
-                    case '\'' -> out.append("&#39;");
-                    default -> out.append(c);
-                }
-            }
-            return this;
-        }
-
-        @Override
-        public String toString() {
-            return out.toString();
-        }
     }
 
     private static final String CSS = """

@@ -34,6 +34,7 @@ public final class AlertedSeries {
                 metrics.meter(MetricName.of("backstop.snapshots", "source", source.name(), "outcome", outcome));
                 metrics.meter(MetricName.of("backstop.restores", "source", source.name(), "outcome", outcome));
             }
+            metrics.meter(MetricName.of("backstop.restores", "source", source.name(), "outcome", "dry_run"));
             if (source.verify() != null) {
                 for (String outcome : List.of("passed", "failed")) {
                     metrics.meter(MetricName.of("backstop.verifications", "source", source.name(), "outcome", outcome));

@@ -75,6 +75,11 @@ public final class DiskPressureMonitor implements Managed {
 
     @Override
     public void start() {
+        try {
+            measure(); // the gauges hold a reading from the first scrape on, not NaN until the first round
+        } catch (IOException e) {
+            LOG.warn("Cannot measure free disk space yet: {}", e.getMessage());
+        }
         long every = pruning.checkInterval().toMilliseconds();
         executor.scheduleWithFixedDelay(this::checkSafely, every, every, TimeUnit.MILLISECONDS);
     }
@@ -95,6 +100,15 @@ public final class DiskPressureMonitor implements Managed {
 
     /** One round: measure, and act on critical pressure. Returns what was done (empty: nothing). */
     public List<String> check() throws IOException {
+        List<String> critical = measure();
+        if (critical.isEmpty()) {
+            return List.of();
+        }
+        return act(critical);
+    }
+
+    /** Reads free space on every watched path into the gauges; returns the paths below the critical threshold. */
+    private List<String> measure() throws IOException {
         List<String> critical = new ArrayList<>();
         for (Path path : disk.paths()) {
             FileStore store = Files.getFileStore(existing(path.toAbsolutePath().normalize()));
@@ -107,9 +121,10 @@ public final class DiskPressureMonitor implements Managed {
                 critical.add(String.format(java.util.Locale.ROOT, "%s %.1f%% free", path, percent));
             }
         }
-        if (critical.isEmpty()) {
-            return List.of();
-        }
+        return critical;
+    }
+
+    private List<String> act(List<String> critical) throws IOException {
         Instant now = clock.instant();
         if (Duration.between(lastAction, now).toMillis() < pruning.cooldown().toMilliseconds()) {
             return List.of();

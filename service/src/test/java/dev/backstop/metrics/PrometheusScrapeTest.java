@@ -46,6 +46,13 @@ class PrometheusScrapeTest {
     }
 
     @Test
+    void diskGaugesHoldAReadingFromTheFirstScrape() {
+        String scrape = Http.get("http://127.0.0.1:" + APP.getAdminPort() + "/metrics/prometheus", null).body();
+        assertThat(scrape.lines().filter(l -> l.startsWith("backstop_disk_free_bytes{") || l.startsWith("backstop_disk_free_percent{")))
+                .isNotEmpty().noneMatch(l -> l.endsWith("NaN"));
+    }
+
+    @Test
     void promtoolRejectsWhatItShould() throws Exception {
         // The lint is only worth something if it can fail: a counter without _total must be reported.
         ProcessResult lint = promtool("# HELP bad_counter x\n# TYPE bad_counter counter\nbad_counter 1\n");

@@ -333,6 +333,9 @@ class RestoreRoundTripTest {
         assertThat(done.get("phase").asText()).isEqualTo("COMPLETED");
         assertThat(done.get("detail").asText()).contains("would restore").contains("nothing changed");
         assertThat(target).doesNotExist();
+        String scrape = dev.backstop.support.Http.get("http://127.0.0.1:" + APP.getAdminPort() + "/metrics/prometheus", null).body();
+        assertThat(scrape).as("a dry run is counted apart from the restores it did not make")
+                .containsPattern("backstop_restores_total\\{outcome=\"dry_run\",source=\"dir\"} [1-9]");
     }
 
     @Test

@@ -77,6 +77,19 @@ class S3CompatibilityTest {
         }
     }
 
+    /** s3rver answers 501 Not Implemented to ListMultipartUploads: noted once, never retried, never asked again. */
+    @org.junit.jupiter.api.Test
+    void aStoreWithoutListMultipartUploadsIsNotAskedAgain() throws Exception {
+        assertThat(dev.backstop.storage.s3.S3Failures.INSTANCE.classify(
+                software.amazon.awssdk.services.s3.model.S3Exception.builder().statusCode(501).build()))
+                .isEqualTo(dev.backstop.resilience.FailureClassifier.Verdict.FINAL);
+        try (StorageTarget target = target("s3rver", S3TargetFactory.ChecksumMode.WHEN_REQUIRED)) {
+            assertThat(target.sweepStaleUploads(java.time.Duration.ZERO)).isZero();
+            assertThat(((dev.backstop.storage.s3.S3Target) target).listsMultipartUploads()).as("s3rver said 501").isFalse();
+            assertThat(target.sweepStaleUploads(java.time.Duration.ZERO)).as("not asked again").isZero();
+        }
+    }
+
     private static byte[] read(StorageTarget target, String key) throws Exception {
         try (InputStream in = target.open(key)) {
             return in.readAllBytes();

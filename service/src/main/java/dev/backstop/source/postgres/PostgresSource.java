@@ -119,7 +119,7 @@ public final class PostgresSource implements SnapshotSource {
 
     /**
      * pg_dump and pg_restore are there and not older than the server, and pg_dump connects with the
-     * source's settings (password or passfile as configured): a dump of no table, to nowhere.
+     * source's settings (password or passfile as configured): a dump of no schema, to nowhere.
      */
     @Override
     public List<dev.backstop.source.ToolCheck> checkTools() {
@@ -146,7 +146,7 @@ public final class PostgresSource implements SnapshotSource {
         }
         List<String> probe = new ArrayList<>(List.of(config.pgDump(), "--schema-only", "--no-password", "--host=" + config.host(),
                 "--port=" + config.port(), "--username=" + config.user(), "--dbname=" + config.database(),
-                "--table=backstop_check_no_such_table", "--file=/dev/null"));
+                "--exclude-schema=*", "--file=/dev/null"));
         try {
             config.processes().run(probe, 60);
             checks.add(dev.backstop.source.ToolCheck.ok("pg_dump", "connects to " + config.database() + " as " + config.user()));

@@ -8,7 +8,7 @@ import software.amazon.awssdk.core.exception.SdkClientException;
 import software.amazon.awssdk.core.exception.SdkServiceException;
 
 /**
- * The S3 type's part of retry classification: a 5xx, 429 or throttle answer is retried, any other
+ * The S3 type's part of retry classification: a 5xx (but 501 Not Implemented), 429 or throttle answer is retried, any other
  * answer (403, 404, 400) is final, our own abort is final, and a client-side failure (no
  * connection, a timeout) is retried unless a cause further down says no.
  */
@@ -24,6 +24,9 @@ public final class S3Failures implements FailureClassifier {
             return Verdict.FINAL; // the SDK's word for our own interrupt (shutdown)
         }
         if (t instanceof SdkServiceException service) {
+            if (service.statusCode() == 501) {
+                return Verdict.FINAL; // Not Implemented: the store does not have the call, now or later
+            }
             return service.statusCode() >= 500 || service.statusCode() == 429 || service.isThrottlingException() ? Verdict.RETRY
                     : Verdict.FINAL;
         }

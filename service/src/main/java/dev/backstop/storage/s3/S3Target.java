@@ -271,13 +271,33 @@ public final class S3Target implements StorageTarget {
     /** Open multipart uploads under our prefix (for the sweep and for tests). */
     public List<MultipartUpload> openUploads() throws IOException {
         String full = config.prefix().isEmpty() ? "" : config.prefix() + "/";
+        if (listingUploadsUnsupported) {
+            return List.of();
+        }
         try {
             List<MultipartUpload> uploads = new ArrayList<>();
             client.listMultipartUploadsPaginator(r -> r.bucket(config.bucket()).prefix(full)).uploads().forEach(uploads::add);
             return uploads;
+        } catch (software.amazon.awssdk.core.exception.SdkServiceException e) {
+            if (e.statusCode() == 501) {
+                // The store says it does not have the call (s3rver): asking again changes nothing.
+                listingUploadsUnsupported = true;
+                LOG.info("s3://{} does not implement ListMultipartUploads (501 Not Implemented): interrupted multipart uploads "
+                        + "cannot be found and swept here; the store's own lifecycle rules must expire them", config.bucket());
+                return List.of();
+            }
+            throw new IOException("cannot list multipart uploads in s3://" + config.bucket() + "/" + full + ": " + e.getMessage(), e);
         } catch (SdkException e) {
             throw new IOException("cannot list multipart uploads in s3://" + config.bucket() + "/" + full + ": " + e.getMessage(), e);
         }
+    }
+
+    /** Set once the store answered 501 to ListMultipartUploads: it is not asked again. */
+    private volatile boolean listingUploadsUnsupported;
+
+    /** False once the store said it does not implement ListMultipartUploads (then nothing is swept here). */
+    public boolean listsMultipartUploads() {
+        return !listingUploadsUnsupported;
     }
 
     @Override
