@@ -90,7 +90,8 @@ class ProductionSetupArchiveTest {
         awaitCovered(app, Instant.now()); // pg_receivewal connected with the configured password
         fixture.cluster.sql("CREATE TABLE orders (id int PRIMARY KEY)", "INSERT INTO orders SELECT generate_series(1, 100)");
         ClusterApps.snapshot(app); // pg_basebackup connects, and its WAL is archived without the private key
-        await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(Http.get(YamlApps.admin(app, "/"), null).body())
+        var archiving = app;
+        await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(Http.get(YamlApps.admin(archiving, "/"), null).body())
                 .as("the status page's card of a postgres-cluster source").contains("<dt>Target</dt><dd>s3</dd>")
                 .contains("<dt>Recoverable</dt><dd>from ").contains("<dt>WAL receiver</dt><dd><span class=\"pass\">streaming</span>")
                 .contains("<dt>Archive lag</dt>"));
