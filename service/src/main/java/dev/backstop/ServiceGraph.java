@@ -358,6 +358,7 @@ public record ServiceGraph(
 
     private static List<ApiToken> tokens(BackstopConfiguration config) throws IOException {
         if (!config.auth().tokens().isEmpty()) {
+            GeneratedToken.removeStale(config.auth().generatedTokenFile());
             return config.auth().tokens();
         }
         return List.of(GeneratedToken.loadOrCreate(config.auth().generatedTokenFile()));

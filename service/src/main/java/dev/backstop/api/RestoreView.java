@@ -12,14 +12,29 @@ import java.time.Instant;
  * reached, its last replayed transaction as the restored server reports it (absent otherwise).
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
-public record RestoreView(String id, String snapshotId, String phase, String mode, boolean dryRun, String target,
+public record RestoreView(String id, String snapshotId, String phase, String mode, boolean dryRun,
+        com.fasterxml.jackson.databind.JsonNode target,
         String requestedBy, long bytesDone, Long bytesTotal, Instant createdAt, Instant startedAt, Instant finishedAt,
         Instant phaseStartedAt, Long etaSeconds, Instant recoveredTo, String detail, String error) {
 
     public static RestoreView of(RestoreRow row) {
         return new RestoreView(row.id(), row.snapshotId(), row.phase().name(), row.mode().name().toLowerCase(java.util.Locale.ROOT),
-                row.dryRun(), row.target(), row.requestedBy(), row.bytesDone(), row.bytesTotal(), row.createdAt(), row.startedAt(),
+                row.dryRun(), target(row.target()), row.requestedBy(), row.bytesDone(), row.bytesTotal(), row.createdAt(), row.startedAt(),
                 row.finishedAt(), row.phaseStartedAt(), eta(row, Instant.now()), row.recoveredTo(), row.detail(), row.error());
+    }
+
+    private static final com.fasterxml.jackson.databind.ObjectMapper JSON = new com.fasterxml.jackson.databind.ObjectMapper();
+
+    /** The target as it was sent (an object with its JSON types), not the text the catalog keeps it as. */
+    static com.fasterxml.jackson.databind.JsonNode target(String stored) {
+        if (stored == null) {
+            return null;
+        }
+        try {
+            return JSON.readTree(stored);
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            return com.fasterxml.jackson.databind.node.TextNode.valueOf(stored);
+        }
     }
 
     static Long eta(RestoreRow row, Instant now) {

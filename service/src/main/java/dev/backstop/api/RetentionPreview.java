@@ -15,12 +15,15 @@ import java.util.List;
 public record RetentionPreview(String source, RetentionPolicy policy, String timeZone, List<Entry> keep, List<Entry> delete,
         List<dev.backstop.source.SourceRestorer.LogRange> deleteLog) {
 
+    /** Each entry says why: the rules that keep it, or this. */
+    public static final String NO_RULE = "no rule keeps it";
+
     public record Entry(String id, Instant startedAt, List<String> reasons) {}
 
     public static RetentionPreview of(String source, RetentionPolicy policy, String zone, List<Retention.Decision> plan,
             List<dev.backstop.source.SourceRestorer.LogRange> deleteLog) {
         return new RetentionPreview(source, policy, zone,
                 plan.stream().filter(Retention.Decision::keep).map(d -> new Entry(d.id(), d.time(), d.reasons())).toList(),
-                plan.stream().filter(d -> !d.keep()).map(d -> new Entry(d.id(), d.time(), null)).toList(), deleteLog);
+                plan.stream().filter(d -> !d.keep()).map(d -> new Entry(d.id(), d.time(), List.of(NO_RULE))).toList(), deleteLog);
     }
 }

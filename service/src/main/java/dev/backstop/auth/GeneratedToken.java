@@ -41,6 +41,16 @@ public final class GeneratedToken {
         return new ApiToken("generated-admin", TokenHash.sha256Hex(token), Role.ADMIN);
     }
 
+    /**
+     * Once {@code auth.tokens} is configured the generated token no longer opens anything: its file
+     * would only mislead (a script reading it gets 401). It is removed, and the log says so.
+     */
+    public static void removeStale(Path file) throws IOException {
+        if (Files.deleteIfExists(file)) {
+            LOG.warn("Removed {}: auth.tokens is configured, so the generated token in it no longer works", file.toAbsolutePath());
+        }
+    }
+
     private static String create(Path file) throws IOException {
         byte[] random = new byte[32];
         new SecureRandom().nextBytes(random);

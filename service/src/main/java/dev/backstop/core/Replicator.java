@@ -40,8 +40,11 @@ public final class Replicator implements Managed {
     static final Duration BASE_RETRY = Duration.ofSeconds(30);
     static final Duration MAX_RETRY = Duration.ofHours(1);
 
-    /** What a catch-up run did. */
-    public record Outcome(String target, int copied, int failed) {}
+    /** What a catch-up run did; {@code enqueued}: older snapshots found lacking a copy, added to the copies to make. */
+    public record Outcome(String target, int copied, int failed, int enqueued, int remaining) {}
+
+    /** At most this many copies a catch-up run makes (and older snapshots it enqueues): the next run goes on. */
+    static final int PER_RUN = 100;
 
     private final Map<String, StorageTarget> targets;
     private final Map<String, List<String>> replicasBySource;
@@ -99,17 +102,50 @@ public final class Replicator implements Managed {
      * everything it lacks ({@code force}: an operator triggered the job by hand).
      */
     public Outcome catchUp(String target, boolean force) {
+        int enqueued = enqueueOlder(target);
         int copied = 0;
         int failed = 0;
         Instant due = force ? Instant.parse("9999-12-31T00:00:00Z") : clock.instant();
-        for (CopyRow copy : copies.due(target, due, 100)) {
+        for (CopyRow copy : copies.due(target, due, PER_RUN)) {
             if (copy(copy)) {
                 copied++;
             } else {
                 failed++;
             }
         }
-        return new Outcome(target, copied, failed);
+        return new Outcome(target, copied, failed, enqueued, copies.lagging(target));
+    }
+
+    /**
+     * A replica added to a source's {@code replicas} gets what the source already had: the COMPLETED
+     * snapshots with no copy row for it become pending copies (at most {@link #PER_RUN} a run,
+     * newest first, so the most useful copies come first).
+     */
+    private int enqueueOlder(String target) {
+        int enqueued = 0;
+        for (Map.Entry<String, List<String>> source : replicasBySource.entrySet()) {
+            if (!source.getValue().contains(target)) {
+                continue;
+            }
+            for (String snapshotId : copies.neverCopied(source.getKey(), target, PER_RUN - enqueued)) {
+                try {
+                    copies.insertPending(snapshotId, target);
+                    enqueued++;
+                } catch (RuntimeException e) {
+                    if (!dev.backstop.db.Constraints.isUniqueViolation(e)) {
+                        throw e;
+                    }
+                    // another node enqueued it meanwhile
+                }
+            }
+            if (enqueued >= PER_RUN) {
+                break;
+            }
+        }
+        if (enqueued > 0) {
+            LOG.info("{} older snapshots lack a copy on replica {}: queued for copying", enqueued, target);
+        }
+        return enqueued;
     }
 
     /** Makes one copy; on failure records the reason and when to try again. */

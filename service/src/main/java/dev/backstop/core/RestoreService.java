@@ -122,8 +122,9 @@ public final class RestoreService implements Managed {
             SnapshotRow snapshot = snapshots.find(row.snapshotId()).orElseThrow();
             SourceRestorer restorer = restorers.get(snapshot.sourceName());
             if (restorer != null && !row.dryRun()) {
-                Map<String, String> target = mapper.readValue(row.target(),
-                        new com.fasterxml.jackson.core.type.TypeReference<Map<String, String>>() {});
+                Map<String, String> target = new RestoreRequest(null, mapper.readValue(row.target(),
+                        new com.fasterxml.jackson.core.type.TypeReference<Map<String, Object>>() {}), "new", false, false, false)
+                        .targetSettings();
                 restorer.discardLeftovers(target, restoreId);
             }
         } catch (Exception e) {
@@ -258,8 +259,14 @@ public final class RestoreService implements Managed {
     private static SourceRestorer.Plan plan(SourceRestorer restorer, RestoreRequest request, RestoreMode mode,
             SourceRestorer.PointInTime pointInTime) {
         SourceRestorer.Plan plan;
+        Map<String, String> target;
         try {
-            plan = restorer.plan(request.target(), mode == RestoreMode.REPLACE, request.force(), request.dropReplaced(), pointInTime);
+            target = request.targetSettings();
+        } catch (IllegalArgumentException e) {
+            throw invalid(e.getMessage());
+        }
+        try {
+            plan = restorer.plan(target, mode == RestoreMode.REPLACE, request.force(), request.dropReplaced(), pointInTime);
         } catch (SourceRestorer.Refused refused) {
             throw refused.isConflict() ? BackstopException.conflict(refused.getMessage()) : invalid(refused.getMessage());
         } catch (UncheckedIOException unreachable) {

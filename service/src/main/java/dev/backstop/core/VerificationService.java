@@ -119,7 +119,7 @@ public final class VerificationService {
         String snapshotId = null;
         long started = System.nanoTime();
         try {
-            RestoreRow restore = restores.restoreNow(new RestoreRequest(null, sourceName, point.toString(), drill.scratchTarget(), "new",
+            RestoreRow restore = restores.restoreNow(new RestoreRequest(null, sourceName, point.toString(), Map.copyOf(drill.scratchTarget()), "new",
                     false, false, false), ACTOR);
             snapshotId = restore.snapshotId();
             long rto = (System.nanoTime() - started) / 1_000_000;

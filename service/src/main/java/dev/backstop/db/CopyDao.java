@@ -33,6 +33,19 @@ public interface CopyDao {
             """)
     List<CopyRow> due(@Bind("target") String target, @Bind("now") Instant now, @Bind("limit") int limit);
 
+    /**
+     * COMPLETED snapshots of a source that have no copy row for a target at all (taken before the
+     * target became one of the source's replicas), newest first.
+     */
+    @SqlQuery("""
+            SELECT s.id FROM snapshots s
+            WHERE s.source_name = :source AND s.status = 'COMPLETED' AND (s.storage_target IS NULL OR s.storage_target <> :target)
+              AND NOT EXISTS (SELECT 1 FROM snapshot_copies c WHERE c.snapshot_id = s.id AND c.target = :target)
+            ORDER BY s.started_at DESC
+            LIMIT :limit
+            """)
+    List<String> neverCopied(@Bind("source") String source, @Bind("target") String target, @Bind("limit") int limit);
+
     /** How far a target is behind: copies not yet made, and the start time of the oldest such snapshot. */
     @SqlQuery("""
             SELECT COUNT(*) FROM snapshot_copies c JOIN snapshots s ON s.id = c.snapshot_id

@@ -1,5 +1,6 @@
 package dev.backstop.model;
 
+import com.fasterxml.jackson.databind.annotation.JsonDeserialize;
 import jakarta.validation.constraints.NotNull;
 import jakarta.validation.constraints.Pattern;
 import java.util.Map;
@@ -21,18 +22,34 @@ import java.util.Map;
  * @param dropReplaced postgres replace: drop the replaced database after the swap (default: keep it renamed)
  */
 public record RestoreRequest(
-        String snapshotId,
-        String source,
-        String pointInTime,
-        @NotNull Map<String, String> target,
-        @NotNull @Pattern(regexp = "new|replace", message = "must be new or replace") String mode,
+        @JsonDeserialize(using = StrictString.class) String snapshotId,
+        @JsonDeserialize(using = StrictString.class) String source,
+        @JsonDeserialize(using = StrictString.class) String pointInTime,
+        @NotNull Map<String, Object> target,
+        @NotNull @Pattern(regexp = "new|replace", message = "must be new or replace") @JsonDeserialize(using = StrictString.class)
+        String mode,
         boolean dryRun,
         boolean force,
         boolean dropReplaced) {
 
     /** A restore of one snapshot as it was stored. */
-    public RestoreRequest(String snapshotId, Map<String, String> target, String mode, boolean dryRun, boolean force,
+    public RestoreRequest(String snapshotId, Map<String, ?> target, String mode, boolean dryRun, boolean force,
             boolean dropReplaced) {
-        this(snapshotId, null, null, target, mode, dryRun, force, dropReplaced);
+        this(snapshotId, null, null, target == null ? null : Map.copyOf(target), mode, dryRun, force, dropReplaced);
+    }
+
+    /**
+     * The target's settings as the source's plug-in reads them: each value as text ({@code 55432},
+     * {@code true}). The request keeps the JSON types, so the restore shows the target as it was sent.
+     */
+    public Map<String, String> targetSettings() {
+        Map<String, String> settings = new java.util.LinkedHashMap<>();
+        target.forEach((key, value) -> {
+            if (value instanceof Map<?, ?> || value instanceof java.util.Collection<?>) {
+                throw new IllegalArgumentException("target." + key + " must be a string, a number or a boolean");
+            }
+            settings.put(key, value == null ? null : String.valueOf(value));
+        });
+        return settings;
     }
 }

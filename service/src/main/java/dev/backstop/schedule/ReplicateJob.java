@@ -19,7 +19,9 @@ public final class ReplicateJob implements Job {
     public void execute(JobExecutionContext context) throws JobExecutionException {
         boolean byHand = context.getMergedJobDataMap().containsKey(BackstopScheduler.REQUESTED_BY);
         Replicator.Outcome outcome = replicator.catchUp(context.getJobDetail().getKey().getName(), byHand);
-        String detail = "copied " + outcome.copied() + ", failed " + outcome.failed();
+        String detail = "copied " + outcome.copied() + ", failed " + outcome.failed()
+                + (outcome.enqueued() > 0 ? ", " + outcome.enqueued() + " older snapshots queued" : "")
+                + (outcome.remaining() > 0 ? ", " + outcome.remaining() + " still to copy" : "");
         if (outcome.failed() > 0 && outcome.copied() == 0) {
             throw new JobExecutionException(detail + "; see the snapshot copies' errors in the log");
         }

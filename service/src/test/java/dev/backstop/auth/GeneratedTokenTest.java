@@ -50,6 +50,16 @@ class GeneratedTokenTest {
     }
 
     @Test
+    void theGeneratedTokenFileIsRemovedOnceTokensAreConfigured() throws Exception {
+        Path file = dir.resolve("api-token");
+        GeneratedToken.loadOrCreate(file);
+        GeneratedToken.removeStale(file);
+        assertThat(file).doesNotExist();
+        assertThat(logs.list).anyMatch(e -> e.getFormattedMessage().contains("auth.tokens is configured, so the generated token"));
+        GeneratedToken.removeStale(file); // nothing left: nothing said
+    }
+
+    @Test
     void laterStartsReuseTheSameToken() throws Exception {
         Path file = dir.resolve("api-token");
         ApiToken first = GeneratedToken.loadOrCreate(file);

@@ -32,6 +32,7 @@ import org.junit.jupiter.api.Test;
 class ProductionSetupArchiveTest {
     private static final String BUCKET = "pitr";
     private static final String PASSWORD = "correct horse 'battery' $taple";
+    private static final String PASSPHRASE = "restore host only";
     private ClusterApps fixture;
     private S3ProxyServer s3;
     private TestGpg gpg;
@@ -41,7 +42,7 @@ class ProductionSetupArchiveTest {
         fixture = ClusterApps.startWithPassword("backstop-production-setup", PASSWORD);
         s3 = S3ProxyServer.start();
         s3.createBucket(BUCKET);
-        gpg = TestGpg.create();
+        gpg = TestGpg.create(PASSPHRASE);
     }
 
     @AfterEach
@@ -61,7 +62,8 @@ class ProductionSetupArchiveTest {
     private DropwizardTestSupport<BackstopConfiguration> app(boolean privateKey) throws Exception {
         Path publicKey = gpg.exportPublicKey(fixture.dir.resolve("recipient.asc"));
         String encryption = "{recipientKeyFile: " + publicKey
-                + (privateKey ? ", privateKeyFile: " + gpg.exportSecretKey(fixture.dir.resolve("secret.asc")) : "") + "}";
+                + (privateKey ? ", privateKeyFile: " + gpg.exportSecretKey(fixture.dir.resolve("secret.asc"))
+                        + ", privateKeyPassphrase: \"" + PASSPHRASE + "\"" : "") + "}";
         return fixture.apps.start("""
                 storage:
                   targets:
@@ -135,5 +137,35 @@ class ProductionSetupArchiveTest {
         PgServer server = fixture.restored(data, port);
         assertThat(done.get("phase").asText()).as(done.toString()).isEqualTo("COMPLETED");
         assertThat(TestCluster.count(server, PASSWORD, "SELECT count(*) FROM orders")).isEqualTo(200);
+
+        // The README's encrypted stock-tool recovery, with no Backstop: the passphrase-protected key
+        // in the postgres user's keyring, gpg told the passphrase through loopback pinentry.
+        Path tree = fixture.dir.resolve("s3-copy");
+        for (var blob : s3.blobStore().list(BUCKET, org.jclouds.blobstore.options.ListContainerOptions.Builder.recursive())) {
+            if (blob.getName().startsWith("main/")) {
+                Path file = tree.resolve(blob.getName());
+                Files.createDirectories(file.getParent());
+                try (var in = s3.blobStore().getBlob(BUCKET, blob.getName()).getPayload().openStream()) {
+                    Files.copy(in, file);
+                }
+            }
+        }
+        String dataKey = Http.get(YamlApps.api(restorer, "/restores/" + done.get("id").asText()), TestTokens.READER).json()
+                .get("snapshotId").asText();
+        dataKey = Http.get(YamlApps.api(restorer, "/snapshots/" + dataKey), TestTokens.READER).json().get("dataKey").asText();
+        Path gnupg = fixture.dir.resolve("stock-pitr-gpg/gnupg");
+        try {
+            PgServer stock = fixture.stockToolRecovery("stock-pitr-gpg", tree.resolve("main"), dataKey,
+                    "main/2026/12/02/<id>/data.tar.zst.pgp", point, work -> {
+                        Files.createDirectories(gnupg, java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
+                                java.nio.file.attribute.PosixFilePermissions.fromString("rwx------")));
+                        Files.writeString(work.resolve("passphrase"), PASSPHRASE + "\n");
+                        Files.copy(fixture.dir.resolve("secret.asc"), work.resolve("restore-key.asc"));
+                    }, java.util.Map.of("GNUPGHOME", gnupg.toString()));
+            assertThat(TestCluster.count(stock, PASSWORD, "SELECT count(*) FROM orders")).isEqualTo(200);
+        } finally {
+            Shell.run(fixture.dir, String.join(" ", TestCluster.tools().asServerUser(java.util.List.of("gpgconf", "--homedir",
+                    gnupg.toString(), "--kill", "gpg-agent"))) + " || true");
+        }
     }
 }

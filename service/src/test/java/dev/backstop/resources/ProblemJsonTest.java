@@ -56,6 +56,23 @@ public class ProblemJsonTest {
         assertThat(reply.json().get("detail").asText()).contains("count");
     }
 
+    /** A number where the API wants a source's name is the caller's mistake, said in JSON's words, not Jackson's. */
+    @Test
+    void aNumberForAStringFieldIs400NamingTheFieldWithoutJavaTypes() {
+        Http.Reply snapshot = Http.send("POST", url("/api/v1/snapshots"), TestTokens.OPERATOR, "application/json", "{\"source\": 5}");
+        assertProblem(snapshot, 400, "malformed-json");
+        assertThat(snapshot.json().get("detail").asText()).startsWith("field 'source': must be a string, not a number (5)");
+        Http.Reply restore = Http.send("POST", url("/api/v1/restores"), TestTokens.OPERATOR, "application/json",
+                "{\"snapshotId\": \"x\", \"mode\": \"new\", \"target\": \"/srv/restore\"}");
+        assertProblem(restore, 400, "malformed-json");
+        assertThat(restore.json().get("detail").asText()).startsWith("field 'target': ").contains("an object")
+                .doesNotContain("java.").doesNotContain("LinkedHashMap").doesNotContain("`");
+        Http.Reply broken = Http.send("POST", url("/api/v1/snapshots"), TestTokens.OPERATOR, "application/json", "{\"source\" \"x\"}");
+        assertProblem(broken, 400, "malformed-json");
+        assertThat(broken.json().get("detail").asText()).startsWith("not valid JSON: ").contains("(line 1, column ")
+                .doesNotContain("StreamReadFeature").doesNotContain("Source:");
+    }
+
     @Test
     void validationFailureIs422ListingEachField() {
         Http.Reply reply = Http.send("POST", url("/api/v1/test-probe/operator"), TestTokens.OPERATOR,
@@ -88,6 +105,10 @@ public class ProblemJsonTest {
     void wrongRoleIs403() {
         Http.Reply reply = Http.send("POST", url("/api/v1/test-probe/admin"), TestTokens.OPERATOR, null, null);
         assertProblem(reply, 403, "forbidden");
+        assertThat(reply.json().get("detail").asText()).as("the role it needs").contains("needs the admin role");
+        Http.Reply reader = Http.send("POST", url("/api/v1/snapshots"), TestTokens.READER, "application/json", "{\"source\": \"x\"}");
+        assertProblem(reader, 403, "forbidden");
+        assertThat(reader.json().get("detail").asText()).contains("needs the operator role (or admin)");
     }
 
     @Test

@@ -128,6 +128,29 @@ class ReplicationTest {
         throw new AssertionError("no replica:" + measurement + " entry for " + target + ": " + detailed);
     }
 
+    /** A replica added to a source later gets the snapshots the source already had, through the catch-up job. */
+    @Test
+    void aReplicaAddedLaterGetsWhatTheSourceAlreadyHad() throws Exception {
+        String first = snapshot("local-first").get("id").asText();
+        String second = snapshot("local-first").get("id").asText();
+        await().atMost(Duration.ofSeconds(20)).until(() -> copies(second).contains("s3a=COPIED"));
+        String config = Files.readString(dir.resolve("config-0.yml"));
+        apps.stop(app);
+        String withReplica = config.replace("replicas: [s3a]", "replicas: [s3a, s3b]");
+        assertThat(withReplica).isNotEqualTo(config);
+        String tail = withReplica.substring(withReplica.indexOf("storage:"));
+        app = apps.start(tail.substring(0, tail.indexOf("sources:\n")).replace("%", "%%"),
+                tail.substring(tail.indexOf("sources:\n") + "sources:\n".length()).replace("%", "%%"));
+        assertThat(Http.send("POST", YamlApps.api(app, "/jobs/replicate.s3b/trigger"), TestTokens.OPERATOR, null, null).status())
+                .isEqualTo(202);
+        await().atMost(Duration.ofSeconds(30)).until(() -> copies(first).contains("s3b=COPIED") && copies(second).contains("s3b=COPIED"));
+        JsonNode job = get("/jobs/replicate.s3b");
+        await().atMost(Duration.ofSeconds(10)).until(() -> get("/jobs/replicate.s3b").path("lastRun").path("detail").asText()
+                .contains("2 older snapshots queued"));
+        assertThat(get("/jobs/replicate.s3b").get("lastRun").get("detail").asText()).as(job.toString()).startsWith("copied 2, failed 0");
+        assertThat(inBucket("bucket-b", get("/snapshots/" + first).get("dataKey").asText())).isTrue();
+    }
+
     @Test
     void aReplicaThatWasDownCatchesUpAfterItReturns() throws Exception {
         s3.pause();

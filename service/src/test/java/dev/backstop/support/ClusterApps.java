@@ -116,21 +116,42 @@ public final class ClusterApps implements AutoCloseable {
 
     /** As {@link #stockToolRecovery(DropwizardTestSupport, String, Instant)}, for the base backup stored under {@code dataKey}. */
     public PgServer stockToolRecovery(String dataKey, Instant point) throws Exception {
+        return stockToolRecovery("stock-pitr", dir.resolve("backups/main"), dataKey, "main/2026/12/02/<id>/data.tar.zst", point,
+                work -> { }, java.util.Map.of());
+    }
+
+    /** Prepares the working directory of a stock-tool recovery (a key file, a passphrase file). */
+    public interface Preparation {
+        void prepare(Path work) throws Exception;
+    }
+
+    /**
+     * Runs the README block between {@code <!-- marker:begin -->} and {@code <!-- marker:end -->}
+     * verbatim (but the base backup's key, the point and the port) as the server's OS user, in a
+     * directory holding a copy of the source's storage tree {@code tree} as {@code main/}; returns
+     * the recovered server, promoted.
+     */
+    public PgServer stockToolRecovery(String marker, Path tree, String dataKey, String placeholderKey, Instant point,
+            Preparation preparation, java.util.Map<String, String> env) throws Exception {
         String readme = Files.readString(Path.of("..", "README.md"));
-        String block = readme.substring(readme.indexOf("<!-- stock-pitr:begin -->"), readme.indexOf("<!-- stock-pitr:end -->"));
+        String block = readme.substring(readme.indexOf("<!-- " + marker + ":begin -->"), readme.indexOf("<!-- " + marker + ":end -->"));
         block = block.lines().filter(l -> !l.startsWith("```") && !l.startsWith("<!--")).collect(java.util.stream.Collectors.joining("\n"));
         int port = TestCluster.freePort();
-        block = block.replace("main/2026/12/02/<id>/data.tar.zst", dataKey)
+        assertThat(block).contains(placeholderKey);
+        block = block.replace(placeholderKey, dataKey)
                 .replace("2026-12-02 14:30:00+01", java.time.format.DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss.SSSSSSxxx")
                         .format(point.atOffset(java.time.ZoneOffset.ofHours(1))))
                 .replace("55432", Integer.toString(port));
-        Path work = dir.resolve("stock");
+        Path work = dir.resolve(marker);
         Files.createDirectories(work);
-        Shell.run(dir, "cp -r backups/main stock/main");
+        Shell.run(dir, "cp -r '" + tree + "' '" + work.resolve("main") + "'");
         Files.writeString(work.resolve("recover.sh"), block + "\n");
+        preparation.prepare(work);
         TestCluster.tools().handOver(work);
-        Shell.run(work, String.join(" ", TestCluster.tools().asServerUser(List.of("env",
-                "PATH=" + TestCluster.BIN + ":/usr/bin:/bin", "bash", "-euo", "pipefail", "recover.sh"))));
+        List<String> command = new ArrayList<>(List.of("env", "PATH=" + TestCluster.BIN + ":/usr/bin:/bin"));
+        env.forEach((k, v) -> command.add(k + "=" + v));
+        command.addAll(List.of("bash", "-euo", "pipefail", "recover.sh"));
+        Shell.run(work, String.join(" ", TestCluster.tools().asServerUser(command)));
         PgServer server = restored(work.resolve("restored"), port);
         server.awaitReady("postgres", password, true, Duration.ofSeconds(120));
         return server;

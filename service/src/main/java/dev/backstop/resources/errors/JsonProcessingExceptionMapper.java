@@ -78,17 +78,57 @@ public final class JsonProcessingExceptionMapper implements ExceptionMapper<Json
                 .collect(Collectors.joining("."));
     }
 
-    private static String describe(JsonProcessingException e) {
-        StringBuilder detail = new StringBuilder(e.getOriginalMessage() == null ? "Invalid JSON" : firstLine(e.getOriginalMessage()));
+    static String describe(JsonProcessingException e) {
+        String message = e.getOriginalMessage() == null ? "Invalid JSON" : plain(firstLine(e.getOriginalMessage()));
+        StringBuilder detail = new StringBuilder();
         if (e instanceof JsonMappingException mapping && !mapping.getPath().isEmpty()) {
-            String field = path(mapping);
-            detail.append(" (field '").append(field).append("')");
+            detail.append("field '").append(path(mapping)).append("': ");
+        } else if (e instanceof com.fasterxml.jackson.core.JsonParseException) {
+            detail.append("not valid JSON: ");
         }
+        detail.append(message);
         JsonLocation location = e.getLocation();
         if (location != null && location.getLineNr() > 0) {
-            detail.append(" at line ").append(location.getLineNr()).append(", column ").append(location.getColumnNr());
+            detail.append(" (line ").append(location.getLineNr()).append(", column ").append(location.getColumnNr()).append(')');
         }
         return detail.toString();
+    }
+
+    /**
+     * Jackson's words without Jackson: Java type names become JSON ones, and what it says about its
+     * own settings, sources and reference chains is left out.
+     */
+    static String plain(String message) {
+        String text = message;
+        for (String cut : new String[] {" Source: ", " at [Source", "; line: ", " (through reference chain", "\n at [Source"}) {
+            int at = text.indexOf(cut);
+            if (at >= 0) {
+                text = text.substring(0, at);
+            }
+        }
+        text = text.replaceAll("\\(`?StreamReadFeature[^)]*\\)", "")
+                .replaceAll("\\s*\\(but might if coercion[^)]*\\)", "")
+                .replaceAll("\\s*\\(no Creators, like default constructor, exist\\)", "")
+                .replaceAll("\\s*\\(for Object starting at[^)]*\\)", "");
+        java.util.regex.Matcher types = java.util.regex.Pattern.compile("`([A-Za-z0-9_.$]+)(?:<[^`]*>)?`").matcher(text);
+        StringBuilder out = new StringBuilder();
+        while (types.find()) {
+            types.appendReplacement(out, java.util.regex.Matcher.quoteReplacement(jsonType(types.group(1))));
+        }
+        types.appendTail(out);
+        return out.toString().replace("Cannot construct instance of ", "expected ").strip();
+    }
+
+    private static String jsonType(String javaType) {
+        String simple = javaType.substring(javaType.lastIndexOf('.') + 1);
+        return switch (simple) {
+            case "String", "Instant", "OffsetDateTime" -> "a string";
+            case "Integer", "int", "Long", "long", "Double", "double", "BigDecimal" -> "a number";
+            case "Boolean", "boolean" -> "true or false";
+            case "LinkedHashMap", "HashMap", "Map" -> "an object";
+            case "ArrayList", "List", "Collection" -> "an array";
+            default -> "an object (" + simple.replaceAll("(?<=[a-z])(?=[A-Z])", " ").toLowerCase(java.util.Locale.ROOT) + ")";
+        };
     }
 
     private static String firstLine(String message) {

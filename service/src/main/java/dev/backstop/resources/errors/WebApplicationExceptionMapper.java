@@ -23,6 +23,9 @@ public final class WebApplicationExceptionMapper implements ExceptionMapper<WebA
     @Context
     private Request request;
 
+    @Context
+    private jakarta.ws.rs.container.ResourceInfo resource;
+
     @Override
     public Response toResponse(WebApplicationException e) {
         Response original = e.getResponse();
@@ -47,9 +50,27 @@ public final class WebApplicationExceptionMapper implements ExceptionMapper<WebA
             case METHOD_NOT_ALLOWED -> method + " is not supported on " + path + allowed(e);
             case UNSUPPORTED_MEDIA_TYPE -> "Send the request body as application/json";
             case NOT_ACCEPTABLE -> "This resource answers with application/json only";
-            case FORBIDDEN -> "Your token's role may not " + method + " " + path;
+            case FORBIDDEN -> "Your token's role may not " + method + " " + path + needed();
             default -> e.getMessage() == null ? type.title() : e.getMessage();
         };
+    }
+
+    /** ": it needs the operator role (or admin)", from the method's (or its class's) {@code @RolesAllowed}. */
+    private String needed() {
+        if (resource == null || resource.getResourceMethod() == null) {
+            return "";
+        }
+        jakarta.annotation.security.RolesAllowed roles = resource.getResourceMethod().getAnnotation(
+                jakarta.annotation.security.RolesAllowed.class);
+        if (roles == null && resource.getResourceClass() != null) {
+            roles = resource.getResourceClass().getAnnotation(jakarta.annotation.security.RolesAllowed.class);
+        }
+        if (roles == null || roles.value().length == 0) {
+            return "";
+        }
+        String role = roles.value()[0];
+        return ": it needs the " + role + " role" + (role.equals("admin") ? "" : role.equals("reader") ? " (or operator, admin)"
+                : " (or admin)");
     }
 
     private static String allowed(WebApplicationException e) {
