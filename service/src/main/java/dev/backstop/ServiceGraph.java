@@ -340,10 +340,18 @@ public record ServiceGraph(
                 new DeadlockProbe(),
                 new CatalogProbe(catalog.dataSource(), config.catalog().getValidationQuery().orElse("SELECT 1"), timeout),
                 new DiskSpaceProbe(config.disk())));
-        boolean primary = true;
+        // Readiness: every target a source writes its snapshots to (a source without `target` writes
+        // to the first); a target that only holds replicas shows in the detailed view.
+        java.util.Set<String> written = new java.util.HashSet<>();
+        String first = targets.keySet().iterator().next();
+        for (SourceFactory source : config.sources()) {
+            written.add(source.target() == null ? first : source.target());
+        }
+        if (config.sources().isEmpty()) {
+            written.add(first);
+        }
         for (StorageTarget target : targets.values()) {
-            probes.add(new StorageProbe(target, primary));
-            primary = false;
+            probes.add(new StorageProbe(target, written.contains(target.name())));
         }
         bindings.values().forEach(binding -> probes.add(new SourceProbe(binding.source())));
         probes.add(new RestoreProbe(catalog.restores()));

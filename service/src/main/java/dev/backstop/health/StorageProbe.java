@@ -13,7 +13,9 @@ import java.util.Set;
 
 /**
  * A storage target is reachable and writable: writes a small probe object, reads it back, deletes it.
- * The primary target (the first) takes part in readiness; others show in the detailed view only.
+ * A target that sources write their snapshots to takes part in readiness (the first one, and every
+ * one named by a source's {@code target}); a target that only holds replicas shows in the detailed
+ * view only.
  */
 public final class StorageProbe implements HealthProbe {
     static final String PROBE_KEY = ".backstop-probe";

@@ -88,7 +88,10 @@ public final class SqliteSource implements SnapshotSource {
             Files.copy(copy, out);
             return SourceReport.CLEAN;
         } finally {
-            Files.deleteIfExists(copy);
+            // A VACUUM INTO that failed (SQLITE_FULL) leaves its rollback journal beside the copy.
+            for (String suffix : new String[] {"", "-journal", "-wal", "-shm"}) {
+                Files.deleteIfExists(copy.resolveSibling(copy.getFileName() + suffix));
+            }
         }
     }
 }
