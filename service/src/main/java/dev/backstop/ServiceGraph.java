@@ -343,7 +343,7 @@ public record ServiceGraph(
         // Readiness: every target a source writes its snapshots to (a source without `target` writes
         // to the first); a target that only holds replicas shows in the detailed view.
         java.util.Set<String> written = new java.util.HashSet<>();
-        String first = targets.keySet().iterator().next();
+        String first = targets.isEmpty() ? null : targets.keySet().iterator().next();
         for (SourceFactory source : config.sources()) {
             written.add(source.target() == null ? first : source.target());
         }

@@ -31,15 +31,24 @@ public record SnapshotView(
         String verifyDetail,
         String node,
         Instant scheduledFor,
+        Boolean queued,
         String error) {
 
     public static SnapshotView of(SnapshotRow row) {
+        return of(row, false);
+    }
+
+    /**
+     * @param queued the snapshot is RUNNING in the catalog (its source is taken) but waits for a free
+     *               slot ({@code snapshots.maxConcurrent}) on this node: shown as {@code "queued": true}
+     */
+    public static SnapshotView of(SnapshotRow row, boolean queued) {
         Double duration = row.finishedAt() == null ? null
                 : java.time.Duration.between(row.startedAt(), row.finishedAt()).toMillis() / 1000.0;
         return new SnapshotView(row.id(), row.sourceName(), row.sourceType(), row.status().name(), row.origin().name(),
                 row.requestedBy(), row.startedAt(), row.finishedAt(), duration, row.rawBytes(), row.storedBytes(), row.sha256(),
                 row.compression(), row.encryptionFingerprint(), row.storageTarget(), row.storageKey(), row.manifestKey(),
                 row.filesChanged(), row.filesVanished(), row.verifiedAt(), row.verifyStatus(), row.verifyDetail(), row.node(),
-                row.scheduledFor(), row.error());
+                row.scheduledFor(), queued ? Boolean.TRUE : null, row.error());
     }
 }

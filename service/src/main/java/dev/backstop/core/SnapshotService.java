@@ -70,6 +70,8 @@ public final class SnapshotService implements Managed {
 
     private volatile boolean aborting;
     private final UnrecordedEnds unrecorded = new UnrecordedEnds();
+    /** Snapshots claimed (RUNNING in the catalog) that wait for a free worker of {@code snapshots.maxConcurrent}. */
+    private final java.util.Set<String> waiting = ConcurrentHashMap.newKeySet();
     private final java.util.concurrent.ScheduledExecutorService recorder;
     /** How often ends the catalog could not record are tried again. */
     private static final long RECORD_RETRY_SECONDS = 2;
@@ -168,9 +170,11 @@ public final class SnapshotService implements Managed {
     /** Starts a snapshot in the background and returns its RUNNING row. */
     public SnapshotRow request(String sourceName, SnapshotOrigin origin, String requestedBy) {
         SnapshotRow row = claim(sourceName, origin, requestedBy, null);
+        waiting.add(row.id());
         try {
             executor.submit(() -> execute(row));
         } catch (RuntimeException e) {
+            waiting.remove(row.id());
             finish(row, e);
             throw e;
         }
@@ -304,7 +308,13 @@ public final class SnapshotService implements Managed {
         return dev.backstop.db.Constraints.isUniqueViolation(e);
     }
 
+    /** Whether a snapshot this node claimed still waits for a free worker. */
+    public boolean queued(String snapshotId) {
+        return waiting.contains(snapshotId);
+    }
+
     private void execute(SnapshotRow row) {
+        waiting.remove(row.id());
         MDC.put("snapshot_id", row.id());
         MDC.put("source", row.sourceName());
         try {

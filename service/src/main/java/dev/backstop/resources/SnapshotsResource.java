@@ -52,7 +52,7 @@ public final class SnapshotsResource {
     @RolesAllowed(Role.OPERATOR_NAME)
     public Response take(@Auth ApiPrincipal caller, @NotNull @Valid SnapshotRequest request, @Context UriInfo uri) {
         SnapshotRow row = snapshots.request(request.source(), SnapshotOrigin.API, caller.name());
-        return Response.accepted(SnapshotView.of(row))
+        return Response.accepted(view(row))
                 .location(uri.getBaseUriBuilder().path("api/v1/snapshots").path(row.id()).build())
                 .build();
     }
@@ -65,13 +65,17 @@ public final class SnapshotsResource {
         int size = Paging.limit(limit);
         List<SnapshotRow> rows = dao.list(source, parseStatus(status), parseInstant("from", from), parseInstant("to", to),
                 Paging.cursor(cursor), size + 1);
-        return Paging.of(rows, size, SnapshotRow::id, SnapshotView::of);
+        return Paging.of(rows, size, SnapshotRow::id, this::view);
     }
 
     @GET
     @Path("{id}")
     public SnapshotView get(@PathParam("id") String id) {
-        return SnapshotView.of(snapshots.find(id));
+        return view(snapshots.find(id));
+    }
+
+    private SnapshotView view(SnapshotRow row) {
+        return SnapshotView.of(row, snapshots.queued(row.id()));
     }
 
     /** Removes the objects from storage, then marks the row DELETED. */
