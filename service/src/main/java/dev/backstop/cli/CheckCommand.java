@@ -103,6 +103,14 @@ public final class CheckCommand extends ConfiguredCommand<BackstopConfiguration>
             var resilience = new dev.backstop.resilience.Resilience(config.resilience(), bootstrap.getMetricRegistry());
             for (Map.Entry<String, StorageTarget> target : dev.backstop.ServiceGraph.targets(config, resilience, threads).entrySet()) {
                 targets.add(target.getValue());
+                String creates = target.getValue().firstWriteCreates();
+                if (creates != null) {
+                    // Checking changes nothing: the probe would create the directory.
+                    lines.add(new Line(creates.contains("not writable") ? HealthStatus.FAIL : HealthStatus.WARN,
+                            "storage " + target.getKey(), creates));
+                    primary = false;
+                    continue;
+                }
                 lines.addAll(run("storage " + target.getKey(), new StorageProbe(target.getValue(), primary), now));
                 primary = false;
             }

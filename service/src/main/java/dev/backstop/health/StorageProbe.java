@@ -45,11 +45,20 @@ public final class StorageProbe implements HealthProbe {
 
     /** NIO exceptions often carry only a path; say what happened to it too. */
     static String describe(Exception e) {
+        String message = String.valueOf(e.getMessage());
+        if (message.contains("Unable to load credentials from any of the providers")) {
+            // The SDK lists its whole provider chain (1,500 characters): say what to do instead.
+            return "no S3 credentials: set the target's accessKeyId and secretAccessKey (from the environment), "
+                    + "or give the host an instance role";
+        }
         if (e instanceof java.nio.file.FileSystemException fs && fs.getReason() == null) {
             String kind = e.getClass().getSimpleName().replace("Exception", "").replaceAll("([a-z])([A-Z])", "$1 $2").toLowerCase(java.util.Locale.ROOT);
             return (kind.equals("file system") ? "cannot write" : kind) + ": " + fs.getFile();
         }
-        return e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+        if (e.getMessage() == null) {
+            return e.getClass().getSimpleName();
+        }
+        return message.length() > 400 ? message.substring(0, 400) + "..." : message;
     }
 
     @Override

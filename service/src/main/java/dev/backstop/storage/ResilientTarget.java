@@ -83,6 +83,11 @@ public final class ResilientTarget implements StorageTarget {
     }
 
     @Override
+    public String firstWriteCreates() {
+        return delegate.firstWriteCreates();
+    }
+
+    @Override
     public int sweepStaleUploads(Duration olderThan) throws IOException {
         return guard.call("sweep", () -> delegate.sweepStaleUploads(olderThan));
     }

@@ -59,6 +59,15 @@ public interface StorageTarget extends AutoCloseable {
         return false;
     }
 
+    /**
+     * What the first write would have to create (a filesystem target's root that does not exist
+     * yet), said as a reason; null when nothing. {@code check}, which changes nothing, reports this
+     * instead of writing its probe.
+     */
+    default String firstWriteCreates() {
+        return null;
+    }
+
     /** Whether {@link #copyWithin} can copy from {@code source} (same S3 endpoint and credentials). */
     default boolean canCopyWithin(StorageTarget source) {
         return false;

@@ -118,6 +118,21 @@ class CheckCommandTest {
         assertThat(missing.detail()).isEqualTo("encryption.recipientKeyFile " + dir.resolve("nope.asc") + " does not exist");
     }
 
+    /** check changes nothing: a filesystem target's directory that does not exist yet is reported, not created. */
+    @Test
+    void aTargetDirectoryThatDoesNotExistYetIsReportedNotCreated() throws Exception {
+        Path later = dir.resolve("not-yet/backups");
+        List<CheckCommand.Line> lines = check("""
+                storage:
+                  targets:
+                    - {type: filesystem, name: later, path: %s}
+                """.formatted(later));
+        CheckCommand.Line line = line(lines, "storage later");
+        assertThat(line.status()).isEqualTo(HealthStatus.WARN);
+        assertThat(line.detail()).isEqualTo(later + " does not exist yet; the service creates it at its first write");
+        assertThat(dir.resolve("not-yet")).doesNotExist();
+    }
+
     @Test
     void everyToolOfAClusterSourceIsThereFitsAndConnectsWithThePassword() throws Exception {
         String source = "sources:\n  - {type: postgres-cluster, name: main, port: " + cluster.port()

@@ -55,6 +55,19 @@ public final class FilesystemTarget implements StorageTarget {
         return root;
     }
 
+    @Override
+    public String firstWriteCreates() {
+        if (java.nio.file.Files.isDirectory(root)) {
+            return null;
+        }
+        Path parent = root.getParent();
+        while (parent != null && !java.nio.file.Files.exists(parent)) {
+            parent = parent.getParent();
+        }
+        return root + " does not exist yet; the service creates it at its first write"
+                + (parent != null && !java.nio.file.Files.isWritable(parent) ? ", but " + parent + " is not writable by this user" : "");
+    }
+
     Path resolve(String key) {
         Path path = root.resolve(key).normalize();
         if (!path.startsWith(root) || key.isBlank()) {
