@@ -52,16 +52,16 @@ fresh_dir() {
   echo "$d"
 }
 
-# The archive, as install.sh builds it: one start and a clean stop with -XX:ArchiveClassesAtExit.
+# The archive, as install.sh builds it for the unit.
 archive="$work/backstop.jsa"
-echo "building the class-data-sharing archive ..."
-start_once "$(fresh_dir)" "-XX:ArchiveClassesAtExit=$archive" >/dev/null
+echo "building the class-data-sharing archive (deployment/cds-archive.sh) ..."
+deployment/cds-archive.sh "$JAR" "$archive"
 ls -l "$archive" | awk '{printf "archive: %.1f MB\n", $5 / 1048576}'
 
 declare -A runs
 for i in $(seq 1 "$N"); do
   for mode in plain cds; do
-    opts=(); [ "$mode" = cds ] && opts=("-XX:SharedArchiveFile=$archive")
+    opts=(); [ "$mode" = cds ] && opts=("-XX:SharedArchiveFile=$archive" -Xshare:auto)
     d="$(fresh_dir)"
     f=$(start_once "$d" "${opts[@]}")
     r=$(start_once "$d" "${opts[@]}")
