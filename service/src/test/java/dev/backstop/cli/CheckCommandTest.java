@@ -126,11 +126,15 @@ class CheckCommandTest {
                 storage:
                   targets:
                     - {type: filesystem, name: later, path: %s}
-                """.formatted(later));
+                sources:
+                  - {type: directory, name: uploads, path: %s, createIfMissing: true}
+                """.formatted(later, dir.resolve("not-yet-uploads")));
         CheckCommand.Line line = line(lines, "storage later");
         assertThat(line.status()).isEqualTo(HealthStatus.WARN);
         assertThat(line.detail()).isEqualTo(later + " does not exist yet; the service creates it at its first write");
         assertThat(dir.resolve("not-yet")).doesNotExist();
+        assertThat(line(lines, "source uploads").status()).as("created when the service starts").isEqualTo(HealthStatus.PASS);
+        assertThat(dir.resolve("not-yet-uploads")).as("check creates no source directory either").doesNotExist();
     }
 
     @Test

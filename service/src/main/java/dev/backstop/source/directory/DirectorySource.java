@@ -66,6 +66,9 @@ public final class DirectorySource implements SnapshotSource {
 
     @Override
     public void checkReachable() throws IOException {
+        if (!Files.exists(root) && config.createIfMissing()) {
+            return; // created when the service starts (check, which changes nothing, leaves it missing)
+        }
         if (!Files.exists(root)) {
             throw new NoSuchFileException(root.toString(), null, "sources[" + config.name() + "].path does not exist"
                     + " (create it, or set createIfMissing: true)");

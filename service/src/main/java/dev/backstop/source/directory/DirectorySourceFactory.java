@@ -78,7 +78,7 @@ public final class DirectorySourceFactory extends SourceSettings {
 
     @Override
     public SnapshotSource build(SourceEnvironment environment) {
-        if (createIfMissing) {
+        if (createIfMissing && environment.storage() != null) { // not in check, which changes nothing
             try {
                 java.nio.file.Files.createDirectories(path);
             } catch (java.io.IOException e) {
