@@ -117,8 +117,8 @@ class ProductionSetupArchiveTest {
         Path spool = fixture.dir.resolve("staging/wal/main");
         String segment = stored.substring(stored.lastIndexOf('/') + 1, stored.lastIndexOf('/') + 25);
         Files.write(fixture.dir.resolve("again.zst.pgp"), s3.blobStore().getBlob(BUCKET, stored).getPayload().openStream().readAllBytes());
-        Shell.run(fixture.dir, "gpg --homedir " + gpg.home() + " --batch --quiet --decrypt again.zst.pgp | zstd -dq > "
-                + spool.resolve(segment));
+        gpg.decrypt(fixture.dir.resolve("again.zst.pgp"), fixture.dir.resolve("again.zst"));
+        Shell.run(fixture.dir, "zstd -dq again.zst -o " + spool.resolve(segment));
         app = app(false);
         await().atMost(Duration.ofSeconds(60)).until(() -> !Files.exists(spool.resolve(segment)));
         fixture.cluster.sql("INSERT INTO orders SELECT generate_series(301, 400)");

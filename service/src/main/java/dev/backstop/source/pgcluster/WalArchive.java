@@ -3,6 +3,7 @@ package dev.backstop.source.pgcluster;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.datatype.jsr310.JavaTimeModule;
+import dev.backstop.pipeline.MeasuringOutputStream;
 import dev.backstop.pipeline.ObjectCodec;
 import dev.backstop.storage.ObjectUpload;
 import dev.backstop.storage.StorageTarget;
@@ -278,19 +279,19 @@ final class WalArchive {
         }
         // The digests are of the bytes that went up: a partial segment grows while it is read.
         MessageDigest sent = digest();
-        MessageDigest encoded = digest();
         long plainBytes;
         long storedBytes;
+        String storedSha;
         try (ObjectUpload upload = immutable ? target.upload(key) : target.uploadReplacing(key)) {
-            CountingDigestStream out = new CountingDigestStream(upload, encoded);
+            MeasuringOutputStream out = MeasuringOutputStream.hashing(upload); // the encoder leaves it (and the upload) open
             try (InputStream in = new DigestInputStream(Files.newInputStream(file), sent); OutputStream encoder = codec.encode(out)) {
                 plainBytes = in.transferTo(encoder);
             }
-            storedBytes = out.count;
+            storedBytes = out.count();
+            storedSha = out.sha256();
             upload.commit();
         }
         String local = HexFormat.of().formatHex(sent.digest());
-        String storedSha = HexFormat.of().formatHex(encoded.digest());
         String readBack = rawSha256(key);
         if (!readBack.equals(storedSha)) {
             throw new IOException("read-back of " + key + " hashed to sha256 " + readBack + ", but " + storedSha + " was sent");
@@ -333,36 +334,6 @@ final class WalArchive {
             in.transferTo(OutputStream.nullOutputStream());
         }
         return HexFormat.of().formatHex(sha.digest());
-    }
-
-    /** Counts and hashes what goes to the upload; closing it leaves the upload open (commit follows). */
-    private static final class CountingDigestStream extends java.io.FilterOutputStream {
-        private final MessageDigest digest;
-        private long count;
-
-        CountingDigestStream(OutputStream out, MessageDigest digest) {
-            super(out);
-            this.digest = digest;
-        }
-
-        @Override
-        public void write(int b) throws IOException {
-            out.write(b);
-            digest.update((byte) b);
-            count++;
-        }
-
-        @Override
-        public void write(byte[] b, int off, int len) throws IOException {
-            out.write(b, off, len);
-            digest.update(b, off, len);
-            count += len;
-        }
-
-        @Override
-        public void close() throws IOException {
-            flush();
-        }
     }
 
     /** Downloads and decodes an object into a file (written beside it, then renamed). */
