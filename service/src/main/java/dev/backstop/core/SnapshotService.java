@@ -26,7 +26,6 @@ import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.slf4j.MDC;
@@ -69,14 +68,14 @@ public final class SnapshotService implements Managed {
     static final long ABORT_WAIT_SECONDS = 30;
 
     private volatile boolean aborting;
-    private final UnrecordedEnds unrecorded = new UnrecordedEnds();
     /** Snapshots claimed (RUNNING in the catalog) that wait for a free worker of {@code snapshots.maxConcurrent}. */
     private final java.util.Set<String> waiting = ConcurrentHashMap.newKeySet();
     private final java.util.concurrent.ScheduledExecutorService recorder;
     /** How often ends the catalog could not record are tried again. */
     private static final long RECORD_RETRY_SECONDS = 2;
     private final Replicator replicator;
-    private final Map<String, AtomicLong> lastSuccess = new ConcurrentHashMap<>();
+    /** How each run ends in the catalog, the metrics and storage. */
+    private final SnapshotEnds ends;
 
     private final Duration shutdownGracePeriod;
 
@@ -101,10 +100,8 @@ public final class SnapshotService implements Managed {
         this.version = version;
         this.executor = threads.fixed("snapshot", maxConcurrent);
         this.recorder = threads.scheduled("snapshot-ends");
+        this.ends = new SnapshotEnds(this.bindings, dao, metrics, clock, replicator);
         for (String source : bindings.keySet()) {
-            AtomicLong holder = new AtomicLong();
-            lastSuccess.put(source, holder);
-            metrics.gauge(MetricName.of("backstop.snapshot.last.success.timestamp.seconds", "source", source), () -> holder::get);
             long[] counts = new long[2];
             progress.put(source, counts);
             metrics.gauge(MetricName.of("backstop.snapshot.progress.bytes", "source", source, "stage", "read"), () -> () -> counts[0]);
@@ -126,7 +123,7 @@ public final class SnapshotService implements Managed {
         int failed = 0;
         for (SnapshotRow row : dao.allRunning()) {
             if ((!node.clustered() || node.id().equals(row.node())) && dao.fail(row.id(), clock.instant(), INTERRUPTED)) {
-                removeWritten(row);
+                ends.removeWritten(row);
                 failed++;
             }
         }
@@ -134,11 +131,8 @@ public final class SnapshotService implements Managed {
             LOG.warn("Marked {} snapshots FAILED that were RUNNING when the service last stopped, and removed what they wrote",
                     failed);
         }
-        for (String source : bindings.keySet()) {
-            dao.list(source, SnapshotStatus.COMPLETED, null, 1).stream().findFirst()
-                    .ifPresent(row -> lastSuccess.get(source).set(row.finishedAt().getEpochSecond()));
-        }
-        recorder.scheduleWithFixedDelay(this::recordUnrecordedEnds, RECORD_RETRY_SECONDS, RECORD_RETRY_SECONDS, TimeUnit.SECONDS);
+        ends.seedLastSuccess();
+        recorder.scheduleWithFixedDelay(ends::recordUnrecorded, RECORD_RETRY_SECONDS, RECORD_RETRY_SECONDS, TimeUnit.SECONDS);
         // Say at once what will not work (pg_dump missing or older than the server, a path that does
         // not exist), without holding up startup on a source that is slow to answer.
         executor.submit(() -> bindings.values().forEach(binding -> {
@@ -175,7 +169,7 @@ public final class SnapshotService implements Managed {
             executor.submit(() -> execute(row));
         } catch (RuntimeException e) {
             waiting.remove(row.id());
-            finish(row, e);
+            ends.finish(row, e);
             throw e;
         }
         return row;
@@ -268,18 +262,18 @@ public final class SnapshotService implements Managed {
             throw BackstopException.conflict("a snapshot of '" + sourceName + "' is already running: " + previous);
         }
         try {
-            recordUnrecordedEnds();
+            ends.recordUnrecorded();
             for (SnapshotRow other : dao.running(sourceName)) {
-                if (node.id().equals(other.node()) && !unrecorded.holds(other.id()) && dao.fail(other.id(), clock.instant(),
+                if (node.id().equals(other.node()) && !ends.unrecorded(other.id()) && dao.fail(other.id(), clock.instant(),
                         "interrupted: its end was never recorded (this node no longer runs it)")) {
                     // This node holds the source now (above), so a RUNNING row of it here is a run that is over.
-                    removeWritten(other);
+                    ends.removeWritten(other);
                     LOG.warn("Marked snapshot {} of {} FAILED: this node no longer runs it", other.id(), sourceName);
                     continue;
                 }
                 if (node.isDead(other.node()) && dao.fail(other.id(), clock.instant(), "interrupted: node " + other.node()
                         + " stopped before the snapshot finished")) {
-                    removeWritten(other);
+                    ends.removeWritten(other);
                     LOG.warn("Marked snapshot {} of {} FAILED: its node {} is gone", other.id(), sourceName, other.node());
                     continue;
                 }
@@ -325,14 +319,14 @@ public final class SnapshotService implements Managed {
             LOG.info("Snapshot {} of {} started, to {} {}", row.id(), row.sourceName(), binding.target().name(), dataKey);
             try {
                 SnapshotRow done = write(row, binding, dataKey, manifestKey);
-                finish(done, null);
+                ends.finish(done, null);
             } catch (Exception | LinkageError e) {
-                cleanUp(binding.target(), manifestKey, dataKey);
+                SnapshotEnds.cleanUp(binding.target(), manifestKey, dataKey);
                 String by = cancelled.get(row.id());
                 if (by != null) {
-                    cancelled(row, by);
+                    ends.cancelled(row, by);
                 } else {
-                    finish(row, aborting ? new IOException(ABORTED, e) : e);
+                    ends.finish(row, aborting ? new IOException(ABORTED, e) : e);
                 }
             }
         } finally {
@@ -396,116 +390,6 @@ public final class SnapshotService implements Managed {
         cancelled.putIfAbsent(id, actor);
         LOG.info("Snapshot {} of {}: cancel requested by {}", id, row.sourceName(), actor);
         return find(id);
-    }
-
-    private void cancelled(SnapshotRow row, String by) {
-        String reason = CANCELLED + by + "; nothing of it is left in storage";
-        try {
-            dao.cancel(row.id(), clock.instant(), reason);
-        } catch (RuntimeException catalogDown) {
-            unrecorded.add(new UnrecordedEnds.End(row, UnrecordedEnds.Outcome.CANCELLED, reason, clock.instant()), catalogDown);
-        }
-        metrics.meter(MetricName.of("backstop.snapshots", "source", row.sourceName(), "outcome", "cancelled")).mark();
-        LOG.warn("Snapshot {} of {} cancelled by {}", row.id(), row.sourceName(), by);
-    }
-
-    private void finish(SnapshotRow row, Throwable failure) {
-        Duration took = Duration.between(row.startedAt(), clock.instant());
-        metrics.timer(MetricName.of("backstop.snapshot.duration", "source", row.sourceName())).update(took);
-        boolean completed;
-        try {
-            completed = failure == null && dao.complete(row);
-        } catch (RuntimeException catalogDown) {
-            unrecorded.add(new UnrecordedEnds.End(row, UnrecordedEnds.Outcome.COMPLETED, null, clock.instant()), catalogDown);
-            return;
-        }
-        if (completed) {
-            metrics.meter(MetricName.of("backstop.snapshots", "source", row.sourceName(), "outcome", "completed")).mark();
-            metrics.meter(MetricName.of("backstop.snapshot.raw.bytes", "source", row.sourceName())).mark(row.rawBytes());
-            metrics.meter(MetricName.of("backstop.snapshot.stored.bytes", "source", row.sourceName())).mark(row.storedBytes());
-            lastSuccess.get(row.sourceName()).set(row.finishedAt().getEpochSecond());
-            Replicator copies = replicator;
-            if (copies != null) {
-                try {
-                    copies.completed(row);
-                } catch (RuntimeException e) {
-                    LOG.warn("Cannot record the copies of snapshot {}: {}; the catch-up job will retry", row.id(), e.getMessage());
-                }
-            }
-            LOG.info("Snapshot {} of {} completed in {} s: {} bytes read, {} stored, sha256 {}", row.id(), row.sourceName(),
-                    took.toSeconds(), row.rawBytes(), row.storedBytes(), row.sha256());
-            return;
-        }
-        String reason = failure == null ? "the catalog row was no longer RUNNING" : reason(failure);
-        try {
-            dao.fail(row.id(), clock.instant(), reason);
-        } catch (RuntimeException catalogDown) {
-            unrecorded.add(new UnrecordedEnds.End(row, UnrecordedEnds.Outcome.FAILED, reason, clock.instant()), catalogDown);
-        }
-        metrics.meter(MetricName.of("backstop.snapshots", "source", row.sourceName(), "outcome", "failed")).mark();
-        // The reason holds the whole cause chain; the stack trace is for debugging only.
-        LOG.error("Snapshot {} of {} failed: {}", row.id(), row.sourceName(), reason);
-        if (failure != null) {
-            LOG.debug("Snapshot {} failure", row.id(), failure);
-        }
-    }
-
-    /** Records the ends the catalog could not take when they happened; those it still cannot take stay for the next try. */
-    void recordUnrecordedEnds() {
-        if (unrecorded.isEmpty()) {
-            return;
-        }
-        for (UnrecordedEnds.End end : unrecorded.flush(end -> switch (end.outcome()) {
-            case COMPLETED -> dao.complete(end.row());
-            case FAILED -> dao.fail(end.row().id(), end.at(), end.reason());
-            case CANCELLED -> dao.cancel(end.row().id(), end.at(), end.reason());
-        })) {
-            if (end.outcome() == UnrecordedEnds.Outcome.COMPLETED) {
-                lastSuccess.get(end.row().sourceName()).accumulateAndGet(end.row().finishedAt().getEpochSecond(), Math::max);
-                if (replicator != null) {
-                    try {
-                        replicator.completed(end.row());
-                    } catch (RuntimeException e) {
-                        LOG.warn("Cannot record the copies of snapshot {}: {}; the catch-up job will retry", end.row().id(),
-                                e.getMessage());
-                    }
-                }
-            } else {
-                removeWritten(end.row()); // removed when it ended; again, in case the store was down too
-            }
-        }
-    }
-
-    /**
-     * Removes every object under a failed snapshot's directory in its target: a process that died
-     * mid-snapshot may have left a data object and even a manifest behind a row now FAILED.
-     * (Interrupted multipart uploads are the stale-upload sweep's.)
-     */
-    private void removeWritten(SnapshotRow row) {
-        Binding binding = bindings.get(row.sourceName());
-        if (binding == null) {
-            return;
-        }
-        String directory = SnapshotLayout.directory(row.sourceName(), row.id(), row.startedAt());
-        try {
-            List<String> keys = binding.target().list(directory + "/");
-            cleanUp(binding.target(), keys.toArray(String[]::new));
-        } catch (IOException | RuntimeException e) {
-            LOG.warn("Cannot list what failed snapshot {} left in {}: {}", row.id(), binding.target().name(), e.getMessage());
-        }
-    }
-
-    private static void cleanUp(StorageTarget target, String... keys) {
-        // One attempt each, without the retries: the snapshot has failed already, and what a store
-        // that is down keeps (at most a manifest) the stale-upload sweep and DELETE can remove later.
-        StorageTarget once = target instanceof dev.backstop.storage.ResilientTarget resilient ? resilient.delegate() : target;
-        for (String key : keys) {
-            try {
-                once.delete(key);
-            } catch (IOException | RuntimeException e) {
-                LOG.warn("Cannot remove {} from {} after a failed snapshot: {}", key, target.name(), e.getMessage());
-            }
-        }
     }
 
     /** A failure's reason for the catalog and API: the messages down the cause chain, no stack trace. */
