@@ -106,7 +106,7 @@ public final class CheckCommand extends ConfiguredCommand<BackstopConfiguration>
                 String creates = target.getValue().firstWriteCreates();
                 if (creates != null) {
                     // Checking changes nothing: the probe would create the directory.
-                    lines.add(new Line(creates.contains("not writable") ? HealthStatus.FAIL : HealthStatus.WARN,
+                    lines.add(new Line(creates.contains("cannot be created") ? HealthStatus.FAIL : HealthStatus.WARN,
                             "storage " + target.getKey(), creates));
                     primary = false;
                     continue;

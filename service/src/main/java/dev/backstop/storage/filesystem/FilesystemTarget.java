@@ -64,8 +64,17 @@ public final class FilesystemTarget implements StorageTarget {
         while (parent != null && !java.nio.file.Files.exists(parent)) {
             parent = parent.getParent();
         }
-        return root + " does not exist yet; the service creates it at its first write"
-                + (parent != null && !java.nio.file.Files.isWritable(parent) ? ", but " + parent + " is not writable by this user" : "");
+        if (parent == null) {
+            return root + " does not exist yet and cannot be created: no parent exists";
+        }
+        // access(2) says yes to root everywhere (even /proc): try it, with a directory removed at once.
+        try {
+            java.nio.file.Files.delete(java.nio.file.Files.createTempDirectory(parent, ".backstop-check-"));
+        } catch (java.io.IOException | UnsupportedOperationException e) {
+            return root + " does not exist yet and cannot be created: " + parent + " is not writable by this user ("
+                    + e.getClass().getSimpleName().replace("Exception", "") + ")";
+        }
+        return root + " does not exist yet; the service creates it at its first write";
     }
 
     Path resolve(String key) {
