@@ -130,10 +130,10 @@ public record ServiceGraph(
         Map<String, StorageTarget> targets = targets(config, resilience, threads);
         OpenPgpEncryptor encryptor = config.encryption().enabled()
                 ? OpenPgpEncryptor.fromKeyFile(config.encryption().recipientKeyFile()) : null;
-        SnapshotPipeline pipeline = new SnapshotPipeline(config.compression(), encryptor);
         OpenPgpDecryptor decryptor = config.encryption().privateKeyFile() == null ? null
                 : OpenPgpDecryptor.fromKeyFile(config.encryption().privateKeyFile(), config.encryption().privateKeyPassphrase());
         ObjectCodec codec = new ObjectCodec(config.compression(), encryptor, decryptor);
+        SnapshotPipeline pipeline = new SnapshotPipeline(codec);
         // Each source sees its own storage target; restores, drills and pruning reach source
         // databases through the same guards.
         Map<String, SourceEnvironment> sourceEnvironments = new LinkedHashMap<>();
@@ -169,7 +169,7 @@ public record ServiceGraph(
         Map<String, dev.backstop.source.SourceRestorer> restorers = new LinkedHashMap<>();
         config.sources().forEach(source -> restorers.put(source.name(), source.restorer(sourceEnvironments.get(source.name()))));
         RestoreService restores = new RestoreService(node, restorers, replicator, catalog.snapshots(), catalog.restores(),
-                catalog.audit(), decryptor, config.snapshots().stagingPath(), environment.getObjectMapper(), clock,
+                catalog.audit(), codec, config.snapshots().stagingPath(), environment.getObjectMapper(), clock,
                 environment.metrics(), threads);
         RetentionService retention = new RetentionService(sourceConfigs, restorers, catalog.snapshots(), snapshots, catalog.audit(),
                 schedulerConfig.timeZone(), clock);

@@ -1,12 +1,11 @@
 package dev.backstop.core;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.github.luben.zstd.ZstdInputStreamNoFinalizer;
 import dev.backstop.db.RestoreRow;
 import dev.backstop.db.SnapshotRow;
 import dev.backstop.model.Manifest;
 import dev.backstop.model.RestorePhase;
-import dev.backstop.pipeline.OpenPgpDecryptor;
+import dev.backstop.pipeline.ObjectCodec;
 import dev.backstop.source.CountingInputStream;
 import dev.backstop.source.SourceRestorer;
 import dev.backstop.storage.StorageTarget;
@@ -58,12 +57,12 @@ final class RestorePass {
     }
 
     private final Replicator copies;
-    private final OpenPgpDecryptor decryptor;
+    private final ObjectCodec codec;
     private final ObjectMapper mapper;
 
-    RestorePass(Replicator copies, OpenPgpDecryptor decryptor, ObjectMapper mapper) {
+    RestorePass(Replicator copies, ObjectCodec codec, ObjectMapper mapper) {
         this.copies = copies;
-        this.decryptor = decryptor;
+        this.codec = codec;
         this.mapper = mapper;
     }
 
@@ -188,19 +187,8 @@ final class RestorePass {
     }
 
     private InputStream decoded(SnapshotRow snapshot, InputStream stored) throws IOException {
-        InputStream compressed = stored;
-        if (snapshot.encryptionFingerprint() != null) {
-            if (decryptor == null) {
-                throw new IOException("snapshot " + snapshot.id() + " is encrypted to " + snapshot.encryptionFingerprint()
-                        + " and encryption.privateKeyFile is not configured on this host");
-            }
-            compressed = decryptor.decrypt(stored);
-        }
-        try {
-            return new ZstdInputStreamNoFinalizer(compressed);
-        } catch (IOException e) {
-            throw new IOException("cannot decompress: " + e.getMessage(), e);
-        }
+        return codec.decode(stored, snapshot.encryptionFingerprint() != null, "snapshot " + snapshot.id() + " is encrypted to "
+                + snapshot.encryptionFingerprint() + " and encryption.privateKeyFile is not configured on this host");
     }
 
     /** Closing the decoder must not close the stream still drained and hashed afterwards. */

@@ -16,7 +16,7 @@ import dev.backstop.model.RestorePhase;
 import dev.backstop.model.RestoreRequest;
 import dev.backstop.model.SnapshotStatus;
 import dev.backstop.model.TimeOrderedId;
-import dev.backstop.pipeline.OpenPgpDecryptor;
+import dev.backstop.pipeline.ObjectCodec;
 import dev.backstop.source.FileTrees;
 import dev.backstop.source.SourceRestorer;
 import io.dropwizard.lifecycle.Managed;
@@ -69,11 +69,11 @@ public final class RestoreService implements Managed {
     private volatile boolean stopping;
 
     public RestoreService(Node node, Map<String, SourceRestorer> restorers, Replicator copies, SnapshotDao snapshots,
-            RestoreDao restores, AuditDao audit, OpenPgpDecryptor decryptor, Path staging, ObjectMapper mapper, Clock clock,
+            RestoreDao restores, AuditDao audit, ObjectCodec codec, Path staging, ObjectMapper mapper, Clock clock,
             MetricRegistry metrics, dev.backstop.resilience.ThreadPools threads) {
         this.node = node;
         this.restorers = Map.copyOf(restorers);
-        this.pass = new RestorePass(copies, decryptor, mapper);
+        this.pass = new RestorePass(copies, codec, mapper);
         this.snapshots = snapshots;
         this.restores = restores;
         this.audit = audit;

@@ -1,9 +1,6 @@
 package dev.backstop.core;
 
-import com.github.luben.zstd.ZstdOutputStreamNoFinalizer;
-import dev.backstop.pipeline.CompressionConfig;
-import dev.backstop.pipeline.MeasuringOutputStream;
-import dev.backstop.pipeline.OpenPgpEncryptor;
+import dev.backstop.pipeline.ObjectCodec;
 import dev.backstop.source.SnapshotSource;
 import dev.backstop.source.SourceReport;
 import dev.backstop.storage.ObjectUpload;
@@ -12,19 +9,17 @@ import java.io.IOException;
 import java.io.OutputStream;
 
 /**
- * source stream -> zstd -> [OpenPGP] -> SHA-256 and byte count -> storage upload, all streaming.
+ * source stream -> {@link ObjectCodec#encoding} (zstd -> [OpenPGP] -> SHA-256 and byte count) ->
+ * storage upload, all streaming, stopped at the source's next write on an abort or a cancel.
  * Nothing is buffered beyond fixed-size buffers, so memory does not grow with the snapshot.
  */
 public final class SnapshotPipeline {
     private static final int BUFFER = 1 << 17;
 
-    private final CompressionConfig compression;
-    private final OpenPgpEncryptor encryptor;
+    private final ObjectCodec codec;
 
-    /** @param encryptor null when snapshots are not encrypted */
-    public SnapshotPipeline(CompressionConfig compression, OpenPgpEncryptor encryptor) {
-        this.compression = compression;
-        this.encryptor = encryptor;
+    public SnapshotPipeline(ObjectCodec codec) {
+        this.codec = codec;
     }
 
     /** What went through the pipeline. */
@@ -32,16 +27,16 @@ public final class SnapshotPipeline {
 
     /** File name suffix of the stored object after the source's own extension. */
     public String suffix() {
-        return ".zst" + (encryptor == null ? "" : ".pgp");
+        return codec.suffix();
     }
 
     public String compression() {
-        return compression.describe();
+        return codec.compressionName();
     }
 
     /** The recipient fingerprint, or null when not encrypting. */
     public String encryptionFingerprint() {
-        return encryptor == null ? null : encryptor.recipientFingerprint();
+        return codec.encryptionFingerprint();
     }
 
     /** Streams the source into the upload; the caller commits or aborts the upload afterwards. */
@@ -66,20 +61,14 @@ public final class SnapshotPipeline {
 
     public Result run(SnapshotSource source, ObjectUpload upload, java.util.function.BooleanSupplier stop, Progress progress)
             throws IOException {
-        MeasuringOutputStream stored = MeasuringOutputStream.hashing(new OpenPgpEncryptor.Unclosable(upload));
-        OutputStream encrypted = encryptor == null ? stored : encryptor.encrypt(stored);
-        ZstdOutputStreamNoFinalizer zstd = new ZstdOutputStreamNoFinalizer(encrypted, compression.level());
-        if (compression.workers() > 0) {
-            zstd.setWorkers(compression.workers());
-        }
-        MeasuringOutputStream raw = MeasuringOutputStream.counting(zstd);
+        ObjectCodec.Encoding encoding = codec.encoding(upload);
         SourceReport report;
-        try (OutputStream sourceOut = new BufferedOutputStream(new StoppableOutputStream(raw, stop,
-                () -> progress.bytes(raw.count(), stored.count())), BUFFER)) {
+        try (OutputStream sourceOut = new BufferedOutputStream(new StoppableOutputStream(encoding.input(), stop,
+                () -> progress.bytes(encoding.rawBytes(), encoding.storedBytes())), BUFFER)) {
             report = source.writeTo(sourceOut);
         }
         // Closing the chain finished zstd's frame and the OpenPGP message; the upload stays open.
-        return new Result(raw.count(), stored.count(), stored.sha256(), report);
+        return new Result(encoding.rawBytes(), encoding.storedBytes(), encoding.storedSha256(), report);
     }
 
     /** Fails the next write once {@code stop} says so. */

@@ -7,9 +7,10 @@ import java.io.InputStream;
 import java.io.OutputStream;
 
 /**
- * How a small stored object (a WAL segment) is encoded: zstd, then OpenPGP when encryption is on,
- * the same formats and keys as snapshots, so the stock tools read both
- * ({@code gpg --decrypt | zstd -d}).
+ * The one place where stored bytes are encoded and decoded: zstd, then OpenPGP when encryption is
+ * on, the same formats and keys for snapshots and WAL segments, so the stock tools read both
+ * ({@code gpg --decrypt | zstd -d}). Nothing outside {@code pipeline} uses zstd-jni or Bouncy Castle
+ * (LayeringTest).
  *
  * @param encryptor null when not encrypting
  * @param decryptor null when this host holds no private key (objects that are encrypted cannot be read)
@@ -26,6 +27,60 @@ public record ObjectCodec(CompressionConfig compression, OpenPgpEncryptor encryp
         return ".zst" + (encryptor == null ? "" : ".pgp");
     }
 
+    /** The compression as a manifest records it ({@code zstd-3}). */
+    public String compressionName() {
+        return compression.describe();
+    }
+
+    /** The recipient's fingerprint, or null when not encrypting. */
+    public String encryptionFingerprint() {
+        return encryptor == null ? null : encryptor.recipientFingerprint();
+    }
+
+    /**
+     * A snapshot's encoding into {@code target}: what is written to {@link Encoding#input()} is
+     * counted (raw), compressed with the configured workers, encrypted, then counted and hashed as it
+     * is stored. Closing the input finishes the zstd frame and the OpenPGP message and leaves
+     * {@code target} open (the caller commits it).
+     */
+    public Encoding encoding(OutputStream target) throws IOException {
+        MeasuringOutputStream stored = MeasuringOutputStream.hashing(new OpenPgpEncryptor.Unclosable(target));
+        OutputStream encrypted = encryptor == null ? stored : encryptor.encrypt(stored);
+        ZstdOutputStreamNoFinalizer zstd = new ZstdOutputStreamNoFinalizer(encrypted, compression.level());
+        if (compression.workers() > 0) {
+            zstd.setWorkers(compression.workers());
+        }
+        return new Encoding(MeasuringOutputStream.counting(zstd), stored);
+    }
+
+    /** An encoding in progress: its input, and the raw and stored counts and stored SHA-256 once it is closed. */
+    public static final class Encoding {
+        private final MeasuringOutputStream raw;
+        private final MeasuringOutputStream stored;
+
+        Encoding(MeasuringOutputStream raw, MeasuringOutputStream stored) {
+            this.raw = raw;
+            this.stored = stored;
+        }
+
+        public OutputStream input() {
+            return raw;
+        }
+
+        public long rawBytes() {
+            return raw.count();
+        }
+
+        public long storedBytes() {
+            return stored.count();
+        }
+
+        /** Hex SHA-256 of the stored bytes; once, after the input is closed. */
+        public String storedSha256() {
+            return stored.sha256();
+        }
+    }
+
     /** A stream that encodes into {@code out}; closing it finishes the encoding but leaves {@code out} open. */
     public OutputStream encode(OutputStream out) throws IOException {
         OutputStream target = new OpenPgpEncryptor.Unclosable(out);
@@ -39,15 +94,30 @@ public record ObjectCodec(CompressionConfig compression, OpenPgpEncryptor encryp
      * pooled connection lost); so does a failure to start decoding.
      */
     public InputStream decode(InputStream stored, String key) throws IOException {
+        return decode(stored, key.endsWith(".pgp"), key + " is encrypted and encryption.privateKeyFile is not configured on this host");
+    }
+
+    /**
+     * Decodes stored bytes: OpenPGP when {@code encrypted} (failing with {@code noKey} when this host
+     * holds no private key), then zstd. Closing the result closes {@code stored} too; so does a
+     * failure to start decoding.
+     */
+    public InputStream decode(InputStream stored, boolean encrypted, String noKey) throws IOException {
         try {
             InputStream compressed = stored;
-            if (key.endsWith(".pgp")) {
+            if (encrypted) {
                 if (decryptor == null) {
-                    throw new IOException(key + " is encrypted and encryption.privateKeyFile is not configured on this host");
+                    throw new IOException(noKey);
                 }
                 compressed = decryptor.decrypt(stored);
             }
-            return new java.io.FilterInputStream(new ZstdInputStreamNoFinalizer(compressed)) {
+            InputStream decompressed;
+            try {
+                decompressed = new ZstdInputStreamNoFinalizer(compressed);
+            } catch (IOException e) {
+                throw new IOException("cannot decompress: " + e.getMessage(), e);
+            }
+            return new java.io.FilterInputStream(decompressed) {
                 @Override
                 public void close() throws IOException {
                     try (stored) {

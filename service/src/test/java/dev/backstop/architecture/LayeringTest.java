@@ -71,4 +71,23 @@ class LayeringTest {
                 .orShould().dependOnClassesThat().areAssignableTo(ProcessBuilder.class)
                 .check(classes);
     }
+
+    /** The byte pipeline has one owner: compression and encryption are assembled only in pipeline. */
+    @Test
+    void zstdAndBouncyCastleAreUsedOnlyInThePipeline() {
+        noClasses().that().resideOutsideOfPackage("dev.backstop.pipeline..")
+                .should().dependOnClassesThat().resideInAnyPackage("com.github.luben.zstd..", "org.bouncycastle..")
+                .because("the encode and decode chains are assembled in one place, pipeline/ObjectCodec")
+                .check(classes);
+    }
+
+    /** Every process of a source is built by SourceProcesses, with the source's connection environment. */
+    @Test
+    void processesAreBuiltOnlyBySourceProcesses() {
+        noClasses().that().doNotHaveFullyQualifiedName("dev.backstop.source.SourceProcesses")
+                .should().callConstructor(ProcessBuilder.class, java.util.List.class)
+                .orShould().callConstructor(ProcessBuilder.class, String[].class)
+                .because("a process built elsewhere would start without the source's password (issue 20, item 1)")
+                .check(classes);
+    }
 }

@@ -84,7 +84,7 @@ class SnapshotServiceTest {
         SnapshotService service = new SnapshotService(dev.backstop.model.Node.standalone("test"), Map.of(
                 "files", new SnapshotService.Binding(files, target),
                 "slow", new SnapshotService.Binding(new BlockingSource(release), target)),
-                dao, new SnapshotPipeline(CompressionConfig.defaults(), null), mapper, new MetricRegistry(),
+                dao, new SnapshotPipeline(new dev.backstop.pipeline.ObjectCodec(CompressionConfig.defaults(), null, null)), mapper, new MetricRegistry(),
                 Clock.systemUTC(), "test", 2, null, java.time.Duration.ofSeconds(20),
                 dev.backstop.resilience.ThreadPools.standalone());
         services.add(service);
