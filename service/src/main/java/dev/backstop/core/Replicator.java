@@ -8,7 +8,6 @@ import dev.backstop.db.SnapshotRow;
 import dev.backstop.model.MetricName;
 import dev.backstop.model.SnapshotStatus;
 import dev.backstop.storage.ObjectUpload;
-import dev.backstop.storage.ResilientTarget;
 import dev.backstop.storage.StorageTarget;
 import io.dropwizard.lifecycle.Managed;
 import java.io.IOException;
@@ -186,7 +185,7 @@ public final class Replicator implements Managed {
     }
 
     private static double score(StorageTarget target) {
-        return target instanceof ResilientTarget resilient ? resilient.guard().score() : 1.0;
+        return target.guarded().map(dev.backstop.resilience.Guard::score).orElse(1.0);
     }
 
     private String copyObjects(SnapshotRow snapshot, StorageTarget from, StorageTarget to) throws Exception {

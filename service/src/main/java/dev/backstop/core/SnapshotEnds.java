@@ -161,7 +161,7 @@ final class SnapshotEnds {
     static void cleanUp(StorageTarget target, String... keys) {
         // One attempt each, without the retries: the snapshot has failed already, and what a store
         // that is down keeps (at most a manifest) the stale-upload sweep and DELETE can remove later.
-        StorageTarget once = target instanceof dev.backstop.storage.ResilientTarget resilient ? resilient.delegate() : target;
+        StorageTarget once = target.unretried();
         for (String key : keys) {
             try {
                 once.delete(key);

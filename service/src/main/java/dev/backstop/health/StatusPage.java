@@ -8,7 +8,6 @@ import dev.backstop.model.RetentionPolicy;
 import dev.backstop.model.SnapshotStatus;
 import dev.backstop.resilience.Guard;
 import dev.backstop.source.SourceFactory;
-import dev.backstop.storage.ResilientTarget;
 import dev.backstop.storage.StorageTarget;
 import jakarta.servlet.http.HttpServlet;
 import jakarta.servlet.http.HttpServletRequest;
@@ -233,7 +232,7 @@ public final class StatusPage extends HttpServlet {
         html.raw("<section><h2>Storage targets</h2><table><thead><tr><th>Target</th><th>Where</th><th>Breaker</th>"
                 + "<th>Quality</th></tr></thead><tbody>");
         for (StorageTarget target : targets.values()) {
-            Guard guard = target instanceof ResilientTarget resilient ? resilient.guard() : null;
+            Guard guard = target.guarded().orElse(null);
             String state = guard == null ? "-" : guard.state().name();
             html.raw("<tr><td>").text(target.name()).raw("</td><td class=\"where\">").text(target.describe()).raw("</td><td><span class=\"")
                     .text("CLOSED".equals(state) ? "pass" : "OPEN".equals(state) ? "fail" : "warn").raw("\">").text(state)

@@ -1,7 +1,6 @@
 package dev.backstop.health;
 
 import dev.backstop.resilience.Guard;
-import dev.backstop.storage.ResilientTarget;
 import java.util.ArrayList;
 
 import dev.backstop.storage.StorageTarget;
@@ -64,8 +63,8 @@ public final class StorageProbe implements HealthProbe {
     @Override
     public List<HealthObservation> observe(Instant now) {
         List<HealthObservation> observations = new ArrayList<>();
-        Guard guard = target instanceof ResilientTarget resilient ? resilient.guard() : null;
-        StorageTarget raw = target instanceof ResilientTarget resilient ? resilient.delegate() : target;
+        Guard guard = target.guarded().orElse(null);
+        StorageTarget raw = target.unretried();
         long started = System.nanoTime();
         HealthObservation.Builder entry = HealthObservation.of("storage", "writable", now).id(target.name()).type("datastore");
         byte[] probe = ("backstop health probe " + now).getBytes(StandardCharsets.UTF_8);

@@ -25,6 +25,16 @@ public final class ResilientTarget implements StorageTarget {
         return guard;
     }
 
+    @Override
+    public StorageTarget unretried() {
+        return delegate;
+    }
+
+    @Override
+    public java.util.Optional<Guard> guarded() {
+        return java.util.Optional.of(guard);
+    }
+
     public StorageTarget delegate() {
         return delegate;
     }
@@ -94,13 +104,13 @@ public final class ResilientTarget implements StorageTarget {
 
     @Override
     public boolean copyWithin(StorageTarget source, String key, long size) throws IOException {
-        StorageTarget raw = source instanceof ResilientTarget resilient ? resilient.delegate() : source;
+        StorageTarget raw = source.unretried();
         return guard.call("copy " + key + " from " + source.name(), () -> delegate.copyWithin(raw, key, size));
     }
 
     @Override
     public boolean canCopyWithin(StorageTarget source) {
-        return delegate.canCopyWithin(source instanceof ResilientTarget resilient ? resilient.delegate() : source);
+        return delegate.canCopyWithin(source.unretried());
     }
 
     @Override

@@ -73,6 +73,19 @@ public interface StorageTarget extends AutoCloseable {
         return false;
     }
 
+    /**
+     * The same target without retries (one attempt each call), for callers that must answer at
+     * once: a health probe, the clean-up after a failed snapshot. Itself when it has none.
+     */
+    default StorageTarget unretried() {
+        return this;
+    }
+
+    /** The guard this target's calls go through (its breaker and quality score), when it has one. */
+    default java.util.Optional<dev.backstop.resilience.Guard> guarded() {
+        return java.util.Optional.empty();
+    }
+
     @Override
     default void close() {}
 }

@@ -90,4 +90,12 @@ class LayeringTest {
                 .because("a process built elsewhere would start without the source's password (issue 20, item 1)")
                 .check(classes);
     }
+
+    /** Callers ask a target what they need (unretried(), guarded()); nobody unwraps the decorator. */
+    @Test
+    void nobodyUnwrapsTheStorageDecorator() {
+        noClasses().that().resideOutsideOfPackage("dev.backstop.storage..")
+                .should().dependOnClassesThat().haveFullyQualifiedName("dev.backstop.storage.ResilientTarget")
+                .check(classes);
+    }
 }
