@@ -162,15 +162,18 @@ public record ServiceGraph(
         config.sources().forEach(source -> replicas.put(source.name(), source.replicas() == null ? List.of() : source.replicas()));
         Replicator replicator = new Replicator(targets, replicas, catalog.snapshots(), catalog.copies(), clock, environment.metrics(),
                 threads);
+        dev.backstop.repository.Repositories repositories = new dev.backstop.repository.Repositories(targets, catalog.repository(),
+                codec, threads, clock, config.snapshots().format() == dev.backstop.core.SnapshotsConfig.Format.CHUNKED,
+                config.snapshots().packSize().toBytes());
         SnapshotService snapshots = new SnapshotService(node, bindings, catalog.snapshots(), pipeline, environment.getObjectMapper(),
                 environment.metrics(), clock, version, config.snapshots().maxConcurrent(), replicator,
-                Duration.ofMillis(config.scheduler().shutdownGracePeriod().toMilliseconds()), threads);
+                Duration.ofMillis(config.scheduler().shutdownGracePeriod().toMilliseconds()), threads, repositories);
         snapshotService.set(snapshots);
         Map<String, dev.backstop.source.SourceRestorer> restorers = new LinkedHashMap<>();
         config.sources().forEach(source -> restorers.put(source.name(), source.restorer(sourceEnvironments.get(source.name()))));
         RestoreService restores = new RestoreService(node, restorers, replicator, catalog.snapshots(), catalog.restores(),
                 catalog.audit(), codec, config.snapshots().stagingPath(), environment.getObjectMapper(), clock,
-                environment.metrics(), threads);
+                environment.metrics(), threads, repositories);
         RetentionService retention = new RetentionService(sourceConfigs, restorers, catalog.snapshots(), snapshots, catalog.audit(),
                 schedulerConfig.timeZone(), clock);
         PointInTimeWindows windows = new PointInTimeWindows(restorers, catalog.snapshots(), environment.metrics());

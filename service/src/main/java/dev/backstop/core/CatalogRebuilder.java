@@ -103,6 +103,7 @@ public final class CatalogRebuilder {
                 "catalog rebuild", m.startedAt(), m.finishedAt(), m.rawBytes(), m.storedBytes(), m.sha256(), target, m.dataKey(),
                 manifestKey, m.compression(), m.encryption() == null ? null : m.encryption().recipientFingerprint(), null, null,
                 mapper.writeValueAsString(m.toolVersions()), m.filesChanged() == null ? 0 : m.filesChanged().size(),
-                m.filesVanished() == null ? 0 : m.filesVanished().size(), null, null, null, null);
+                m.filesVanished() == null ? 0 : m.filesVanished().size(), null, null, null, null,
+                m.chunks() == null ? SnapshotRow.OBJECT : m.chunks().format(), m.chunks() == null ? m.storedBytes() : m.chunks().addedBytes());
     }
 }

@@ -60,7 +60,10 @@ final class RestorePass {
     private final ObjectCodec codec;
     private final ObjectMapper mapper;
 
-    RestorePass(Replicator copies, ObjectCodec codec, ObjectMapper mapper) {
+    private final dev.backstop.repository.Repositories repositories;
+
+    RestorePass(Replicator copies, ObjectCodec codec, ObjectMapper mapper, dev.backstop.repository.Repositories repositories) {
+        this.repositories = repositories;
         this.copies = copies;
         this.codec = codec;
         this.mapper = mapper;
@@ -110,6 +113,9 @@ final class RestorePass {
             manifest = mapper.readValue(in, Manifest.class);
         } catch (NoSuchFileException e) {
             throw new IOException("manifest missing from storage: " + snapshot.manifestKey());
+        }
+        if (snapshot.chunked()) {
+            return streamChunked(row, snapshot, restorer, plan, target, progress, manifest);
         }
         MessageDigest sha = MessageDigest.getInstance("SHA-256");
         long[] stored = new long[1];
@@ -161,6 +167,93 @@ final class RestorePass {
                         + "); would restore into " + plan.key() + " (mode " + row.mode().name().toLowerCase(Locale.ROOT) + ")"
                         + dryRunDetail + (plan.wouldRefuse().isEmpty() ? "" : "; the real run would be refused now: "
                                 + String.join("; ", plan.wouldRefuse())) + "; nothing changed", null);
+            }
+            progress.phase(RestorePhase.APPLYING, raw[0], snapshot.rawBytes());
+            progress.check();
+            String detail = fresh.commit();
+            return new Applied(detail, fresh.recoveredTo());
+        } catch (Exception | Error e) {
+            if (fresh != null) {
+                fresh.discard();
+            }
+            throw e;
+        }
+    }
+
+    /**
+     * A chunked snapshot: its chunk list (hashed as it is read) names the chunks, which are read
+     * ahead, decoded and each verified against its id before the restorer sees a byte of it; the
+     * fresh target is committed only when the list itself verified and every byte arrived.
+     */
+    private Applied streamChunked(RestoreRow row, SnapshotRow snapshot, SourceRestorer restorer, SourceRestorer.Plan plan,
+            StorageTarget target, Progress progress, Manifest manifest) throws Exception {
+        if (repositories == null || manifest.chunks() == null) {
+            throw new IOException("snapshot " + snapshot.id() + " is chunked and its manifest names no chunks");
+        }
+        MessageDigest sha = MessageDigest.getInstance("SHA-256");
+        long[] raw = new long[1];
+        long[] nextReport = {PROGRESS_EVERY};
+        long total = manifest.chunks().chunkBytes();
+        InputStream listObject;
+        try {
+            listObject = target.open(snapshot.storageKey());
+        } catch (NoSuchFileException e) {
+            throw new IOException("chunk list missing from storage: " + snapshot.storageKey());
+        }
+        long[] listBytes = new long[1];
+        SourceRestorer.Fresh fresh = null;
+        try (InputStream list = new CountingInputStream(new java.security.DigestInputStream(listObject, sha), n -> listBytes[0] = n);
+                InputStream data = repositories.of(target).reader(list, manifest.chunks().chunkIds(), manifest.chunks().keyId(),
+                        snapshot.encryptionFingerprint() != null, repositories.readers(), repositories.readAhead(), n -> {
+                            progress.check();
+                            progress.stored(n);
+                            if (n >= nextReport[0]) {
+                                progress.phase(RestorePhase.DOWNLOADING, n, total);
+                                nextReport[0] = n + PROGRESS_EVERY;
+                            }
+                        }, "snapshot " + snapshot.id() + " is encrypted to " + snapshot.encryptionFingerprint()
+                                + " and encryption.privateKeyFile is not configured on this host")) {
+            fresh = row.dryRun() ? null : restorer.open(plan, row.id(), done -> progress.check());
+            Exception writeFailure = null;
+            String dryRunDetail = "";
+            try (InputStream decoded = new CountingInputStream(new KeepOpen(data), n -> raw[0] = n)) {
+                if (row.dryRun()) {
+                    dryRunDetail = restorer.dryRun(plan, decoded);
+                } else {
+                    fresh.write(decoded);
+                }
+                decoded.transferTo(OutputStream.nullOutputStream()); // every chunk is verified, needed or not
+            } catch (UncheckedIOException stopped) {
+                throw stopped;
+            } catch (Exception e) {
+                writeFailure = e;
+            }
+            if (writeFailure != null) {
+                // the target's failure, unless a chunk did not verify: that is the cause to name
+                try {
+                    data.transferTo(OutputStream.nullOutputStream());
+                } catch (IOException chunkFailure) {
+                    writeFailure = chunkFailure;
+                }
+            }
+            progress.phase(RestorePhase.VERIFYING, total, total);
+            String listSha = HexFormat.of().formatHex(sha.digest());
+            if (!listSha.equals(snapshot.sha256()) || !listSha.equals(manifest.sha256())) {
+                throw new IOException("checksum mismatch: the chunk list's SHA-256 is " + listSha + ", the catalog recorded "
+                        + snapshot.sha256() + " and the manifest " + manifest.sha256());
+            }
+            if (writeFailure != null) {
+                throw writeFailure;
+            }
+            if (raw[0] != snapshot.rawBytes()) {
+                throw new IOException("the chunks hold " + raw[0] + " bytes, " + snapshot.rawBytes() + " were recorded");
+            }
+            if (row.dryRun()) {
+                return new Applied("verified " + raw[0] + " bytes of " + snapshot.sourceType() + " data in "
+                        + manifest.chunks().chunkCount() + " chunks; would restore into " + plan.key() + " (mode "
+                        + row.mode().name().toLowerCase(Locale.ROOT) + ")" + dryRunDetail + (plan.wouldRefuse().isEmpty() ? ""
+                                : "; the real run would be refused now: " + String.join("; ", plan.wouldRefuse()))
+                        + "; nothing changed", null);
             }
             progress.phase(RestorePhase.APPLYING, raw[0], snapshot.rawBytes());
             progress.check();

@@ -70,10 +70,10 @@ public final class RestoreService implements Managed {
 
     public RestoreService(Node node, Map<String, SourceRestorer> restorers, Replicator copies, SnapshotDao snapshots,
             RestoreDao restores, AuditDao audit, ObjectCodec codec, Path staging, ObjectMapper mapper, Clock clock,
-            MetricRegistry metrics, dev.backstop.resilience.ThreadPools threads) {
+            MetricRegistry metrics, dev.backstop.resilience.ThreadPools threads, dev.backstop.repository.Repositories repositories) {
         this.node = node;
         this.restorers = Map.copyOf(restorers);
-        this.pass = new RestorePass(copies, codec, mapper);
+        this.pass = new RestorePass(copies, codec, mapper, repositories);
         this.snapshots = snapshots;
         this.restores = restores;
         this.audit = audit;

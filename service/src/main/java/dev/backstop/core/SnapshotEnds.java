@@ -34,8 +34,11 @@ final class SnapshotEnds {
     private final UnrecordedEnds unrecorded = new UnrecordedEnds();
     private final Map<String, AtomicLong> lastSuccess = new ConcurrentHashMap<>();
 
+    private final dev.backstop.repository.Repositories repositories;
+
     SnapshotEnds(Map<String, SnapshotService.Binding> bindings, SnapshotDao dao, MetricRegistry metrics, Clock clock,
-            Replicator replicator) {
+            Replicator replicator, dev.backstop.repository.Repositories repositories) {
+        this.repositories = repositories;
         this.bindings = bindings;
         this.dao = dao;
         this.metrics = metrics;
@@ -153,8 +156,22 @@ final class SnapshotEnds {
         try {
             List<String> keys = binding.target().list(directory + "/");
             cleanUp(binding.target(), keys.toArray(String[]::new));
+            discardChunks(binding.target(), row.id());
         } catch (IOException | RuntimeException e) {
             LOG.warn("Cannot list what failed snapshot {} left in {}: {}", row.id(), binding.target().name(), e.getMessage());
+        }
+    }
+
+    /** The packs a failed chunked run wrote are deleted (no other snapshot may reuse a pack before its writer completed). */
+    void discardChunks(StorageTarget target, String snapshotId) {
+        if (repositories == null) {
+            return;
+        }
+        try {
+            repositories.of(target).discard(snapshotId);
+        } catch (RuntimeException e) {
+            LOG.warn("Cannot remove the packs failed snapshot {} wrote to {}: {}; a prune removes them", snapshotId, target.name(),
+                    e.getMessage());
         }
     }
 

@@ -71,6 +71,38 @@ public final class SnapshotPipeline {
         return new Result(encoding.rawBytes(), encoding.storedBytes(), encoding.storedSha256(), report);
     }
 
+    /**
+     * Streams the source into {@code sink} (a chunked snapshot's repository writer) with the same
+     * stop checks and progress as {@link #run}; {@code stored} tells the bytes stored so far.
+     */
+    public SourceReport runInto(SnapshotSource source, OutputStream sink, java.util.function.LongSupplier read,
+            java.util.function.LongSupplier stored, java.util.function.BooleanSupplier stop, Progress progress) throws IOException {
+        SourceReport report;
+        OutputStream sourceOut = new BufferedOutputStream(new StoppableOutputStream(new KeepOpen(sink), stop,
+                () -> progress.bytes(read.getAsLong(), stored.getAsLong())), BUFFER);
+        try (sourceOut) {
+            report = source.writeTo(sourceOut);
+        }
+        return report;
+    }
+
+    /** Keeps the sink open when the source's stream is closed (its owner finishes it). */
+    private static final class KeepOpen extends java.io.FilterOutputStream {
+        KeepOpen(OutputStream out) {
+            super(out);
+        }
+
+        @Override
+        public void write(byte[] bytes, int offset, int length) throws IOException {
+            out.write(bytes, offset, length);
+        }
+
+        @Override
+        public void close() throws IOException {
+            flush();
+        }
+    }
+
     /** Fails the next write once {@code stop} says so. */
     private static final class StoppableOutputStream extends java.io.FilterOutputStream {
         private final java.util.function.BooleanSupplier stop;

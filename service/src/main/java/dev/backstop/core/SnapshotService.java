@@ -78,6 +78,7 @@ public final class SnapshotService implements Managed {
     private final SnapshotEnds ends;
 
     private final Duration shutdownGracePeriod;
+    private final dev.backstop.repository.Repositories repositories;
 
     /**
      * @param replicator          copies completed snapshots to the sources' replica targets, and deletes from all of them
@@ -86,7 +87,8 @@ public final class SnapshotService implements Managed {
      */
     public SnapshotService(Node node, Map<String, Binding> bindings, SnapshotDao dao, SnapshotPipeline pipeline, ObjectMapper mapper,
             MetricRegistry metrics, Clock clock, String version, int maxConcurrent, Replicator replicator,
-            Duration shutdownGracePeriod, ThreadPools threads) {
+            Duration shutdownGracePeriod, ThreadPools threads, dev.backstop.repository.Repositories repositories) {
+        this.repositories = repositories;
         this.replicator = replicator;
         this.shutdownGracePeriod = shutdownGracePeriod;
         this.node = node;
@@ -100,7 +102,7 @@ public final class SnapshotService implements Managed {
         this.version = version;
         this.executor = threads.fixed("snapshot", maxConcurrent);
         this.recorder = threads.scheduled("snapshot-ends");
-        this.ends = new SnapshotEnds(this.bindings, dao, metrics, clock, replicator);
+        this.ends = new SnapshotEnds(this.bindings, dao, metrics, clock, replicator, repositories);
         for (String source : bindings.keySet()) {
             long[] counts = new long[2];
             progress.put(source, counts);
@@ -314,14 +316,20 @@ public final class SnapshotService implements Managed {
         try {
             Binding binding = bindings.get(row.sourceName());
             String directory = SnapshotLayout.directory(row.sourceName(), row.id(), row.startedAt());
-            String dataKey = SnapshotLayout.dataKey(directory, binding.source().extension() + pipeline.suffix());
+            boolean chunked = repositories != null && repositories.chunked();
+            String dataKey = SnapshotLayout.dataKey(directory, binding.source().extension()
+                    + (chunked ? SnapshotLayout.CHUNK_LIST : pipeline.suffix()));
             String manifestKey = SnapshotLayout.manifestKey(directory);
             LOG.info("Snapshot {} of {} started, to {} {}", row.id(), row.sourceName(), binding.target().name(), dataKey);
             try {
-                SnapshotRow done = write(row, binding, dataKey, manifestKey);
+                SnapshotRow done = chunked ? writeChunked(row, binding, dataKey, manifestKey)
+                        : write(row, binding, dataKey, manifestKey);
                 ends.finish(done, null);
             } catch (Exception | LinkageError e) {
                 SnapshotEnds.cleanUp(binding.target(), manifestKey, dataKey);
+                if (chunked) {
+                    ends.discardChunks(binding.target(), row.id());
+                }
                 String by = cancelled.get(row.id());
                 if (by != null) {
                     ends.cancelled(row, by);
@@ -367,11 +375,63 @@ public final class SnapshotService implements Managed {
                 row.startedAt(), finished, dataKey, binding.source().extension(), result.rawBytes(), result.storedBytes(),
                 result.sha256(), pipeline.compression(),
                 fingerprint == null ? null : new Manifest.Encryption("openpgp", fingerprint),
-                result.report().filesChanged(), result.report().filesVanished());
+                result.report().filesChanged(), result.report().filesVanished(), null);
         binding.target().put(manifestKey, mapper.writerWithDefaultPrettyPrinter().writeValueAsBytes(manifest), "application/json");
         return row.completed(finished, result.rawBytes(), result.storedBytes(), result.sha256(), binding.target().name(), dataKey,
                 manifestKey, pipeline.compression(), fingerprint, mapper.writeValueAsString(tools),
                 result.report().filesChanged().size(), result.report().filesVanished().size());
+    }
+
+    /**
+     * A chunked snapshot: the source's stream is cut into chunks stored once in the target's
+     * repository; the chunk list and the manifest are written, the packs it wrote published (LIVE),
+     * and only then is the row COMPLETED.
+     */
+    private SnapshotRow writeChunked(SnapshotRow row, Binding binding, String dataKey, String manifestKey) throws IOException {
+        Map<String, String> tools = binding.source().toolVersions();
+        dev.backstop.repository.ChunkRepository repository = repositories.of(binding.target());
+        dev.backstop.repository.RepositoryWriter.Result result;
+        dev.backstop.source.SourceReport report;
+        String keyId;
+        try (ObjectUpload list = binding.target().upload(dataKey);
+                dev.backstop.repository.RepositoryWriter writer = repository.writer(row.id(), list)) {
+            java.util.function.BooleanSupplier stop = () -> aborting || cancelled.containsKey(row.id());
+            long[] counts = progress.get(row.sourceName());
+            long[] next = {PROGRESS_BYTES, System.nanoTime()};
+            report = pipeline.runInto(binding.source(), writer, writer::rawBytes, writer::addedBytes, stop, (read, stored) -> {
+                counts[0] = read;
+                counts[1] = stored;
+                long now = System.nanoTime();
+                if (read >= next[0] && now - next[1] >= 0) {
+                    dao.progress(row.id(), read, stored);
+                    next[0] = read + PROGRESS_BYTES;
+                    next[1] = now + PROGRESS_NANOS;
+                }
+            });
+            if (stop.getAsBoolean()) {
+                throw new IOException("stopped: the snapshot was aborted or cancelled");
+            }
+            result = writer.finish();
+            keyId = writer.keyId();
+            list.commit();
+        }
+        Instant finished = clock.instant();
+        String fingerprint = pipeline.encryptionFingerprint();
+        Manifest manifest = new Manifest(Manifest.CHUNKED_FORMAT_VERSION, row.id(), row.sourceName(), row.sourceType(), version,
+                tools, row.startedAt(), finished, dataKey, binding.source().extension(), result.rawBytes(), result.listBytes(),
+                result.listSha256(), pipeline.compression(),
+                fingerprint == null ? null : new Manifest.Encryption("openpgp", fingerprint),
+                report.filesChanged(), report.filesVanished(),
+                new Manifest.Chunks(SnapshotRow.CHUNKED, keyId == null ? dev.backstop.pipeline.ChunkIds.PLAIN
+                        : dev.backstop.pipeline.ChunkIds.KEYED, keyId, result.chunkCount(), result.packCount(),
+                        result.chunkBytes(), result.addedBytes()));
+        binding.target().put(manifestKey, mapper.writerWithDefaultPrettyPrinter().writeValueAsBytes(manifest), "application/json");
+        repository.publish(row.id());
+        LOG.info("Snapshot {} of {}: {} bytes in {} chunks, {} stored bytes new in {} packs", row.id(), row.sourceName(),
+                result.rawBytes(), result.chunkCount(), result.addedBytes(), result.packsWritten());
+        return row.completed(finished, result.rawBytes(), result.chunkBytes(), result.listSha256(), binding.target().name(), dataKey,
+                manifestKey, pipeline.compression(), fingerprint, mapper.writeValueAsString(tools),
+                report.filesChanged().size(), report.filesVanished().size()).chunked(result.addedBytes());
     }
 
     /**

@@ -12,15 +12,40 @@ import java.nio.file.Path;
  *
  * @param maxConcurrent snapshots running at once (each of a different source); more wait in line
  * @param stagingPath   scratch directory (SQLite copies; restores later); cleaned of leftovers at startup
+ * @param format        {@code chunked} (the default): snapshots are chunk lists in the target's deduplicated
+ *                      repository; {@code object}: each snapshot is one object, as before 0.6
+ * @param packSize      chunks are stored in packs of about this size
+ * @param pruneGracePeriod how long a pack no snapshot references waits before it is deleted
  */
-public record SnapshotsConfig(@Min(1) @Max(16) int maxConcurrent, @NotNull Path stagingPath) {
+public record SnapshotsConfig(@Min(1) @Max(16) int maxConcurrent, @NotNull Path stagingPath, @NotNull Format format,
+        @NotNull io.dropwizard.util.DataSize packSize, @NotNull io.dropwizard.util.Duration pruneGracePeriod) {
+
+    /** How new snapshots are stored. */
+    public enum Format {
+        CHUNKED, OBJECT;
+
+        @com.fasterxml.jackson.annotation.JsonCreator
+        public static Format of(String text) {
+            for (Format f : values()) {
+                if (f.name().equalsIgnoreCase(text)) {
+                    return f;
+                }
+            }
+            throw new IllegalArgumentException("snapshots.format must be chunked or object, not '" + text + "'");
+        }
+    }
 
     @JsonCreator
-    public SnapshotsConfig(@JsonProperty("maxConcurrent") Integer maxConcurrent, @JsonProperty("stagingPath") Path stagingPath) {
-        this(maxConcurrent == null ? 2 : maxConcurrent, stagingPath == null ? Path.of("./var/staging") : stagingPath);
+    public SnapshotsConfig(@JsonProperty("maxConcurrent") Integer maxConcurrent, @JsonProperty("stagingPath") Path stagingPath,
+            @JsonProperty("format") Format format, @JsonProperty("packSize") io.dropwizard.util.DataSize packSize,
+            @JsonProperty("pruneGracePeriod") io.dropwizard.util.Duration pruneGracePeriod) {
+        this(maxConcurrent == null ? 2 : maxConcurrent, stagingPath == null ? Path.of("./var/staging") : stagingPath,
+                format == null ? Format.CHUNKED : format,
+                packSize == null ? io.dropwizard.util.DataSize.mebibytes(16) : packSize,
+                pruneGracePeriod == null ? io.dropwizard.util.Duration.hours(1) : pruneGracePeriod);
     }
 
     public static SnapshotsConfig defaults() {
-        return new SnapshotsConfig(null, null);
+        return new SnapshotsConfig(null, null, null, null, null);
     }
 }

@@ -46,6 +46,10 @@ public record Catalog(Jdbi jdbi, ManagedDataSource dataSource, String type, Cata
         return jdbi.onDemand(RestoreDao.class);
     }
 
+    public RepositoryDao repository() {
+        return jdbi.onDemand(RepositoryDao.class);
+    }
+
     public CopyDao copies() {
         return jdbi.onDemand(CopyDao.class);
     }

@@ -58,10 +58,11 @@ public interface SnapshotDao {
     @SqlUpdate("""
             INSERT INTO snapshots (id, source_name, source_type, status, origin, requested_by, started_at, finished_at,
                                    raw_bytes, stored_bytes, sha256, storage_target, storage_key, manifest_key, compression,
-                                   encryption_fingerprint, verified_at, error, tool_versions, files_changed, files_vanished)
+                                   encryption_fingerprint, verified_at, error, tool_versions, files_changed, files_vanished,
+                                   storage_format, added_bytes)
             VALUES (:id, :sourceName, :sourceType, :status, :origin, :requestedBy, :startedAt, :finishedAt, :rawBytes,
                     :storedBytes, :sha256, :storageTarget, :storageKey, :manifestKey, :compression, :encryptionFingerprint,
-                    :verifiedAt, :error, :toolVersions, :filesChanged, :filesVanished)
+                    :verifiedAt, :error, :toolVersions, :filesChanged, :filesVanished, :storageFormat, :addedBytes)
             """)
     void insertComplete(@BindMethods SnapshotRow row);
 
@@ -105,7 +106,8 @@ public interface SnapshotDao {
                    stored_bytes = :storedBytes, sha256 = :sha256, storage_target = :storageTarget,
                    storage_key = :storageKey, manifest_key = :manifestKey, compression = :compression,
                    encryption_fingerprint = :encryptionFingerprint, tool_versions = :toolVersions,
-                   files_changed = :filesChanged, files_vanished = :filesVanished, running_source = NULL
+                   files_changed = :filesChanged, files_vanished = :filesVanished, running_source = NULL,
+                   storage_format = :storageFormat, added_bytes = :addedBytes
             WHERE id = :id AND status = 'RUNNING'
             """)
     boolean complete(@BindMethods SnapshotRow row);

@@ -30,14 +30,33 @@ public record SnapshotRow(
         String node,
         Instant scheduledFor,
         String verifyStatus,
-        String verifyDetail) {
+        String verifyDetail,
+        String storageFormat,
+        Long addedBytes) {
+
+    /** {@code storage_format} of a snapshot stored as one object (every snapshot before chunked repositories). */
+    public static final String OBJECT = "object";
+    /** {@code storage_format} of a snapshot stored as chunks in its target's repository. */
+    public static final String CHUNKED = "chunked-1";
+
+    /** Whether its data are chunks in a repository (its storage key names the chunk list). */
+    public boolean chunked() {
+        return CHUNKED.equals(storageFormat);
+    }
 
     /** This row as COMPLETED with what the pipeline measured. */
     public SnapshotRow completed(Instant finished, long raw, long stored, String sha, String target, String dataKey,
             String manifest, String compressionName, String fingerprint, String tools, int changed, int vanished) {
         return new SnapshotRow(id, sourceName, sourceType, SnapshotStatus.COMPLETED, origin, requestedBy, startedAt,
                 finished, raw, stored, sha, target, dataKey, manifest, compressionName, fingerprint, verifiedAt, null,
-                tools, changed, vanished, node, scheduledFor, verifyStatus, verifyDetail);
+                tools, changed, vanished, node, scheduledFor, verifyStatus, verifyDetail, OBJECT, stored);
+    }
+
+    /** This row stored as chunks: {@code added} of its stored bytes were new to the repository. */
+    public SnapshotRow chunked(long added) {
+        return new SnapshotRow(id, sourceName, sourceType, status, origin, requestedBy, startedAt, finishedAt, rawBytes,
+                storedBytes, sha256, storageTarget, storageKey, manifestKey, compression, encryptionFingerprint, verifiedAt,
+                error, toolVersions, filesChanged, filesVanished, node, scheduledFor, verifyStatus, verifyDetail, CHUNKED, added);
     }
 
     /** A new RUNNING row. */
@@ -51,7 +70,7 @@ public record SnapshotRow(
             String requestedBy, Instant startedAt, String node, Instant scheduledFor) {
         return new SnapshotRow(id, sourceName, sourceType, SnapshotStatus.RUNNING, origin, requestedBy, startedAt,
                 null, null, null, null, null, null, null, null, null, null, null, null, null, null, node, scheduledFor,
-                null, null);
+                null, null, null, null);
     }
 
     /** True when the newest verification drill of this snapshot passed. */

@@ -19,6 +19,8 @@ import java.util.Map;
  * @param encryption            null when not encrypted
  * @param filesChanged          directory sources: files that changed while being read
  * @param filesVanished         directory sources: files that vanished while being read
+ * @param chunks                null for a snapshot stored as one object; for a chunked one, how its
+ *                              chunk list ({@code dataKey}) names and stores its chunks
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 @com.fasterxml.jackson.annotation.JsonIgnoreProperties(ignoreUnknown = true) // a newer version's fields are not an error
@@ -39,9 +41,29 @@ public record Manifest(
         String compression,
         Encryption encryption,
         List<String> filesChanged,
-        List<String> filesVanished) {
+        List<String> filesVanished,
+        Chunks chunks) {
 
     public static final int FORMAT_VERSION = 1;
+    /** The layout of a chunked snapshot's manifest (it adds {@code chunks}). */
+    public static final int CHUNKED_FORMAT_VERSION = 2;
+
+    /**
+     * A chunked snapshot: {@code dataKey} is its chunk list (JSON lines, one chunk each in stream
+     * order: {@code id}, {@code pack}, {@code offset}, {@code length} stored, {@code size} raw);
+     * {@code sha256} and {@code storedBytes} above are the chunk list's own.
+     *
+     * @param format       {@code chunked-1}
+     * @param chunkIds     {@code sha256} of the content, or {@code hmac-sha256} under the repository key {@code keyId}
+     * @param keyId        the chunk key's id (null for plain ids)
+     * @param chunkCount   entries in the chunk list
+     * @param packCount    packs they are in
+     * @param chunkBytes   stored bytes of every chunk the snapshot names (what a restore reads)
+     * @param addedBytes   stored bytes this snapshot added to the repository (its chunks that were new)
+     */
+    @com.fasterxml.jackson.annotation.JsonIgnoreProperties(ignoreUnknown = true)
+    public record Chunks(String format, String chunkIds, String keyId, long chunkCount, long packCount, long chunkBytes,
+            long addedBytes) {}
 
     /** @param recipientFingerprint fingerprint of the recipient's primary key */
     @com.fasterxml.jackson.annotation.JsonIgnoreProperties(ignoreUnknown = true)

@@ -8,6 +8,8 @@ import java.time.ZonedDateTime;
 public final class SnapshotLayout {
     public static final String MANIFEST = "manifest.json";
     public static final String VERIFICATION = "verification.json";
+    /** Suffix of a chunked snapshot's chunk list after the source's extension: {@code data.tar.chunks.jsonl}. */
+    public static final String CHUNK_LIST = ".chunks.jsonl";
 
     private SnapshotLayout() {}
 

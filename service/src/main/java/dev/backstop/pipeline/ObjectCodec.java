@@ -130,4 +130,52 @@ public record ObjectCodec(CompressionConfig compression, OpenPgpEncryptor encryp
             throw e;
         }
     }
+
+    /**
+     * One chunk of a chunked snapshot as stored: an independent zstd frame, inside an independent
+     * OpenPGP message when encrypting, so {@code gpg -d | zstd -d} reads any chunk cut out of its pack.
+     */
+    public byte[] encodeChunk(byte[] data, int length) throws IOException {
+        byte[] bound = new byte[(int) com.github.luben.zstd.Zstd.compressBound(length)];
+        long n = com.github.luben.zstd.Zstd.compressByteArray(bound, 0, bound.length, data, 0, length, compression.level());
+        if (com.github.luben.zstd.Zstd.isError(n)) {
+            throw new IOException("cannot compress the chunk: " + com.github.luben.zstd.Zstd.getErrorName(n));
+        }
+        byte[] compressed = java.util.Arrays.copyOf(bound, (int) n);
+        if (encryptor == null) {
+            return compressed;
+        }
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream(compressed.length + 1024);
+        try (OutputStream encrypted = encryptor.encrypt(out)) {
+            encrypted.write(compressed);
+        }
+        return out.toByteArray();
+    }
+
+    /** The chunk {@link #encodeChunk} stored; {@code rawLength} is what it must decode to. */
+    public byte[] decodeChunk(byte[] stored, boolean encrypted, int rawLength, String noKey) throws IOException {
+        byte[] compressed = stored;
+        if (encrypted) {
+            if (decryptor == null) {
+                throw new IOException(noKey);
+            }
+            try (InputStream in = decryptor.decrypt(new java.io.ByteArrayInputStream(stored))) {
+                compressed = in.readAllBytes();
+            }
+        }
+        long size = com.github.luben.zstd.Zstd.getFrameContentSize(compressed);
+        if (size != rawLength) {
+            throw new IOException("the chunk's zstd frame holds " + size + " bytes, its entry says " + rawLength);
+        }
+        try {
+            return com.github.luben.zstd.Zstd.decompress(compressed, rawLength);
+        } catch (RuntimeException e) {
+            throw new IOException("cannot decompress the chunk: " + e.getMessage(), e);
+        }
+    }
+
+    /** Whether chunks are encrypted (and so named by keyed ids). */
+    public boolean encrypting() {
+        return encryptor != null;
+    }
 }

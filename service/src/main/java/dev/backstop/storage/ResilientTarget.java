@@ -75,6 +75,11 @@ public final class ResilientTarget implements StorageTarget {
     }
 
     @Override
+    public byte[] read(String key, long offset, int length) throws IOException {
+        return guard.call("read " + key, () -> delegate.read(key, offset, length));
+    }
+
+    @Override
     public boolean exists(String key) throws IOException {
         return guard.call("check " + key, () -> delegate.exists(key));
     }

@@ -38,6 +38,23 @@ public interface StorageTarget extends AutoCloseable {
 
     boolean exists(String key) throws IOException;
 
+    /**
+     * Reads {@code length} bytes of an object from {@code offset} (a chunk in its pack); fails
+     * when the object ends sooner. {@link java.nio.file.NoSuchFileException} when it does not exist.
+     */
+    default byte[] read(String key, long offset, int length) throws IOException {
+        try (InputStream in = open(key)) {
+            in.skipNBytes(offset);
+            byte[] bytes = in.readNBytes(length);
+            if (bytes.length != length) {
+                throw new java.io.EOFException(key + " ends before byte " + (offset + length));
+            }
+            return bytes;
+        } catch (java.io.EOFException e) {
+            throw new java.io.EOFException(key + " ends before byte " + (offset + length));
+        }
+    }
+
     /** Deletes an object; deleting a missing object is not an error. */
     void delete(String key) throws IOException;
 

@@ -86,7 +86,7 @@ class SnapshotServiceTest {
                 "slow", new SnapshotService.Binding(new BlockingSource(release), target)),
                 dao, new SnapshotPipeline(new dev.backstop.pipeline.ObjectCodec(CompressionConfig.defaults(), null, null)), mapper, new MetricRegistry(),
                 Clock.systemUTC(), "test", 2, null, java.time.Duration.ofSeconds(20),
-                dev.backstop.resilience.ThreadPools.standalone());
+                dev.backstop.resilience.ThreadPools.standalone(), null);
         services.add(service);
         return service;
     }

@@ -76,7 +76,7 @@ class CatalogMigrationsTest {
 
         SnapshotRow done = new SnapshotRow(first, "main-db", "postgres", SnapshotStatus.COMPLETED, SnapshotOrigin.SCHEDULE,
                 null, now, now.plusSeconds(30), 1_000_000_000_000L, 123_456_789L, "a".repeat(64), "local",
-                "backups/main-db/data.dump.zst", "backups/main-db/manifest.json", "zstd-3", "ABCDEF", null, null, "{\"pg_dump\":\"15\"}", 0, 0, null, null, null, null);
+                "backups/main-db/data.dump.zst", "backups/main-db/manifest.json", "zstd-3", "ABCDEF", null, null, "{\"pg_dump\":\"15\"}", 0, 0, null, null, null, null, null, null);
         assertThat(dao.complete(done)).isTrue();
         assertThat(dao.complete(done)).as("only a RUNNING row completes").isFalse();
         assertThat(dao.find(first)).contains(done);

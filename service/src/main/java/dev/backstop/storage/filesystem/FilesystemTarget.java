@@ -118,6 +118,19 @@ public final class FilesystemTarget implements StorageTarget {
     }
 
     @Override
+    public byte[] read(String key, long offset, int length) throws IOException {
+        try (java.nio.channels.FileChannel channel = java.nio.channels.FileChannel.open(resolve(key))) {
+            java.nio.ByteBuffer buffer = java.nio.ByteBuffer.allocate(length);
+            while (buffer.hasRemaining()) {
+                if (channel.read(buffer, offset + buffer.position()) < 0) {
+                    throw new java.io.EOFException(key + " ends before byte " + (offset + length));
+                }
+            }
+            return buffer.array();
+        }
+    }
+
+    @Override
     public boolean exists(String key) {
         return Files.isRegularFile(resolve(key));
     }

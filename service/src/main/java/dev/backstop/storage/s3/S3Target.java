@@ -229,6 +229,26 @@ public final class S3Target implements StorageTarget {
     }
 
     @Override
+    public byte[] read(String key, long offset, int length) throws IOException {
+        if (length == 0) {
+            return new byte[0];
+        }
+        try {
+            byte[] bytes = client.getObjectAsBytes(r -> r.bucket(config.bucket()).key(fullKey(key))
+                    .range("bytes=" + offset + "-" + (offset + length - 1))).asByteArrayUnsafe();
+            if (bytes.length != length) {
+                throw new java.io.EOFException("s3://" + config.bucket() + "/" + fullKey(key) + " returned " + bytes.length
+                        + " bytes of the " + length + " asked for at " + offset);
+            }
+            return bytes;
+        } catch (NoSuchKeyException e) {
+            throw new NoSuchFileException("s3://" + config.bucket() + "/" + fullKey(key));
+        } catch (SdkException e) {
+            throw new IOException("cannot read s3://" + config.bucket() + "/" + fullKey(key) + ": " + e.getMessage(), e);
+        }
+    }
+
+    @Override
     public boolean exists(String key) throws IOException {
         try {
             client.headObject(r -> r.bucket(config.bucket()).key(fullKey(key)));

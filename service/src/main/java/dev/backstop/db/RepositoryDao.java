@@ -1,0 +1,185 @@
+package dev.backstop.db;
+
+import java.time.Instant;
+import java.util.List;
+import java.util.Optional;
+import org.jdbi.v3.sqlobject.config.RegisterConstructorMapper;
+import org.jdbi.v3.sqlobject.customizer.Bind;
+import org.jdbi.v3.sqlobject.customizer.BindMethods;
+import org.jdbi.v3.sqlobject.statement.SqlBatch;
+import org.jdbi.v3.sqlobject.statement.SqlQuery;
+import org.jdbi.v3.sqlobject.statement.SqlUpdate;
+
+/**
+ * The chunk repositories' index: {@code repo_packs}, {@code repo_chunks}, {@code snapshot_packs},
+ * {@code snapshot_files} and {@code repo_keys}. The index lives here, not in the heap, so memory
+ * does not grow with the repository.
+ *
+ * <p>A pack is PENDING while the snapshot that writes it ({@code writer}) runs, LIVE once that
+ * snapshot completed, CONDEMNED once a prune found no snapshot referencing it; chunks are reused
+ * only from LIVE packs and the writer's own PENDING ones.
+ */
+@RegisterConstructorMapper(RepositoryDao.ChunkRow.class)
+@RegisterConstructorMapper(RepositoryDao.PackRow.class)
+@RegisterConstructorMapper(RepositoryDao.FileChunk.class)
+public interface RepositoryDao {
+
+    /** Where a chunk is stored. */
+    record ChunkRow(String chunkId, String packKey, long packOffset, int storedLength, int rawLength) {}
+
+    record PackRow(String packKey, long storedBytes, int chunkCount, String status, String writer) {}
+
+    /** One chunk of a file a directory snapshot stored ({@code seq} orders a file's chunks). */
+    record FileChunk(String path, long size, long mtimeNs, long ctimeNs, long inode, int seq, String chunkId, int rawLength) {}
+
+    @SqlQuery("""
+            SELECT c.chunk_id, c.pack_key, c.pack_offset, c.stored_length, c.raw_length
+            FROM repo_chunks c JOIN repo_packs p ON p.target = c.target AND p.pack_key = c.pack_key
+            WHERE c.target = :target AND c.chunk_id = :id
+              AND (p.status = 'LIVE' OR (p.status = 'PENDING' AND p.writer = :writer))
+            """)
+    Optional<ChunkRow> reusable(@Bind("target") String target, @Bind("id") String chunkId, @Bind("writer") String writer);
+
+    @SqlUpdate("""
+            INSERT INTO repo_packs (target, pack_key, stored_bytes, chunk_count, status, writer, created_at)
+            VALUES (:target, :key, 0, 0, 'PENDING', :writer, :now)
+            """)
+    void insertPending(@Bind("target") String target, @Bind("key") String packKey, @Bind("writer") String writer,
+            @Bind("now") Instant now);
+
+    @SqlUpdate("UPDATE repo_packs SET stored_bytes = :bytes, chunk_count = :chunks WHERE target = :target AND pack_key = :key")
+    void sealed(@Bind("target") String target, @Bind("key") String packKey, @Bind("bytes") long bytes, @Bind("chunks") int chunks);
+
+    @SqlBatch("""
+            INSERT INTO repo_chunks (target, chunk_id, pack_key, pack_offset, stored_length, raw_length)
+            VALUES (:target, :chunkId, :packKey, :packOffset, :storedLength, :rawLength)
+            """)
+    void insertChunks(@Bind("target") String target, @BindMethods List<ChunkRow> chunks);
+
+    @SqlUpdate("""
+            INSERT INTO snapshot_packs (snapshot_id, target, pack_key)
+            SELECT :snapshot, :target, :key FROM (VALUES (0)) AS one (x)
+            WHERE NOT EXISTS (SELECT 1 FROM snapshot_packs WHERE snapshot_id = :snapshot AND target = :target AND pack_key = :key)
+            """)
+    void reference(@Bind("snapshot") String snapshotId, @Bind("target") String target, @Bind("key") String packKey);
+
+    /** The writer's PENDING packs become LIVE (its snapshot completed). */
+    @SqlUpdate("UPDATE repo_packs SET status = 'LIVE' WHERE writer = :writer AND status = 'PENDING'")
+    int publish(@Bind("writer") String writer);
+
+    @SqlQuery("SELECT pack_key, stored_bytes, chunk_count, status, writer FROM repo_packs WHERE writer = :writer AND status = 'PENDING'")
+    List<PackRow> pendingOf(@Bind("writer") String writer);
+
+    @SqlQuery("SELECT target FROM repo_packs WHERE pack_key = :key")
+    List<String> targetsOf(@Bind("key") String packKey);
+
+    /** Forgets a pack and its chunks (after its object was deleted). */
+    default void forget(String target, String packKey) {
+        deleteChunksOf(target, packKey);
+        deletePack(target, packKey);
+    }
+
+    @SqlUpdate("DELETE FROM repo_chunks WHERE target = :target AND pack_key = :key")
+    void deleteChunksOf(@Bind("target") String target, @Bind("key") String packKey);
+
+    @SqlUpdate("DELETE FROM repo_packs WHERE target = :target AND pack_key = :key")
+    void deletePack(@Bind("target") String target, @Bind("key") String packKey);
+
+    @SqlUpdate("DELETE FROM snapshot_packs WHERE snapshot_id = :snapshot")
+    void dropReferences(@Bind("snapshot") String snapshotId);
+
+    @SqlUpdate("DELETE FROM snapshot_files WHERE snapshot_id = :snapshot")
+    void dropFiles(@Bind("snapshot") String snapshotId);
+
+    /** References of snapshots that no longer exist (deleted, pruned, failed): dropped before a prune marks. */
+    @SqlUpdate("""
+            DELETE FROM snapshot_packs WHERE snapshot_id IN (
+                SELECT id FROM snapshots WHERE status NOT IN ('RUNNING', 'COMPLETED'))
+            """)
+    int dropStaleReferences();
+
+    /** Mark: LIVE packs of a target that no snapshot references become CONDEMNED now. */
+    @SqlUpdate("""
+            UPDATE repo_packs SET status = 'CONDEMNED', condemned_at = :now
+            WHERE target = :target AND status = 'LIVE'
+              AND NOT EXISTS (SELECT 1 FROM snapshot_packs r JOIN snapshots s ON s.id = r.snapshot_id
+                              WHERE r.target = repo_packs.target AND r.pack_key = repo_packs.pack_key
+                                AND s.status IN ('RUNNING', 'COMPLETED'))
+            """)
+    int condemn(@Bind("target") String target, @Bind("now") Instant now);
+
+    /** Condemned packs a snapshot referenced again meanwhile (it found a chunk just before the mark) are LIVE again. */
+    @SqlUpdate("""
+            UPDATE repo_packs SET status = 'LIVE', condemned_at = NULL
+            WHERE target = :target AND status = 'CONDEMNED'
+              AND EXISTS (SELECT 1 FROM snapshot_packs r JOIN snapshots s ON s.id = r.snapshot_id
+                          WHERE r.target = repo_packs.target AND r.pack_key = repo_packs.pack_key
+                            AND s.status IN ('RUNNING', 'COMPLETED'))
+            """)
+    int revive(@Bind("target") String target);
+
+    /** Sweep: packs condemned before {@code before} (the grace period ago). */
+    @SqlQuery("""
+            SELECT pack_key, stored_bytes, chunk_count, status, writer FROM repo_packs
+            WHERE target = :target AND status = 'CONDEMNED' AND condemned_at < :before
+            ORDER BY pack_key
+            """)
+    List<PackRow> sweepable(@Bind("target") String target, @Bind("before") Instant before);
+
+    /** Stored bytes of the packs that only the given snapshots reference (what pruning them frees). */
+    @SqlQuery("""
+            SELECT COALESCE(SUM(p.stored_bytes), 0) FROM repo_packs p
+            WHERE p.status IN ('LIVE', 'CONDEMNED')
+              AND EXISTS (SELECT 1 FROM snapshot_packs r WHERE r.target = p.target AND r.pack_key = p.pack_key
+                          AND r.snapshot_id IN (<ids>))
+              AND NOT EXISTS (SELECT 1 FROM snapshot_packs r JOIN snapshots s ON s.id = r.snapshot_id
+                              WHERE r.target = p.target AND r.pack_key = p.pack_key
+                                AND s.status IN ('RUNNING', 'COMPLETED') AND r.snapshot_id NOT IN (<ids>))
+            """)
+    long freedBy(@org.jdbi.v3.sqlobject.customizer.BindList("ids") List<String> snapshotIds);
+
+    @SqlQuery("SELECT pack_key, stored_bytes, chunk_count, status, writer FROM repo_packs WHERE target = :target ORDER BY pack_key")
+    List<PackRow> packs(@Bind("target") String target);
+
+    @SqlQuery("SELECT r.snapshot_id FROM snapshot_packs r WHERE r.target = :target AND r.pack_key = :key ORDER BY r.snapshot_id")
+    List<String> referencing(@Bind("target") String target, @Bind("key") String packKey);
+
+    @SqlQuery("""
+            SELECT chunk_id, pack_key, pack_offset, stored_length, raw_length FROM repo_chunks
+            WHERE target = :target AND pack_key = :key ORDER BY pack_offset
+            """)
+    List<ChunkRow> chunksOf(@Bind("target") String target, @Bind("key") String packKey);
+
+    @SqlBatch("""
+            INSERT INTO snapshot_files (snapshot_id, dir_hash, path, size, mtime_ns, ctime_ns, inode, seq, chunk_id, raw_length)
+            VALUES (:snapshot, :dirHash, :path, :size, :mtimeNs, :ctimeNs, :inode, :seq, :chunkId, :rawLength)
+            """)
+    void insertFiles(@Bind("snapshot") String snapshotId, @Bind("dirHash") List<String> dirHashes,
+            @BindMethods List<FileChunk> chunks);
+
+    @SqlQuery("""
+            SELECT path, size, mtime_ns, ctime_ns, inode, seq, chunk_id, raw_length FROM snapshot_files
+            WHERE snapshot_id = :snapshot AND dir_hash = :dirHash ORDER BY path, seq
+            """)
+    List<FileChunk> filesIn(@Bind("snapshot") String snapshotId, @Bind("dirHash") String dirHash);
+
+    @SqlQuery("SELECT key_material FROM repo_keys WHERE key_id = :id")
+    Optional<String> key(@Bind("id") String keyId);
+
+    @SqlQuery("SELECT key_id FROM repo_keys ORDER BY created_at, key_id LIMIT 1")
+    Optional<String> firstKeyId();
+
+    @SqlUpdate("""
+            INSERT INTO repo_keys (key_id, key_material, created_at)
+            SELECT :id, :material, :now FROM (VALUES (0)) AS one (x)
+            WHERE NOT EXISTS (SELECT 1 FROM repo_keys)
+            """)
+    int insertFirstKey(@Bind("id") String keyId, @Bind("material") String material, @Bind("now") Instant now);
+
+    @SqlUpdate("""
+            INSERT INTO repo_keys (key_id, key_material, created_at)
+            SELECT :id, :material, :now FROM (VALUES (0)) AS one (x)
+            WHERE NOT EXISTS (SELECT 1 FROM repo_keys WHERE key_id = :id)
+            """)
+    int insertKey(@Bind("id") String keyId, @Bind("material") String material, @Bind("now") Instant now);
+}

@@ -1,0 +1,225 @@
+package dev.backstop.repository;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.backstop.pipeline.ChunkIds;
+import dev.backstop.pipeline.ObjectCodec;
+import dev.backstop.storage.StorageTarget;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.InputStreamReader;
+import java.io.InterruptedIOException;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Future;
+import java.util.function.LongConsumer;
+
+/**
+ * A chunked snapshot read back as the stream its source wrote: the chunk list is read line by
+ * line; neighbouring chunks of one pack are fetched with one ranged read, several reads ahead on
+ * the reader threads; each chunk is decoded and its id recomputed before any of its bytes is
+ * returned. Memory: the reads in flight (a fixed number of at most {@link #FETCH_BYTES} each).
+ */
+final class ChunkReader extends InputStream {
+    static final long FETCH_BYTES = 8L << 20;
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private final StorageTarget target;
+    private final ObjectCodec codec;
+    private final ChunkIds ids;
+    private final boolean encrypted;
+    private final BufferedReader list;
+    private final ExecutorService readers;
+    private final int readAhead;
+    private final LongConsumer storedRead;
+    private final String noKey;
+    private final ArrayDeque<Future<List<byte[]>>> fetches = new ArrayDeque<>();
+    private Entry carried;
+    private boolean listDone;
+    private long line;
+    private long stored;
+    private ArrayDeque<byte[]> ready = new ArrayDeque<>();
+    private byte[] current;
+    /** The first failure: every later read fails with it (a stream with a hole must not go on). */
+    private IOException failure;
+    private int position;
+
+    record Entry(long line, String id, String pack, long offset, int length, int size) {}
+
+    ChunkReader(StorageTarget target, ObjectCodec codec, ChunkIds ids, boolean encrypted, InputStream chunkList,
+            ExecutorService readers, int readAhead, LongConsumer storedRead, String noKey) {
+        this.target = target;
+        this.codec = codec;
+        this.ids = ids;
+        this.encrypted = encrypted;
+        this.list = new BufferedReader(new InputStreamReader(chunkList, StandardCharsets.UTF_8), 1 << 16);
+        this.readers = readers;
+        this.readAhead = readAhead;
+        this.storedRead = storedRead;
+        this.noKey = noKey;
+    }
+
+    @Override
+    public int read() throws IOException {
+        byte[] one = new byte[1];
+        int n = read(one, 0, 1);
+        return n < 0 ? -1 : one[0] & 0xff;
+    }
+
+    @Override
+    public int read(byte[] buffer, int offset, int length) throws IOException {
+        if (length == 0) {
+            return 0;
+        }
+        while (current == null || position == current.length) {
+            if (!advance()) {
+                return -1;
+            }
+        }
+        int n = Math.min(length, current.length - position);
+        System.arraycopy(current, position, buffer, offset, n);
+        position += n;
+        return n;
+    }
+
+    private boolean advance() throws IOException {
+        if (failure != null) {
+            throw failure;
+        }
+        try {
+            return advanceOnce();
+        } catch (IOException e) {
+            failure = e;
+            throw e;
+        }
+    }
+
+    private boolean advanceOnce() throws IOException {
+        if (!ready.isEmpty()) {
+            current = ready.poll();
+            position = 0;
+            return true;
+        }
+        fill();
+        Future<List<byte[]>> next = fetches.poll();
+        if (next == null) {
+            return false;
+        }
+        try {
+            ready = new ArrayDeque<>(next.get());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new InterruptedIOException("interrupted while reading chunks");
+        } catch (ExecutionException e) {
+            throw e.getCause() instanceof IOException io ? io : new IOException(e.getCause());
+        }
+        fill();
+        current = ready.poll();
+        position = 0;
+        return current != null || advanceOnce();
+    }
+
+    /** Starts reads until {@code readAhead} are in flight or the list ends. */
+    private void fill() throws IOException {
+        while (fetches.size() < readAhead && !listDone) {
+            List<Entry> group = nextGroup();
+            if (group.isEmpty()) {
+                return;
+            }
+            fetches.add(readers.submit(() -> fetch(group)));
+        }
+    }
+
+    /** The next run of list entries that lie one after another in one pack, up to {@link #FETCH_BYTES}. */
+    private List<Entry> nextGroup() throws IOException {
+        List<Entry> group = new ArrayList<>();
+        long bytes = 0;
+        while (true) {
+            Entry entry = carried != null ? carried : nextEntry();
+            carried = null;
+            if (entry == null) {
+                listDone = true;
+                return group;
+            }
+            if (!group.isEmpty()) {
+                Entry last = group.get(group.size() - 1);
+                if (!last.pack().equals(entry.pack()) || last.offset() + last.length() != entry.offset()
+                        || bytes + entry.length() > FETCH_BYTES) {
+                    carried = entry;
+                    return group;
+                }
+            }
+            group.add(entry);
+            bytes += entry.length();
+        }
+    }
+
+    private Entry nextEntry() throws IOException {
+        String text = list.readLine();
+        if (text == null) {
+            return null;
+        }
+        line++;
+        try {
+            JsonNode node = JSON.readTree(text);
+            return new Entry(line, node.get("id").asText(), node.get("pack").asText(), node.get("offset").asLong(),
+                    node.get("length").asInt(), node.get("size").asInt());
+        } catch (IOException | RuntimeException e) {
+            throw new IOException("chunk list line " + line + " is not a chunk entry: " + e.getMessage());
+        }
+    }
+
+    private List<byte[]> fetch(List<Entry> group) throws IOException {
+        Entry first = group.get(0);
+        Entry last = group.get(group.size() - 1);
+        int span = (int) (last.offset() + last.length() - first.offset());
+        byte[] bytes;
+        try {
+            bytes = target.read(first.pack(), first.offset(), span);
+        } catch (java.nio.file.NoSuchFileException e) {
+            throw new IOException("pack " + first.pack() + " (chunk list line " + first.line() + ") is missing from "
+                    + target.name());
+        }
+        synchronized (this) {
+            stored += span;
+            storedRead.accept(stored);
+        }
+        ChunkIds verifier = ids.copy();
+        List<byte[]> plain = new ArrayList<>(group.size());
+        for (Entry entry : group) {
+            byte[] encoded = java.util.Arrays.copyOfRange(bytes, (int) (entry.offset() - first.offset()),
+                    (int) (entry.offset() - first.offset()) + entry.length());
+            byte[] data;
+            try {
+                data = codec.decodeChunk(encoded, encrypted, entry.size(), noKey);
+            } catch (IOException e) {
+                if (e.getMessage() != null && e.getMessage().equals(noKey)) {
+                    throw e;
+                }
+                throw new IOException("chunk " + entry.id() + " (chunk list line " + entry.line() + ", " + entry.pack() + " at "
+                        + entry.offset() + ") cannot be decoded: " + e.getMessage(), e);
+            }
+            String actual = verifier.id(data, 0, data.length);
+            if (!actual.equals(entry.id())) {
+                throw new IOException("chunk " + entry.id() + " (chunk list line " + entry.line() + ", " + entry.pack() + " at "
+                        + entry.offset() + ") does not verify: its content hashes to " + actual);
+            }
+            plain.add(data);
+        }
+        return plain;
+    }
+
+    @Override
+    public void close() throws IOException {
+        for (Future<List<byte[]>> f : fetches) {
+            f.cancel(true);
+        }
+        fetches.clear();
+        list.close();
+    }
+}
