@@ -164,7 +164,7 @@ public record ServiceGraph(
                 threads);
         dev.backstop.repository.Repositories repositories = new dev.backstop.repository.Repositories(targets, catalog.repository(),
                 codec, threads, clock, config.snapshots().format() == dev.backstop.core.SnapshotsConfig.Format.CHUNKED,
-                config.snapshots().packSize().toBytes());
+                sourceFormats(config), config.snapshots().packSize().toBytes());
         SnapshotService snapshots = new SnapshotService(node, bindings, catalog.snapshots(), pipeline, environment.getObjectMapper(),
                 environment.metrics(), clock, version, config.snapshots().maxConcurrent(), replicator,
                 Duration.ofMillis(config.scheduler().shutdownGracePeriod().toMilliseconds()), threads, repositories);
@@ -404,6 +404,12 @@ public record ServiceGraph(
             targets.values().forEach(StorageTarget::close);
             catalog.close();
         }
+    }
+
+    private static Map<String, String> sourceFormats(BackstopConfiguration config) {
+        Map<String, String> formats = new LinkedHashMap<>();
+        config.sources().stream().filter(source -> source.format() != null).forEach(source -> formats.put(source.name(), source.format()));
+        return formats;
     }
 
     static String versionOf(Class<?> type) {

@@ -316,7 +316,7 @@ public final class SnapshotService implements Managed {
         try {
             Binding binding = bindings.get(row.sourceName());
             String directory = SnapshotLayout.directory(row.sourceName(), row.id(), row.startedAt());
-            boolean chunked = repositories != null && repositories.chunked();
+            boolean chunked = repositories != null && repositories.chunked(row.sourceName());
             String dataKey = SnapshotLayout.dataKey(directory, binding.source().extension()
                     + (chunked ? SnapshotLayout.CHUNK_LIST : pipeline.suffix()));
             String manifestKey = SnapshotLayout.manifestKey(directory);

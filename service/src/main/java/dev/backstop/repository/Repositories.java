@@ -17,13 +17,16 @@ public final class Repositories {
     private final Map<String, ChunkRepository> byTarget = new LinkedHashMap<>();
     private final RepositoryDao dao;
     private final boolean chunked;
+    private final Map<String, Boolean> bySource;
     private final ExecutorService readers;
     private final int readAhead;
 
     public Repositories(Map<String, StorageTarget> targets, RepositoryDao dao, ObjectCodec codec, ThreadPools threads, Clock clock,
-            boolean chunked, long packSize) {
+            boolean chunked, Map<String, String> sourceFormats, long packSize) {
         this.dao = dao;
         this.chunked = chunked;
+        this.bySource = new java.util.HashMap<>();
+        sourceFormats.forEach((source, format) -> bySource.put(source, "chunked".equals(format)));
         int cores = Math.max(1, Runtime.getRuntime().availableProcessors());
         ExecutorService encoders = threads.fixed("chunk-encode", cores);
         this.readers = threads.fixed("chunk-read", cores + 2);
@@ -33,9 +36,9 @@ public final class Repositories {
                 new ChunkRepository(target, dao, codec, keys, encoders, cores, clock, packSize)));
     }
 
-    /** Whether new snapshots are chunked. */
-    public boolean chunked() {
-        return chunked;
+    /** Whether new snapshots of {@code source} are chunked ({@code sources[].format}, else {@code snapshots.format}). */
+    public boolean chunked(String source) {
+        return bySource.getOrDefault(source, chunked);
     }
 
     public ChunkRepository of(StorageTarget target) {

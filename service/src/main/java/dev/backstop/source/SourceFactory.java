@@ -22,6 +22,11 @@ public interface SourceFactory extends Discoverable {
     /** Further targets that get a copy of every snapshot; null or empty for none. */
     java.util.List<String> replicas();
 
+    /** {@code chunked} or {@code object} when the source overrides {@code snapshots.format}; null otherwise. */
+    default String format() {
+        return null;
+    }
+
     /** Quartz cron of scheduled snapshots; null when snapshots run only on request. */
     String schedule();
 

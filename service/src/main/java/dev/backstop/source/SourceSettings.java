@@ -63,6 +63,10 @@ public abstract class SourceSettings implements SourceFactory {
     @Valid
     private VerifyConfig verify;
 
+    @JsonProperty
+    @Pattern(regexp = "chunked|object", message = "must be chunked or object")
+    private String format;
+
     /** For Jackson, which sets the shared keys after the type's own creator ran. */
     protected SourceSettings() {
     }
@@ -110,6 +114,12 @@ public abstract class SourceSettings implements SourceFactory {
     @Override
     public final VerifyConfig verify() {
         return verify;
+    }
+
+    /** {@code format}: how this source's snapshots are stored, when not as {@code snapshots.format} says (null). */
+    @Override
+    public final String format() {
+        return format;
     }
 
     /** Whether this type restores into a cluster with databases to choose from ({@code verify.database}). */

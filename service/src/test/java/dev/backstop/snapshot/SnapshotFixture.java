@@ -141,6 +141,9 @@ public final class SnapshotFixture implements AutoCloseable {
      */
     Path fetchVerifyAndDecode(JsonNode view) throws Exception {
         assertThat(view.get("status").asText()).as(view.toString()).isEqualTo("COMPLETED");
+        if (view.get("dataKey").asText().endsWith(".chunks.jsonl")) {
+            return fetchVerifyAndJoinChunks(view);
+        }
         Path work = Files.createTempDirectory(dir, "fetch");
         String dataKey = view.get("dataKey").asText();
         Path stored = fetch(view, dataKey, work.resolve(Path.of(dataKey).getFileName().toString()));
@@ -158,6 +161,67 @@ public final class SnapshotFixture implements AutoCloseable {
         }
         Path raw = work.resolve("data.raw");
         dev.backstop.support.Shell.run(work, "zstd -q -d -o " + raw + " " + compressed);
+        assertThat(Files.size(raw)).isEqualTo(view.get("rawBytes").asLong());
+        return raw;
+    }
+
+    /** Reads {@code length} bytes of a stored object from {@code offset}: a plain file read or a ranged S3 GET. */
+    byte[] fetchRange(JsonNode view, String key, long offset, int length) throws IOException {
+        if ("fs".equals(view.get("storageTarget").asText())) {
+            try (java.io.RandomAccessFile file = new java.io.RandomAccessFile(fsRoot.resolve(key).toFile(), "r")) {
+                byte[] bytes = new byte[length];
+                file.seek(offset);
+                file.readFully(bytes);
+                return bytes;
+            }
+        }
+        return s3Client.getObjectAsBytes(r -> r.bucket(BUCKET).key(PREFIX + "/" + key)
+                .range("bytes=" + offset + "-" + (offset + length - 1))).asByteArray();
+    }
+
+    /**
+     * A chunked snapshot with the stock tools: its chunk list is checked against the catalog and the
+     * manifest, then every chunk is cut out of its pack, decrypted with gpg, decompressed with zstd,
+     * checked against its id where ids are plain SHA-256, and appended: the raw source stream.
+     */
+    Path fetchVerifyAndJoinChunks(JsonNode view) throws Exception {
+        Path work = Files.createTempDirectory(dir, "chunks");
+        String dataKey = view.get("dataKey").asText();
+        Path list = fetch(view, dataKey, work.resolve("chunks.jsonl"));
+        JsonNode manifest = manifest(view);
+        assertThat(sha256(list)).isEqualTo(view.get("sha256").asText()).isEqualTo(manifest.get("sha256").asText());
+        assertThat(Files.size(list)).isEqualTo(manifest.get("storedBytes").asLong());
+        assertThat(manifest.get("formatVersion").asInt()).isEqualTo(2);
+        assertThat(manifest.get("chunks").get("format").asText()).isEqualTo("chunked-1");
+        boolean encrypted = manifest.has("encryption");
+        assertThat(manifest.get("chunks").get("chunkIds").asText()).isEqualTo(encrypted ? "hmac-sha256" : "sha256");
+        Path raw = work.resolve("data.raw");
+        long chunkBytes = 0;
+        int n = 0;
+        try (java.io.OutputStream out = Files.newOutputStream(raw)) {
+            for (String line : Files.readAllLines(list)) {
+                JsonNode chunk = JSON.readTree(line);
+                byte[] stored = fetchRange(view, chunk.get("pack").asText(), chunk.get("offset").asLong(), chunk.get("length").asInt());
+                chunkBytes += stored.length;
+                Path piece = work.resolve("chunk" + n);
+                Files.write(piece, stored);
+                Path compressed = piece;
+                if (encrypted) {
+                    compressed = work.resolve("chunk" + n + ".zst");
+                    gpg.decrypt(piece, compressed);
+                }
+                Path plain = work.resolve("chunk" + n + ".raw");
+                dev.backstop.support.Shell.run(work, "zstd -q -d -o " + plain + " " + compressed);
+                assertThat(Files.size(plain)).isEqualTo(chunk.get("size").asLong());
+                if (!encrypted) {
+                    assertThat(sha256(plain)).isEqualTo(chunk.get("id").asText());
+                }
+                Files.copy(plain, out);
+                n++;
+            }
+        }
+        assertThat(n).isEqualTo(manifest.get("chunks").get("chunkCount").asInt());
+        assertThat(chunkBytes).isEqualTo(view.get("storedBytes").asLong()).isEqualTo(manifest.get("chunks").get("chunkBytes").asLong());
         assertThat(Files.size(raw)).isEqualTo(view.get("rawBytes").asLong());
         return raw;
     }

@@ -67,6 +67,14 @@ class SnapshotRoundTripTest {
                     """.formatted(target, TestPostgres.HOST, TestPostgres.PORT, FIXTURE.postgres.database(), TestPostgres.USER,
                     H2_URL, SQLITE_FILE, SOURCE_DIR));
         }
+        // The same four as whole objects (sources[].format: object), as every snapshot was before chunked repositories.
+        sources.append("""
+                  - {type: postgres, name: pg-obj, target: fs, format: object, host: %1$s, port: %2$d, database: %3$s, user: %4$s}
+                  - {type: h2, name: h2-obj, target: fs, format: object, url: "%5$s", user: sa, password: ""}
+                  - {type: sqlite, name: sqlite-obj, target: fs, format: object, path: %6$s}
+                  - {type: directory, name: dir-obj, target: fs, format: object, path: %7$s, exclude: ["**/*.tmp"]}
+                """.formatted(TestPostgres.HOST, TestPostgres.PORT, FIXTURE.postgres.database(), TestPostgres.USER, H2_URL,
+                SQLITE_FILE, SOURCE_DIR));
         try {
             return FIXTURE.writeConfig("roundtrip.yml", FIXTURE.baseConfig(true) + sources).toString();
         } catch (java.io.IOException e) {
@@ -123,12 +131,13 @@ class SnapshotRoundTripTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"fs", "s3"})
+    @ValueSource(strings = {"fs", "s3", "obj"})
     void postgresRoundTripsThroughPgRestore(String target) throws Exception {
         JsonNode view = SnapshotFixture.snapshot(port(), "pg-" + target);
         Path dump = FIXTURE.fetchVerifyAndDecode(view);
-        assertThat(view.get("dataKey").asText()).endsWith("/data.dump.zst.pgp")
+        assertThat(view.get("dataKey").asText()).endsWith(target.equals("obj") ? "/data.dump.zst.pgp" : "/data.dump.chunks.jsonl")
                 .startsWith("pg-" + target + "/" + view.get("startedAt").asText().substring(0, 4) + "/");
+        assertThat(view.get("storageFormat").asText()).isEqualTo(target.equals("obj") ? "object" : "chunked-1");
         try (TestPostgres restored = TestPostgres.create()) {
             Shell.run(FIXTURE.dir, "pg_restore --no-owner -h " + TestPostgres.HOST + " -p " + TestPostgres.PORT + " -U "
                     + TestPostgres.USER + " -d " + restored.database() + " " + dump);
@@ -143,7 +152,7 @@ class SnapshotRoundTripTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"fs", "s3"})
+    @ValueSource(strings = {"fs", "s3", "obj"})
     void h2RoundTripsThroughRunscript(String target) throws Exception {
         JsonNode view = SnapshotFixture.snapshot(port(), "h2-" + target);
         Path script = FIXTURE.fetchVerifyAndDecode(view);
@@ -157,7 +166,7 @@ class SnapshotRoundTripTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"fs", "s3"})
+    @ValueSource(strings = {"fs", "s3", "obj"})
     void sqliteRoundTripsAsAFile(String target) throws Exception {
         JsonNode view = SnapshotFixture.snapshot(port(), "sqlite-" + target);
         Path copy = FIXTURE.fetchVerifyAndDecode(view);
@@ -172,7 +181,7 @@ class SnapshotRoundTripTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"fs", "s3"})
+    @ValueSource(strings = {"fs", "s3", "obj"})
     void directoryRoundTripsThroughTarByteForByte(String target) throws Exception {
         JsonNode view = SnapshotFixture.snapshot(port(), "dir-" + target);
         Path tar = FIXTURE.fetchVerifyAndDecode(view);
@@ -191,18 +200,31 @@ class SnapshotRoundTripTest {
      */
     @org.junit.jupiter.api.Test
     void stockRecoveryCommandsFromTheReadmeWork() throws Exception {
+        runStockBlock("stock-recovery", "fs", true);
+    }
+
+    @org.junit.jupiter.api.Test
+    void stockRecoveryOfWholeObjectsFromTheReadmeWorks() throws Exception {
+        runStockBlock("stock-recovery-object", "obj", false);
+    }
+
+    /** Runs a README block verbatim in a directory holding the snapshots' data objects (and the repository's packs). */
+    private void runStockBlock(String marker, String suffix, boolean chunked) throws Exception {
         String readme = Files.readString(Path.of("..", "README.md"));
-        String block = readme.substring(readme.indexOf("<!-- stock-recovery:begin -->"), readme.indexOf("<!-- stock-recovery:end -->"));
+        String block = readme.substring(readme.indexOf("<!-- " + marker + ":begin -->"), readme.indexOf("<!-- " + marker + ":end -->"));
         List<String> commands = block.lines().filter(l -> !l.startsWith("```") && !l.startsWith("<!--") && !l.isBlank()).toList();
         assertThat(commands).hasSize(5);
 
         Path work = Files.createTempDirectory(FIXTURE.dir, "stock");
         Files.createDirectories(work.resolve("restored_dir"));
-        for (String source : List.of("pg-fs", "dir-fs", "sqlite-fs", "h2-fs")) {
-            JsonNode view = SnapshotFixture.snapshot(port(), source);
+        for (String source : List.of("pg-", "dir-", "sqlite-", "h2-")) {
+            JsonNode view = SnapshotFixture.snapshot(port(), source + suffix);
             String key = view.get("dataKey").asText();
             FIXTURE.fetch(view, key, work.resolve(Path.of(key).getFileName().toString()));
             assertThat(Shell.run(work, "sha256sum " + Path.of(key).getFileName())).startsWith(FIXTURE.manifest(view).get("sha256").asText());
+        }
+        if (chunked) {
+            Shell.run(work, "cp -r " + FIXTURE.fsRoot.resolve("repository") + " repository");
         }
         try (TestPostgres restored = TestPostgres.create()) {
             String env = "export GNUPGHOME=" + FIXTURE.gpg.home() + " PGHOST=" + TestPostgres.HOST + " PGPORT=" + TestPostgres.PORT
@@ -241,7 +263,7 @@ class SnapshotRoundTripTest {
         assertThat(health.get("checks").get("storage:writable").findValuesAsText("componentId")).containsExactly("fs", "s3");
         assertThat(health.get("checks").get("storage:writable").findValuesAsText("status")).containsOnly("pass");
         assertThat(health.get("checks").get("source:reachable").findValuesAsText("status")).containsOnly("pass");
-        assertThat(health.get("checks").get("source:reachable")).hasSize(8);
+        assertThat(health.get("checks").get("source:reachable")).hasSize(12);
     }
 
     @org.junit.jupiter.api.Test
