@@ -10,10 +10,12 @@ import java.util.List;
  * What the next retention run of a source would do, and why: every COMPLETED snapshot, newest first,
  * in {@code keep} with the rules that keep it or in {@code delete}; for a source with an archived
  * log (postgres-cluster), {@code deleteLog} lists the log ranges that go with them.
+ * {@code freedBytes}: the stored bytes deleting them frees (whole objects, and the packs of chunked
+ * snapshots that no snapshot kept references; those go with the prune after its grace period).
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record RetentionPreview(String source, RetentionPolicy policy, String timeZone, List<Entry> keep, List<Entry> delete,
-        List<dev.backstop.source.SourceRestorer.LogRange> deleteLog) {
+        List<dev.backstop.source.SourceRestorer.LogRange> deleteLog, long freedBytes) {
 
     /** Each entry says why: the rules that keep it, or this. */
     public static final String NO_RULE = "no rule keeps it";
@@ -21,9 +23,11 @@ public record RetentionPreview(String source, RetentionPolicy policy, String tim
     public record Entry(String id, Instant startedAt, List<String> reasons) {}
 
     public static RetentionPreview of(String source, RetentionPolicy policy, String zone, List<Retention.Decision> plan,
-            List<dev.backstop.source.SourceRestorer.LogRange> deleteLog) {
+            List<dev.backstop.source.SourceRestorer.LogRange> deleteLog, java.util.function.ToLongFunction<List<String>> freed) {
+        List<String> deleted = plan.stream().filter(d -> !d.keep()).map(Retention.Decision::id).toList();
         return new RetentionPreview(source, policy, zone,
                 plan.stream().filter(Retention.Decision::keep).map(d -> new Entry(d.id(), d.time(), d.reasons())).toList(),
-                plan.stream().filter(d -> !d.keep()).map(d -> new Entry(d.id(), d.time(), List.of(NO_RULE))).toList(), deleteLog);
+                plan.stream().filter(d -> !d.keep()).map(d -> new Entry(d.id(), d.time(), List.of(NO_RULE))).toList(), deleteLog,
+                deleted.isEmpty() ? 0 : freed.applyAsLong(deleted));
     }
 }

@@ -32,6 +32,6 @@ public final class RetentionResource {
             policy = policy.onDiskPressure();
         }
         return RetentionPreview.of(source, policy, retention.zone().getId(), retention.plan(source, policy),
-                retention.logPlan(source, policy));
+                retention.logPlan(source, policy), retention::freedBytes);
     }
 }

@@ -51,6 +51,39 @@ public final class RetentionService {
         this.clock = clock;
     }
 
+    private dev.backstop.repository.RepositoryPruner pruner;
+    private dev.backstop.repository.Repositories repositories;
+
+    /** After each run, packs no snapshot references are pruned (mark, grace period, sweep). */
+    public RetentionService withRepositories(dev.backstop.repository.Repositories repositories,
+            dev.backstop.repository.RepositoryPruner pruner) {
+        this.repositories = repositories;
+        this.pruner = pruner;
+        return this;
+    }
+
+    /**
+     * Stored bytes that deleting these snapshots would free: the whole objects of object-format
+     * snapshots, and the packs of chunked ones that no other snapshot references (freed by the
+     * prune after the grace period).
+     */
+    public long freedBytes(List<String> ids) {
+        long bytes = 0;
+        List<String> chunked = new ArrayList<>();
+        for (String id : ids) {
+            SnapshotRow row = snapshots.find(id);
+            if (row.chunked()) {
+                chunked.add(id);
+            } else if (row.storedBytes() != null) {
+                bytes += row.storedBytes();
+            }
+        }
+        if (!chunked.isEmpty() && repositories != null) {
+            bytes += repositories.dao().freedBy(chunked);
+        }
+        return bytes;
+    }
+
     public ZoneId zone() {
         return zone;
     }
@@ -159,6 +192,13 @@ public final class RetentionService {
             }
         }
         List<SourceRestorer.LogRange> log = pruneLog(source, actor, why);
+        if (pruner != null) {
+            try {
+                pruner.pruneAll(clock.instant());
+            } catch (RuntimeException e) {
+                LOG.warn("Prune of the chunk repositories failed: {}; the next retention run tries again", e.getMessage());
+            }
+        }
         if (!pruned.isEmpty() || !failed.isEmpty()) {
             LOG.info("Retention of {} ({}): kept {}, pruned {}, could not prune {}", source, why, kept, pruned.size(), failed.size());
         }

@@ -1,0 +1,259 @@
+package dev.backstop.repository;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import com.codahale.metrics.MetricRegistry;
+import dev.backstop.db.Catalog;
+import dev.backstop.db.RepositoryDao;
+import dev.backstop.db.SnapshotDao;
+import dev.backstop.db.SnapshotRow;
+import dev.backstop.model.SnapshotOrigin;
+import dev.backstop.model.SnapshotStatus;
+import dev.backstop.model.TimeOrderedId;
+import dev.backstop.pipeline.ChunkIds;
+import dev.backstop.pipeline.CompressionConfig;
+import dev.backstop.pipeline.ObjectCodec;
+import dev.backstop.resilience.ThreadPools;
+import dev.backstop.storage.ObjectUpload;
+import dev.backstop.storage.filesystem.FilesystemTarget;
+import dev.backstop.support.TestApps;
+import io.dropwizard.db.DataSourceFactory;
+import io.dropwizard.db.ManagedDataSource;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.RandomAccessFile;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.jdbi.v3.core.Jdbi;
+import org.jdbi.v3.sqlobject.SqlObjectPlugin;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The repository without the application: an H2 catalog, a filesystem target, plain ids (the
+ * keyed ones are exercised by the encrypted round trips). Snapshots share chunks, pruning removes
+ * only what nothing references, also while snapshots and restores run, and a damaged chunk fails
+ * the read naming the chunk.
+ */
+class ChunkRepositoryTest {
+    private final TimeOrderedId ids = new TimeOrderedId(Clock.systemUTC());
+    private ManagedDataSource dataSource;
+    private ThreadPools threads;
+    private SnapshotDao snapshots;
+    private RepositoryDao dao;
+    private Repositories repositories;
+    private ChunkRepository repository;
+    private FilesystemTarget target;
+    private Path root;
+
+    @BeforeEach
+    void setUp() throws Exception {
+        DataSourceFactory factory = new DataSourceFactory();
+        factory.setUser("backstop");
+        factory.setPassword("");
+        factory.setDriverClass("org.h2.Driver");
+        factory.setUrl("jdbc:h2:" + TestApps.tempDir("repo-catalog").resolve("catalog"));
+        dataSource = factory.build(new MetricRegistry(), "catalog");
+        Catalog.migrate(dataSource);
+        Jdbi jdbi = Jdbi.create(dataSource).installPlugin(new SqlObjectPlugin());
+        snapshots = jdbi.onDemand(SnapshotDao.class);
+        dao = jdbi.onDemand(RepositoryDao.class);
+        root = TestApps.tempDir("repo-target");
+        target = new FilesystemTarget("fs", root);
+        threads = ThreadPools.standalone();
+        // Small packs, so that a few MiB make several of them.
+        repositories = new Repositories(Map.of("fs", target), dao, new ObjectCodec(CompressionConfig.defaults(), null, null), threads,
+                Clock.systemUTC(), true, Map.of(), 2L << 20);
+        repository = repositories.of(target);
+    }
+
+    @AfterEach
+    void tearDown() throws Exception {
+        threads.close();
+        dataSource.stop();
+    }
+
+    private record Taken(String id, String listKey, byte[] data, RepositoryWriter.Result result) {}
+
+    /** A snapshot as SnapshotService takes one: RUNNING row, chunks, chunk list, publish, COMPLETED. */
+    private Taken snapshot(byte[] data) throws IOException {
+        String id = ids.next();
+        snapshots.insert(SnapshotRow.running(id, "src", "lines", SnapshotOrigin.API, "test", Clock.systemUTC().instant()));
+        String listKey = "src/" + id + "/data.bin.chunks.jsonl";
+        RepositoryWriter.Result result;
+        try (ObjectUpload list = target.upload(listKey); RepositoryWriter writer = repository.writer(id, list)) {
+            for (int i = 0; i < data.length; i += 100_000) {
+                writer.write(data, i, Math.min(100_000, data.length - i));
+            }
+            result = writer.finish();
+            list.commit();
+        }
+        repository.publish(id);
+        SnapshotRow row = snapshots.find(id).orElseThrow();
+        snapshots.complete(row.completed(Clock.systemUTC().instant(), result.rawBytes(), result.chunkBytes(), result.listSha256(), "fs",
+                listKey, listKey + ".manifest", "zstd-3", null, "{}", 0, 0).chunked(result.addedBytes()));
+        return new Taken(id, listKey, data, result);
+    }
+
+    private byte[] restore(Taken taken) throws IOException {
+        try (InputStream in = repository.reader(target.open(taken.listKey()), ChunkIds.PLAIN, null, false, repositories.readers(),
+                repositories.readAhead(), n -> { }, "no key")) {
+            return in.readAllBytes();
+        }
+    }
+
+    private void delete(Taken taken) throws IOException {
+        target.delete(taken.listKey());
+        snapshots.markRemoved(taken.id(), SnapshotStatus.DELETED);
+    }
+
+    private static byte[] random(long seed, int size) {
+        byte[] data = new byte[size];
+        new Random(seed).nextBytes(data);
+        return data;
+    }
+
+    private long packFiles() throws IOException {
+        if (!Files.exists(root.resolve("repository/packs"))) {
+            return 0;
+        }
+        try (var files = Files.walk(root.resolve("repository/packs"))) {
+            return files.filter(Files::isRegularFile).count();
+        }
+    }
+
+    @Test
+    void aSecondSnapshotStoresOnlyWhatChangedAndPruneFreesOnlyWhatNothingReferences() throws Exception {
+        byte[] first = random(1, 12 << 20);
+        byte[] second = first.clone();
+        System.arraycopy(random(2, 4096), 0, second, 3 << 20, 4096); // one region rewritten
+        Taken a = snapshot(first);
+        Taken b = snapshot(second);
+        assertThat(a.result().addedBytes()).isGreaterThan(11L << 20);
+        assertThat(b.result().addedBytes()).as("bytes the second snapshot added").isLessThan(a.result().addedBytes() / 4);
+        // A third shares only the first half with the others: the packs of their second half become A's and B's alone.
+        byte[] third = first.clone();
+        System.arraycopy(random(6, 6 << 20), 0, third, 6 << 20, 6 << 20);
+        Taken c = snapshot(third);
+        assertThat(restore(c)).isEqualTo(third);
+        assertThat(restore(a)).isEqualTo(first);
+        assertThat(restore(b)).isEqualTo(second);
+
+        Pruning grace = new Pruning(Duration.ZERO);
+        grace.pass();
+        grace.pass();
+        assertThat(restore(a)).as("nothing referenced is pruned").isEqualTo(first);
+        long before = packFiles();
+        delete(a);
+        delete(b);
+        assertThat(repositories.dao().freedBy(List.of(c.id()))).as("bytes deleting C would free").isGreaterThan(5L << 20);
+        grace.pass(); // condemns what only A referenced
+        assertThat(packFiles()).as("condemned packs wait for the grace period").isEqualTo(before);
+        grace.pass(); // sweeps
+        assertThat(packFiles()).isLessThan(before);
+        assertThat(restore(c)).isEqualTo(third);
+        delete(c);
+        grace.pass();
+        grace.pass();
+        assertThat(packFiles()).isZero();
+        assertThat(dao.packs("fs")).isEmpty();
+    }
+
+    @Test
+    void pruneRunningBesideSnapshotsAndRestoresNeverRemovesAReferencedChunk() throws Exception {
+        byte[] base = random(3, 6 << 20);
+        List<Taken> kept = new ArrayList<>();
+        kept.add(snapshot(base));
+        Pruning pruning = new Pruning(Duration.ZERO);
+        AtomicBoolean done = new AtomicBoolean();
+        Map<String, Throwable> failures = new ConcurrentHashMap<>();
+        ExecutorService pool = Executors.newFixedThreadPool(3);
+        try {
+            Future<?> pruner = pool.submit(() -> {
+                while (!done.get()) {
+                    pruning.pass();
+                }
+                return null;
+            });
+            Future<?> reader = pool.submit(() -> {
+                while (!done.get()) {
+                    Taken t;
+                    synchronized (kept) {
+                        t = kept.get(kept.size() - 1);
+                    }
+                    assertThat(restore(t)).isEqualTo(t.data());
+                }
+                return null;
+            });
+            Random random = new Random(4);
+            for (int round = 0; round < 12; round++) {
+                byte[] next = base.clone();
+                int at = random.nextInt(next.length - 100_000);
+                System.arraycopy(random(100 + round, 100_000), 0, next, at, 100_000);
+                Taken taken = snapshot(next);
+                synchronized (kept) {
+                    kept.add(taken);
+                    if (kept.size() > 3) {
+                        delete(kept.remove(0)); // retention deletes the oldest while the others share its chunks
+                    }
+                }
+            }
+            done.set(true);
+            pruner.get(60, TimeUnit.SECONDS);
+            reader.get(60, TimeUnit.SECONDS);
+        } finally {
+            done.set(true);
+            pool.shutdownNow();
+        }
+        assertThat(failures).isEmpty();
+        pruning.pass();
+        pruning.pass();
+        for (Taken t : kept) {
+            assertThat(restore(t)).as("snapshot " + t.id() + " after the prunes").isEqualTo(t.data());
+        }
+    }
+
+    @Test
+    void aDamagedChunkFailsTheReadNamingTheChunk() throws Exception {
+        Taken a = snapshot(random(5, 3 << 20));
+        RepositoryDao.PackRow pack = dao.packs("fs").get(0);
+        try (RandomAccessFile file = new RandomAccessFile(root.resolve(pack.packKey()).toFile(), "rw")) {
+            file.seek(100);
+            int b = file.read();
+            file.seek(100);
+            file.write(b ^ 0xff);
+        }
+        assertThatThrownBy(() -> restore(a)).isInstanceOf(IOException.class).hasMessageContaining("chunk ")
+                .hasMessageContaining(pack.packKey());
+    }
+
+    /** Prune passes with a grace period. */
+    private final class Pruning {
+        private final RepositoryPruner pruner;
+
+        Pruning(Duration grace) {
+            this.pruner = new RepositoryPruner(repositories, grace);
+        }
+
+        void pass() throws InterruptedException {
+            Thread.sleep(2); // condemned_at strictly before the next pass's "now"
+            pruner.pruneAll(Clock.systemUTC().instant());
+        }
+    }
+}
