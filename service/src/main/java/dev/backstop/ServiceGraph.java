@@ -165,6 +165,7 @@ public record ServiceGraph(
         dev.backstop.repository.Repositories repositories = new dev.backstop.repository.Repositories(targets, catalog.repository(),
                 codec, threads, clock, config.snapshots().format() == dev.backstop.core.SnapshotsConfig.Format.CHUNKED,
                 sourceFormats(config), config.snapshots().packSize().toBytes());
+        replicator.withRepositories(repositories);
         SnapshotService snapshots = new SnapshotService(node, bindings, catalog.snapshots(), pipeline, environment.getObjectMapper(),
                 environment.metrics(), clock, version, config.snapshots().maxConcurrent(), replicator,
                 Duration.ofMillis(config.scheduler().shutdownGracePeriod().toMilliseconds()), threads, repositories);

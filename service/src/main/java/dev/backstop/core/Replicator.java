@@ -52,6 +52,13 @@ public final class Replicator implements Managed {
     private final Clock clock;
     private final MetricRegistry metrics;
     private final ExecutorService executor;
+    private dev.backstop.repository.Repositories repositories;
+
+    /** Chunked snapshots copy the packs a replica lacks, from the repositories of both targets. */
+    public Replicator withRepositories(dev.backstop.repository.Repositories repositories) {
+        this.repositories = repositories;
+        return this;
+    }
 
     public Replicator(Map<String, StorageTarget> targets, Map<String, List<String>> replicasBySource, SnapshotDao snapshots,
             CopyDao copies, Clock clock, MetricRegistry metrics, dev.backstop.resilience.ThreadPools threads) {
@@ -194,7 +201,19 @@ public final class Replicator implements Managed {
             manifest = in.readAllBytes();
         }
         String how;
-        if (to.copyWithin(from, snapshot.storageKey(), snapshot.storedBytes())) {
+        long expectedSize = snapshot.storedBytes();
+        String packs = "";
+        if (snapshot.chunked()) {
+            if (repositories == null) {
+                throw new IOException("snapshot " + snapshot.id() + " is chunked and no repository is configured");
+            }
+            dev.backstop.repository.ChunkRepository.Copied copied = repositories.of(to).copyPacks(snapshot.id(), repositories.of(from),
+                    snapshot.storageKey(), snapshot.sha256());
+            expectedSize = copied.listBytes();
+            packs = "; " + copied.packsCopied() + " of its " + copied.packs() + " packs copied (" + copied.bytesCopied()
+                    + " bytes), the others were there";
+        }
+        if (to.copyWithin(from, snapshot.storageKey(), expectedSize)) {
             how = "server-side copy";
         } else {
             MessageDigest sha = MessageDigest.getInstance("SHA-256");
@@ -207,7 +226,7 @@ public final class Replicator implements Managed {
                     size += n;
                 }
                 String actual = HexFormat.of().formatHex(sha.digest());
-                if (size != snapshot.storedBytes() || !actual.equals(snapshot.sha256())) {
+                if (size != expectedSize || !actual.equals(snapshot.sha256())) {
                     throw new IOException("the copy read from " + from.name() + " does not match the catalog (" + size + " bytes, SHA-256 "
                             + actual + "); not published");
                 }
@@ -216,7 +235,7 @@ public final class Replicator implements Managed {
             how = "streamed, " + size + " bytes, SHA-256 verified";
         }
         to.put(snapshot.manifestKey(), manifest, "application/json");
-        return how;
+        return how + packs;
     }
 
     /**

@@ -141,6 +141,9 @@ public interface RepositoryDao {
     @SqlQuery("SELECT pack_key, stored_bytes, chunk_count, status, writer FROM repo_packs WHERE target = :target ORDER BY pack_key")
     List<PackRow> packs(@Bind("target") String target);
 
+    @SqlQuery("SELECT pack_key, stored_bytes, chunk_count, status, writer FROM repo_packs WHERE target = :target AND pack_key = :key")
+    Optional<PackRow> packs(@Bind("target") String target, @Bind("key") String packKey);
+
     @SqlQuery("SELECT r.snapshot_id FROM snapshot_packs r WHERE r.target = :target AND r.pack_key = :key ORDER BY r.snapshot_id")
     List<String> referencing(@Bind("target") String target, @Bind("key") String packKey);
 

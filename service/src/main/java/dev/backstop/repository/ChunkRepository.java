@@ -112,6 +112,83 @@ public final class ChunkRepository {
         dao.dropFiles(snapshotId);
     }
 
+    /** What copying a snapshot's packs did. */
+    public record Copied(long listBytes, int packs, int packsCopied, long bytesCopied) {}
+
+    /**
+     * Copies into this repository the packs of a chunked snapshot that it lacks, from
+     * {@code source}, and indexes them here (LIVE, referenced by the snapshot): the replica then
+     * holds every chunk the snapshot's list names. The list is read and checked against
+     * {@code listSha256}; the caller copies the list and the manifest afterwards.
+     */
+    public Copied copyPacks(String snapshotId, ChunkRepository source, String listKey, String listSha256) throws IOException {
+        java.security.MessageDigest sha;
+        try {
+            sha = java.security.MessageDigest.getInstance("SHA-256");
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+        java.util.LinkedHashSet<String> packs = new java.util.LinkedHashSet<>();
+        long listBytes = 0;
+        com.fasterxml.jackson.databind.ObjectMapper json = new com.fasterxml.jackson.databind.ObjectMapper();
+        try (java.io.InputStream in = new java.security.DigestInputStream(source.target.open(listKey), sha);
+                java.io.BufferedReader lines = new java.io.BufferedReader(new java.io.InputStreamReader(in,
+                        java.nio.charset.StandardCharsets.UTF_8))) {
+            for (String line; (line = lines.readLine()) != null; ) {
+                listBytes += line.getBytes(java.nio.charset.StandardCharsets.UTF_8).length + 1;
+                packs.add(json.readTree(line).get("pack").asText());
+            }
+        }
+        String actual = HexFormat.of().formatHex(sha.digest());
+        if (!actual.equals(listSha256)) {
+            throw new IOException("the chunk list read from " + source.targetName() + " does not match the catalog (SHA-256 " + actual
+                    + "); nothing copied");
+        }
+        int copied = 0;
+        long bytes = 0;
+        for (String pack : packs) {
+            boolean indexed = dao.packs(target.name(), pack).isPresent();
+            if (!indexed || !target.exists(pack)) {
+                long size = source.dao.packs(source.targetName(), pack).map(RepositoryDao.PackRow::storedBytes).orElse(-1L);
+                long written = 0;
+                if (!target.copyWithin(source.target, pack, size)) {
+                    try (java.io.InputStream in = source.target.open(pack); dev.backstop.storage.ObjectUpload upload = target.upload(pack)) {
+                        written = in.transferTo(upload);
+                        if (size >= 0 && written != size) {
+                            throw new IOException("pack " + pack + " read from " + source.targetName() + " is " + written
+                                    + " bytes, the index says " + size + "; not copied");
+                        }
+                        upload.commit();
+                    }
+                } else {
+                    written = size;
+                }
+                if (!indexed) {
+                    dao.insertPending(target.name(), pack, snapshotId, clock.instant());
+                    dao.insertChunks(target.name(), source.dao.chunksOf(source.targetName(), pack));
+                    dao.sealed(target.name(), pack, written, source.dao.chunksOf(source.targetName(), pack).size());
+                }
+                copied++;
+                bytes += written;
+            }
+            dao.reference(snapshotId, target.name(), pack);
+        }
+        dao.publish(snapshotId);
+        copyKeyObject(source);
+        return new Copied(listBytes, packs.size(), copied, bytes);
+    }
+
+    /** The encrypted chunk key travels with the packs, so a restore host can read the replica alone. */
+    private void copyKeyObject(ChunkRepository source) throws IOException {
+        for (String key : source.target.list(ChunkKeys.KEYS)) {
+            if (!target.exists(key)) {
+                try (java.io.InputStream in = source.target.open(key)) {
+                    target.put(key, in.readAllBytes(), "application/octet-stream");
+                }
+            }
+        }
+    }
+
     /**
      * The snapshot's bytes as the source wrote them, read from its chunk list: chunks are fetched
      * ahead in parallel, decoded and each verified against its id before a byte of it is returned.

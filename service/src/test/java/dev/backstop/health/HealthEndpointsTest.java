@@ -103,7 +103,7 @@ class HealthEndpointsTest {
                 assertThat(ready.status()).isEqualTo(503);
                 assertThat(ready.contentType()).isEqualTo("application/health+json");
                 assertThat(ready.json().get("status").asText()).isEqualTo("fail");
-                assertThat(ready.json().get("checks").get("catalog:responseTime").get(0).get("output").asText())
+                assertThat(ready.json().get("checks").get("catalog:responseTime").get(0).path("output").asText())
                         .contains("catalog database unreachable");
             });
             assertThat(Http.get(admin("/health/live"), null).status()).as("liveness ignores the catalog").isEqualTo(200);

@@ -83,6 +83,7 @@ class DiskPressureTest {
                 """, """
                   - type: directory
                     name: files
+                    format: object   # every snapshot a whole object: the disk arithmetic below counts them
                     path: %1$s/data
                     retention: {keepLast: 10, schedule: "0 0 0 1 1 ? 2099", onDiskPressure: {keepLast: 1}}
                 """);
@@ -99,6 +100,7 @@ class DiskPressureTest {
         write(disk.resolve("filler-1"), 4 << 20);
         await().atMost(Duration.ofSeconds(10)).until(() -> snapshots(app, "PRUNED").size() == 2);
         assertThat(snapshots(app, "COMPLETED")).as("the disk-pressure policy keeps the newest only").hasSize(1);
+        await().atMost(Duration.ofSeconds(10)).until(() -> pressureAudit() != null);
         assertThat(pressureAudit()).startsWith("SUCCEEDED critical: [" + disk).contains("retention files: pruned 2, kept 1");
         await().atMost(Duration.ofSeconds(5)).until(() -> "warn".equals(diskStatus(app)));
         assertThat(ready(app)).as("warn still serves").isEqualTo(200);
