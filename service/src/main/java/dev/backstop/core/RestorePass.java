@@ -198,7 +198,7 @@ final class RestorePass {
         try {
             listObject = target.open(snapshot.storageKey());
         } catch (NoSuchFileException e) {
-            throw new IOException("chunk list missing from storage: " + snapshot.storageKey());
+            throw new IOException("stored object missing from storage: " + snapshot.storageKey() + " (the snapshot's chunk list)");
         }
         long[] listBytes = new long[1];
         SourceRestorer.Fresh fresh = null;
@@ -237,6 +237,11 @@ final class RestorePass {
                 }
             }
             progress.phase(RestorePhase.VERIFYING, total, total);
+            list.transferTo(OutputStream.nullOutputStream()); // a list the reader stopped early in is hashed whole
+            if (listBytes[0] != manifest.storedBytes()) {
+                throw new IOException("size mismatch: the chunk list is " + listBytes[0] + " bytes, the manifest recorded "
+                        + manifest.storedBytes() + (listBytes[0] < manifest.storedBytes() ? " (truncated)" : ""));
+            }
             String listSha = HexFormat.of().formatHex(sha.digest());
             if (!listSha.equals(snapshot.sha256()) || !listSha.equals(manifest.sha256())) {
                 throw new IOException("checksum mismatch: the chunk list's SHA-256 is " + listSha + ", the catalog recorded "
