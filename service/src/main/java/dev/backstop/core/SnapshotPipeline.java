@@ -76,12 +76,14 @@ public final class SnapshotPipeline {
      * stop checks and progress as {@link #run}; {@code stored} tells the bytes stored so far.
      */
     public SourceReport runInto(SnapshotSource source, OutputStream sink, java.util.function.LongSupplier read,
-            java.util.function.LongSupplier stored, java.util.function.BooleanSupplier stop, Progress progress) throws IOException {
+            java.util.function.LongSupplier stored, java.util.function.BooleanSupplier stop, Progress progress,
+            java.util.function.Function<dev.backstop.repository.DirectoryFiles.Flush, dev.backstop.source.FileChunks> files)
+            throws IOException {
         SourceReport report;
         OutputStream sourceOut = new BufferedOutputStream(new StoppableOutputStream(new KeepOpen(sink), stop,
                 () -> progress.bytes(read.getAsLong(), stored.getAsLong())), BUFFER);
         try (sourceOut) {
-            report = source.writeTo(sourceOut);
+            report = source.writeTo(sourceOut, files.apply(sourceOut::flush));
         }
         return report;
     }

@@ -393,8 +393,10 @@ public final class SnapshotService implements Managed {
         dev.backstop.repository.RepositoryWriter.Result result;
         dev.backstop.source.SourceReport report;
         String keyId;
+        long[] reused = {0, 0};
         try (ObjectUpload list = binding.target().upload(dataKey);
                 dev.backstop.repository.RepositoryWriter writer = repository.writer(row.id(), list)) {
+            dev.backstop.repository.DirectoryFiles[] files = new dev.backstop.repository.DirectoryFiles[1];
             java.util.function.BooleanSupplier stop = () -> aborting || cancelled.containsKey(row.id());
             long[] counts = progress.get(row.sourceName());
             long[] next = {PROGRESS_BYTES, System.nanoTime()};
@@ -407,7 +409,10 @@ public final class SnapshotService implements Managed {
                     next[0] = read + PROGRESS_BYTES;
                     next[1] = now + PROGRESS_NANOS;
                 }
-            });
+            }, flush -> files[0] = repository.files(writer, flush, row.id(), row.sourceName()));
+            if (files[0] != null) {
+                reused = files[0].finish();
+            }
             if (stop.getAsBoolean()) {
                 throw new IOException("stopped: the snapshot was aborted or cancelled");
             }
@@ -427,8 +432,9 @@ public final class SnapshotService implements Managed {
                         result.chunkBytes(), result.addedBytes()));
         binding.target().put(manifestKey, mapper.writerWithDefaultPrettyPrinter().writeValueAsBytes(manifest), "application/json");
         repository.publish(row.id());
-        LOG.info("Snapshot {} of {}: {} bytes in {} chunks, {} stored bytes new in {} packs", row.id(), row.sourceName(),
-                result.rawBytes(), result.chunkCount(), result.addedBytes(), result.packsWritten());
+        LOG.info("Snapshot {} of {}: {} bytes in {} chunks, {} stored bytes new in {} packs; {} unchanged files ({} bytes) not read",
+                row.id(), row.sourceName(), result.rawBytes(), result.chunkCount(), result.addedBytes(), result.packsWritten(),
+                reused[0], reused[1]);
         return row.completed(finished, result.rawBytes(), result.chunkBytes(), result.listSha256(), binding.target().name(), dataKey,
                 manifestKey, pipeline.compression(), fingerprint, mapper.writeValueAsString(tools),
                 report.filesChanged().size(), report.filesVanished().size()).chunked(result.addedBytes());

@@ -96,7 +96,18 @@ public interface RepositoryDao {
             DELETE FROM snapshot_packs WHERE snapshot_id IN (
                 SELECT id FROM snapshots WHERE status NOT IN ('RUNNING', 'COMPLETED'))
             """)
-    int dropStaleReferences();
+    int dropStaleReferenceRows();
+
+    @SqlUpdate("""
+            DELETE FROM snapshot_files WHERE snapshot_id IN (
+                SELECT id FROM snapshots WHERE status NOT IN ('RUNNING', 'COMPLETED'))
+            """)
+    int dropStaleFiles();
+
+    default int dropStaleReferences() {
+        dropStaleFiles();
+        return dropStaleReferenceRows();
+    }
 
     /** Mark: LIVE packs of a target that no snapshot references become CONDEMNED now. */
     @SqlUpdate("""
@@ -165,6 +176,14 @@ public interface RepositoryDao {
             WHERE snapshot_id = :snapshot AND dir_hash = :dirHash ORDER BY path, seq
             """)
     List<FileChunk> filesIn(@Bind("snapshot") String snapshotId, @Bind("dirHash") String dirHash);
+
+    /** The newest COMPLETED chunked snapshot of a source on a target: the parent whose files a new one may reuse. */
+    @SqlQuery("""
+            SELECT id FROM snapshots
+            WHERE source_name = :source AND storage_target = :target AND status = 'COMPLETED' AND storage_format = 'chunked-1'
+            ORDER BY id DESC LIMIT 1
+            """)
+    Optional<String> parentOf(@Bind("source") String source, @Bind("target") String target);
 
     @SqlQuery("SELECT key_material FROM repo_keys WHERE key_id = :id")
     Optional<String> key(@Bind("id") String keyId);

@@ -89,6 +89,11 @@ public final class ChunkRepository {
         return new RepositoryWriter(this, snapshotId, idsForWriting(), chunkList, encoderThreads * 2 + 2);
     }
 
+    /** File boundaries and reuse for a snapshot of {@code source}: the parent is its newest chunked snapshot on this target. */
+    public DirectoryFiles files(RepositoryWriter writer, DirectoryFiles.Flush flush, String snapshotId, String source) {
+        return new DirectoryFiles(writer, flush, dao, snapshotId, dao.parentOf(source, target.name()).orElse(null));
+    }
+
     /** The snapshot completed: the packs it wrote may be reused by every later snapshot. */
     public void publish(String snapshotId) {
         dao.publish(snapshotId);

@@ -52,6 +52,8 @@ public final class RepositoryWriter extends OutputStream {
     private long chunkBytes;
     private long addedBytes;
     private long packsWritten;
+    /** Raw bytes named from a parent's chunks without passing through the chunker. */
+    private long reusedRaw;
     /** The chunks of the file being written, when a directory source says where files start ({@link #startFile}). */
     private List<String> fileChunks;
     private List<Integer> fileChunkSizes;
@@ -81,7 +83,7 @@ public final class RepositoryWriter extends OutputStream {
 
     /** Bytes written so far. */
     public long rawBytes() {
-        return chunker.total();
+        return chunker.total() + reusedRaw;
     }
 
     /** Stored bytes this run added to the repository so far. */
@@ -142,6 +144,7 @@ public final class RepositoryWriter extends OutputStream {
                 reference(row.packKey());
             }
             enqueue(new Pending(chunk.getKey(), chunk.getValue(), row, null));
+            reusedRaw += chunk.getValue();
         }
         return true;
     }
@@ -259,7 +262,7 @@ public final class RepositoryWriter extends OutputStream {
         sealPack();
         list.flush();
         list.close();
-        return new Result(chunker.total(), chunkCount, referenced.size(), chunkBytes, addedBytes, packsWritten, listBytes.count(),
+        return new Result(rawBytes(), chunkCount, referenced.size(), chunkBytes, addedBytes, packsWritten, listBytes.count(),
                 listBytes.sha256());
     }
 

@@ -24,6 +24,14 @@ public interface SnapshotSource {
      */
     SourceReport writeTo(OutputStream out) throws IOException;
 
+    /**
+     * As {@link #writeTo(OutputStream)}, into a chunked snapshot: a source that writes files may
+     * use {@code files} to cut chunks at file boundaries and to reuse unchanged files' chunks.
+     */
+    default SourceReport writeTo(OutputStream out, FileChunks files) throws IOException {
+        return writeTo(out);
+    }
+
     /** Throws with a readable reason when the source cannot be snapshotted now (for health). */
     void checkReachable() throws Exception;
 

@@ -134,6 +134,43 @@ class RestoreRoundTripTest {
         }
     }
 
+    /**
+     * A chunked directory snapshot after another stores only what changed, and reads only what may
+     * have: a file rewritten in place with its old size and mtime set back is still read (its ctime
+     * moved), and every snapshot restores to its own state.
+     */
+    @Test
+    void aSecondDirectorySnapshotStoresWhatChangedAndAFileWithItsMtimeSetBackIsStillRead() throws Exception {
+        byte[] big = new byte[3 << 20];
+        new java.util.Random(11).nextBytes(big);
+        Path blob = SOURCE_DIR.resolve("blob.bin");
+        Files.write(blob, big);
+        JsonNode first = SnapshotTestSupport.snapshot(APP.getLocalPort(), "dir");
+        TreeMap<String, String> atFirst = SnapshotTestSupport.tree(SOURCE_DIR);
+        JsonNode second = SnapshotTestSupport.snapshot(APP.getLocalPort(), "dir");
+        assertThat(second.get("storageFormat").asText()).isEqualTo("chunked-1");
+        assertThat(second.get("addedBytes").asLong()).as("an unchanged directory adds next to nothing")
+                .isLessThan(first.get("storedBytes").asLong() / 20);
+
+        java.nio.file.attribute.FileTime mtime = Files.getLastModifiedTime(blob);
+        big[1 << 20] ^= 0x55; // same size, one byte different, mtime set back: only ctime tells
+        Files.write(blob, big);
+        Files.setLastModifiedTime(blob, mtime);
+        TreeMap<String, String> atThird = SnapshotTestSupport.tree(SOURCE_DIR);
+        JsonNode third = SnapshotTestSupport.snapshot(APP.getLocalPort(), "dir");
+        assertThat(third.get("addedBytes").asLong()).as("the rewritten file's changed chunk is stored").isPositive()
+                .isLessThan(big.length);
+        Files.delete(blob);
+
+        for (var expected : List.of(java.util.Map.entry(first, atFirst), java.util.Map.entry(third, atThird))) {
+            Path copy = FIXTURE.dir().resolve("reuse-" + expected.getKey().get("id").asText());
+            JsonNode restored = restore(TestTokens.OPERATOR, """
+                    {"snapshotId": "%s", "target": {"path": "%s"}, "mode": "new"}""".formatted(expected.getKey().get("id").asText(), copy));
+            assertThat(restored.get("phase").asText()).as(restored.toString()).isEqualTo("COMPLETED");
+            assertThat(SnapshotTestSupport.tree(copy)).isEqualTo(expected.getValue());
+        }
+    }
+
     @Test
     void postgresWithSeveralLargeTablesRestoresWithParallelJobsFromAStagedFileAndLeavesNoStagedFile() throws Exception {
         org.junit.jupiter.api.Assumptions.assumeTrue(Runtime.getRuntime().availableProcessors() >= 2, "pg_restore -j needs 2 cores");

@@ -83,10 +83,23 @@ public final class DirectorySource implements SnapshotSource {
 
     @Override
     public SourceReport writeTo(OutputStream out) throws IOException {
+        return writeTo(out, null);
+    }
+
+    /**
+     * With {@code files} (a chunked snapshot), each file's content is chunked on its own and a file
+     * unchanged since the parent snapshot (size, mtime, ctime, inode) is not read: its header is
+     * written, its bytes are named from the parent's chunks ({@code reuseUnchanged: false} reads
+     * every file). The tar is written in 512-byte blocks so that a header is in the stream before the
+     * content starts.
+     */
+    @Override
+    public SourceReport writeTo(OutputStream out, dev.backstop.source.FileChunks files) throws IOException {
         checkReachable();
         List<String> changed = new ArrayList<>();
         List<String> vanished = new ArrayList<>();
-        TarArchiveOutputStream tar = new TarArchiveOutputStream(out, "UTF-8");
+        Gate gate = new Gate(out);
+        TarArchiveOutputStream tar = new TarArchiveOutputStream(gate, 512, "UTF-8");
         tar.setLongFileMode(TarArchiveOutputStream.LONGFILE_POSIX);
         tar.setBigNumberMode(TarArchiveOutputStream.BIGNUMBER_POSIX);
         tar.setAddPaxHeadersForNonAsciiNames(true);
@@ -121,7 +134,7 @@ public final class DirectorySource implements SnapshotSource {
                     tar.putArchiveEntry(entry);
                     tar.closeArchiveEntry();
                 } else if (attrs.isRegularFile()) {
-                    copyFile(tar, file, name, attrs, changed, vanished);
+                    copyFile(tar, gate, files, file, name, attrs, changed, vanished);
                 }
                 // Sockets, FIFOs and devices are not data: skipped.
                 return FileVisitResult.CONTINUE;
@@ -144,8 +157,30 @@ public final class DirectorySource implements SnapshotSource {
         return new SourceReport(changed, vanished);
     }
 
-    private void copyFile(TarArchiveOutputStream tar, Path file, String name, BasicFileAttributes attrs,
-            List<String> changed, List<String> vanished) throws IOException {
+    private void copyFile(TarArchiveOutputStream tar, Gate gate, dev.backstop.source.FileChunks files, Path file, String name,
+            BasicFileAttributes attrs, List<String> changed, List<String> vanished) throws IOException {
+        dev.backstop.source.FileChunks.Identity identity = files == null ? null : identity(file, attrs);
+        if (identity != null && config.reuseUnchanged() && attrs.size() > 0) {
+            TarArchiveEntry entry = new TarArchiveEntry(name);
+            describe(entry, file, attrs);
+            entry.setSize(attrs.size());
+            tar.putArchiveEntry(entry);
+            if (files.reuse(name, identity)) {
+                // The parent's chunks stand for the content: the same number of bytes go through the tar, unheard.
+                gate.muted = true;
+                byte[] zeros = new byte[COPY_BUFFER];
+                for (long remaining = attrs.size(); remaining > 0; ) {
+                    int n = (int) Math.min(zeros.length, remaining);
+                    tar.write(zeros, 0, n);
+                    remaining -= n;
+                }
+                tar.closeArchiveEntry();
+                gate.muted = false;
+                return;
+            }
+            readContent(tar, file, name, attrs, changed, vanished, files, identity);
+            return;
+        }
         InputStream in;
         try {
             in = Files.newInputStream(file, LinkOption.NOFOLLOW_LINKS);
@@ -159,6 +194,42 @@ public final class DirectorySource implements SnapshotSource {
             describe(entry, file, attrs);
             entry.setSize(size);
             tar.putArchiveEntry(entry);
+            writeContent(tar, in, file, name, attrs, changed, files, identity);
+        }
+    }
+
+    /** The entry's header is written: the content is read from the file. */
+    private void readContent(TarArchiveOutputStream tar, Path file, String name, BasicFileAttributes attrs, List<String> changed,
+            List<String> vanished, dev.backstop.source.FileChunks files, dev.backstop.source.FileChunks.Identity identity)
+            throws IOException {
+        InputStream in;
+        try {
+            in = Files.newInputStream(file, LinkOption.NOFOLLOW_LINKS);
+        } catch (NoSuchFileException gone) {
+            // The header promised `size` bytes: zeros keep the archive well-formed; the file is recorded as vanished.
+            vanished.add(name);
+            byte[] zeros = new byte[COPY_BUFFER];
+            for (long remaining = attrs.size(); remaining > 0; ) {
+                int n = (int) Math.min(zeros.length, remaining);
+                tar.write(zeros, 0, n);
+                remaining -= n;
+            }
+            tar.closeArchiveEntry();
+            return;
+        }
+        try (in) {
+            writeContent(tar, in, file, name, attrs, changed, files, identity);
+        }
+    }
+
+    private void writeContent(TarArchiveOutputStream tar, InputStream in, Path file, String name, BasicFileAttributes attrs,
+            List<String> changed, dev.backstop.source.FileChunks files, dev.backstop.source.FileChunks.Identity identity)
+            throws IOException {
+        {
+            long size = attrs.size();
+            if (files != null) {
+                files.startFile();
+            }
             // Exactly `size` bytes go into the entry whatever the file does meanwhile: a tar header
             // cannot be rewritten once streamed.
             byte[] buffer = new byte[COPY_BUFFER];
@@ -181,8 +252,48 @@ public final class DirectorySource implements SnapshotSource {
             }
             boolean grew = in.read() >= 0;
             tar.closeArchiveEntry();
-            if (shrank || grew || modifiedSince(file, attrs)) {
+            boolean modified = shrank || grew || modifiedSince(file, attrs);
+            if (modified) {
                 changed.add(name);
+            }
+            if (files != null) {
+                // A file that changed while read is not offered for reuse: the next snapshot reads it again.
+                files.endFile(name, modified ? new dev.backstop.source.FileChunks.Identity(-1, 0, 0, 0) : identity);
+            }
+        }
+    }
+
+    private static dev.backstop.source.FileChunks.Identity identity(Path file, BasicFileAttributes attrs) {
+        try {
+            Map<String, Object> unix = Files.readAttributes(file, "unix:ctime,ino", LinkOption.NOFOLLOW_LINKS);
+            return new dev.backstop.source.FileChunks.Identity(attrs.size(),
+                    attrs.lastModifiedTime().to(java.util.concurrent.TimeUnit.NANOSECONDS),
+                    ((java.nio.file.attribute.FileTime) unix.get("ctime")).to(java.util.concurrent.TimeUnit.NANOSECONDS),
+                    ((Number) unix.get("ino")).longValue());
+        } catch (IOException | UnsupportedOperationException | IllegalArgumentException e) {
+            return new dev.backstop.source.FileChunks.Identity(-1, 0, 0, 0); // not comparable: always read
+        }
+    }
+
+    /** Passes bytes on, or drops them while muted (the content of a file whose chunks are reused). */
+    private static final class Gate extends java.io.FilterOutputStream {
+        boolean muted;
+
+        Gate(OutputStream out) {
+            super(out);
+        }
+
+        @Override
+        public void write(int b) throws IOException {
+            if (!muted) {
+                out.write(b);
+            }
+        }
+
+        @Override
+        public void write(byte[] bytes, int offset, int length) throws IOException {
+            if (!muted) {
+                out.write(bytes, offset, length);
             }
         }
     }

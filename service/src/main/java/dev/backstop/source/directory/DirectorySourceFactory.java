@@ -21,6 +21,8 @@ import java.util.List;
  *   <li>{@code failOnChange}: fail the snapshot when a file changes or vanishes while being read
  *       (default: record it in the manifest and carry on)</li>
  *   <li>{@code createIfMissing}: create the directory at startup when it does not exist (default false)</li>
+ *   <li>{@code reuseUnchanged}: in a chunked snapshot, a file whose size, mtime, ctime and inode are
+ *       the previous snapshot's is not read, its chunks are reused (default true; false reads every file)</li>
  * </ul>
  */
 @JsonTypeName("directory")
@@ -33,12 +35,18 @@ public final class DirectorySourceFactory extends SourceSettings {
     private final List<String> exclude;
     private final boolean failOnChange;
     private final boolean createIfMissing;
+    private boolean reuseUnchanged = true;
 
     @JsonCreator
     public DirectorySourceFactory(@JsonProperty("path") Path path, @JsonProperty("include") List<String> include,
             @JsonProperty("exclude") List<String> exclude, @JsonProperty("failOnChange") Boolean failOnChange,
-            @JsonProperty("createIfMissing") Boolean createIfMissing) {
+            @JsonProperty("createIfMissing") Boolean createIfMissing, @JsonProperty("reuseUnchanged") Boolean reuseUnchanged) {
         this(null, path, include, exclude, failOnChange, createIfMissing);
+        this.reuseUnchanged = reuseUnchanged == null || reuseUnchanged;
+    }
+
+    public boolean reuseUnchanged() {
+        return reuseUnchanged;
     }
 
     public DirectorySourceFactory(Shared shared, Path path, List<String> include, List<String> exclude, Boolean failOnChange,

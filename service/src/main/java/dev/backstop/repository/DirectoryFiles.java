@@ -1,0 +1,136 @@
+package dev.backstop.repository;
+
+import dev.backstop.db.RepositoryDao;
+import dev.backstop.db.RepositoryDao.FileChunk;
+import dev.backstop.source.FileChunks;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * {@link FileChunks} for one chunked snapshot: every file's chunks are recorded in the catalog
+ * ({@code snapshot_files}) under its identity; a file whose identity is the parent snapshot's
+ * reuses the parent's chunks. The parent's files are read one directory at a time, so memory
+ * holds one directory's entries, not the tree's.
+ */
+public final class DirectoryFiles implements FileChunks {
+    private static final int BATCH = 500;
+
+    /** Flushes what the source wrote into the writer (the pipeline's buffers). */
+    @FunctionalInterface
+    public interface Flush {
+        void flush() throws IOException;
+    }
+
+    private final RepositoryWriter writer;
+    private final Flush flush;
+    private final RepositoryDao dao;
+    private final String snapshotId;
+    private final String parentId;
+    private final List<FileChunk> rows = new ArrayList<>();
+    private final List<String> rowDirs = new ArrayList<>();
+    private String loadedDir;
+    private Map<String, List<FileChunk>> parentFiles = Map.of();
+    private long reused;
+    private long reusedBytes;
+
+    public DirectoryFiles(RepositoryWriter writer, Flush flush, RepositoryDao dao, String snapshotId, String parentId) {
+        this.writer = writer;
+        this.flush = flush;
+        this.dao = dao;
+        this.snapshotId = snapshotId;
+        this.parentId = parentId;
+    }
+
+    @Override
+    public boolean reuse(String path, Identity identity) throws IOException {
+        if (parentId == null) {
+            return false;
+        }
+        String dir = dirHash(path);
+        if (!dir.equals(loadedDir)) {
+            Map<String, List<FileChunk>> files = new HashMap<>();
+            for (FileChunk chunk : dao.filesIn(parentId, dir)) {
+                files.computeIfAbsent(chunk.path(), p -> new ArrayList<>()).add(chunk);
+            }
+            parentFiles = files;
+            loadedDir = dir;
+        }
+        List<FileChunk> before = parentFiles.get(path);
+        if (before == null || before.isEmpty()) {
+            return false;
+        }
+        FileChunk first = before.get(0);
+        if (first.size() != identity.size() || first.mtimeNs() != identity.mtimeNs() || first.ctimeNs() != identity.ctimeNs()
+                || first.inode() != identity.inode()) {
+            return false;
+        }
+        flush.flush();
+        List<Map.Entry<String, Integer>> chunks = before.stream().map(c -> Map.entry(c.chunkId(), c.rawLength())).toList();
+        if (!writer.reuse(chunks)) {
+            return false; // a chunk was pruned meanwhile: the file is read
+        }
+        record(path, identity, chunks);
+        reused++;
+        reusedBytes += identity.size();
+        return true;
+    }
+
+    @Override
+    public void startFile() throws IOException {
+        flush.flush();
+        writer.startFile();
+    }
+
+    @Override
+    public void endFile(String path, Identity identity) throws IOException {
+        flush.flush();
+        record(path, identity, writer.endFile());
+    }
+
+    private void record(String path, Identity identity, List<Map.Entry<String, Integer>> chunks) {
+        if (chunks.isEmpty()) {
+            return; // an empty file: nothing to reuse
+        }
+        String dir = dirHash(path);
+        for (int i = 0; i < chunks.size(); i++) {
+            rows.add(new FileChunk(path, identity.size(), identity.mtimeNs(), identity.ctimeNs(), identity.inode(), i,
+                    chunks.get(i).getKey(), chunks.get(i).getValue()));
+            rowDirs.add(dir);
+        }
+        if (rows.size() >= BATCH) {
+            flushRows();
+        }
+    }
+
+    private void flushRows() {
+        if (!rows.isEmpty()) {
+            dao.insertFiles(snapshotId, rowDirs, rows);
+            rows.clear();
+            rowDirs.clear();
+        }
+    }
+
+    /** Records what is left; returns how many files were reused unread, and their bytes. */
+    public long[] finish() {
+        flushRows();
+        return new long[] {reused, reusedBytes};
+    }
+
+    static String dirHash(String path) {
+        int slash = path.lastIndexOf('/');
+        String dir = slash < 0 ? "" : path.substring(0, slash);
+        try {
+            byte[] digest = MessageDigest.getInstance("SHA-256").digest(dir.getBytes(StandardCharsets.UTF_8));
+            return HexFormat.of().formatHex(digest, 0, 16);
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}
