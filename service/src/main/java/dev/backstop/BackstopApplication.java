@@ -136,6 +136,7 @@ public class BackstopApplication extends Application<BackstopConfiguration> {
             environment.healthChecks().register(probe.name(), new DropwizardHealthCheck(graph.health(), probe));
         }
         environment.admin().addTask(new RebuildCatalogTask(graph.rebuilder()));
+        environment.admin().addTask(new dev.backstop.tasks.RepositoryCheckTask(graph.repositoryCheck()));
         // "" is the servlet mapping of the context root alone: "/" itself, ahead of Dropwizard's menu at /*.
         environment.admin().addServlet("status", new dev.backstop.health.StatusPage(graph.config().sources(), graph.targets(),
                 graph.catalog().snapshots(), graph.catalog().restores(), graph.health(), graph.windows(), graph.clock(),

@@ -102,7 +102,8 @@ public record ServiceGraph(
         PrometheusRegistry prometheus,
         BackstopScheduler scheduler,
         ThreadPools threads,
-        PointInTimeWindows windows) implements AutoCloseable {
+        PointInTimeWindows windows,
+        dev.backstop.repository.RepositoryCheck repositoryCheck) implements AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(ServiceGraph.class);
 
@@ -190,6 +191,7 @@ public record ServiceGraph(
         StorageSweeper sweeper = new StorageSweeper(List.copyOf(targets.values()),
                 Duration.ofMillis(config.storage().staleUploadAge().toMilliseconds()),
                 Duration.ofMillis(config.storage().sweepInterval().toMilliseconds()), threads);
+        dev.backstop.repository.RepositoryCheck repositoryCheck = new dev.backstop.repository.RepositoryCheck(repositories, codec);
         BackstopScheduler scheduler = null;
         List<io.dropwizard.lifecycle.Managed> daemons = new ArrayList<>();
         List<HealthProbe> probes = probes(config, catalog, targets, bindings);
@@ -199,7 +201,8 @@ public record ServiceGraph(
                     RetentionJob.class, () -> new RetentionJob(retention),
                     VerifyJob.class, () -> new VerifyJob(verification),
                     DataPruneJob.class, () -> new DataPruneJob(pruner),
-                    ReplicateJob.class, () -> new ReplicateJob(replicator));
+                    ReplicateJob.class, () -> new ReplicateJob(replicator),
+                    dev.backstop.schedule.RepositoryCheckJob.class, () -> new dev.backstop.schedule.RepositoryCheckJob(repositoryCheck));
             for (SourceFactory source : config.sources()) {
                 source.daemon(sourceEnvironments.get(source.name())).ifPresent(daemons::add);
             }
@@ -222,7 +225,7 @@ public record ServiceGraph(
                 java.util.Collections.unmodifiableMap(new LinkedHashMap<>(targets)), // in configuration order: the first is the primary
                 snapshots, restores, retention, verification, pruner, replicator, diskPressure,
                 new CatalogRebuilder(targets, catalog.snapshots(), environment.getObjectMapper()), sweeper,
-                health, prometheus, scheduler, threads, windows);
+                health, prometheus, scheduler, threads, windows, repositoryCheck);
         graph.manage(environment.lifecycle());
         // Registered last, so stopped first: a WAL archive stores its last partial segment while the targets are open.
         daemons.forEach(environment.lifecycle()::manage);
@@ -297,6 +300,10 @@ public record ServiceGraph(
                         : source.replicas().stream()).distinct().sorted()
                 .forEach(replica -> specs.add(new JobSpec(JobKind.REPLICATE, replica,
                         config.storage().replicationSchedule(), Misfire.SKIP)));
+        if (config.snapshots().checkSchedule() != null) {
+            config.storage().targets().forEach(target -> specs.add(new JobSpec(JobKind.CHECK, target.name(),
+                    config.snapshots().checkSchedule(), Misfire.SKIP)));
+        }
         for (DataPrunePolicy policy : config.pruning().policies()) {
             if (policy.schedule() != null) {
                 specs.add(new JobSpec(JobKind.PRUNE, policy.name(), policy.schedule(), policy.misfire()));

@@ -24,6 +24,7 @@ CREATE TABLE repo_chunks (
     pack_offset     BIGINT        NOT NULL,
     stored_length   INTEGER       NOT NULL,
     raw_length      INTEGER       NOT NULL,
+    stored_sha256   VARCHAR(64)   NOT NULL,
     PRIMARY KEY (target, chunk_id)
 );
 CREATE INDEX repo_chunks_pack ON repo_chunks (target, pack_key);

@@ -16,9 +16,12 @@ import java.nio.file.Path;
  *                      repository; {@code object}: each snapshot is one object, as before 0.6
  * @param packSize      chunks are stored in packs of about this size
  * @param pruneGracePeriod how long a pack no snapshot references waits before it is deleted
+ * @param checkSchedule Quartz cron of the repository check of each target (every pack read, every chunk
+ *                      checked); {@code none} turns it off
  */
 public record SnapshotsConfig(@Min(1) @Max(16) int maxConcurrent, @NotNull Path stagingPath, @NotNull Format format,
-        @NotNull io.dropwizard.util.DataSize packSize, @NotNull io.dropwizard.util.Duration pruneGracePeriod) {
+        @NotNull io.dropwizard.util.DataSize packSize, @NotNull io.dropwizard.util.Duration pruneGracePeriod,
+        @dev.backstop.model.Cron String checkSchedule) {
 
     /** How new snapshots are stored. */
     public enum Format {
@@ -38,14 +41,16 @@ public record SnapshotsConfig(@Min(1) @Max(16) int maxConcurrent, @NotNull Path 
     @JsonCreator
     public SnapshotsConfig(@JsonProperty("maxConcurrent") Integer maxConcurrent, @JsonProperty("stagingPath") Path stagingPath,
             @JsonProperty("format") Format format, @JsonProperty("packSize") io.dropwizard.util.DataSize packSize,
-            @JsonProperty("pruneGracePeriod") io.dropwizard.util.Duration pruneGracePeriod) {
+            @JsonProperty("pruneGracePeriod") io.dropwizard.util.Duration pruneGracePeriod,
+            @JsonProperty("checkSchedule") String checkSchedule) {
         this(maxConcurrent == null ? 2 : maxConcurrent, stagingPath == null ? Path.of("./var/staging") : stagingPath,
                 format == null ? Format.CHUNKED : format,
                 packSize == null ? io.dropwizard.util.DataSize.mebibytes(16) : packSize,
-                pruneGracePeriod == null ? io.dropwizard.util.Duration.hours(1) : pruneGracePeriod);
+                pruneGracePeriod == null ? io.dropwizard.util.Duration.hours(1) : pruneGracePeriod,
+                checkSchedule == null ? "0 30 3 ? * SUN" : "none".equals(checkSchedule) ? null : checkSchedule);
     }
 
     public static SnapshotsConfig defaults() {
-        return new SnapshotsConfig(null, null, null, null, null);
+        return new SnapshotsConfig(null, null, null, null, null, null);
     }
 }

@@ -25,7 +25,7 @@ import org.jdbi.v3.sqlobject.statement.SqlUpdate;
 public interface RepositoryDao {
 
     /** Where a chunk is stored. */
-    record ChunkRow(String chunkId, String packKey, long packOffset, int storedLength, int rawLength) {}
+    record ChunkRow(String chunkId, String packKey, long packOffset, int storedLength, int rawLength, String storedSha256) {}
 
     record PackRow(String packKey, long storedBytes, int chunkCount, String status, String writer) {}
 
@@ -33,7 +33,7 @@ public interface RepositoryDao {
     record FileChunk(String path, long size, long mtimeNs, long ctimeNs, long inode, int seq, String chunkId, int rawLength) {}
 
     @SqlQuery("""
-            SELECT c.chunk_id, c.pack_key, c.pack_offset, c.stored_length, c.raw_length
+            SELECT c.chunk_id, c.pack_key, c.pack_offset, c.stored_length, c.raw_length, c.stored_sha256
             FROM repo_chunks c JOIN repo_packs p ON p.target = c.target AND p.pack_key = c.pack_key
             WHERE c.target = :target AND c.chunk_id = :id
               AND (p.status = 'LIVE' OR (p.status = 'PENDING' AND p.writer = :writer))
@@ -51,8 +51,8 @@ public interface RepositoryDao {
     void sealed(@Bind("target") String target, @Bind("key") String packKey, @Bind("bytes") long bytes, @Bind("chunks") int chunks);
 
     @SqlBatch("""
-            INSERT INTO repo_chunks (target, chunk_id, pack_key, pack_offset, stored_length, raw_length)
-            VALUES (:target, :chunkId, :packKey, :packOffset, :storedLength, :rawLength)
+            INSERT INTO repo_chunks (target, chunk_id, pack_key, pack_offset, stored_length, raw_length, stored_sha256)
+            VALUES (:target, :chunkId, :packKey, :packOffset, :storedLength, :rawLength, :storedSha256)
             """)
     void insertChunks(@Bind("target") String target, @BindMethods List<ChunkRow> chunks);
 
@@ -155,11 +155,14 @@ public interface RepositoryDao {
     @SqlQuery("SELECT pack_key, stored_bytes, chunk_count, status, writer FROM repo_packs WHERE target = :target AND pack_key = :key")
     Optional<PackRow> packs(@Bind("target") String target, @Bind("key") String packKey);
 
-    @SqlQuery("SELECT r.snapshot_id FROM snapshot_packs r WHERE r.target = :target AND r.pack_key = :key ORDER BY r.snapshot_id")
-    List<String> referencing(@Bind("target") String target, @Bind("key") String packKey);
+    @SqlQuery("""
+            SELECT r.snapshot_id FROM snapshot_packs r JOIN snapshots s ON s.id = r.snapshot_id
+            WHERE r.target = :target AND r.pack_key = :key AND s.status = 'COMPLETED' ORDER BY r.snapshot_id
+            """)
+    List<String> referencingCompleted(@Bind("target") String target, @Bind("key") String packKey);
 
     @SqlQuery("""
-            SELECT chunk_id, pack_key, pack_offset, stored_length, raw_length FROM repo_chunks
+            SELECT chunk_id, pack_key, pack_offset, stored_length, raw_length, stored_sha256 FROM repo_chunks
             WHERE target = :target AND pack_key = :key ORDER BY pack_offset
             """)
     List<ChunkRow> chunksOf(@Bind("target") String target, @Bind("key") String packKey);

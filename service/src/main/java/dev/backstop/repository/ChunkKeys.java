@@ -63,6 +63,11 @@ public final class ChunkKeys {
         return ChunkIds.keyed(key);
     }
 
+    /** The catalog's chunk key, without making one or storing anything. */
+    java.util.Optional<ChunkIds> current() {
+        return dao.firstKeyId().flatMap(dao::key).map(hex -> ChunkIds.keyed(HexFormat.of().parseHex(hex)));
+    }
+
     ChunkIds forReading(StorageTarget target, String keyId, ObjectCodec codec) throws IOException {
         if (keyId == null) {
             throw new IOException("the chunk list is keyed but its manifest names no chunk key");

@@ -49,7 +49,7 @@ final class ChunkReader extends InputStream {
     private IOException failure;
     private int position;
 
-    record Entry(long line, String id, String pack, long offset, int length, int size) {}
+    record Entry(long line, String id, String pack, long offset, int length, int size, String stored) {}
 
     ChunkReader(StorageTarget target, ObjectCodec codec, ChunkIds ids, boolean encrypted, InputStream chunkList,
             ExecutorService readers, int readAhead, LongConsumer storedRead, String noKey) {
@@ -168,7 +168,7 @@ final class ChunkReader extends InputStream {
         try {
             JsonNode node = JSON.readTree(text);
             return new Entry(line, node.get("id").asText(), node.get("pack").asText(), node.get("offset").asLong(),
-                    node.get("length").asInt(), node.get("size").asInt());
+                    node.get("length").asInt(), node.get("size").asInt(), node.hasNonNull("stored") ? node.get("stored").asText() : null);
         } catch (IOException | RuntimeException e) {
             throw new IOException("chunk list line " + line + " is not a chunk entry: " + e.getMessage());
         }
@@ -194,6 +194,13 @@ final class ChunkReader extends InputStream {
         for (Entry entry : group) {
             byte[] encoded = java.util.Arrays.copyOfRange(bytes, (int) (entry.offset() - first.offset()),
                     (int) (entry.offset() - first.offset()) + entry.length());
+            if (entry.stored() != null) {
+                String storedSha = ChunkIds.plain().id(encoded, 0, encoded.length);
+                if (!storedSha.equals(entry.stored())) {
+                    throw new IOException("chunk " + entry.id() + " (chunk list line " + entry.line() + ", " + entry.pack() + " at "
+                            + entry.offset() + ") is damaged in storage: its stored bytes hash to " + storedSha + ", not " + entry.stored());
+                }
+            }
             byte[] data;
             try {
                 data = codec.decodeChunk(encoded, encrypted, entry.size(), noKey);

@@ -84,6 +84,11 @@ public final class ChunkRepository {
         return codec.encrypting() ? keys.forWriting(target) : ChunkIds.plain();
     }
 
+    /** The catalog's chunk key's ids, when it has one (a check reads with it and changes nothing). */
+    java.util.Optional<ChunkIds> currentKeyedIds() {
+        return keys.current();
+    }
+
     /** Starts writing snapshot {@code snapshotId}; its chunk list goes into {@code chunkList}. */
     public RepositoryWriter writer(String snapshotId, ObjectUpload chunkList) throws IOException {
         return new RepositoryWriter(this, snapshotId, idsForWriting(), chunkList, encoderThreads * 2 + 2);

@@ -35,6 +35,8 @@ public final class RepositoryWriter extends OutputStream {
     private final ChunkRepository repository;
     private final String snapshotId;
     private final ChunkIds ids;
+    /** SHA-256 of each chunk as stored (encrypted bytes: it tells nothing of the content), for checks without the key. */
+    private final ChunkIds storedSha = ChunkIds.plain();
     private final Chunker chunker;
     private final MeasuringOutputStream listBytes;
     private final Writer list;
@@ -205,7 +207,8 @@ public final class RepositoryWriter extends OutputStream {
         chunkCount++;
         chunkBytes += row.storedLength();
         list.write("{\"id\":\"" + row.chunkId() + "\",\"pack\":\"" + row.packKey() + "\",\"offset\":" + row.packOffset()
-                + ",\"length\":" + row.storedLength() + ",\"size\":" + row.rawLength() + "}\n");
+                + ",\"length\":" + row.storedLength() + ",\"size\":" + row.rawLength() + ",\"stored\":\"" + row.storedSha256()
+                + "\"}\n");
     }
 
     private ChunkRow append(String id, byte[] stored, int rawLength) throws IOException {
@@ -217,7 +220,7 @@ public final class RepositoryWriter extends OutputStream {
             packOffset = 0;
         }
         pack.write(stored);
-        ChunkRow row = new ChunkRow(id, packKey, packOffset, stored.length, rawLength);
+        ChunkRow row = new ChunkRow(id, packKey, packOffset, stored.length, rawLength, storedSha.id(stored, 0, stored.length));
         packOffset += stored.length;
         addedBytes += stored.length;
         openPack.put(id, row);

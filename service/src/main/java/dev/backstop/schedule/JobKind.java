@@ -12,7 +12,8 @@ public enum JobKind {
     RETENTION("retention", RetentionJob.class, false),
     VERIFY("verify", VerifyJob.class, false),
     REPLICATE("replicate", ReplicateJob.class, false),
-    PRUNE("prune", DataPruneJob.class, false);
+    PRUNE("prune", DataPruneJob.class, false),
+    CHECK("check", RepositoryCheckJob.class, false);
 
     private final String group;
     private final Class<? extends Job> jobClass;

@@ -33,6 +33,7 @@ class LayeringTest {
                         "dev.backstop.health..", "dev.backstop.metrics..", "dev.backstop.systemd..", "dev.backstop.tasks..")
                 .layer("Schedule").definedBy("dev.backstop.schedule..")
                 .layer("Core").definedBy("dev.backstop.core..", "dev.backstop.retention..", "dev.backstop.pruning..")
+                .layer("Repository").definedBy("dev.backstop.repository..")
                 .layer("Plugins").definedBy("dev.backstop.source..", "dev.backstop.storage..")
                 .layer("Db").definedBy("dev.backstop.db..")
                 .layer("Codecs").definedBy("dev.backstop.pipeline..", "dev.backstop.resilience..")
@@ -41,9 +42,10 @@ class LayeringTest {
                 .whereLayer("Adapters").mayOnlyBeAccessedByLayers("Root")
                 .whereLayer("Schedule").mayOnlyBeAccessedByLayers("Root", "Adapters")
                 .whereLayer("Core").mayOnlyBeAccessedByLayers("Root", "Adapters", "Schedule")
-                .whereLayer("Plugins").mayOnlyBeAccessedByLayers("Root", "Adapters", "Schedule", "Core")
-                .whereLayer("Db").mayOnlyBeAccessedByLayers("Root", "Adapters", "Schedule", "Core")
-                .whereLayer("Codecs").mayOnlyBeAccessedByLayers("Root", "Adapters", "Schedule", "Core", "Plugins", "Db")
+                .whereLayer("Repository").mayOnlyBeAccessedByLayers("Root", "Adapters", "Schedule", "Core")
+                .whereLayer("Plugins").mayOnlyBeAccessedByLayers("Root", "Adapters", "Schedule", "Core", "Repository")
+                .whereLayer("Db").mayOnlyBeAccessedByLayers("Root", "Adapters", "Schedule", "Core", "Repository")
+                .whereLayer("Codecs").mayOnlyBeAccessedByLayers("Root", "Adapters", "Schedule", "Core", "Repository", "Plugins", "Db")
                 .check(classes);
     }
 

@@ -230,8 +230,13 @@ class ChunkRepositoryTest {
     }
 
     @Test
-    void aDamagedChunkFailsTheReadNamingTheChunk() throws Exception {
+    void aDamagedChunkFailsTheReadNamingTheChunkAndTheCheckNamesTheSnapshotsItBreaks() throws Exception {
         Taken a = snapshot(random(5, 3 << 20));
+        RepositoryCheck check = new RepositoryCheck(repositories, new ObjectCodec(CompressionConfig.defaults(), null, null));
+        RepositoryCheck.Report clean = check.check(repository);
+        assertThat(clean.damaged()).isEmpty();
+        assertThat(clean.chunks()).isEqualTo(a.result().chunkCount());
+        assertThat(clean.contentVerified()).isTrue();
         RepositoryDao.PackRow pack = dao.packs("fs").get(0);
         try (RandomAccessFile file = new RandomAccessFile(root.resolve(pack.packKey()).toFile(), "rw")) {
             file.seek(100);
@@ -240,7 +245,12 @@ class ChunkRepositoryTest {
             file.write(b ^ 0xff);
         }
         assertThatThrownBy(() -> restore(a)).isInstanceOf(IOException.class).hasMessageContaining("chunk ")
-                .hasMessageContaining(pack.packKey());
+                .hasMessageContaining(pack.packKey()).hasMessageContaining("damaged in storage");
+        RepositoryCheck.Report report = check.check(repository);
+        assertThat(report.damaged()).singleElement().satisfies(d -> {
+            assertThat(d.pack()).isEqualTo(pack.packKey());
+            assertThat(d.snapshots()).containsExactly(a.id());
+        });
     }
 
     /** Prune passes with a grace period. */
