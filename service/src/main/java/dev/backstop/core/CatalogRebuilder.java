@@ -31,7 +31,12 @@ public final class CatalogRebuilder {
     private final SnapshotDao snapshots;
     private final ObjectMapper mapper;
 
-    public CatalogRebuilder(Map<String, StorageTarget> targets, SnapshotDao snapshots, ObjectMapper mapper) {
+    private final dev.backstop.repository.Repositories repositories;
+
+    /** @param repositories the chunked snapshots' packs and chunks are indexed again from their chunk lists */
+    public CatalogRebuilder(Map<String, StorageTarget> targets, SnapshotDao snapshots, ObjectMapper mapper,
+            dev.backstop.repository.Repositories repositories) {
+        this.repositories = repositories;
         this.targets = Map.copyOf(targets);
         this.snapshots = snapshots;
         this.mapper = mapper;
@@ -61,6 +66,9 @@ public final class CatalogRebuilder {
                     continue;
                 }
                 java.util.Optional<SnapshotRow> existing = snapshots.find(manifest.snapshotId());
+                if (manifest.chunks() != null && repositories != null && (existing.isEmpty() || existing.get().chunked())) {
+                    index(target, manifest);
+                }
                 if (existing.isPresent()) {
                     if (existing.get().verifyStatus() == null) {
                         restoreVerification(target, key, manifest.snapshotId());
@@ -80,6 +88,15 @@ public final class CatalogRebuilder {
         }
         LOG.info("Catalog rebuild: {} manifests, {} rows added, {} already known, {} unreadable", manifests, added, known, unreadable);
         return new Result(manifests, added, known, unreadable);
+    }
+
+    /** A chunked snapshot's packs and chunks into the target's index (what is there already stays). */
+    private void index(StorageTarget target, Manifest manifest) {
+        try (InputStream list = target.open(manifest.dataKey())) {
+            repositories.of(target).index(manifest.snapshotId(), list);
+        } catch (IOException | RuntimeException e) {
+            LOG.warn("Cannot index the chunks of snapshot {} in {}: {}", manifest.snapshotId(), target.name(), e.getMessage());
+        }
     }
 
     /** The drill record beside the manifest, when there is one, back into the catalog row. */

@@ -89,6 +89,9 @@ final class SnapshotEnds {
             metrics.meter(MetricName.of("backstop.snapshots", "source", row.sourceName(), "outcome", "completed")).mark();
             metrics.meter(MetricName.of("backstop.snapshot.raw.bytes", "source", row.sourceName())).mark(row.rawBytes());
             metrics.meter(MetricName.of("backstop.snapshot.stored.bytes", "source", row.sourceName())).mark(row.storedBytes());
+            // What the snapshot added to storage: all of it for a whole object, its new chunks for a chunked one.
+            metrics.meter(MetricName.of("backstop.snapshot.added.bytes", "source", row.sourceName()))
+                    .mark(row.addedBytes() == null ? row.storedBytes() : row.addedBytes());
             lastSuccess.get(row.sourceName()).set(row.finishedAt().getEpochSecond());
             Replicator copies = replicator;
             if (copies != null) {

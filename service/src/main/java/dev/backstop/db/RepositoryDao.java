@@ -40,6 +40,12 @@ public interface RepositoryDao {
             """)
     Optional<ChunkRow> reusable(@Bind("target") String target, @Bind("id") String chunkId, @Bind("writer") String writer);
 
+    @SqlQuery("""
+            SELECT chunk_id, pack_key, pack_offset, stored_length, raw_length, stored_sha256 FROM repo_chunks
+            WHERE target = :target AND chunk_id = :id
+            """)
+    Optional<ChunkRow> chunk(@Bind("target") String target, @Bind("id") String chunkId);
+
     @SqlUpdate("""
             INSERT INTO repo_packs (target, pack_key, stored_bytes, chunk_count, status, writer, created_at)
             VALUES (:target, :key, 0, 0, 'PENDING', :writer, :now)

@@ -46,6 +46,10 @@ public final class Chunker extends OutputStream {
     private int scanned;
     private long hash;
     private long total;
+    /** Cuts only at multiples of this many bytes from the chunk's start (1: anywhere); set per file by {@link #align}. */
+    private int alignment = 1;
+    private long alignedMaskSmall = MASK_SMALL;
+    private long alignedMaskLarge = MASK_LARGE;
 
     public Chunker(Sink sink) {
         this(sink, MIN, AVERAGE, MAX);
@@ -97,8 +101,28 @@ public final class Chunker extends OutputStream {
         }
     }
 
+    /**
+     * From the next chunk on, cuts fall only on multiples of {@code bytes} (a power of two) from the
+     * chunk's start: a PostgreSQL relation file cut at 8 KiB pages changes one chunk per changed
+     * region. The masks lose as many bits as the alignment has, so the average size stays. Ends the
+     * current chunk; {@link #boundary()} or {@code align(1)} goes back to cutting anywhere.
+     */
+    public void align(int bytes) throws IOException {
+        if (Integer.bitCount(bytes) != 1 || bytes > min) {
+            throw new IllegalArgumentException("alignment must be a power of two no larger than the minimum chunk size");
+        }
+        boundary();
+        alignment = bytes;
+        int bits = Integer.numberOfTrailingZeros(bytes);
+        alignedMaskSmall = MASK_SMALL << bits;
+        alignedMaskLarge = MASK_LARGE << bits;
+    }
+
     /** The end of the next chunk in the buffer, or -1 when more bytes are needed to decide. */
     private int findCut() {
+        if (alignment > 1) {
+            return findAlignedCut();
+        }
         if (scanned < min) {
             scanned = Math.min(min, filled);
             if (scanned < min) {
@@ -128,6 +152,29 @@ public final class Chunker extends OutputStream {
         return filled >= max ? max : -1;
     }
 
+    private int findAlignedCut() {
+        if (scanned < min) {
+            scanned = Math.min(min, filled);
+            if (scanned < min) {
+                return -1;
+            }
+        }
+        long h = hash;
+        int i = scanned;
+        int end = Math.min(max, filled);
+        int mask = alignment - 1;
+        for (; i < end; i++) {
+            h = (h << 1) + GEAR[buffer[i] & 0xff];
+            if (((i + 1) & mask) == 0 && (h & (i < average ? alignedMaskSmall : alignedMaskLarge)) == 0) {
+                hash = 0;
+                return i + 1;
+            }
+        }
+        hash = h;
+        scanned = i;
+        return filled >= max ? max : -1;
+    }
+
     private void emit(int length) throws IOException {
         sink.chunk(buffer, length);
         int rest = filled - length;
@@ -142,6 +189,7 @@ public final class Chunker extends OutputStream {
         if (filled > 0) {
             emit(filled);
         }
+        alignment = 1;
     }
 
     /** Emits what is pending as the last chunk. The sink is not closed. */

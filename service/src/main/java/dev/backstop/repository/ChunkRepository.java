@@ -122,6 +122,56 @@ public final class ChunkRepository {
         dao.dropFiles(snapshotId);
     }
 
+    /**
+     * Indexes a snapshot found in storage (a catalog rebuild): every pack its chunk list names
+     * becomes LIVE here, with its chunks and the snapshot's references, unless already known. A
+     * pack's size is the furthest chunk end any list names.
+     */
+    public void index(String snapshotId, java.io.InputStream chunkList) throws IOException {
+        com.fasterxml.jackson.databind.ObjectMapper json = new com.fasterxml.jackson.databind.ObjectMapper();
+        java.util.Map<String, Long> extents = new java.util.LinkedHashMap<>();
+        java.util.List<RepositoryDao.ChunkRow> rows = new java.util.ArrayList<>();
+        java.io.BufferedReader lines = new java.io.BufferedReader(new java.io.InputStreamReader(chunkList,
+                java.nio.charset.StandardCharsets.UTF_8));
+        for (String line; (line = lines.readLine()) != null; ) {
+            com.fasterxml.jackson.databind.JsonNode chunk = json.readTree(line);
+            RepositoryDao.ChunkRow row = new RepositoryDao.ChunkRow(chunk.get("id").asText(), chunk.get("pack").asText(),
+                    chunk.get("offset").asLong(), chunk.get("length").asInt(), chunk.get("size").asInt(),
+                    chunk.path("stored").asText(""));
+            extents.merge(row.packKey(), row.packOffset() + row.storedLength(), Math::max);
+            if (dao.chunk(target.name(), row.chunkId()).isEmpty()) {
+                rows.add(row);
+                if (rows.size() >= 500) {
+                    insertNew(rows);
+                }
+            }
+        }
+        insertNew(rows);
+        for (java.util.Map.Entry<String, Long> pack : extents.entrySet()) {
+            java.util.Optional<RepositoryDao.PackRow> known = dao.packs(target.name(), pack.getKey());
+            if (known.isEmpty()) {
+                dao.insertPending(target.name(), pack.getKey(), snapshotId, clock.instant());
+                dao.sealed(target.name(), pack.getKey(), pack.getValue(), 0);
+            } else if (known.get().storedBytes() < pack.getValue()) {
+                dao.sealed(target.name(), pack.getKey(), pack.getValue(), known.get().chunkCount());
+            }
+            dao.reference(snapshotId, target.name(), pack.getKey());
+        }
+        dao.publish(snapshotId);
+    }
+
+    private void insertNew(java.util.List<RepositoryDao.ChunkRow> rows) {
+        // the same chunk twice in one list: once in the index
+        java.util.Map<String, RepositoryDao.ChunkRow> distinct = new java.util.LinkedHashMap<>();
+        rows.forEach(r -> distinct.putIfAbsent(r.chunkId(), r));
+        java.util.List<RepositoryDao.ChunkRow> fresh = distinct.values().stream()
+                .filter(r -> dao.chunk(target.name(), r.chunkId()).isEmpty()).toList();
+        if (!fresh.isEmpty()) {
+            dao.insertChunks(target.name(), fresh);
+        }
+        rows.clear();
+    }
+
     /** What copying a snapshot's packs did. */
     public record Copied(long listBytes, int packs, int packsCopied, long bytesCopied) {}
 

@@ -84,8 +84,13 @@ public final class DirectoryFiles implements FileChunks {
 
     @Override
     public void startFile() throws IOException {
+        startFile(1);
+    }
+
+    @Override
+    public void startFile(int alignment) throws IOException {
         flush.flush();
-        writer.startFile();
+        writer.startFile(alignment);
     }
 
     @Override
@@ -95,8 +100,8 @@ public final class DirectoryFiles implements FileChunks {
     }
 
     private void record(String path, Identity identity, List<Map.Entry<String, Integer>> chunks) {
-        if (chunks.isEmpty()) {
-            return; // an empty file: nothing to reuse
+        if (chunks.isEmpty() || identity.size() < 0) {
+            return; // an empty file, or one never to be reused (it changed while read; a base backup's): nothing to keep
         }
         String dir = dirHash(path);
         for (int i = 0; i < chunks.size(); i++) {

@@ -105,7 +105,15 @@ public final class RepositoryWriter extends OutputStream {
 
     /** From here to {@link #endFile()} the bytes are one file's content: its chunks are collected for {@link #endFile()}. */
     public void startFile() throws IOException {
+        startFile(1);
+    }
+
+    /** As {@link #startFile()}, with cuts only at multiples of {@code alignment} bytes. */
+    public void startFile(int alignment) throws IOException {
         chunker.boundary();
+        if (alignment > 1) {
+            chunker.align(alignment);
+        }
         fileChunks = new ArrayList<>();
         fileChunkSizes = new ArrayList<>();
     }

@@ -24,6 +24,11 @@ public interface FileChunks {
     /** The bytes written from here to {@link #endFile} are one file's content (and its padding). */
     void startFile() throws IOException;
 
+    /** As {@link #startFile()}, cut only at multiples of {@code alignment} bytes (a PostgreSQL relation file's 8 KiB pages). */
+    default void startFile(int alignment) throws IOException {
+        startFile();
+    }
+
     /** The file's content ended; it is remembered under {@code path} for the next snapshot. */
     void endFile(String path, Identity identity) throws IOException;
 

@@ -87,4 +87,29 @@ class ChunkerTest {
     private static String id(byte[] chunk) {
         return ChunkIds.plain().id(chunk, 0, chunk.length);
     }
+
+    @Test
+    void alignedCutsFallOnPageBoundariesAndAChangedPageChangesOneChunk() throws IOException {
+        byte[] file = random(7, 40 << 20);
+        List<byte[]> before = aligned(file);
+        for (int i = 0; i < before.size() - 1; i++) {
+            assertThat(before.get(i).length % 8192).as("chunk " + i + " ends on a page boundary").isZero();
+        }
+        int average = file.length / before.size();
+        assertThat(average).isBetween(Chunker.AVERAGE / 2, Chunker.AVERAGE * 2);
+        byte[] changed = file.clone();
+        System.arraycopy(random(8, 8192), 0, changed, 8192 * 2000, 8192); // one page rewritten
+        Set<String> ids = ids(before);
+        long different = aligned(changed).stream().filter(c -> !ids.contains(id(c))).count();
+        assertThat(different).isEqualTo(1);
+    }
+
+    private static List<byte[]> aligned(byte[] data) throws IOException {
+        List<byte[]> chunks = new ArrayList<>();
+        try (Chunker chunker = new Chunker((bytes, length) -> chunks.add(Arrays.copyOf(bytes, length)))) {
+            chunker.align(8192);
+            chunker.write(data, 0, data.length);
+        }
+        return chunks;
+    }
 }

@@ -142,7 +142,7 @@ class ProductionSetupArchiveTest {
         // in the postgres user's keyring, gpg told the passphrase through loopback pinentry.
         Path tree = fixture.dir.resolve("s3-copy");
         for (var blob : s3.blobStore().list(BUCKET, org.jclouds.blobstore.options.ListContainerOptions.Builder.recursive())) {
-            if (blob.getName().startsWith("main/")) {
+            if (blob.getName().startsWith("main/") || blob.getName().startsWith("repository/")) {
                 Path file = tree.resolve(blob.getName());
                 Files.createDirectories(file.getParent());
                 try (var in = s3.blobStore().getBlob(BUCKET, blob.getName()).getPayload().openStream()) {
@@ -156,7 +156,7 @@ class ProductionSetupArchiveTest {
         Path gnupg = fixture.dir.resolve("stock-pitr-gpg/gnupg");
         try {
             PgServer stock = fixture.stockToolRecovery("stock-pitr-gpg", tree.resolve("main"), dataKey,
-                    "main/2026/12/02/<id>/data.tar.zst.pgp", point, work -> {
+                    "main/2026/12/02/<id>/data.tar.chunks.jsonl", point, work -> {
                         Files.createDirectories(gnupg, java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
                                 java.nio.file.attribute.PosixFilePermissions.fromString("rwx------")));
                         Files.writeString(work.resolve("passphrase"), PASSPHRASE + "\n");

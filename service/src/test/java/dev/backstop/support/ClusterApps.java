@@ -116,7 +116,7 @@ public final class ClusterApps implements AutoCloseable {
 
     /** As {@link #stockToolRecovery(DropwizardTestSupport, String, Instant)}, for the base backup stored under {@code dataKey}. */
     public PgServer stockToolRecovery(String dataKey, Instant point) throws Exception {
-        return stockToolRecovery("stock-pitr", dir.resolve("backups/main"), dataKey, "main/2026/12/02/<id>/data.tar.zst", point,
+        return stockToolRecovery("stock-pitr", dir.resolve("backups/main"), dataKey, "main/2026/12/02/<id>/data.tar.chunks.jsonl", point,
                 work -> { }, java.util.Map.of());
     }
 
@@ -145,6 +145,9 @@ public final class ClusterApps implements AutoCloseable {
         Path work = dir.resolve(marker);
         Files.createDirectories(work);
         Shell.run(dir, "cp -r '" + tree + "' '" + work.resolve("main") + "'");
+        if (Files.isDirectory(tree.resolveSibling("repository"))) { // the chunks of the base backup
+            Shell.run(dir, "cp -r '" + tree.resolveSibling("repository") + "' '" + work.resolve("repository") + "'");
+        }
         Files.writeString(work.resolve("recover.sh"), block + "\n");
         preparation.prepare(work);
         TestCluster.tools().handOver(work);

@@ -77,6 +77,32 @@ final class BaseBackupSource implements SnapshotSource {
                 "--checkpoint=fast", "--manifest-checksums=CRC32C", "--verbose");
     }
 
+    /**
+     * Into a chunked snapshot, each file of the data directory starts its own chunks, and a
+     * relation file (a numeric name, a whole number of 8 KiB pages) is cut only at page
+     * boundaries, so a changed page changes one chunk.
+     */
+    @Override
+    public SourceReport writeTo(OutputStream out, dev.backstop.source.FileChunks files) throws IOException {
+        if (files == null) {
+            return writeTo(out);
+        }
+        dev.backstop.source.TarFiles tar = new dev.backstop.source.TarFiles(out, files, BaseBackupSource::alignment);
+        SourceReport report = writeTo(tar);
+        tar.flush();
+        return report;
+    }
+
+    /** 8 KiB for a relation file ({@code base/1/1259}, {@code global/1262_fsm}, {@code base/5/16384.1}), else 1. */
+    static int alignment(String nameAndSize) {
+        int nul = nameAndSize.indexOf('\0');
+        String name = nameAndSize.substring(0, nul);
+        long size = Long.parseLong(nameAndSize.substring(nul + 1));
+        String file = name.substring(name.lastIndexOf('/') + 1);
+        boolean relation = (name.startsWith("base/") || name.startsWith("global/")) && file.matches("\\d+(_fsm|_vm|_init)?(\\.\\d+)?");
+        return relation && size % 8192 == 0 ? 8192 : 1;
+    }
+
     @Override
     public SourceReport writeTo(OutputStream out) throws IOException {
         ProcessBuilder builder = tools.processes().builder(command());
