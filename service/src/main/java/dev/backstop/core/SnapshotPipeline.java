@@ -63,7 +63,7 @@ public final class SnapshotPipeline {
             throws IOException {
         ObjectCodec.Encoding encoding = codec.encoding(upload);
         SourceReport report;
-        try (OutputStream sourceOut = new BufferedOutputStream(new StoppableOutputStream(encoding.input(), stop,
+        try (OutputStream sourceOut = new BufferedOutputStream(new dev.backstop.pipeline.StoppableOutputStream(encoding.input(), stop,
                 () -> progress.bytes(encoding.rawBytes(), encoding.storedBytes())), BUFFER)) {
             report = source.writeTo(sourceOut);
         }
@@ -80,7 +80,7 @@ public final class SnapshotPipeline {
             java.util.function.Function<dev.backstop.repository.DirectoryFiles.Flush, dev.backstop.source.FileChunks> files)
             throws IOException {
         SourceReport report;
-        OutputStream sourceOut = new BufferedOutputStream(new StoppableOutputStream(new KeepOpen(sink), stop,
+        OutputStream sourceOut = new BufferedOutputStream(new dev.backstop.pipeline.StoppableOutputStream(new KeepOpen(sink), stop,
                 () -> progress.bytes(read.getAsLong(), stored.getAsLong())), BUFFER);
         try (sourceOut) {
             report = source.writeTo(sourceOut, files.apply(sourceOut::flush));
@@ -105,35 +105,4 @@ public final class SnapshotPipeline {
         }
     }
 
-    /** Fails the next write once {@code stop} says so. */
-    private static final class StoppableOutputStream extends java.io.FilterOutputStream {
-        private final java.util.function.BooleanSupplier stop;
-        private final Runnable written;
-
-        StoppableOutputStream(OutputStream out, java.util.function.BooleanSupplier stop, Runnable written) {
-            super(out);
-            this.stop = stop;
-            this.written = written;
-        }
-
-        @Override
-        public void write(int b) throws IOException {
-            check();
-            out.write(b);
-            written.run();
-        }
-
-        @Override
-        public void write(byte[] bytes, int offset, int length) throws IOException {
-            check();
-            out.write(bytes, offset, length);
-            written.run();
-        }
-
-        private void check() throws IOException {
-            if (stop.getAsBoolean()) {
-                throw new IOException("stopped: the snapshot was aborted or cancelled");
-            }
-        }
-    }
 }

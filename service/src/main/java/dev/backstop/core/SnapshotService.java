@@ -357,7 +357,7 @@ public final class SnapshotService implements Managed {
             java.util.function.BooleanSupplier stop = () -> aborting || cancelled.containsKey(row.id());
             long[] counts = progress.get(row.sourceName());
             long[] next = {PROGRESS_BYTES, System.nanoTime()};
-            result = pipeline.run(binding.source(), new AbortableUpload(upload, stop), stop, (read, stored) -> {
+            result = pipeline.run(binding.source(), upload, stop, (read, stored) -> {
                 counts[0] = read;
                 counts[1] = stored;
                 long now = System.nanoTime();
@@ -367,6 +367,9 @@ public final class SnapshotService implements Managed {
                     next[1] = now + PROGRESS_NANOS;
                 }
             });
+            if (stop.getAsBoolean()) {
+                throw new IOException(dev.backstop.pipeline.StoppableOutputStream.STOPPED);
+            }
             upload.commit();
         }
         Instant finished = clock.instant();
@@ -414,7 +417,7 @@ public final class SnapshotService implements Managed {
                 reused = files[0].finish();
             }
             if (stop.getAsBoolean()) {
-                throw new IOException("stopped: the snapshot was aborted or cancelled");
+                throw new IOException(dev.backstop.pipeline.StoppableOutputStream.STOPPED);
             }
             result = writer.finish();
             keyId = writer.keyId();

@@ -149,6 +149,8 @@ class SchedulingTest {
         assertThat(preview.get("keep").get(0).get("reasons").get(0).asText()).isEqualTo("keepLast");
         assertThat(preview.get("delete")).extracting(n -> n.get("id").asText()).containsExactly(ids.get(1), ids.get(0));
         assertThat(preview.get("delete").get(0).get("reasons").get(0).asText()).as("never null").isEqualTo("no rule keeps it");
+        assertThat(preview.get("freedBytes").asLong()).as("stored bytes deleting them frees (chunks the kept ones share stay)")
+                .isNotNegative();
         ProblemJsonTest.assertProblem(Http.get(api(app, "/retention/nope/preview"), TestTokens.READER), 404, "not-found");
 
         Path backups = dir.resolve("backups");
