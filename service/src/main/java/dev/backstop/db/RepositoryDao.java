@@ -60,7 +60,40 @@ public interface RepositoryDao {
             INSERT INTO repo_chunks (target, chunk_id, pack_key, pack_offset, stored_length, raw_length, stored_sha256)
             VALUES (:target, :chunkId, :packKey, :packOffset, :storedLength, :rawLength, :storedSha256)
             """)
-    void insertChunks(@Bind("target") String target, @BindMethods List<ChunkRow> chunks);
+    void insertChunksBatch(@Bind("target") String target, @BindMethods List<ChunkRow> chunks);
+
+    @SqlUpdate("""
+            INSERT INTO repo_chunks (target, chunk_id, pack_key, pack_offset, stored_length, raw_length, stored_sha256)
+            VALUES (:target, :chunkId, :packKey, :packOffset, :storedLength, :rawLength, :storedSha256)
+            """)
+    void insertChunk(@Bind("target") String target, @BindMethods ChunkRow chunk);
+
+    /**
+     * Indexes chunks; one already indexed (in another pack: two snapshots of different sources
+     * stored the same new content at once) keeps its row, and this pack's copy is only named by
+     * the chunk list that wrote it.
+     */
+    default void insertChunks(String target, List<ChunkRow> chunks) {
+        if (chunks.isEmpty()) {
+            return;
+        }
+        try {
+            insertChunksBatch(target, chunks);
+        } catch (RuntimeException duplicate) {
+            if (!Constraints.isUniqueViolation(duplicate)) {
+                throw duplicate;
+            }
+            for (ChunkRow chunk : chunks) {
+                try {
+                    insertChunk(target, chunk);
+                } catch (RuntimeException e) {
+                    if (!Constraints.isUniqueViolation(e)) {
+                        throw e;
+                    }
+                }
+            }
+        }
+    }
 
     @SqlUpdate("""
             INSERT INTO snapshot_packs (snapshot_id, target, pack_key)

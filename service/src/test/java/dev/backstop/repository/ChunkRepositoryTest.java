@@ -176,6 +176,33 @@ class ChunkRepositoryTest {
     }
 
     @Test
+    void twoSnapshotsStoringTheSameNewContentAtOnceBothComplete() throws Exception {
+        byte[] same = random(9, 5 << 20);
+        String a = ids.next();
+        String b = ids.next();
+        snapshots.insert(SnapshotRow.running(a, "one", "lines", SnapshotOrigin.API, "test", Clock.systemUTC().instant()));
+        snapshots.insert(SnapshotRow.running(b, "two", "lines", SnapshotOrigin.API, "test", Clock.systemUTC().instant()));
+        // Neither sees the other's PENDING packs: both store every chunk, and both index them.
+        try (ObjectUpload listA = target.upload("one/list"); ObjectUpload listB = target.upload("two/list");
+                RepositoryWriter writerA = repository.writer(a, listA); RepositoryWriter writerB = repository.writer(b, listB)) {
+            writerA.write(same);
+            writerB.write(same);
+            writerA.finish();
+            writerB.finish();
+            listA.commit();
+            listB.commit();
+        }
+        repository.publish(a);
+        repository.publish(b);
+        for (String list : List.of("one/list", "two/list")) {
+            try (InputStream in = repository.reader(target.open(list), ChunkIds.PLAIN, null, false, repositories.readers(),
+                    repositories.readAhead(), n -> { }, "no key")) {
+                assertThat(in.readAllBytes()).isEqualTo(same);
+            }
+        }
+    }
+
+    @Test
     void pruneRunningBesideSnapshotsAndRestoresNeverRemovesAReferencedChunk() throws Exception {
         byte[] base = random(3, 6 << 20);
         List<Taken> kept = new ArrayList<>();
