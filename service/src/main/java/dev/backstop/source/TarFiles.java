@@ -9,12 +9,15 @@ import java.util.function.ToIntFunction;
 /**
  * Passes a tar stream on unchanged while reading its headers, so that each regular file's content
  * starts and ends its own chunks ({@link FileChunks}), cut at the alignment {@code alignment}
- * gives its name and size (a base backup's relation files: 8 KiB pages). Handles ustar, pax
+ * gives its name and size (a base backup's relation files: 8 KiB pages); files under
+ * {@link #FRAMED} bytes stay in the stream's content-defined chunks. Handles ustar, pax
  * ({@code x}, {@code g}) and GNU long-name ({@code L}, {@code K}) entries, whose data are headers
  * of the next entry, not file content. Files are never reused here: every byte is read.
  */
 public final class TarFiles extends FilterOutputStream {
     private static final int RECORD = 512;
+    /** Files from this size on get chunks of their own; smaller ones stay in the stream's content-defined chunks. */
+    static final long FRAMED = 256 << 10;
 
     private final FileChunks files;
     private final ToIntFunction<String> alignment;
@@ -71,7 +74,7 @@ public final class TarFiles extends FilterOutputStream {
         long size = size(header);
         char type = (char) header[156];
         dataLeft = (size + RECORD - 1) / RECORD * RECORD;
-        if (dataLeft > 0 && (type == '0' || type == '\0' || type == '7')) {
+        if (size >= FRAMED && (type == '0' || type == '\0' || type == '7')) {
             fileName = name(header);
             files.startFile(alignment.applyAsInt(fileName + "\0" + size));
             inFile = true;

@@ -19,11 +19,11 @@ class TarFilesTest {
         try (TarArchiveOutputStream out = new TarArchiveOutputStream(tar, "UTF-8")) {
             out.setLongFileMode(TarArchiveOutputStream.LONGFILE_POSIX);
             out.setBigNumberMode(TarArchiveOutputStream.BIGNUMBER_POSIX);
-            add(out, "base/1/1259", new byte[8192 * 3]);
+            add(out, "base/1/1259", new byte[8192 * 40]);
             TarArchiveEntry dir = new TarArchiveEntry("base/2/");
             out.putArchiveEntry(dir);
             out.closeArchiveEntry();
-            add(out, "a/" + "long-name-".repeat(20) + "x.txt", "hello".getBytes(StandardCharsets.UTF_8));
+            add(out, "a/" + "long-name-".repeat(20) + "x.txt", new byte[300_000]);
             add(out, "empty", new byte[0]);
             add(out, "PG_VERSION", "15\n".getBytes(StandardCharsets.UTF_8));
         }
@@ -57,16 +57,16 @@ class TarFilesTest {
             }
         }
         assertThat(passed.toByteArray()).isEqualTo(stream);
-        assertThat(events).hasSize(6);
+        assertThat(events).as("the two files of 256 KiB or more, not the empty and small ones").hasSize(4);
         int start = Integer.parseInt(events.get(0).substring(6, events.get(0).indexOf('/')));
         assertThat(events.get(0)).endsWith("/8192");
         assertThat(start % 512).isZero();
         assertThat(java.util.Arrays.copyOfRange(stream, start - 512, start - 412)).startsWith("base/1/1259".getBytes(StandardCharsets.UTF_8));
-        assertThat(events.get(1)).isEqualTo("end base/1/1259@" + (start + 8192 * 3));
+        assertThat(events.get(1)).isEqualTo("end base/1/1259@" + (start + 8192 * 40));
         assertThat(events.get(2)).endsWith("/1");
         assertThat(events.get(3)).as("the name of the ustar header (a pax path is not read: names only choose the alignment)")
                 .startsWith("end a/long-name-");
-        assertThat(events.get(5)).startsWith("end PG_VERSION@");
+
     }
 
     private static void add(TarArchiveOutputStream out, String name, byte[] content) throws IOException {

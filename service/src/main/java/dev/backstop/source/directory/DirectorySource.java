@@ -31,6 +31,8 @@ import org.apache.commons.compress.archivers.tar.TarConstants;
  */
 public final class DirectorySource implements SnapshotSource {
     private static final int COPY_BUFFER = 1 << 16;
+    /** Files from this size on get chunks of their own (and are reused unread when unchanged). */
+    static final long FRAMED = 64 << 10;
 
     private final DirectorySourceFactory config;
     private final Path root;
@@ -87,11 +89,12 @@ public final class DirectorySource implements SnapshotSource {
     }
 
     /**
-     * With {@code files} (a chunked snapshot), each file's content is chunked on its own and a file
-     * unchanged since the parent snapshot (size, mtime, ctime, inode) is not read: its header is
-     * written, its bytes are named from the parent's chunks ({@code reuseUnchanged: false} reads
-     * every file). The tar is written in 512-byte blocks so that a header is in the stream before the
-     * content starts.
+     * With {@code files} (a chunked snapshot), each file of {@link #FRAMED} bytes or more is chunked
+     * on its own, its tar header included, and one unchanged since the parent snapshot (size, mtime,
+     * ctime, inode) is not read: its entry is named from the parent's chunks ({@code
+     * reuseUnchanged: false} reads every file). Smaller files stay in the stream's content-defined
+     * chunks (and are read each time). The tar is written in 512-byte blocks so that an entry is in
+     * the stream, padding included, when it is closed.
      */
     @Override
     public SourceReport writeTo(OutputStream out, dev.backstop.source.FileChunks files) throws IOException {
@@ -159,15 +162,18 @@ public final class DirectorySource implements SnapshotSource {
 
     private void copyFile(TarArchiveOutputStream tar, Gate gate, dev.backstop.source.FileChunks files, Path file, String name,
             BasicFileAttributes attrs, List<String> changed, List<String> vanished) throws IOException {
-        dev.backstop.source.FileChunks.Identity identity = files == null ? null : identity(file, attrs);
-        if (identity != null && config.reuseUnchanged() && attrs.size() > 0) {
-            TarArchiveEntry entry = new TarArchiveEntry(name);
-            describe(entry, file, attrs);
-            entry.setSize(attrs.size());
-            tar.putArchiveEntry(entry);
-            if (files.reuse(name, identity)) {
-                // The parent's chunks stand for the content: the same number of bytes go through the tar, unheard.
-                gate.muted = true;
+        // A file large enough is framed: its chunks are its own (header, content, padding), named again
+        // next time when its identity has not changed. Smaller files stay in the stream's own chunks.
+        boolean framed = files != null && attrs.size() >= FRAMED;
+        dev.backstop.source.FileChunks.Identity identity = framed ? identity(file, attrs) : null;
+        if (framed && config.reuseUnchanged() && files.reuse(name, identity)) {
+            // The parent's chunks stand for the entry: the same bytes go through the tar, unheard.
+            gate.muted = true;
+            try {
+                TarArchiveEntry entry = new TarArchiveEntry(name);
+                describe(entry, file, attrs);
+                entry.setSize(attrs.size());
+                tar.putArchiveEntry(entry);
                 byte[] zeros = new byte[COPY_BUFFER];
                 for (long remaining = attrs.size(); remaining > 0; ) {
                     int n = (int) Math.min(zeros.length, remaining);
@@ -175,10 +181,9 @@ public final class DirectorySource implements SnapshotSource {
                     remaining -= n;
                 }
                 tar.closeArchiveEntry();
+            } finally {
                 gate.muted = false;
-                return;
             }
-            readContent(tar, file, name, attrs, changed, vanished, files, identity);
             return;
         }
         InputStream in;
@@ -189,36 +194,15 @@ public final class DirectorySource implements SnapshotSource {
             return;
         }
         try (in) {
+            if (framed) {
+                files.startFile();
+            }
             long size = attrs.size();
             TarArchiveEntry entry = new TarArchiveEntry(name);
             describe(entry, file, attrs);
             entry.setSize(size);
             tar.putArchiveEntry(entry);
-            writeContent(tar, in, file, name, attrs, changed, files, identity);
-        }
-    }
-
-    /** The entry's header is written: the content is read from the file. */
-    private void readContent(TarArchiveOutputStream tar, Path file, String name, BasicFileAttributes attrs, List<String> changed,
-            List<String> vanished, dev.backstop.source.FileChunks files, dev.backstop.source.FileChunks.Identity identity)
-            throws IOException {
-        InputStream in;
-        try {
-            in = Files.newInputStream(file, LinkOption.NOFOLLOW_LINKS);
-        } catch (NoSuchFileException gone) {
-            // The header promised `size` bytes: zeros keep the archive well-formed; the file is recorded as vanished.
-            vanished.add(name);
-            byte[] zeros = new byte[COPY_BUFFER];
-            for (long remaining = attrs.size(); remaining > 0; ) {
-                int n = (int) Math.min(zeros.length, remaining);
-                tar.write(zeros, 0, n);
-                remaining -= n;
-            }
-            tar.closeArchiveEntry();
-            return;
-        }
-        try (in) {
-            writeContent(tar, in, file, name, attrs, changed, files, identity);
+            writeContent(tar, in, file, name, attrs, changed, framed ? files : null, identity);
         }
     }
 
@@ -227,9 +211,6 @@ public final class DirectorySource implements SnapshotSource {
             throws IOException {
         {
             long size = attrs.size();
-            if (files != null) {
-                files.startFile();
-            }
             // Exactly `size` bytes go into the entry whatever the file does meanwhile: a tar header
             // cannot be rewritten once streamed.
             byte[] buffer = new byte[COPY_BUFFER];
