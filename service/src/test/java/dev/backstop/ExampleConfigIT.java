@@ -237,8 +237,9 @@ class ExampleConfigIT {
         JsonNode files = snapshot("uploads");
         JsonNode base = snapshot("app-cluster");
         assertThat(dump.get("storageTarget").asText()).isEqualTo("offsite");
-        assertThat(dump.get("dataKey").asText()).endsWith(".dump.zst.pgp");
-        assertThat(base.get("dataKey").asText()).endsWith(".tar.zst.pgp");
+        assertThat(dump.get("dataKey").asText()).as("the shipped default: chunked").endsWith(".dump.chunks.jsonl");
+        assertThat(base.get("dataKey").asText()).endsWith(".tar.chunks.jsonl");
+        assertThat(dump.get("storageFormat").asText()).isEqualTo("chunked-1");
         try (var c = cluster.server().connect("app", "postgres", SUPERUSER_PASSWORD); var s = c.createStatement()) {
             s.execute("INSERT INTO orders (id) SELECT generate_series(101, 200)");
         }
