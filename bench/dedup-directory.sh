@@ -71,7 +71,9 @@ gpg --batch --quiet --passphrase '' --quick-gen-key bench@backstop.invalid defau
 gpg --batch --armor --export bench@backstop.invalid > "$work/recipient.asc"
 gpg --batch --armor --pinentry-mode loopback --passphrase '' --export-secret-keys bench@backstop.invalid > "$work/secret.asc"
 mkdir -p "$work/fs"
-write_config "$work" "$APP_PORT" "$ADMIN_PORT" "$S3_PORT" "encryption: {recipientKeyFile: $work/recipient.asc, privateKeyFile: $work/secret.asc}
+encryption="encryption: {recipientKeyFile: $work/recipient.asc, privateKeyFile: $work/secret.asc}"
+[ "${ENCRYPT:-1}" = 1 ] || encryption=""   # ENCRYPT=0: Backstop unencrypted (restic always encrypts)
+write_config "$work" "$APP_PORT" "$ADMIN_PORT" "$S3_PORT" "$encryption
 sources:
   - {type: directory, name: files, target: fs, path: $work/data}"
 start_service "$work" "$work/config.yml" "$HEAP" "$ADMIN_PORT"; pids+=("$SERVICE_PID")

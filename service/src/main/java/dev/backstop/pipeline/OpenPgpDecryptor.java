@@ -17,13 +17,14 @@ import org.bouncycastle.openpgp.bc.BcPGPObjectFactory;
 import org.bouncycastle.openpgp.operator.bc.BcKeyFingerprintCalculator;
 import org.bouncycastle.openpgp.operator.bc.BcPBESecretKeyDecryptorBuilder;
 import org.bouncycastle.openpgp.operator.bc.BcPGPDigestCalculatorProvider;
-import org.bouncycastle.openpgp.operator.bc.BcPublicKeyDataDecryptorFactory;
 
 /**
  * Decrypts snapshots made by {@link OpenPgpEncryptor}, streaming, and checks the integrity
  * protection (MDC) at the end: a stream that was altered fails with a specific reason.
  */
 public final class OpenPgpDecryptor {
+    /** Bouncy Castle as a JCA provider for the key operations, not registered JVM-wide. */
+    private static final java.security.Provider BC = new org.bouncycastle.jce.provider.BouncyCastleProvider();
     /** Every encryption key of the file, unlocked once with the passphrase, by key id. */
     private final java.util.Map<Long, PGPPrivateKey> keys;
 
@@ -113,7 +114,9 @@ public final class OpenPgpDecryptor {
                     if (key == null) {
                         continue;
                     }
-                    InputStream clear = data.getDataStream(new BcPublicKeyDataDecryptorFactory(key));
+                    // The session key by Bouncy Castle, the content through the JDK's AES (the CPU's AES instructions).
+                    InputStream clear = data.getDataStream(new org.bouncycastle.openpgp.operator.jcajce.JcePublicKeyDataDecryptorFactoryBuilder()
+                            .setProvider(BC).setContentProvider("SunJCE").build(key));
                     Object literal = new BcPGPObjectFactory(clear).nextObject();
                     if (!(literal instanceof PGPLiteralData literalData)) {
                         throw new IOException("the OpenPGP message holds no literal data");

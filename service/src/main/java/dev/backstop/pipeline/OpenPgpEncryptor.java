@@ -21,7 +21,6 @@ import org.bouncycastle.openpgp.PGPPublicKeyRing;
 import org.bouncycastle.openpgp.PGPPublicKeyRingCollection;
 import org.bouncycastle.openpgp.PGPUtil;
 import org.bouncycastle.openpgp.operator.bc.BcKeyFingerprintCalculator;
-import org.bouncycastle.openpgp.operator.bc.BcPGPDataEncryptorBuilder;
 import org.bouncycastle.openpgp.operator.bc.BcPublicKeyKeyEncryptionMethodGenerator;
 
 /**
@@ -30,6 +29,7 @@ import org.bouncycastle.openpgp.operator.bc.BcPublicKeyKeyEncryptionMethodGenera
  */
 public final class OpenPgpEncryptor {
     private static final int BUFFER = 1 << 16;
+    private static final SecureRandom RANDOM = new SecureRandom();
 
     private final PGPPublicKey encryptionKey;
     private final String fingerprint;
@@ -71,10 +71,12 @@ public final class OpenPgpEncryptor {
      * finishes the message but leaves {@code out} open.
      */
     public OutputStream encrypt(OutputStream out) throws IOException {
+        // The data cipher through the JDK (SunJCE's AES uses the CPU's AES instructions: several times
+        // Bouncy Castle's pure-Java engine); the session key is wrapped to the recipient by Bouncy Castle.
         PGPEncryptedDataGenerator encrypted = new PGPEncryptedDataGenerator(
-                new BcPGPDataEncryptorBuilder(SymmetricKeyAlgorithmTags.AES_256)
+                new org.bouncycastle.openpgp.operator.jcajce.JcePGPDataEncryptorBuilder(SymmetricKeyAlgorithmTags.AES_256)
                         .setWithIntegrityPacket(true)
-                        .setSecureRandom(new SecureRandom()));
+                        .setSecureRandom(RANDOM));
         encrypted.addMethod(new BcPublicKeyKeyEncryptionMethodGenerator(encryptionKey));
         try {
             OutputStream encryptedOut = encrypted.open(new Unclosable(out), new byte[BUFFER]);
