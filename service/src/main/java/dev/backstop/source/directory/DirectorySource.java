@@ -101,8 +101,7 @@ public final class DirectorySource implements SnapshotSource {
         checkReachable();
         List<String> changed = new ArrayList<>();
         List<String> vanished = new ArrayList<>();
-        Gate gate = new Gate(out);
-        TarArchiveOutputStream tar = new TarArchiveOutputStream(gate, 512, "UTF-8");
+        TarArchiveOutputStream tar = new TarArchiveOutputStream(out, 512, "UTF-8");
         tar.setLongFileMode(TarArchiveOutputStream.LONGFILE_POSIX);
         tar.setBigNumberMode(TarArchiveOutputStream.BIGNUMBER_POSIX);
         tar.setAddPaxHeadersForNonAsciiNames(true);
@@ -137,7 +136,7 @@ public final class DirectorySource implements SnapshotSource {
                     tar.putArchiveEntry(entry);
                     tar.closeArchiveEntry();
                 } else if (attrs.isRegularFile()) {
-                    copyFile(tar, gate, files, file, name, attrs, changed, vanished);
+                    copyFile(tar, files, file, name, attrs, changed, vanished);
                 }
                 // Sockets, FIFOs and devices are not data: skipped.
                 return FileVisitResult.CONTINUE;
@@ -160,30 +159,15 @@ public final class DirectorySource implements SnapshotSource {
         return new SourceReport(changed, vanished);
     }
 
-    private void copyFile(TarArchiveOutputStream tar, Gate gate, dev.backstop.source.FileChunks files, Path file, String name,
+    private void copyFile(TarArchiveOutputStream tar, dev.backstop.source.FileChunks files, Path file, String name,
             BasicFileAttributes attrs, List<String> changed, List<String> vanished) throws IOException {
         // A file large enough is framed: its chunks are its own (header, content, padding), named again
         // next time when its identity has not changed. Smaller files stay in the stream's own chunks.
         boolean framed = files != null && attrs.size() >= FRAMED;
         dev.backstop.source.FileChunks.Identity identity = framed ? identity(file, attrs) : null;
         if (framed && config.reuseUnchanged() && files.reuse(name, identity)) {
-            // The parent's chunks stand for the entry: the same bytes go through the tar, unheard.
-            gate.muted = true;
-            try {
-                TarArchiveEntry entry = new TarArchiveEntry(name);
-                describe(entry, file, attrs);
-                entry.setSize(attrs.size());
-                tar.putArchiveEntry(entry);
-                byte[] zeros = new byte[COPY_BUFFER];
-                for (long remaining = attrs.size(); remaining > 0; ) {
-                    int n = (int) Math.min(zeros.length, remaining);
-                    tar.write(zeros, 0, n);
-                    remaining -= n;
-                }
-                tar.closeArchiveEntry();
-            } finally {
-                gate.muted = false;
-            }
+            // The parent's chunks hold the whole entry (header, content, padding: whole 512-byte
+            // records), so the tar stream goes on after it as if it had been written: nothing is read.
             return;
         }
         InputStream in;
@@ -253,29 +237,6 @@ public final class DirectorySource implements SnapshotSource {
                     ((Number) unix.get("ino")).longValue());
         } catch (IOException | UnsupportedOperationException | IllegalArgumentException e) {
             return new dev.backstop.source.FileChunks.Identity(-1, 0, 0, 0); // not comparable: always read
-        }
-    }
-
-    /** Passes bytes on, or drops them while muted (the content of a file whose chunks are reused). */
-    private static final class Gate extends java.io.FilterOutputStream {
-        boolean muted;
-
-        Gate(OutputStream out) {
-            super(out);
-        }
-
-        @Override
-        public void write(int b) throws IOException {
-            if (!muted) {
-                out.write(b);
-            }
-        }
-
-        @Override
-        public void write(byte[] bytes, int offset, int length) throws IOException {
-            if (!muted) {
-                out.write(bytes, offset, length);
-            }
         }
     }
 
