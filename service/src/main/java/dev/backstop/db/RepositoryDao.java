@@ -22,6 +22,7 @@ import org.jdbi.v3.sqlobject.statement.SqlUpdate;
 @RegisterConstructorMapper(RepositoryDao.ChunkRow.class)
 @RegisterConstructorMapper(RepositoryDao.PackRow.class)
 @RegisterConstructorMapper(RepositoryDao.FileChunk.class)
+@RegisterConstructorMapper(RepositoryDao.ParentChunk.class)
 public interface RepositoryDao {
 
     /** Where a chunk is stored. */
@@ -31,6 +32,20 @@ public interface RepositoryDao {
 
     /** One chunk of a file a directory snapshot stored ({@code seq} orders a file's chunks). */
     record FileChunk(String path, long size, long mtimeNs, long ctimeNs, long inode, int seq, String chunkId, int rawLength) {}
+
+    /** A parent's file chunk with where the chunk is now, and whether a new snapshot may reuse it (null when not indexed). */
+    record ParentChunk(String path, long size, long mtimeNs, long ctimeNs, long inode, int seq, String chunkId, int rawLength,
+            String packKey, Long packOffset, Integer storedLength, String storedSha256, String packStatus) {
+
+        public FileChunk file() {
+            return new FileChunk(path, size, mtimeNs, ctimeNs, inode, seq, chunkId, rawLength);
+        }
+
+        /** The chunk's location when its pack is LIVE, else null. */
+        public ChunkRow reusable() {
+            return "LIVE".equals(packStatus) ? new ChunkRow(chunkId, packKey, packOffset, storedLength, rawLength, storedSha256) : null;
+        }
+    }
 
     @SqlQuery("""
             SELECT c.chunk_id, c.pack_key, c.pack_offset, c.stored_length, c.raw_length, c.stored_sha256
@@ -218,6 +233,18 @@ public interface RepositoryDao {
             WHERE snapshot_id = :snapshot AND dir_hash = :dirHash ORDER BY path, seq
             """)
     List<FileChunk> filesIn(@Bind("snapshot") String snapshotId, @Bind("dirHash") String dirHash);
+
+    /** A parent snapshot's files in one directory, each chunk with its current location and pack state: one query a directory. */
+    @SqlQuery("""
+            SELECT f.path, f.size, f.mtime_ns, f.ctime_ns, f.inode, f.seq, f.chunk_id, f.raw_length,
+                   c.pack_key, c.pack_offset, c.stored_length, c.stored_sha256, p.status AS pack_status
+            FROM snapshot_files f
+            LEFT JOIN repo_chunks c ON c.target = :target AND c.chunk_id = f.chunk_id
+            LEFT JOIN repo_packs p ON p.target = c.target AND p.pack_key = c.pack_key
+            WHERE f.snapshot_id = :snapshot AND f.dir_hash = :dirHash ORDER BY f.path, f.seq
+            """)
+    List<ParentChunk> parentFilesIn(@Bind("target") String target, @Bind("snapshot") String snapshotId,
+            @Bind("dirHash") String dirHash);
 
     /** The newest COMPLETED chunked snapshot of a source on a target: the parent whose files a new one may reuse. */
     @SqlQuery("""

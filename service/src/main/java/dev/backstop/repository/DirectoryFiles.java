@@ -36,7 +36,7 @@ public final class DirectoryFiles implements FileChunks {
     private final List<FileChunk> rows = new ArrayList<>();
     private final List<String> rowDirs = new ArrayList<>();
     private String loadedDir;
-    private Map<String, List<FileChunk>> parentFiles = Map.of();
+    private Map<String, List<RepositoryDao.ParentChunk>> parentFiles = Map.of();
     private long reused;
     private long reusedBytes;
 
@@ -55,25 +55,33 @@ public final class DirectoryFiles implements FileChunks {
         }
         String dir = dirHash(path);
         if (!dir.equals(loadedDir)) {
-            Map<String, List<FileChunk>> files = new HashMap<>();
-            for (FileChunk chunk : dao.filesIn(parentId, dir)) {
+            Map<String, List<RepositoryDao.ParentChunk>> files = new HashMap<>();
+            for (RepositoryDao.ParentChunk chunk : dao.parentFilesIn(writer.targetName(), parentId, dir)) {
                 files.computeIfAbsent(chunk.path(), p -> new ArrayList<>()).add(chunk);
             }
             parentFiles = files;
             loadedDir = dir;
         }
-        List<FileChunk> before = parentFiles.get(path);
+        List<RepositoryDao.ParentChunk> before = parentFiles.get(path);
         if (before == null || before.isEmpty()) {
             return false;
         }
-        FileChunk first = before.get(0);
+        RepositoryDao.ParentChunk first = before.get(0);
         if (first.size() != identity.size() || first.mtimeNs() != identity.mtimeNs() || first.ctimeNs() != identity.ctimeNs()
                 || first.inode() != identity.inode()) {
             return false;
         }
+        List<RepositoryDao.ChunkRow> located = new ArrayList<>();
+        for (RepositoryDao.ParentChunk chunk : before) {
+            RepositoryDao.ChunkRow row = chunk.reusable();
+            if (row == null) {
+                return false; // a chunk's pack is condemned or gone: the file is read
+            }
+            located.add(row);
+        }
         flush.flush();
         List<Map.Entry<String, Integer>> chunks = before.stream().map(c -> Map.entry(c.chunkId(), c.rawLength())).toList();
-        if (!writer.reuse(chunks)) {
+        if (!writer.reuseLocated(located)) {
             return false; // a chunk was pruned meanwhile: the file is read
         }
         record(path, identity, chunks);

@@ -130,6 +130,25 @@ public final class RepositoryWriter extends OutputStream {
         return chunks;
     }
 
+    /** The target this writer stores into. */
+    String targetName() {
+        return repository.targetName();
+    }
+
+    /**
+     * As {@link #reuse}, with the chunks' locations already looked up (LIVE packs, one query for a
+     * directory's files): names them without asking the index chunk by chunk.
+     */
+    public boolean reuseLocated(List<ChunkRow> rows) throws IOException {
+        chunker.boundary();
+        for (ChunkRow row : rows) {
+            reference(row.packKey());
+            enqueue(new Pending(row.chunkId(), row.rawLength(), row, null));
+            reusedRaw += row.rawLength();
+        }
+        return true;
+    }
+
     /**
      * Names chunks a parent snapshot stored for an unchanged file, without reading it: each must
      * still be reusable; false (nothing named) when one is not, and the caller reads the file.
