@@ -228,12 +228,6 @@ public interface RepositoryDao {
     void insertFiles(@Bind("snapshot") String snapshotId, @Bind("dirHash") List<String> dirHashes,
             @BindMethods List<FileChunk> chunks);
 
-    @SqlQuery("""
-            SELECT path, size, mtime_ns, ctime_ns, inode, seq, chunk_id, raw_length FROM snapshot_files
-            WHERE snapshot_id = :snapshot AND dir_hash = :dirHash ORDER BY path, seq
-            """)
-    List<FileChunk> filesIn(@Bind("snapshot") String snapshotId, @Bind("dirHash") String dirHash);
-
     /** A parent snapshot's files in one directory, each chunk with its current location and pack state: one query a directory. */
     @SqlQuery("""
             SELECT f.path, f.size, f.mtime_ns, f.ctime_ns, f.inode, f.seq, f.chunk_id, f.raw_length,

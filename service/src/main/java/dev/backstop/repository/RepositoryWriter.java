@@ -136,8 +136,8 @@ public final class RepositoryWriter extends OutputStream {
     }
 
     /**
-     * As {@link #reuse}, with the chunks' locations already looked up (LIVE packs, one query for a
-     * directory's files): names them without asking the index chunk by chunk.
+     * Names chunks a parent snapshot stored for an unchanged file, without reading it; their
+     * locations were looked up with the parent's files (LIVE packs, one query for a directory).
      */
     public boolean reuseLocated(List<ChunkRow> rows) throws IOException {
         chunker.boundary();
@@ -145,35 +145,6 @@ public final class RepositoryWriter extends OutputStream {
             reference(row.packKey());
             enqueue(new Pending(row.chunkId(), row.rawLength(), row, null));
             reusedRaw += row.rawLength();
-        }
-        return true;
-    }
-
-    /**
-     * Names chunks a parent snapshot stored for an unchanged file, without reading it: each must
-     * still be reusable; false (nothing named) when one is not, and the caller reads the file.
-     */
-    public boolean reuse(List<Map.Entry<String, Integer>> chunks) throws IOException {
-        chunker.boundary();
-        List<ChunkRow> rows = new ArrayList<>();
-        for (Map.Entry<String, Integer> chunk : chunks) {
-            ChunkRow row = openPack.get(chunk.getKey());
-            if (row == null && !inFlight.contains(chunk.getKey())) {
-                row = repository.dao().reusable(repository.targetName(), chunk.getKey(), snapshotId).orElse(null);
-                if (row == null) {
-                    return false;
-                }
-            }
-            rows.add(row);
-        }
-        for (int i = 0; i < chunks.size(); i++) {
-            Map.Entry<String, Integer> chunk = chunks.get(i);
-            ChunkRow row = rows.get(i);
-            if (row != null) {
-                reference(row.packKey());
-            }
-            enqueue(new Pending(chunk.getKey(), chunk.getValue(), row, null));
-            reusedRaw += chunk.getValue();
         }
         return true;
     }
