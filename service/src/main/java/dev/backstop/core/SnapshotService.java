@@ -4,7 +4,6 @@ import com.codahale.metrics.MetricRegistry;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.backstop.db.SnapshotDao;
 import dev.backstop.db.SnapshotRow;
-import dev.backstop.model.Manifest;
 import dev.backstop.model.MetricName;
 import dev.backstop.model.Node;
 import dev.backstop.model.SnapshotLayout;
@@ -13,7 +12,6 @@ import dev.backstop.model.SnapshotStatus;
 import dev.backstop.model.TimeOrderedId;
 import dev.backstop.resilience.ThreadPools;
 import dev.backstop.source.SnapshotSource;
-import dev.backstop.storage.ObjectUpload;
 import dev.backstop.storage.StorageTarget;
 import io.dropwizard.lifecycle.Managed;
 import java.io.IOException;
@@ -48,11 +46,9 @@ public final class SnapshotService implements Managed {
     private final Map<String, Binding> bindings;
     private final SnapshotDao dao;
     private final SnapshotPipeline pipeline;
-    private final ObjectMapper mapper;
     private final MetricRegistry metrics;
     private final Clock clock;
     private final TimeOrderedId ids;
-    private final String version;
     private final ExecutorService executor;
     private final Map<String, String> running = new ConcurrentHashMap<>();
     /** Snapshots (by id) an operator cancelled, with who did. */
@@ -79,6 +75,8 @@ public final class SnapshotService implements Managed {
 
     private final Duration shutdownGracePeriod;
     private final dev.backstop.repository.Repositories repositories;
+    /** How a run's data and manifest are written, whole or chunked. */
+    private final SnapshotWrites writes;
 
     /**
      * @param replicator          copies completed snapshots to the sources' replica targets, and deletes from all of them
@@ -95,14 +93,13 @@ public final class SnapshotService implements Managed {
         this.bindings = Map.copyOf(bindings);
         this.dao = dao;
         this.pipeline = pipeline;
-        this.mapper = mapper;
         this.metrics = metrics;
         this.clock = clock;
         this.ids = new TimeOrderedId(clock);
-        this.version = version;
         this.executor = threads.fixed("snapshot", maxConcurrent);
         this.recorder = threads.scheduled("snapshot-ends");
         this.ends = new SnapshotEnds(this.bindings, dao, metrics, clock, replicator, repositories);
+        this.writes = new SnapshotWrites(pipeline, repositories, mapper, clock, version);
         for (String source : bindings.keySet()) {
             long[] counts = new long[2];
             progress.put(source, counts);
@@ -304,6 +301,22 @@ public final class SnapshotService implements Managed {
         return dev.backstop.db.Constraints.isUniqueViolation(e);
     }
 
+    /** Progress of a run: the gauges at every write, the catalog at most once a second and every MiB. */
+    private SnapshotWrites.Progress progressOf(SnapshotRow row) {
+        long[] counts = progress.get(row.sourceName());
+        long[] next = {PROGRESS_BYTES, System.nanoTime()};
+        return (read, stored) -> {
+            counts[0] = read;
+            counts[1] = stored;
+            long now = System.nanoTime();
+            if (read >= next[0] && now - next[1] >= 0) {
+                dao.progress(row.id(), read, stored);
+                next[0] = read + PROGRESS_BYTES;
+                next[1] = now + PROGRESS_NANOS;
+            }
+        };
+    }
+
     /** Whether a snapshot this node claimed still waits for a free worker. */
     public boolean queued(String snapshotId) {
         return waiting.contains(snapshotId);
@@ -322,8 +335,10 @@ public final class SnapshotService implements Managed {
             String manifestKey = SnapshotLayout.manifestKey(directory);
             LOG.info("Snapshot {} of {} started, to {} {}", row.id(), row.sourceName(), binding.target().name(), dataKey);
             try {
-                SnapshotRow done = chunked ? writeChunked(row, binding, dataKey, manifestKey)
-                        : write(row, binding, dataKey, manifestKey);
+                java.util.function.BooleanSupplier stop = () -> aborting || cancelled.containsKey(row.id());
+                SnapshotWrites.Progress sink = progressOf(row);
+                SnapshotRow done = chunked ? writes.chunked(row, binding, dataKey, manifestKey, stop, sink)
+                        : writes.object(row, binding, dataKey, manifestKey, stop, sink);
                 ends.finish(done, null);
             } catch (Exception | LinkageError e) {
                 SnapshotEnds.cleanUp(binding.target(), manifestKey, dataKey);
@@ -348,99 +363,6 @@ public final class SnapshotService implements Managed {
             MDC.remove("snapshot_id");
             MDC.remove("source");
         }
-    }
-
-    private SnapshotRow write(SnapshotRow row, Binding binding, String dataKey, String manifestKey) throws IOException {
-        Map<String, String> tools = binding.source().toolVersions();
-        SnapshotPipeline.Result result;
-        try (ObjectUpload upload = binding.target().upload(dataKey)) {
-            java.util.function.BooleanSupplier stop = () -> aborting || cancelled.containsKey(row.id());
-            long[] counts = progress.get(row.sourceName());
-            long[] next = {PROGRESS_BYTES, System.nanoTime()};
-            result = pipeline.run(binding.source(), upload, stop, (read, stored) -> {
-                counts[0] = read;
-                counts[1] = stored;
-                long now = System.nanoTime();
-                if (read >= next[0] && now - next[1] >= 0) {
-                    dao.progress(row.id(), read, stored);
-                    next[0] = read + PROGRESS_BYTES;
-                    next[1] = now + PROGRESS_NANOS;
-                }
-            });
-            if (stop.getAsBoolean()) {
-                throw new IOException(dev.backstop.pipeline.StoppableOutputStream.STOPPED);
-            }
-            upload.commit();
-        }
-        Instant finished = clock.instant();
-        String fingerprint = pipeline.encryptionFingerprint();
-        Manifest manifest = new Manifest(Manifest.FORMAT_VERSION, row.id(), row.sourceName(), row.sourceType(), version, tools,
-                row.startedAt(), finished, dataKey, binding.source().extension(), result.rawBytes(), result.storedBytes(),
-                result.sha256(), pipeline.compression(),
-                fingerprint == null ? null : new Manifest.Encryption("openpgp", fingerprint),
-                result.report().filesChanged(), result.report().filesVanished(), null);
-        binding.target().put(manifestKey, mapper.writerWithDefaultPrettyPrinter().writeValueAsBytes(manifest), "application/json");
-        return row.completed(finished, result.rawBytes(), result.storedBytes(), result.sha256(), binding.target().name(), dataKey,
-                manifestKey, pipeline.compression(), fingerprint, mapper.writeValueAsString(tools),
-                result.report().filesChanged().size(), result.report().filesVanished().size());
-    }
-
-    /**
-     * A chunked snapshot: the source's stream is cut into chunks stored once in the target's
-     * repository; the chunk list and the manifest are written, the packs it wrote published (LIVE),
-     * and only then is the row COMPLETED.
-     */
-    private SnapshotRow writeChunked(SnapshotRow row, Binding binding, String dataKey, String manifestKey) throws IOException {
-        Map<String, String> tools = binding.source().toolVersions();
-        dev.backstop.repository.ChunkRepository repository = repositories.of(binding.target());
-        dev.backstop.repository.RepositoryWriter.Result result;
-        dev.backstop.source.SourceReport report;
-        String keyId;
-        long[] reused = {0, 0};
-        try (ObjectUpload list = binding.target().upload(dataKey);
-                dev.backstop.repository.RepositoryWriter writer = repository.writer(row.id(), list)) {
-            dev.backstop.repository.DirectoryFiles[] files = new dev.backstop.repository.DirectoryFiles[1];
-            java.util.function.BooleanSupplier stop = () -> aborting || cancelled.containsKey(row.id());
-            long[] counts = progress.get(row.sourceName());
-            long[] next = {PROGRESS_BYTES, System.nanoTime()};
-            report = pipeline.runInto(binding.source(), writer, writer::rawBytes, writer::addedBytes, stop, (read, stored) -> {
-                counts[0] = read;
-                counts[1] = stored;
-                long now = System.nanoTime();
-                if (read >= next[0] && now - next[1] >= 0) {
-                    dao.progress(row.id(), read, stored);
-                    next[0] = read + PROGRESS_BYTES;
-                    next[1] = now + PROGRESS_NANOS;
-                }
-            }, flush -> files[0] = repository.files(writer, flush, row.id(), row.sourceName()));
-            if (files[0] != null) {
-                reused = files[0].finish();
-            }
-            if (stop.getAsBoolean()) {
-                throw new IOException(dev.backstop.pipeline.StoppableOutputStream.STOPPED);
-            }
-            result = writer.finish();
-            keyId = writer.keyId();
-            list.commit();
-        }
-        Instant finished = clock.instant();
-        String fingerprint = pipeline.encryptionFingerprint();
-        Manifest manifest = new Manifest(Manifest.CHUNKED_FORMAT_VERSION, row.id(), row.sourceName(), row.sourceType(), version,
-                tools, row.startedAt(), finished, dataKey, binding.source().extension(), result.rawBytes(), result.listBytes(),
-                result.listSha256(), pipeline.compression(),
-                fingerprint == null ? null : new Manifest.Encryption("openpgp", fingerprint),
-                report.filesChanged(), report.filesVanished(),
-                new Manifest.Chunks(SnapshotRow.CHUNKED, keyId == null ? dev.backstop.pipeline.ChunkIds.PLAIN
-                        : dev.backstop.pipeline.ChunkIds.KEYED, keyId, result.chunkCount(), result.packCount(),
-                        result.chunkBytes(), result.addedBytes()));
-        binding.target().put(manifestKey, mapper.writerWithDefaultPrettyPrinter().writeValueAsBytes(manifest), "application/json");
-        repository.publish(row.id());
-        LOG.info("Snapshot {} of {}: {} bytes in {} chunks, {} stored bytes new in {} packs; {} unchanged files ({} bytes) not read",
-                row.id(), row.sourceName(), result.rawBytes(), result.chunkCount(), result.addedBytes(), result.packsWritten(),
-                reused[0], reused[1]);
-        return row.completed(finished, result.rawBytes(), result.chunkBytes(), result.listSha256(), binding.target().name(), dataKey,
-                manifestKey, pipeline.compression(), fingerprint, mapper.writeValueAsString(tools),
-                report.filesChanged().size(), report.filesVanished().size()).chunked(result.addedBytes());
     }
 
     /**

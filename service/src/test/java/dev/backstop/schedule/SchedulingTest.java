@@ -121,8 +121,8 @@ class SchedulingTest {
         assertThat(last.get("detail").asText()).contains(row.get("id").asText());
 
         JsonNode list = Http.get(api(app, "/jobs"), TestTokens.READER).json();
-        assertThat(list).hasSize(1);
-        assertThat(list.get(0).get("name").asText()).isEqualTo("snapshot.files");
+        assertThat(list).extracting(n -> n.get("name").asText()).as("the source's job, and the target's weekly repository check")
+                .containsExactly("snapshot.files", "check.local");
     }
 
     @Test
@@ -181,7 +181,7 @@ class SchedulingTest {
                   - {type: directory, name: old, path: %1$s/data, schedule: "0 0 2 * * ?"}
                 """);
         assertThat(Http.get(api(first, "/jobs"), TestTokens.READER).json()).extracting(n -> n.get("name").asText())
-                .containsExactlyInAnyOrder("snapshot.files", "snapshot.old");
+                .containsExactlyInAnyOrder("snapshot.files", "snapshot.old", "check.local");
         Http.send("POST", api(first, "/jobs/snapshot.files/pause"), TestTokens.OPERATOR, null, null);
         apps.stop(first);
 
@@ -192,7 +192,7 @@ class SchedulingTest {
         JsonNode jobs = Http.get(api(second, "/jobs"), TestTokens.READER).json();
         Set<String> names = new HashSet<>();
         jobs.forEach(n -> names.add(n.get("name").asText()));
-        assertThat(names).containsExactlyInAnyOrder("snapshot.files", "snapshot.added");
+        assertThat(names).containsExactlyInAnyOrder("snapshot.files", "snapshot.added", "check.local");
         JsonNode files = job(second, "snapshot.files");
         assertThat(files.get("cron").asText()).isEqualTo("0 0 3 * * ?");
         assertThat(files.get("misfire").asText()).isEqualTo("skip");
