@@ -163,10 +163,16 @@ public interface RepositoryDao {
         return dropStaleReferenceRows();
     }
 
-    /** Mark: LIVE packs of a target that no snapshot references become CONDEMNED now. */
+    /**
+     * Mark: packs of a target that no RUNNING or COMPLETED snapshot references become CONDEMNED now:
+     * LIVE ones, and PENDING ones whose writer is no longer running (it failed, and could not
+     * delete them then: the catalog or the store was down).
+     */
     @SqlUpdate("""
             UPDATE repo_packs SET status = 'CONDEMNED', condemned_at = :now
-            WHERE target = :target AND status = 'LIVE'
+            WHERE target = :target
+              AND (status = 'LIVE' OR (status = 'PENDING' AND NOT EXISTS (
+                   SELECT 1 FROM snapshots w WHERE w.id = repo_packs.writer AND w.status = 'RUNNING')))
               AND NOT EXISTS (SELECT 1 FROM snapshot_packs r JOIN snapshots s ON s.id = r.snapshot_id
                               WHERE r.target = repo_packs.target AND r.pack_key = repo_packs.pack_key
                                 AND s.status IN ('RUNNING', 'COMPLETED'))

@@ -257,6 +257,25 @@ class ChunkRepositoryTest {
     }
 
     @Test
+    void packsAFailedRunCouldNotDeleteArePrunedOnceItIsNoLongerRunning() throws Exception {
+        String id = ids.next();
+        snapshots.insert(SnapshotRow.running(id, "src", "lines", SnapshotOrigin.API, "test", Clock.systemUTC().instant()));
+        try (ObjectUpload list = target.upload("src/failed/list"); RepositoryWriter writer = repository.writer(id, list)) {
+            writer.write(random(10, 5 << 20));
+            writer.finish(); // its packs are committed and PENDING; the run then fails without discarding them
+        }
+        Pruning pruning = new Pruning(Duration.ZERO);
+        pruning.pass();
+        pruning.pass();
+        assertThat(packFiles()).as("the writer still runs: its packs stay").isPositive();
+        snapshots.fail(id, Clock.systemUTC().instant(), "the catalog went away");
+        pruning.pass();
+        pruning.pass();
+        assertThat(packFiles()).isZero();
+        assertThat(dao.packs("fs")).isEmpty();
+    }
+
+    @Test
     void aDamagedChunkFailsTheReadNamingTheChunkAndTheCheckNamesTheSnapshotsItBreaks() throws Exception {
         Taken a = snapshot(random(5, 3 << 20));
         RepositoryCheck check = new RepositoryCheck(repositories, new ObjectCodec(CompressionConfig.defaults(), null, null));
