@@ -307,9 +307,14 @@ class ChunkRepositoryTest {
             this.pruner = new RepositoryPruner(repositories, grace);
         }
 
-        void pass() throws InterruptedException {
-            Thread.sleep(2); // condemned_at strictly before the next pass's "now"
-            pruner.pruneAll(Clock.systemUTC().instant());
+        private java.time.Instant last = java.time.Instant.EPOCH;
+
+        void pass() {
+            // Each pass at a later instant than the one before, so what one condemns the next may sweep.
+            org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(5)).pollInterval(Duration.ofMillis(1))
+                    .until(() -> Clock.systemUTC().instant().isAfter(last));
+            last = Clock.systemUTC().instant();
+            pruner.pruneAll(last);
         }
     }
 }
