@@ -138,10 +138,13 @@ public class BackstopApplication extends Application<BackstopConfiguration> {
         environment.admin().addTask(new RebuildCatalogTask(graph.rebuilder()));
         environment.admin().addTask(new dev.backstop.tasks.RepositoryCheckTask(graph.repositoryCheck()));
         // "" is the servlet mapping of the context root alone: "/" itself, ahead of Dropwizard's menu at /*.
+        java.time.Duration period = java.time.Duration.ofMillis(graph.config().healthMonitor().period().toMilliseconds());
+        dev.backstop.repository.RepositoryUsage usage = new dev.backstop.repository.RepositoryUsage(graph.catalog().repository(),
+                graph.clock(), period);
+        dev.backstop.metrics.AlertedSeries.registerRepositories(graph.targets().keySet(), usage, environment.metrics());
         environment.admin().addServlet("status", new dev.backstop.health.StatusPage(graph.config().sources(), graph.targets(),
-                graph.catalog().snapshots(), graph.catalog().restores(), graph.health(), graph.windows(), graph.clock(),
-                graph.config().scheduler().timeZone().getId(), graph.version(),
-                java.time.Duration.ofMillis(graph.config().healthMonitor().period().toMilliseconds()))).addMapping("");
+                graph.catalog().snapshots(), graph.catalog().restores(), graph.health(), graph.windows(), usage, graph.clock(),
+                graph.config().scheduler().timeZone().getId(), graph.version(), period)).addMapping("");
         environment.admin().addServlet("prometheus", new PrometheusMetricsServlet(graph.prometheus()))
                 .addMapping("/metrics/prometheus");
     }

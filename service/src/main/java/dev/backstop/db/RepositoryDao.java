@@ -23,7 +23,18 @@ import org.jdbi.v3.sqlobject.statement.SqlUpdate;
 @RegisterConstructorMapper(RepositoryDao.PackRow.class)
 @RegisterConstructorMapper(RepositoryDao.FileChunk.class)
 @RegisterConstructorMapper(RepositoryDao.ParentChunk.class)
+@RegisterConstructorMapper(RepositoryDao.PackTotals.class)
 public interface RepositoryDao {
+
+    /** Packs of one target in one state, with their stored bytes and chunks. */
+    record PackTotals(String target, String status, long packs, long storedBytes, long chunks) {}
+
+    @SqlQuery("""
+            SELECT target, status, COUNT(*) AS packs, COALESCE(SUM(stored_bytes), 0) AS stored_bytes,
+                   COALESCE(SUM(chunk_count), 0) AS chunks
+            FROM repo_packs GROUP BY target, status ORDER BY target, status
+            """)
+    List<PackTotals> totals();
 
     /** Where a chunk is stored. */
     record ChunkRow(String chunkId, String packKey, long packOffset, int storedLength, int rawLength, String storedSha256) {}

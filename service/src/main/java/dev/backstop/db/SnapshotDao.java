@@ -12,7 +12,22 @@ import org.jdbi.v3.sqlobject.statement.SqlUpdate;
 
 /** The {@code snapshots} table. */
 @RegisterConstructorMapper(SnapshotRow.class)
+@RegisterConstructorMapper(SnapshotDao.Retained.class)
 public interface SnapshotDao {
+
+    /**
+     * A source's COMPLETED snapshots: how many, what they hold whole ({@code storedBytes}: a
+     * chunked snapshot counts every chunk it names) and what they added to storage when written
+     * ({@code addedBytes}: a whole-object snapshot adds all of itself).
+     */
+    record Retained(String sourceName, long snapshots, long storedBytes, long addedBytes) {}
+
+    @SqlQuery("""
+            SELECT source_name, COUNT(*) AS snapshots, COALESCE(SUM(stored_bytes), 0) AS stored_bytes,
+                   COALESCE(SUM(COALESCE(added_bytes, stored_bytes)), 0) AS added_bytes
+            FROM snapshots WHERE status = 'COMPLETED' GROUP BY source_name ORDER BY source_name
+            """)
+    List<Retained> retained();
 
     @SqlUpdate("""
             INSERT INTO snapshots (id, source_name, source_type, status, origin, requested_by, started_at, node, scheduled_for,

@@ -44,6 +44,7 @@ public final class StatusPage extends HttpServlet {
     private final transient RestoreDao restores;
     private final transient HealthMonitor health;
     private final transient dev.backstop.core.PointInTimeWindows windows;
+    private final transient dev.backstop.repository.RepositoryUsage usage;
     private final transient Clock clock;
     private final transient TimeZone zone;
     private final String version;
@@ -55,14 +56,15 @@ public final class StatusPage extends HttpServlet {
 
     /** @param targets in configuration order: the first is where a source without {@code target} goes */
     public StatusPage(List<SourceFactory> sources, Map<String, StorageTarget> targets, SnapshotDao snapshots, RestoreDao restores,
-            HealthMonitor health, dev.backstop.core.PointInTimeWindows windows, Clock clock, String timeZone, String version,
-            Duration refresh) {
+            HealthMonitor health, dev.backstop.core.PointInTimeWindows windows, dev.backstop.repository.RepositoryUsage usage,
+            Clock clock, String timeZone, String version, Duration refresh) {
         this.sources = List.copyOf(sources);
         this.targets = targets;
         this.snapshots = snapshots;
         this.restores = restores;
         this.health = health;
         this.windows = windows;
+        this.usage = usage;
         this.clock = clock;
         this.zone = TimeZone.getTimeZone(timeZone);
         this.version = version;
@@ -114,10 +116,12 @@ public final class StatusPage extends HttpServlet {
     String render(Instant now) {
         List<SnapshotRow> recent;
         List<RestoreRow> recentRestores;
+        Map<String, SnapshotDao.Retained> retained = new java.util.HashMap<>();
         String catalogProblem = null;
         try {
             recent = snapshots.list(null, null, null, LIST);
             recentRestores = restores.list(null, 50);
+            snapshots.retained().forEach(r -> retained.put(r.sourceName(), r));
         } catch (RuntimeException e) {
             recent = List.of();
             recentRestores = List.of();
@@ -129,13 +133,13 @@ public final class StatusPage extends HttpServlet {
                 + "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
                 + "<title>Backstop status</title><style>" + CSS + "</style></head><body>");
         html.raw("<header><h1>Backstop</h1><span class=\"badge ").text(overall.wire()).raw("\">").text(overall.wire().toUpperCase())
-                .raw("</span><span class=\"muted\"> version ").text(version).raw(" &middot; ").text(format(now)).raw("</span>")
+                .raw("</span><span class=\"muted\"> version ").text(version).raw(" &middot; ").text(StatusFormat.format(now)).raw("</span>")
                 .raw("<nav><a href=\"/health/detailed\">/health/detailed</a> <a href=\"/metrics/prometheus\">/metrics/prometheus</a>"
                         + "</nav></header>");
         if (catalogProblem != null) {
             html.raw("<p class=\"problem\">").text(catalogProblem).raw("</p>");
         }
-        renderSources(html, recent, now);
+        renderSources(html, recent, retained, now);
         renderTargets(html);
         renderRunning(html, recent, recentRestores, now);
         renderFailures(html, recent, recentRestores);
@@ -143,7 +147,7 @@ public final class StatusPage extends HttpServlet {
         return html.toString();
     }
 
-    private void renderSources(StatusHtml html, List<SnapshotRow> recent, Instant now) {
+    private void renderSources(StatusHtml html, List<SnapshotRow> recent, Map<String, SnapshotDao.Retained> retained, Instant now) {
         html.raw("<section><h2>Sources</h2><div class=\"cards\">");
         for (SourceFactory source : sources) {
             Optional<SnapshotRow> newest = recent.stream().filter(r -> r.sourceName().equals(source.name())
@@ -158,20 +162,28 @@ public final class StatusPage extends HttpServlet {
             }
             html.raw("<article class=\"card\"><h3>").text(source.name()).raw(" <small>").text(source.type()).raw("</small></h3><dl>");
             html.raw("<dt>Newest snapshot</dt><dd>");
-            newest.ifPresentOrElse(row -> html.text(age(row.finishedAt(), now) + " ago").raw(" <code>").text(row.id())
-                    .raw("</code> ").text(bytes(row.storedBytes())), () -> html.raw("<span class=\"warn\">none yet</span>"));
+            newest.ifPresentOrElse(row -> html.text(StatusFormat.age(row.finishedAt(), now) + " ago").raw(" <code>").text(row.id())
+                    .raw("</code> ").text(StatusFormat.bytes(row.storedBytes()))
+                    .text(row.addedBytes() == null ? "" : ", " + StatusFormat.bytes(row.addedBytes()) + " new"),
+                    () -> html.raw("<span class=\"warn\">none yet</span>"));
+            SnapshotDao.Retained kept = retained.get(source.name());
+            if (kept != null) {
+                // whole: what the snapshots hold, each counted in full; stored new: what they added when written
+                html.raw("</dd><dt>Retained</dt><dd>").text(StatusFormat.count(kept.snapshots(), "snapshot") + ", " + StatusFormat.bytes(kept.storedBytes())
+                        + " whole, " + StatusFormat.bytes(kept.addedBytes()) + " stored new");
+            }
             html.raw("</dd><dt>Newest verified</dt><dd>");
             if (source.verify() == null) {
                 html.raw("<span class=\"muted\">no drills configured</span>");
             } else {
                 verified.ifPresentOrElse(row -> {
                     html.raw("<span class=\"").text("PASSED".equals(row.verifyStatus()) ? "pass" : "fail").raw("\">")
-                            .text(row.verifyStatus()).raw("</span> ").text(age(row.verifiedAt(), now) + " ago").raw(" <code>")
+                            .text(row.verifyStatus()).raw("</span> ").text(StatusFormat.age(row.verifiedAt(), now) + " ago").raw(" <code>")
                             .text(row.id()).raw("</code>");
                 }, () -> html.raw("<span class=\"warn\">none yet</span>"));
             }
-            html.raw("</dd><dt>Next run</dt><dd>").text(next(source.schedule(), now)).raw("</dd>");
-            html.raw("<dt>Retention</dt><dd>").text(retention(source.retention())).raw("</dd>");
+            html.raw("</dd><dt>Next run</dt><dd>").text(StatusFormat.next(source.schedule(), now, zone)).raw("</dd>");
+            html.raw("<dt>Retention</dt><dd>").text(StatusFormat.retention(source.retention())).raw("</dd>");
             html.raw("<dt>Target</dt><dd>").text(source.target() == null ? targets.keySet().iterator().next() : source.target());
             if (!source.replicas().isEmpty()) {
                 html.raw(" <span class=\"muted\">replicas: ").text(String.join(", ", source.replicas())).raw("</span>");
@@ -201,15 +213,15 @@ public final class StatusPage extends HttpServlet {
         if (window.recoverableFrom() == null || window.recoverableUntil() == null) {
             html.raw("<span class=\"warn\">no point yet</span>");
         } else {
-            html.text("from " + format(window.recoverableFrom()) + " until " + format(window.recoverableUntil()) + " (")
-                    .text(age(window.recoverableUntil(), now) + " ago)");
+            html.text("from " + StatusFormat.format(window.recoverableFrom()) + " until " + StatusFormat.format(window.recoverableUntil()) + " (")
+                    .text(StatusFormat.age(window.recoverableUntil(), now) + " ago)");
         }
         Map<String, Object> archive = window.archive();
         Object receiver = archive.get("receiver");
         html.raw("</dd><dt>WAL receiver</dt><dd><span class=\"").text("streaming".equals(receiver) || "standby".equals(receiver)
                 ? "pass" : "fail").raw("\">").text(String.valueOf(receiver)).raw("</span></dd>");
         Object lag = archive.get("lagBytes");
-        html.raw("<dt>Archive lag</dt><dd>").text(lag instanceof Number n && n.longValue() >= 0 ? bytes(n.longValue()) : "unknown")
+        html.raw("<dt>Archive lag</dt><dd>").text(lag instanceof Number n && n.longValue() >= 0 ? StatusFormat.bytes(n.longValue()) : "unknown")
                 .raw("</dd>");
     }
 
@@ -234,11 +246,35 @@ public final class StatusPage extends HttpServlet {
         for (StorageTarget target : targets.values()) {
             Guard guard = target.guarded().orElse(null);
             String state = guard == null ? "-" : guard.state().name();
-            html.raw("<tr><td>").text(target.name()).raw("</td><td class=\"where\">").text(target.describe()).raw("</td><td><span class=\"")
+            html.raw("<tr><td>").text(target.name()).raw("</td><td class=\"where\">").text(target.describe())
+                    .raw("<div class=\"muted\">repository: ").text(repository(target.name())).raw("</div>").raw("</td><td><span class=\"")
                     .text("CLOSED".equals(state) ? "pass" : "OPEN".equals(state) ? "fail" : "warn").raw("\">").text(state)
                     .raw("</span></td><td>").text(guard == null ? "-" : String.format("%.2f", guard.score())).raw("</td></tr>");
         }
         html.raw("</tbody></table></section>");
+    }
+
+    /** The target's deduplicated repository: LIVE packs, and what is being written or awaits deletion. */
+    private String repository(String target) {
+        if (usage == null) {
+            return "-";
+        }
+        try {
+            dev.backstop.repository.RepositoryUsage.Totals live = usage.of(target, "LIVE");
+            dev.backstop.repository.RepositoryUsage.Totals pending = usage.of(target, "PENDING");
+            dev.backstop.repository.RepositoryUsage.Totals condemned = usage.of(target, "CONDEMNED");
+            StringBuilder text = new StringBuilder(StatusFormat.count(live.packs(), "pack") + ", "
+                    + StatusFormat.bytes(live.storedBytes()) + ", " + StatusFormat.count(live.chunks(), "chunk"));
+            if (pending.packs() > 0) {
+                text.append("; ").append(StatusFormat.bytes(pending.storedBytes())).append(" being written");
+            }
+            if (condemned.packs() > 0) {
+                text.append("; ").append(StatusFormat.bytes(condemned.storedBytes())).append(" to be deleted by a prune");
+            }
+            return text.toString();
+        } catch (RuntimeException e) {
+            return "unknown (the catalog cannot be read)";
+        }
     }
 
     private void renderRunning(StatusHtml html, List<SnapshotRow> recent, List<RestoreRow> recentRestores, Instant now) {
@@ -246,15 +282,15 @@ public final class StatusPage extends HttpServlet {
         for (SnapshotRow row : recent) {
             if (row.status() == SnapshotStatus.RUNNING) {
                 rows.add(new StatusHtml().raw("<tr><td>snapshot</td><td>").text(row.sourceName()).raw("</td><td><code>").text(row.id())
-                        .raw("</code></td><td>running ").text(age(row.startedAt(), now)).raw("</td><td>").text(bytes(row.rawBytes()))
-                        .text(" read, ").text(bytes(row.storedBytes())).text(" stored").raw("</td></tr>").toString());
+                        .raw("</code></td><td>running ").text(StatusFormat.age(row.startedAt(), now)).raw("</td><td>").text(StatusFormat.bytes(row.rawBytes()))
+                        .text(" read, ").text(StatusFormat.bytes(row.storedBytes())).text(" stored").raw("</td></tr>").toString());
             }
         }
         for (RestoreRow row : recentRestores) {
             if (!row.phase().isFinal()) {
-                String total = row.bytesTotal() == null ? "?" : bytes(row.bytesTotal());
+                String total = row.bytesTotal() == null ? "?" : StatusFormat.bytes(row.bytesTotal());
                 rows.add(new StatusHtml().raw("<tr><td>restore</td><td>").text("snapshot " + row.snapshotId()).raw("</td><td><code>")
-                        .text(row.id()).raw("</code></td><td>").text(row.phase().name()).raw("</td><td>").text(bytes(row.bytesDone()))
+                        .text(row.id()).raw("</code></td><td>").text(row.phase().name()).raw("</td><td>").text(StatusFormat.bytes(row.bytesDone()))
                         .text(" of " + total).raw("</td></tr>").toString());
             }
         }
@@ -285,90 +321,12 @@ public final class StatusPage extends HttpServlet {
         } else {
             html.raw("<ul class=\"failures\">");
             for (Failure f : failures.subList(0, Math.min(10, failures.size()))) {
-                html.raw("<li><span class=\"fail\">").text(f.what()).raw("</span> <span class=\"muted\">").text(format(f.at()))
+                html.raw("<li><span class=\"fail\">").text(f.what()).raw("</span> <span class=\"muted\">").text(StatusFormat.format(f.at()))
                         .raw(" <code>").text(f.id()).raw("</code></span><br>").text(f.reason() == null ? "" : f.reason()).raw("</li>");
             }
             html.raw("</ul>");
         }
         html.raw("</section>");
-    }
-
-    private String next(String cron, Instant now) {
-        if (cron == null) {
-            return "not scheduled";
-        }
-        try {
-            CronExpression expression = new CronExpression(cron);
-            expression.setTimeZone(zone);
-            Date next = expression.getNextValidTimeAfter(Date.from(now));
-            return next == null ? "never (" + cron + ")" : "in " + age(now, next.toInstant()) + " (" + cron + ")";
-        } catch (java.text.ParseException e) {
-            return cron;
-        }
-    }
-
-    private static String retention(RetentionPolicy policy) {
-        if (policy == null || !policy.hasRules()) {
-            return "everything is kept";
-        }
-        Map<String, Object> rules = new LinkedHashMap<>();
-        rules.put("last", policy.keepLast());
-        rules.put("hourly", policy.keepHourly());
-        rules.put("daily", policy.keepDaily());
-        rules.put("weekly", policy.keepWeekly());
-        rules.put("monthly", policy.keepMonthly());
-        rules.put("yearly", policy.keepYearly());
-        StringBuilder text = new StringBuilder("keep");
-        rules.forEach((name, count) -> {
-            if (((Integer) count) > 0) {
-                text.append(' ').append(name).append(' ').append(count);
-            }
-        });
-        if (policy.keepWithin() != null) {
-            text.append(" within ").append(policy.keepWithin());
-        }
-        if (policy.minKeep() > 0) {
-            text.append(", at least ").append(policy.minKeep());
-        }
-        return text.toString();
-    }
-
-    static String age(Instant from, Instant to) {
-        if (from == null || to == null) {
-            return "?";
-        }
-        long seconds = Math.max(0, Duration.between(from, to).toSeconds());
-        if (seconds < 120) {
-            return seconds + " s";
-        }
-        if (seconds < 7200) {
-            return seconds / 60 + " min";
-        }
-        if (seconds < 172_800) {
-            return seconds / 3600 + " h";
-        }
-        return seconds / 86_400 + " d";
-    }
-
-    private static String bytes(Long bytes) {
-        if (bytes == null) {
-            return "-";
-        }
-        if (bytes < 1024) {
-            return bytes + " B";
-        }
-        String[] units = {"KiB", "MiB", "GiB", "TiB"};
-        double value = bytes;
-        int unit = -1;
-        while (value >= 1024 && unit < units.length - 1) {
-            value /= 1024;
-            unit++;
-        }
-        return String.format("%.1f %s", value, units[unit]);
-    }
-
-    private static String format(Instant at) {
-        return at == null ? "" : at.truncatedTo(ChronoUnit.SECONDS).toString();
     }
 
     private static final String CSS = """

@@ -30,6 +30,7 @@ public final class AlertedSeries {
             metrics.timer(MetricName.of("backstop.restore.duration", "source", source.name()));
             metrics.meter(MetricName.of("backstop.snapshot.raw.bytes", "source", source.name()));
             metrics.meter(MetricName.of("backstop.snapshot.stored.bytes", "source", source.name()));
+            metrics.meter(MetricName.of("backstop.snapshot.added.bytes", "source", source.name()));
             for (String outcome : List.of("completed", "failed", "cancelled")) {
                 metrics.meter(MetricName.of("backstop.snapshots", "source", source.name(), "outcome", outcome));
                 metrics.meter(MetricName.of("backstop.restores", "source", source.name(), "outcome", outcome));
@@ -60,6 +61,26 @@ public final class AlertedSeries {
         double critical = disk.criticalFreePercent();
         metrics.gauge(MetricName.of("backstop.disk.threshold.percent", "level", "warn"), () -> () -> warn);
         metrics.gauge(MetricName.of("backstop.disk.threshold.percent", "level", "critical"), () -> () -> critical);
+    }
+
+    /**
+     * Each target's repository by pack state ({@code live}, {@code pending}, {@code condemned}):
+     * {@code backstop_repository_stored_bytes}, {@code _packs} and {@code _chunks}, read at most once
+     * per health period.
+     */
+    public static void registerRepositories(java.util.Collection<String> targets, dev.backstop.repository.RepositoryUsage usage,
+            MetricRegistry metrics) {
+        for (String target : targets) {
+            for (String status : List.of("LIVE", "PENDING", "CONDEMNED")) {
+                String state = status.toLowerCase(java.util.Locale.ROOT);
+                metrics.gauge(MetricName.of("backstop.repository.stored.bytes", "target", target, "status", state),
+                        () -> () -> usage.of(target, status).storedBytes());
+                metrics.gauge(MetricName.of("backstop.repository.packs", "target", target, "status", state),
+                        () -> () -> usage.of(target, status).packs());
+                metrics.gauge(MetricName.of("backstop.repository.chunks", "target", target, "status", state),
+                        () -> () -> usage.of(target, status).chunks());
+            }
+        }
     }
 
     /** Seconds between the next two fire times of a cron (the schedule's period); 0 when it fires at most once more. */

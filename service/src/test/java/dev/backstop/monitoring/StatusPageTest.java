@@ -81,6 +81,19 @@ class StatusPageTest {
     }
 
     @Test
+    void theRepositoryAndWhatSnapshotsAddedAreOnThePageAndInTheMetrics() {
+        await().atMost(Duration.ofSeconds(10)).until(() -> page().contains("1 pack, "));
+        String html = page();
+        assertThat(html).contains("Retained").contains("1 snapshot, ").contains(" whole, ").contains(" stored new")
+                .contains("1 chunk").doesNotContain("to be deleted by a prune");
+        String scrape = Http.get(YamlApps.admin(app, "/metrics/prometheus"), null).body();
+        assertThat(scrape).containsPattern("backstop_repository_packs\\{[^}]*status=\"live\"[^}]*\\} 1\\.0")
+                .containsPattern("backstop_repository_stored_bytes\\{[^}]*status=\"live\"[^}]*\\} [1-9]")
+                .containsPattern("backstop_repository_packs\\{[^}]*status=\"condemned\"[^}]*\\} 0\\.0")
+                .containsPattern("backstop_snapshot_added_bytes_total\\{source=\"files\"\\} [1-9]");
+    }
+
+    @Test
     void headlessChromiumRendersItWithJavaScriptOffAtAPhonesWidth() throws Exception {
         assertThat(CHROMIUM).as("Debian's chromium is installed (.ci/run installs it)").isExecutable();
         await().atMost(Duration.ofSeconds(10)).until(() -> page().contains(snapshotId));
