@@ -38,6 +38,19 @@ populate_tables() { # db size_mb tables: that many tables of size_mb/tables each
   psql -qAt -d "$1" -c "VACUUM ANALYZE"
 }
 
+populate_mixed() { # db size_mb: the shape of issue 21: one table of 3/8 of size_mb, six of 3/40 each, two indexes on every table
+  psql -qAt -d postgres -c "CREATE DATABASE $1" >/dev/null
+  psql -qAt -d "$1" -c "CREATE EXTENSION IF NOT EXISTS pgcrypto" >/dev/null
+  fill_table "$1" items_big $(($2 * 3 / 8)) table
+  psql -qAt -d "$1" -c "CREATE INDEX ON items_big (qty); CREATE INDEX ON items_big (label)"
+  local t
+  for t in 1 2 3 4 5 6; do
+    fill_table "$1" "items_$t" $(($2 * 3 / 40)) table
+    psql -qAt -d "$1" -c "CREATE INDEX ON items_$t (qty); CREATE INDEX ON items_$t (label)"
+  done
+  psql -qAt -d "$1" -c "VACUUM ANALYZE"
+}
+
 s3proxy_jar() {
   local jar
   jar="$(ls ~/.m2/repository/org/gaul/s3proxy/*/s3proxy-*-jar-with-dependencies.jar 2>/dev/null | tail -n 1 || true)"

@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# Restore of a PostgreSQL snapshot, side by side in one run, for two databases of about SIZE_MB:
-# one large table (restores stream), and eight tables with indexes (restores stage the verified
-# dump and run pg_restore -j). For each:
+# Restore of a PostgreSQL snapshot, side by side in one run, for databases of about SIZE_MB in the
+# shapes SHAPES names: 1 (one large table), N (N tables of SIZE_MB/N with two indexes each), mixed
+# (one table of 3/8 of SIZE_MB and six of 3/40 each, two indexes on every table). For each:
 #   (a) zstd -d < dump.zst | pg_restore -d newdb      the stock pipeline (a pipe: pg_restore cannot use -j)
 #   (b) a Backstop restore from the filesystem target
 #   (c) a Backstop restore from S3Proxy
 # and the peak size of Backstop's staging directory during (b) and (c): the extra disk a restore used.
-# Usage: bench/restore.sh                 (SIZE_MB=800 SHAPES="1 8"; needs PostgreSQL on 127.0.0.1:5432 with
+# Usage: bench/restore.sh                 (SIZE_MB=800 SHAPES="1 8", or SHAPES="1 8 mixed"; needs PostgreSQL on 127.0.0.1:5432 with
 #                                          pgcrypto, zstd, curl, bc)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -39,7 +39,9 @@ for n in $SHAPES; do
   db="${base}_t$n"
   dbs+=("$db" "${db}_stock" "${db}_fs" "${db}_s3")
   echo "building $db (${SIZE_MB} MB in $n tables) ..."
-  if [ "$n" = 1 ]; then populate "$db" "$SIZE_MB"; else populate_tables "$db" "$SIZE_MB" "$n"; fi
+  if [ "$n" = 1 ]; then populate "$db" "$SIZE_MB"
+  elif [ "$n" = mixed ]; then populate_mixed "$db" "$SIZE_MB"
+  else populate_tables "$db" "$SIZE_MB" "$n"; fi
   sources="$sources
   - {type: postgres, name: t$n-fs, target: fs, host: $PGHOST, port: $PGPORT, database: $db, user: $PGUSER}
   - {type: postgres, name: t$n-s3, target: s3, host: $PGHOST, port: $PGPORT, database: $db, user: $PGUSER}"

@@ -154,24 +154,35 @@ public record ObjectCodec(CompressionConfig compression, OpenPgpEncryptor encryp
 
     /** The chunk {@link #encodeChunk} stored; {@code rawLength} is what it must decode to. */
     public byte[] decodeChunk(byte[] stored, boolean encrypted, int rawLength, String noKey) throws IOException {
+        return decodeChunk(stored, 0, stored.length, encrypted, rawLength, noKey);
+    }
+
+    /** As {@link #decodeChunk(byte[], boolean, int, String)}, for a chunk at {@code offset} in a larger read (no copy of it is made). */
+    public byte[] decodeChunk(byte[] stored, int offset, int length, boolean encrypted, int rawLength, String noKey) throws IOException {
         byte[] compressed = stored;
+        int from = offset;
+        int size = length;
         if (encrypted) {
             if (decryptor == null) {
                 throw new IOException(noKey);
             }
-            try (InputStream in = decryptor.decrypt(new java.io.ByteArrayInputStream(stored))) {
+            try (InputStream in = decryptor.decrypt(new java.io.ByteArrayInputStream(stored, offset, length))) {
                 compressed = in.readAllBytes();
             }
+            from = 0;
+            size = compressed.length;
         }
-        long size = com.github.luben.zstd.Zstd.getFrameContentSize(compressed);
-        if (size != rawLength) {
-            throw new IOException("the chunk's zstd frame holds " + size + " bytes, its entry says " + rawLength);
+        long content = com.github.luben.zstd.Zstd.getFrameContentSize(compressed, from, size);
+        if (content != rawLength) {
+            throw new IOException("the chunk's zstd frame holds " + content + " bytes, its entry says " + rawLength);
         }
-        try {
-            return com.github.luben.zstd.Zstd.decompress(compressed, rawLength);
-        } catch (RuntimeException e) {
-            throw new IOException("cannot decompress the chunk: " + e.getMessage(), e);
+        byte[] raw = new byte[rawLength];
+        long n = com.github.luben.zstd.Zstd.decompressByteArray(raw, 0, rawLength, compressed, from, size);
+        if (com.github.luben.zstd.Zstd.isError(n) || n != rawLength) {
+            throw new IOException("cannot decompress the chunk: " + (com.github.luben.zstd.Zstd.isError(n)
+                    ? com.github.luben.zstd.Zstd.getErrorName(n) : n + " bytes of " + rawLength));
         }
+        return raw;
     }
 
     /** Whether chunks are encrypted (and so named by keyed ids). */

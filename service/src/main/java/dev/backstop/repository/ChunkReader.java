@@ -23,7 +23,7 @@ import java.util.function.LongConsumer;
  * A chunked snapshot read back as the stream its source wrote: the chunk list is read line by
  * line; neighbouring chunks of one pack are fetched with one ranged read, several reads ahead on
  * the reader threads; each chunk is decoded and its id recomputed before any of its bytes is
- * returned. Memory: the reads in flight (a fixed number of at most {@link #FETCH_BYTES} each).
+ * returned (the stored bytes' SHA-256 is checked only when that fails, to name the cause). Memory: the reads in flight (a fixed number of at most {@link #FETCH_BYTES} each).
  */
 final class ChunkReader extends InputStream {
     static final long FETCH_BYTES = 8L << 20;
@@ -192,33 +192,42 @@ final class ChunkReader extends InputStream {
         ChunkIds verifier = ids.copy();
         List<byte[]> plain = new ArrayList<>(group.size());
         for (Entry entry : group) {
-            byte[] encoded = java.util.Arrays.copyOfRange(bytes, (int) (entry.offset() - first.offset()),
-                    (int) (entry.offset() - first.offset()) + entry.length());
-            if (entry.stored() != null) {
-                String storedSha = ChunkIds.plain().id(encoded, 0, encoded.length);
-                if (!storedSha.equals(entry.stored())) {
-                    throw new IOException("chunk " + entry.id() + " (chunk list line " + entry.line() + ", " + entry.pack() + " at "
-                            + entry.offset() + ") is damaged in storage: its stored bytes hash to " + storedSha + ", not " + entry.stored());
-                }
-            }
+            int at = (int) (entry.offset() - first.offset());
             byte[] data;
             try {
-                data = codec.decodeChunk(encoded, encrypted, entry.size(), noKey);
+                data = codec.decodeChunk(bytes, at, entry.length(), encrypted, entry.size(), noKey);
             } catch (IOException e) {
                 if (e.getMessage() != null && e.getMessage().equals(noKey)) {
                     throw e;
                 }
+                damagedInStorage(entry, bytes, at);
                 throw new IOException("chunk " + entry.id() + " (chunk list line " + entry.line() + ", " + entry.pack() + " at "
                         + entry.offset() + ") cannot be decoded: " + e.getMessage(), e);
             }
             String actual = verifier.id(data, 0, data.length);
             if (!actual.equals(entry.id())) {
+                damagedInStorage(entry, bytes, at);
                 throw new IOException("chunk " + entry.id() + " (chunk list line " + entry.line() + ", " + entry.pack() + " at "
                         + entry.offset() + ") does not verify: its content hashes to " + actual);
             }
             plain.add(data);
         }
         return plain;
+    }
+
+    /**
+     * A chunk that did not decode or verify: if its stored bytes no longer hash to what the list
+     * recorded, storage damaged it, and the error says so. (A chunk that decodes to its id needs no
+     * such check: the id covers every byte of its content.)
+     */
+    private static void damagedInStorage(Entry entry, byte[] bytes, int at) throws IOException {
+        if (entry.stored() != null) {
+            String storedSha = ChunkIds.plain().id(bytes, at, entry.length());
+            if (!storedSha.equals(entry.stored())) {
+                throw new IOException("chunk " + entry.id() + " (chunk list line " + entry.line() + ", " + entry.pack() + " at "
+                        + entry.offset() + ") is damaged in storage: its stored bytes hash to " + storedSha + ", not " + entry.stored());
+            }
+        }
     }
 
     @Override
