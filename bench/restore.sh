@@ -50,6 +50,9 @@ start_s3proxy "$work" "$S3_PORT"; pids+=("$S3PROXY_PID")
 write_config "$work" "$APP_PORT" "$ADMIN_PORT" "$S3_PORT" "$sources"
 start_service "$work" "$work/config.yml" 256m "$ADMIN_PORT"; pids+=("$SERVICE_PID")
 
+# Before each timed restore: the previous one's dirty buffers written out, so no run pays for another's.
+quiesce() { psql -qAt -d postgres -c "CHECKPOINT" >/dev/null; sync; }
+
 restore_seconds() { # snapshot database -> "seconds peak_staging_bytes detail"
   local body created finished watcher peak_file="$work/peak"
   echo 0 > "$peak_file"
@@ -58,6 +61,7 @@ restore_seconds() { # snapshot database -> "seconds peak_staging_bytes detail"
       if [ "$s" -gt "$peak" ]; then peak=$s; echo "$peak" > "$peak_file"; fi
       sleep 0.2
     done ) & watcher=$!
+  quiesce
   body=$(submit_and_wait "127.0.0.1:$APP_PORT/api/v1/restores" \
          "{\"snapshotId\": \"$1\", \"target\": {\"database\": \"$2\"}, \"mode\": \"new\"}")
   kill "$watcher" 2>/dev/null; wait "$watcher" 2>/dev/null || true
@@ -74,6 +78,7 @@ for n in $SHAPES; do
   [ -n "$snap_fs" ] && [ -n "$snap_s3" ] || { echo "a snapshot of t$n failed" >&2; exit 1; }
   pg_dump -Fc -Z0 -d "$db" | zstd -q -3 -T1 > "$work/stock.dump.zst"
   psql -qAt -d postgres -c "CREATE DATABASE ${db}_stock"
+  quiesce
   t0=$(now); zstd -q -d < "$work/stock.dump.zst" | pg_restore --no-owner -d "${db}_stock"; ta=$(echo "$(now) - $t0" | bc)
   rm -f "$work/stock.dump.zst"
   read -r tb pb hb <<<"$(restore_seconds "$snap_fs" "${db}_fs")"

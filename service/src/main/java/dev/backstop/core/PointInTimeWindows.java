@@ -14,13 +14,20 @@ import java.util.Optional;
 /**
  * The recoverable window of each source that restores to points in time: from the end of the
  * oldest COMPLETED base backup taken after the last gap in its log, to as far as the archived log
- * reaches. Published as {@code backstop_pitr_recoverable_{from,until}_timestamp_seconds{source}}
- * and by {@code GET /api/v1/sources/{name}/pitr}.
+ * reaches; and the newest point a drill has proven restorable ({@code verifiedUntil}: the point a
+ * passing point-in-time drill restored a still COMPLETED base backup to). Published as
+ * {@code backstop_pitr_recoverable_{from,until}_timestamp_seconds{source}},
+ * {@code backstop_pitr_verified_until_timestamp_seconds{source}} and by
+ * {@code GET /api/v1/sources/{name}/pitr}.
  */
 public final class PointInTimeWindows {
 
-    /** A source's window; {@code from} or {@code until} null when nothing is recoverable yet. */
-    public record Window(String source, Instant recoverableFrom, Instant recoverableUntil, Map<String, Object> archive) {}
+    /**
+     * A source's window; {@code from} or {@code until} null when nothing is recoverable yet,
+     * {@code verifiedUntil} null until a point-in-time drill passed.
+     */
+    public record Window(String source, Instant recoverableFrom, Instant recoverableUntil, Instant verifiedUntil,
+            Map<String, Object> archive) {}
 
     private final Map<String, SourceRestorer> restorers;
     private final SnapshotDao snapshots;
@@ -34,6 +41,8 @@ public final class PointInTimeWindows {
                         () -> () -> seconds(window(source).map(Window::recoverableFrom).orElse(null)));
                 metrics.gauge(MetricName.of("backstop.pitr.recoverable.until.timestamp.seconds", "source", source),
                         () -> () -> seconds(window(source).map(Window::recoverableUntil).orElse(null)));
+                metrics.gauge(MetricName.of("backstop.pitr.verified.until.timestamp.seconds", "source", source),
+                        () -> () -> seconds(snapshots.newestVerifiedPoint(source).orElse(null)));
             }
         });
     }
@@ -59,7 +68,8 @@ public final class PointInTimeWindows {
             if (from != null && until != null && until.isBefore(from)) {
                 until = null;
             }
-            return new Window(source, from, from == null ? null : until, new LinkedHashMap<>(log.details()));
+            return new Window(source, from, from == null ? null : until, snapshots.newestVerifiedPoint(source).orElse(null),
+                    new LinkedHashMap<>(log.details()));
         });
     }
 }

@@ -111,12 +111,12 @@ public final class VerificationService {
     Outcome verifyPointInTime(String sourceName, PointInTimeWindows.Window window) {
         SourceFactory source = sources.get(sourceName);
         VerifyConfig config = source.verify() == null ? new VerifyConfig("0 0 0 * * ?", null, null, null, null) : source.verify();
-        long span = Math.max(0, window.recoverableUntil().toEpochMilli() - window.recoverableFrom().toEpochMilli());
-        Instant point = window.recoverableFrom().plusMillis(span == 0 ? 0 : java.util.concurrent.ThreadLocalRandom.current().nextLong(span + 1));
+        Instant point = drillPoint(window, config, clock.instant());
         String scratch = "backstop_verify_pitr_" + Long.toString(point.toEpochMilli(), 36);
         SourceRestorer.Drill drill = restorers.get(sourceName).drill(scratch, scratchDirectory());
         Outcome outcome;
         String snapshotId = null;
+        Instant provenPoint = null;
         long started = System.nanoTime();
         try {
             RestoreRow restore = restores.restoreNow(new RestoreRequest(null, sourceName, point.toString(), Map.copyOf(drill.scratchTarget()), "new",
@@ -128,6 +128,7 @@ public final class VerificationService {
             if (restore.phase() != RestorePhase.COMPLETED) {
                 outcome = new Outcome(snapshotId, false, what + " failed: " + restore.error());
             } else {
+                provenPoint = point;
                 rtoHolder(sourceName).set(rto);
                 outcome = new Outcome(snapshotId, true, what + " completed in " + rto / 1000.0 + " s (RTO); " + restore.detail() + "; "
                         + drill.probe(config.probeQuery()));
@@ -142,7 +143,25 @@ public final class VerificationService {
             LOG.error("Point-in-time drill of {} FAILED: {}", sourceName, outcome.detail());
             return outcome;
         }
+        if (outcome.passed() && provenPoint != null) {
+            snapshots.recordVerifiedPoint(snapshotId, provenPoint);
+        }
         return record(snapshots.find(snapshotId).orElseThrow(), outcome);
+    }
+
+    /**
+     * Where a point-in-time drill restores to: the newest recoverable point while the newest point
+     * a drill has proven ({@code verifiedUntil}) is missing or older than half of
+     * {@code verify.maxAge}, so that what is proven keeps up with what is archived; otherwise a
+     * random point of the window, so that over time every part of it is tried.
+     */
+    static Instant drillPoint(PointInTimeWindows.Window window, VerifyConfig config, Instant now) {
+        java.time.Duration half = java.time.Duration.ofMillis(config.maxAge().toMilliseconds() / 2);
+        if (window.verifiedUntil() == null || window.verifiedUntil().isBefore(now.minus(half))) {
+            return window.recoverableUntil();
+        }
+        long span = Math.max(0, window.recoverableUntil().toEpochMilli() - window.recoverableFrom().toEpochMilli());
+        return window.recoverableFrom().plusMillis(span == 0 ? 0 : java.util.concurrent.ThreadLocalRandom.current().nextLong(span + 1));
     }
 
     private AtomicLong rtoHolder(String source) {

@@ -62,6 +62,20 @@ public interface SnapshotDao {
     boolean recordVerification(@Bind("id") String id, @Bind("at") Instant at, @Bind("status") String status,
             @Bind("detail") String detail);
 
+    /** The point in time a passing point-in-time drill restored the snapshot (a base backup) to. */
+    @SqlUpdate("UPDATE snapshots SET verified_point = :point WHERE id = :id")
+    boolean recordVerifiedPoint(@Bind("id") String id, @Bind("point") Instant point);
+
+    /**
+     * The newest point a drill has proven restorable for a source: the latest {@code verified_point}
+     * of its COMPLETED snapshots whose last drill passed.
+     */
+    @SqlQuery("""
+            SELECT MAX(verified_point) FROM snapshots
+            WHERE source_name = :source AND status = 'COMPLETED' AND verify_status = 'PASSED'
+            """)
+    Optional<Instant> newestVerifiedPoint(@Bind("source") String source);
+
     /** The newest snapshot of a source whose latest verification drill passed. */
     @SqlQuery("""
             SELECT * FROM snapshots WHERE source_name = :source AND status = 'COMPLETED' AND verify_status = 'PASSED'

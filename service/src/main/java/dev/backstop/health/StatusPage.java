@@ -216,6 +216,12 @@ public final class StatusPage extends HttpServlet {
             html.text("from " + StatusFormat.format(window.recoverableFrom()) + " until " + StatusFormat.format(window.recoverableUntil()) + " (")
                     .text(StatusFormat.age(window.recoverableUntil(), now) + " ago)");
         }
+        html.raw("</dd><dt>Proven by a drill</dt><dd>");
+        if (window.verifiedUntil() == null) {
+            html.raw("<span class=\"warn\">no point yet</span>");
+        } else {
+            html.text("until " + StatusFormat.format(window.verifiedUntil()) + " (" + StatusFormat.age(window.verifiedUntil(), now) + " ago)");
+        }
         Map<String, Object> archive = window.archive();
         Object receiver = archive.get("receiver");
         html.raw("</dd><dt>WAL receiver</dt><dd><span class=\"").text("streaming".equals(receiver) || "standby".equals(receiver)

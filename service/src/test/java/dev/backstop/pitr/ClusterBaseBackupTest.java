@@ -155,18 +155,30 @@ class ClusterBaseBackupTest {
     }
 
     @Test
-    void aDrillRestoresARandomPointOfTheWindowProbesItAndRemovesTheScratchCopy() throws Exception {
+    void aDrillRestoresTheNewestPointFirstProbesItRecordsItAsProvenAndRemovesTheScratchCopy() throws Exception {
         cluster.sql("CREATE TABLE orders (id int PRIMARY KEY)", "INSERT INTO orders SELECT generate_series(1, 42)");
         var app = app();
         String id = snapshot(app);
         awaitWindow(app);
+        JsonNode before = Http.get(YamlApps.api(app, "/sources/main/pitr"), TestTokens.READER).json();
+        assertThat(before.get("verifiedUntil").isNull()).as("nothing proven before a drill: " + before).isTrue();
+        assertThat(Http.get(YamlApps.admin(app, "/metrics/prometheus"), null).body())
+                .contains("backstop_pitr_verified_until_timestamp_seconds{source=\"main\"} 0.0");
         JsonNode drilled = drill(app, id);
         assertThat(drilled.get("verifyStatus").asText()).as(drilled.toString()).isEqualTo("PASSED");
         assertThat(drilled.get("verifyDetail").asText()).contains("point-in-time drill to").contains("(RTO)").contains("recoveredTo")
                 .contains("probe query returned 42 in database postgres");
         assertThat(Http.get(YamlApps.admin(app, "/metrics/prometheus"), null).body())
                 .contains("backstop_verification_rto_seconds{source=\"main\"}")
-                .contains("backstop_verifications_total{outcome=\"passed\",source=\"main\"} 1.0");
+                .contains("backstop_verifications_total{outcome=\"passed\",source=\"main\"} 1.0")
+                .doesNotContain("backstop_pitr_verified_until_timestamp_seconds{source=\"main\"} 0.0");
+        // With nothing proven yet the drill took the newest point of the window, and that point is now proven.
+        JsonNode after = Http.get(YamlApps.api(app, "/sources/main/pitr"), TestTokens.READER).json();
+        String proven = after.get("verifiedUntil").asText();
+        assertThat(drilled.get("verifyDetail").asText()).contains("point-in-time drill to " + proven.substring(0, 19));
+        assertThat(java.time.Instant.parse(proven)).isAfterOrEqualTo(java.time.Instant.parse(before.get("recoverableUntil").asText())
+                        .truncatedTo(java.time.temporal.ChronoUnit.MILLIS))
+                .isBeforeOrEqualTo(java.time.Instant.parse(after.get("recoverableUntil").asText()));
         assertNoScratchCluster();
     }
 
@@ -194,6 +206,8 @@ class ClusterBaseBackupTest {
         assertThat(drilled.get("verifyDetail").asText()).contains("point-in-time drill to").contains(start);
         assertThat(Http.get(YamlApps.admin(app, "/metrics/prometheus"), null).body())
                 .contains("backstop_verifications_total{outcome=\"failed\",source=\"main\"} 1.0");
+        assertThat(Http.get(YamlApps.api(app, "/sources/main/pitr"), TestTokens.READER).json().get("verifiedUntil").isNull())
+                .as("a failed drill proves nothing").isTrue();
         assertNoScratchCluster();
     }
 }

@@ -95,7 +95,8 @@ class ProductionSetupArchiveTest {
         var archiving = app;
         await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(Http.get(YamlApps.admin(archiving, "/"), null).body())
                 .as("the status page's card of a postgres-cluster source").contains("<dt>Target</dt><dd>s3</dd>")
-                .contains("<dt>Recoverable</dt><dd>from ").contains("<dt>WAL receiver</dt><dd><span class=\"pass\">streaming</span>")
+                .contains("<dt>Recoverable</dt><dd>from ").contains("<dt>Proven by a drill</dt><dd>")
+                .contains("<dt>WAL receiver</dt><dd><span class=\"pass\">streaming</span>")
                 .contains("<dt>Archive lag</dt>"));
 
         // The receiver's connection is cut: it is restarted with the same environment.
