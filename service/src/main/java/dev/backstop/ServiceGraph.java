@@ -178,7 +178,8 @@ public record ServiceGraph(
                 environment.metrics(), threads, repositories);
         RetentionService retention = new RetentionService(sourceConfigs, restorers, catalog.snapshots(), snapshots, catalog.audit(),
                 schedulerConfig.timeZone(), clock).withRepositories(repositories, new dev.backstop.repository.RepositoryPruner(
-                        repositories, Duration.ofMillis(config.snapshots().pruneGracePeriod().toMilliseconds())));
+                        repositories, Duration.ofMillis(config.snapshots().pruneGracePeriod().toMilliseconds()),
+                        config.snapshots().repackThreshold() / 100.0));
         PointInTimeWindows windows = new PointInTimeWindows(restorers, catalog.snapshots(), environment.metrics());
         VerificationService verification = new VerificationService(sourceConfigs, restorers, windows, catalog.snapshots(), restores,
                 config.snapshots().stagingPath(), clock, environment.metrics(), targets, environment.getObjectMapper());

@@ -24,7 +24,7 @@ import org.jdbi.v3.sqlobject.statement.SqlUpdate;
 @RegisterConstructorMapper(RepositoryDao.FileChunk.class)
 @RegisterConstructorMapper(RepositoryDao.ParentChunk.class)
 @RegisterConstructorMapper(RepositoryDao.PackTotals.class)
-public interface RepositoryDao {
+public interface RepositoryDao extends RepackDao {
 
     /** Packs of one target in one state, with their stored bytes and chunks. */
     record PackTotals(String target, String status, long packs, long storedBytes, long chunks) {}
@@ -171,6 +171,9 @@ public interface RepositoryDao {
 
     default int dropStaleReferences() {
         dropStaleFiles();
+        dropStaleChunkSets();
+        dropStaleSnapshotChunks();
+        dropStaleListShas();
         return dropStaleReferenceRows();
     }
 
@@ -200,13 +203,21 @@ public interface RepositoryDao {
             """)
     int revive(@Bind("target") String target);
 
-    /** Sweep: packs condemned before {@code before} (the grace period ago). */
+    /**
+     * Sweep: packs condemned before {@code before} (the grace period ago), unless a restore that
+     * began before the pack was condemned still runs (it may read a chunk list naming the pack from
+     * before a repack moved its chunks). Restores begun before {@code restoresSince} are not waited
+     * for (a row left unfinished by a node that died must not keep packs forever).
+     */
     @SqlQuery("""
             SELECT pack_key, stored_bytes, chunk_count, status, writer FROM repo_packs
             WHERE target = :target AND status = 'CONDEMNED' AND condemned_at < :before
+              AND NOT EXISTS (SELECT 1 FROM restores x WHERE x.phase NOT IN ('COMPLETED', 'FAILED', 'CANCELLED')
+                              AND x.created_at < repo_packs.condemned_at AND x.created_at > :restoresSince)
             ORDER BY pack_key
             """)
-    List<PackRow> sweepable(@Bind("target") String target, @Bind("before") Instant before);
+    List<PackRow> sweepable(@Bind("target") String target, @Bind("before") Instant before,
+            @Bind("restoresSince") Instant restoresSince);
 
     /** Stored bytes of the packs that only the given snapshots reference (what pruning them frees). */
     @SqlQuery("""

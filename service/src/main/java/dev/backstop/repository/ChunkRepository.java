@@ -120,6 +120,7 @@ public final class ChunkRepository {
         }
         dao.dropReferences(snapshotId);
         dao.dropFiles(snapshotId);
+        dao.dropSnapshotChunks(snapshotId);
     }
 
     /**
@@ -133,11 +134,18 @@ public final class ChunkRepository {
         java.util.List<RepositoryDao.ChunkRow> rows = new java.util.ArrayList<>();
         java.io.BufferedReader lines = new java.io.BufferedReader(new java.io.InputStreamReader(chunkList,
                 java.nio.charset.StandardCharsets.UTF_8));
+        java.util.List<String> named = new java.util.ArrayList<>();
+        dao.dropSnapshotChunks(snapshotId);
         for (String line; (line = lines.readLine()) != null; ) {
             com.fasterxml.jackson.databind.JsonNode chunk = json.readTree(line);
             RepositoryDao.ChunkRow row = new RepositoryDao.ChunkRow(chunk.get("id").asText(), chunk.get("pack").asText(),
                     chunk.get("offset").asLong(), chunk.get("length").asInt(), chunk.get("size").asInt(),
                     chunk.path("stored").asText(""));
+            named.add(row.chunkId());
+            if (named.size() >= 1000) {
+                dao.insertSnapshotChunks(snapshotId, target.name(), named);
+                named.clear();
+            }
             extents.merge(row.packKey(), row.packOffset() + row.storedLength(), Math::max);
             if (dao.chunk(target.name(), row.chunkId()).isEmpty()) {
                 rows.add(row);
@@ -147,6 +155,10 @@ public final class ChunkRepository {
             }
         }
         insertNew(rows);
+        if (!named.isEmpty()) {
+            dao.insertSnapshotChunks(snapshotId, target.name(), named);
+        }
+        dao.chunkSetComplete(snapshotId, target.name());
         for (java.util.Map.Entry<String, Long> pack : extents.entrySet()) {
             java.util.Optional<RepositoryDao.PackRow> known = dao.packs(target.name(), pack.getKey());
             if (known.isEmpty()) {

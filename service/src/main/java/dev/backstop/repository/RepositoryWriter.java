@@ -47,6 +47,8 @@ public final class RepositoryWriter extends OutputStream {
     private final Set<String> inFlight = new HashSet<>();
     private final Set<String> referenced = new HashSet<>();
     private final List<ChunkRow> openRows = new ArrayList<>();
+    /** Chunk ids named since the last flush into {@code snapshot_chunks} (what a prune measures packs' use by). */
+    private final List<String> named = new ArrayList<>();
     private ObjectUpload pack;
     private String packKey;
     private long packOffset;
@@ -204,6 +206,10 @@ public final class RepositoryWriter extends OutputStream {
         }
         chunkCount++;
         chunkBytes += row.storedLength();
+        named.add(row.chunkId());
+        if (named.size() >= NAMED_BATCH) {
+            flushNamed();
+        }
         list.write("{\"id\":\"" + row.chunkId() + "\",\"pack\":\"" + row.packKey() + "\",\"offset\":" + row.packOffset()
                 + ",\"length\":" + row.storedLength() + ",\"size\":" + row.rawLength() + ",\"stored\":\"" + row.storedSha256()
                 + "\"}\n");
@@ -244,6 +250,15 @@ public final class RepositoryWriter extends OutputStream {
         openPack.clear();
     }
 
+    private static final int NAMED_BATCH = 1000;
+
+    private void flushNamed() {
+        if (!named.isEmpty()) {
+            repository.dao().insertSnapshotChunks(snapshotId, repository.targetName(), named);
+            named.clear();
+        }
+    }
+
     private void reference(String key) {
         if (referenced.add(key)) {
             repository.dao().reference(snapshotId, repository.targetName(), key);
@@ -261,6 +276,8 @@ public final class RepositoryWriter extends OutputStream {
             drainOne();
         }
         sealPack();
+        flushNamed();
+        repository.dao().chunkSetComplete(snapshotId, repository.targetName());
         list.flush();
         list.close();
         return new Result(rawBytes(), chunkCount, referenced.size(), chunkBytes, addedBytes, packsWritten, listBytes.count(),

@@ -54,6 +54,7 @@ import org.junit.jupiter.api.Test;
 class ChunkRepositoryTest {
     private final TimeOrderedId ids = new TimeOrderedId(Clock.systemUTC());
     private ManagedDataSource dataSource;
+    private Jdbi jdbi;
     private ThreadPools threads;
     private SnapshotDao snapshots;
     private RepositoryDao dao;
@@ -71,7 +72,7 @@ class ChunkRepositoryTest {
         factory.setUrl("jdbc:h2:" + TestApps.tempDir("repo-catalog").resolve("catalog"));
         dataSource = factory.build(new MetricRegistry(), "catalog");
         Catalog.migrate(dataSource);
-        Jdbi jdbi = Jdbi.create(dataSource).installPlugin(new SqlObjectPlugin());
+        jdbi = Jdbi.create(dataSource).installPlugin(new SqlObjectPlugin());
         snapshots = jdbi.onDemand(SnapshotDao.class);
         dao = jdbi.onDemand(RepositoryDao.class);
         root = TestApps.tempDir("repo-target");
@@ -105,6 +106,10 @@ class ChunkRepositoryTest {
             list.commit();
         }
         repository.publish(id);
+        // The manifest parts a repack rewrites, written before COMPLETED as SnapshotService does.
+        target.put(listKey + ".manifest", ("{\"snapshotId\": \"" + id + "\", \"sha256\": \"" + result.listSha256()
+                + "\", \"storedBytes\": " + result.listBytes() + ", \"chunks\": {\"packCount\": " + result.packCount() + "}}")
+                .getBytes(java.nio.charset.StandardCharsets.UTF_8), "application/json");
         SnapshotRow row = snapshots.find(id).orElseThrow();
         snapshots.complete(row.completed(Clock.systemUTC().instant(), result.rawBytes(), result.chunkBytes(), result.listSha256(), "fs",
                 listKey, listKey + ".manifest", "zstd-3", null, "{}", 0, 0).chunked(result.addedBytes()));
@@ -115,6 +120,21 @@ class ChunkRepositoryTest {
         try (InputStream in = repository.reader(target.open(taken.listKey()), ChunkIds.PLAIN, null, false, repositories.readers(),
                 repositories.readAhead(), n -> { }, "no key")) {
             return in.readAllBytes();
+        }
+    }
+
+    /**
+     * As a restore of the service reads: its row exists (not finished) before the chunk list is
+     * opened, so no pack the list names is swept while it reads, even one a repack moved meanwhile.
+     */
+    private byte[] restoreAsTheServiceDoes(Taken taken) throws IOException {
+        String restoreId = ids.next();
+        jdbi.useHandle(h -> h.execute("INSERT INTO restores (id, snapshot_id, phase, mode, dry_run, requested_by, created_at) "
+                + "VALUES (?, ?, 'DOWNLOADING', 'NEW', FALSE, 'test', ?)", restoreId, taken.id(), Clock.systemUTC().instant()));
+        try {
+            return restore(taken);
+        } finally {
+            jdbi.useHandle(h -> h.execute("UPDATE restores SET phase = 'COMPLETED' WHERE id = ?", restoreId));
         }
     }
 
@@ -207,7 +227,7 @@ class ChunkRepositoryTest {
         byte[] base = random(3, 6 << 20);
         List<Taken> kept = new ArrayList<>();
         kept.add(snapshot(base));
-        Pruning pruning = new Pruning(Duration.ZERO);
+        Pruning pruning = new Pruning(Duration.ZERO, 0.5); // and repacks what the deletions leave mostly unused
         AtomicBoolean done = new AtomicBoolean();
         Map<String, Throwable> failures = new ConcurrentHashMap<>();
         ExecutorService pool = Executors.newFixedThreadPool(3);
@@ -224,15 +244,19 @@ class ChunkRepositoryTest {
                     synchronized (kept) {
                         t = kept.get(kept.size() - 1);
                     }
-                    assertThat(restore(t)).isEqualTo(t.data());
+                    assertThat(restoreAsTheServiceDoes(t)).isEqualTo(t.data());
                 }
                 return null;
             });
             Random random = new Random(4);
+            byte[] previous = base;
             for (int round = 0; round < 12; round++) {
-                byte[] next = base.clone();
-                int at = random.nextInt(next.length - 100_000);
-                System.arraycopy(random(100 + round, 100_000), 0, next, at, 100_000);
+                // Each snapshot changes 1.5 MiB of the one before: its new chunks stay partly in use by the later ones,
+                // so deleting it leaves packs partly used, and the passes rewrite them.
+                byte[] next = previous.clone();
+                int at = random.nextInt(next.length - (3 << 19));
+                System.arraycopy(random(100 + round, 3 << 19), 0, next, at, 3 << 19);
+                previous = next;
                 Taken taken = snapshot(next);
                 synchronized (kept) {
                     kept.add(taken);
@@ -254,6 +278,7 @@ class ChunkRepositoryTest {
         for (Taken t : kept) {
             assertThat(restore(t)).as("snapshot " + t.id() + " after the prunes").isEqualTo(t.data());
         }
+        assertThat(pruning.repacked.get()).as("packs rewritten beside the snapshots and restores").isPositive();
     }
 
     @Test
@@ -299,22 +324,98 @@ class ChunkRepositoryTest {
         });
     }
 
+    @Test
+    void aMostlyUnusedPackIsRewrittenItsSnapshotsListsFollowAndTheOldPackIsSweptAfterTheGracePeriod() throws Exception {
+        largePacks();
+        byte[] first = random(21, 10 << 20);
+        byte[] second = first.clone();
+        System.arraycopy(random(22, 6 << 20), 0, second, 0, 6 << 20); // the last 4 MiB are shared: A's pack is mostly unused once A is gone
+        Taken a = snapshot(first);
+        Taken b = snapshot(second);
+        String oldPack = singlePackOf(a);
+        delete(a);
+        Pruning pruning = new Pruning(Duration.ZERO, 0.5);
+        String listBefore = Files.readString(root.resolve(b.listKey()));
+        assertThat(listBefore).contains(oldPack);
+
+        pruning.pass(); // rewrites the old pack's used chunks into a new one, rewrites B's list, condemns the old pack
+        String listAfter = Files.readString(root.resolve(b.listKey()));
+        assertThat(listAfter).doesNotContain(oldPack);
+        assertThat(restore(b)).as("B reads its chunks from the new pack").isEqualTo(second);
+        assertThat(dao.packs("fs", oldPack).orElseThrow().status()).isEqualTo("CONDEMNED");
+        assertThat(root.resolve(oldPack)).as("kept for the grace period").exists();
+        String sha = snapshots.find(b.id()).orElseThrow().sha256();
+        assertThat(sha).as("the catalog holds the rewritten list's SHA-256").isNotEqualTo(b.result().listSha256())
+                .isEqualTo(ChunkIds.plain().id(listAfter.getBytes(java.nio.charset.StandardCharsets.UTF_8), 0, listAfter.length()));
+        assertThat(Files.readString(root.resolve(b.listKey() + ".manifest"))).contains(sha);
+        assertThat(dao.acceptedListShas(b.id())).as("the old list stays acceptable (replicas, restores begun before)")
+                .contains(b.result().listSha256(), sha);
+        assertThat(dao.rewrites("fs")).isEmpty();
+
+        pruning.pass(); // sweeps the old pack
+        assertThat(root.resolve(oldPack)).doesNotExist();
+        assertThat(dao.packs("fs", oldPack)).isEmpty();
+        assertThat(restore(b)).isEqualTo(second);
+        pruning.pass();
+        assertThat(Files.readString(root.resolve(b.listKey()))).as("a rewritten pack is not rewritten again").isEqualTo(listAfter);
+    }
+
+    @Test
+    void packsOfASnapshotWithoutAChunkRecordAreNeverRewritten() throws Exception {
+        largePacks();
+        byte[] first = random(31, 10 << 20);
+        byte[] second = first.clone();
+        System.arraycopy(random(32, 6 << 20), 0, second, 0, 6 << 20);
+        Taken a = snapshot(first);
+        Taken b = snapshot(second);
+        String oldPack = singlePackOf(a);
+        delete(a);
+        dao.deleteChunkSet(b.id()); // as a snapshot written before chunk records existed
+        Pruning pruning = new Pruning(Duration.ZERO, 0.5);
+        pruning.pass();
+        pruning.pass();
+        assertThat(Files.readString(root.resolve(b.listKey()))).contains(oldPack);
+        assertThat(dao.packs("fs", oldPack).orElseThrow().status()).isEqualTo("LIVE");
+        assertThat(restore(b)).isEqualTo(second);
+    }
+
+    /** Packs of 16 MiB (the default): a snapshot of a few MiB is one pack. */
+    private void largePacks() {
+        repositories = new Repositories(Map.of("fs", target), dao, new ObjectCodec(CompressionConfig.defaults(), null, null), threads,
+                Clock.systemUTC(), true, Map.of(), 16L << 20);
+        repository = repositories.of(target);
+    }
+
+    /** The one pack a snapshot of a few MiB wrote (with {@link #largePacks()}). */
+    private String singlePackOf(Taken taken) {
+        List<String> packs = dao.packsOf(taken.id(), "fs");
+        assertThat(packs).hasSize(1);
+        return packs.get(0);
+    }
+
     /** Prune passes with a grace period. */
     private final class Pruning {
         private final RepositoryPruner pruner;
 
+        /** Without repacking: these passes only mark and sweep. */
         Pruning(Duration grace) {
-            this.pruner = new RepositoryPruner(repositories, grace);
+            this(grace, 0);
+        }
+
+        Pruning(Duration grace, double repackThreshold) {
+            this.pruner = new RepositoryPruner(repositories, grace, repackThreshold);
         }
 
         private java.time.Instant last = java.time.Instant.EPOCH;
+        /** Packs the passes rewrote. */
+        final java.util.concurrent.atomic.AtomicInteger repacked = new java.util.concurrent.atomic.AtomicInteger();
 
         void pass() {
             // Each pass at a later instant than the one before, so what one condemns the next may sweep.
             org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(5)).pollInterval(Duration.ofMillis(1))
                     .until(() -> Clock.systemUTC().instant().isAfter(last));
             last = Clock.systemUTC().instant();
-            pruner.pruneAll(last);
+            pruner.pruneAll(last).forEach(o -> repacked.addAndGet(o.repacked().packs()));
         }
     }
 }
