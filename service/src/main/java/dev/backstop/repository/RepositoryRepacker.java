@@ -49,6 +49,8 @@ public final class RepositoryRepacker {
     private static final ObjectMapper JSON = new ObjectMapper();
     /** The writer recorded for packs a repack writes (a PENDING one left by a dead pass is condemned like a failed run's). */
     static final String WRITER = "repack";
+    /** Packs one pass rewrites at most (about 2 GiB copied with the default pack size): the rest waits for the next pass. */
+    static final int MAX_PACKS_PER_PASS = 256;
 
     private final double threshold;
 
@@ -84,6 +86,10 @@ public final class RepositoryRepacker {
         for (RepackDao.PackUse use : dao.repackable(target, before)) {
             if (use.usedBytes() >= threshold * use.storedBytes()) {
                 continue;
+            }
+            if (packs + failed.size() >= MAX_PACKS_PER_PASS) {
+                LOG.info("Repack of {} stops after {} packs this pass; the next prune goes on", target, MAX_PACKS_PER_PASS);
+                break;
             }
             try {
                 Map<String, ChunkRow> moved = copyUsed(repository, use, now);
