@@ -144,7 +144,8 @@ public final class VerificationService {
             return outcome;
         }
         if (outcome.passed() && provenPoint != null) {
-            snapshots.recordVerifiedPoint(snapshotId, provenPoint);
+            // Down to the catalog's microseconds, never up: what is recorded is at or before the point restored.
+            snapshots.recordVerifiedPoint(snapshotId, provenPoint.truncatedTo(java.time.temporal.ChronoUnit.MICROS));
         }
         return record(snapshots.find(snapshotId).orElseThrow(), outcome);
     }
