@@ -93,6 +93,18 @@ public interface RepackDao {
             """)
     List<PackUse> repackable(@Bind("target") String target, @Bind("before") Instant before);
 
+    /**
+     * COMPLETED chunked snapshots of a target without a record of the chunks they name (written
+     * before that record existed): a prune reads their lists to make one, so their packs can be repacked too.
+     */
+    @SqlQuery("""
+            SELECT id, storage_key, manifest_key, sha256, status FROM snapshots s
+            WHERE s.storage_target = :target AND s.status = 'COMPLETED' AND s.storage_format = 'chunked-1'
+              AND NOT EXISTS (SELECT 1 FROM snapshot_chunk_sets cs WHERE cs.snapshot_id = s.id AND cs.target = :target)
+            ORDER BY id LIMIT :limit
+            """)
+    List<ListRef> withoutChunkRecord(@Bind("target") String target, @Bind("limit") int limit);
+
     /** The chunks of a pack that a RUNNING or COMPLETED snapshot names, in pack order. */
     @SqlQuery("""
             SELECT c.chunk_id, c.pack_key, c.pack_offset, c.stored_length, c.raw_length, c.stored_sha256 FROM repo_chunks c

@@ -82,6 +82,7 @@ public final class RepositoryPruner {
                         e.getMessage());
             }
         }
+        repacker.recordChunks(repository);
         RepositoryRepacker.Outcome repacked = repacker.repack(repository, now.minus(grace), now);
         int condemned = dao.condemn(target, now);
         if (swept > 0 || condemned > 0 || revived > 0) {

@@ -237,6 +237,54 @@ public final class RepositoryRepacker {
         dao.rewritten(rewrite.snapshotId());
     }
 
+    /** Snapshots a pass gives a chunk record at most (each is one read of its chunk list). */
+    static final int RECORDS_PER_PASS = 50;
+
+    /**
+     * Gives snapshots written before chunk records existed their record, from their chunk lists
+     * (checked against the catalog's SHA-256), so that the packs they use can be repacked as well.
+     */
+    int recordChunks(ChunkRepository repository) {
+        if (threshold <= 0) {
+            return 0;
+        }
+        RepositoryDao dao = repository.dao();
+        String target = repository.targetName();
+        int recorded = 0;
+        for (RepackDao.ListRef ref : dao.withoutChunkRecord(target, RECORDS_PER_PASS)) {
+            try {
+                MessageDigest sha = sha256();
+                List<String> ids = new ArrayList<>();
+                dao.dropSnapshotChunks(ref.id());
+                try (InputStream in = new DigestInputStream(repository.target().open(ref.storageKey()), sha);
+                        BufferedReader lines = new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8))) {
+                    for (String line; (line = lines.readLine()) != null; ) {
+                        ids.add(JSON.readTree(line).get("id").asText());
+                        if (ids.size() >= 1000) {
+                            dao.insertSnapshotChunks(ref.id(), target, ids);
+                            ids.clear();
+                        }
+                    }
+                }
+                if (!HexFormat.of().formatHex(sha.digest()).equals(ref.sha256())) {
+                    dao.dropSnapshotChunks(ref.id());
+                    LOG.warn("The chunk list of snapshot {} does not match the catalog; its packs are not repacked (run the check)",
+                            ref.id());
+                    continue;
+                }
+                if (!ids.isEmpty()) {
+                    dao.insertSnapshotChunks(ref.id(), target, ids);
+                }
+                dao.chunkSetComplete(ref.id(), target);
+                recorded++;
+            } catch (IOException | RuntimeException e) {
+                dao.dropSnapshotChunks(ref.id());
+                LOG.warn("Cannot record the chunks of snapshot {} now: {}", ref.id(), e.getMessage());
+            }
+        }
+        return recorded;
+    }
+
     /**
      * Finishes the rewrites a pass that died left in the journal: a list already replaced gets its
      * manifest, catalog entry and references; one that was not replaced is left as it was.

@@ -361,7 +361,7 @@ class ChunkRepositoryTest {
     }
 
     @Test
-    void packsOfASnapshotWithoutAChunkRecordAreNeverRewritten() throws Exception {
+    void aSnapshotWrittenBeforeChunkRecordsGetsOneFromItsListAndItsPacksAreThenRewritten() throws Exception {
         largePacks();
         byte[] first = random(31, 10 << 20);
         byte[] second = first.clone();
@@ -370,7 +370,24 @@ class ChunkRepositoryTest {
         Taken b = snapshot(second);
         String oldPack = singlePackOf(a);
         delete(a);
-        dao.deleteChunkSet(b.id()); // as a snapshot written before chunk records existed
+        dao.dropSnapshotChunks(b.id()); // as a snapshot written before chunk records existed
+        new Pruning(Duration.ZERO, 0.5).pass();
+        assertThat(Files.readString(root.resolve(b.listKey()))).doesNotContain(oldPack);
+        assertThat(restore(b)).isEqualTo(second);
+    }
+
+    @Test
+    void aSnapshotWhoseListDoesNotMatchTheCatalogGetsNoChunkRecordAndItsPacksStayWhole() throws Exception {
+        largePacks();
+        byte[] first = random(33, 10 << 20);
+        byte[] second = first.clone();
+        System.arraycopy(random(34, 6 << 20), 0, second, 0, 6 << 20);
+        Taken a = snapshot(first);
+        Taken b = snapshot(second);
+        String oldPack = singlePackOf(a);
+        delete(a);
+        dao.dropSnapshotChunks(b.id());
+        jdbi.useHandle(h -> h.execute("UPDATE snapshots SET sha256 = ? WHERE id = ?", "0".repeat(64), b.id()));
         Pruning pruning = new Pruning(Duration.ZERO, 0.5);
         pruning.pass();
         pruning.pass();
