@@ -149,6 +149,63 @@ class PointInTimeRestoreTest {
         assertThat(checkStatus(app, "source:walArchiveLag")).isEqualTo("pass");
     }
 
+    /**
+     * With the service stopped, {@code restore --source --point-in-time} restores from what is in
+     * storage (base backups and WAL), exactly as the API does; bad arguments get one line and a
+     * non-zero exit before anything is touched.
+     */
+    @Test
+    void theCommandLineRestoresAPointInTimeWithTheServiceStopped() throws Exception {
+        var app = app();
+        cluster.sql("CREATE TABLE orders (id int PRIMARY KEY)", "INSERT INTO orders VALUES (1)");
+        snapshot(app);
+        cluster.sql("INSERT INTO orders VALUES (2)");
+        Instant between = cluster.now();
+        cluster.sql("INSERT INTO orders VALUES (3)");
+        awaitCovered(Instant.now());
+        Path config = apps.configOf(app);
+        apps.stop(app); // the service is down: the command works from the catalog and storage alone
+
+        Path data = dir.resolve("cli-restored");
+        int port = TestCluster.freePort();
+        Cli run = cli("restore", config.toString(), "--source", "main", "--point-in-time", between.toString(),
+                "--target", "dataDirectory=" + data, "port=" + port, "start=true");
+        assertThat(run.failure()).as(run.err()).isEmpty();
+        assertThat(run.out()).contains("COMPLETED").contains("recovered to");
+        PgServer restored = fixture.restored(data, port);
+        assertThat(TestCluster.count(restored, "SELECT max(id) FROM orders")).isEqualTo(2);
+
+        Cli noPoint = cli("restore", config.toString(), "--source", "main", "--target", "dataDirectory=" + dir.resolve("x"));
+        assertThat(noPoint.failure()).isPresent();
+        assertThat(noPoint.err().strip()).isEqualTo("backstop restore: --source needs --point-in-time (an instant such as "
+                + "2026-12-05T09:30:00Z, or latest)");
+        Cli both = cli("restore", config.toString(), "--snapshot", "X", "--source", "main", "--point-in-time", "latest",
+                "--target", "dataDirectory=" + dir.resolve("x"));
+        assertThat(both.err()).contains("give either --snapshot ID or --source NAME --point-in-time T|latest");
+        assertThat(dir.resolve("x")).doesNotExist();
+    }
+
+    private record Cli(java.util.Optional<Throwable> failure, String out, String err) {}
+
+    /** A CLI command in this process, as {@code java -jar backstop.jar ...} runs it. */
+    private static Cli cli(String... arguments) throws Exception {
+        dev.backstop.BackstopApplication application = new dev.backstop.BackstopApplication();
+        io.dropwizard.core.setup.Bootstrap<BackstopConfiguration> bootstrap = new io.dropwizard.core.setup.Bootstrap<>(application);
+        application.initialize(bootstrap);
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+        java.io.ByteArrayOutputStream err = new java.io.ByteArrayOutputStream();
+        java.io.PrintStream stdout = System.out;
+        System.setOut(new java.io.PrintStream(out, true, java.nio.charset.StandardCharsets.UTF_8));
+        try {
+            java.util.Optional<Throwable> failure = new io.dropwizard.core.cli.Cli(new io.dropwizard.util.JarLocation(
+                    PointInTimeRestoreTest.class), bootstrap, new java.io.PrintStream(out, true, java.nio.charset.StandardCharsets.UTF_8),
+                    new java.io.PrintStream(err, true, java.nio.charset.StandardCharsets.UTF_8)).run(arguments);
+            return new Cli(failure, out.toString(java.nio.charset.StandardCharsets.UTF_8), err.toString(java.nio.charset.StandardCharsets.UTF_8));
+        } finally {
+            System.setOut(stdout);
+        }
+    }
+
     /** The status of one entry of {@code /health/detailed}. */
     private static String checkStatus(DropwizardTestSupport<BackstopConfiguration> app, String check) {
         JsonNode entry = Http.get(YamlApps.admin(app, "/health/detailed"), null).json().get("checks").path(check);

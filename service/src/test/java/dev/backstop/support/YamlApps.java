@@ -16,6 +16,8 @@ public final class YamlApps implements AutoCloseable {
     private final Path dir;
     private final List<DropwizardTestSupport<BackstopConfiguration>> apps = new ArrayList<>();
 
+    private final java.util.Map<DropwizardTestSupport<BackstopConfiguration>, Path> configs = new java.util.HashMap<>();
+
     public YamlApps(Path dir) {
         this.dir = dir;
     }
@@ -53,7 +55,13 @@ public final class YamlApps implements AutoCloseable {
                 config.toString());
         app.before();
         apps.add(app);
+        configs.put(app, config);
         return app;
+    }
+
+    /** The configuration file an app was started on (a CLI command run beside it, or after it, reads the same). */
+    public Path configOf(DropwizardTestSupport<BackstopConfiguration> app) {
+        return configs.get(app);
     }
 
     public void stop(DropwizardTestSupport<BackstopConfiguration> app) {
