@@ -195,7 +195,7 @@ public record ServiceGraph(
         dev.backstop.repository.RepositoryCheck repositoryCheck = new dev.backstop.repository.RepositoryCheck(repositories, codec);
         BackstopScheduler scheduler = null;
         List<io.dropwizard.lifecycle.Managed> daemons = new ArrayList<>();
-        List<HealthProbe> probes = probes(config, catalog, targets, bindings);
+        List<HealthProbe> probes = probes(config, catalog, targets, bindings, windows);
         if (withScheduler) {
             Map<Class<? extends org.quartz.Job>, java.util.function.Supplier<? extends org.quartz.Job>> jobs = Map.of(
                     SnapshotJob.class, () -> new SnapshotJob(snapshots),
@@ -347,7 +347,7 @@ public record ServiceGraph(
     }
 
     private static List<HealthProbe> probes(BackstopConfiguration config, Catalog catalog, Map<String, StorageTarget> targets,
-            Map<String, SnapshotService.Binding> bindings) {
+            Map<String, SnapshotService.Binding> bindings, PointInTimeWindows windows) {
         java.time.Duration timeout = java.time.Duration.ofMillis(config.healthMonitor().timeout().toMilliseconds());
         List<HealthProbe> probes = new ArrayList<>(List.of(
                 new DeadlockProbe(),
@@ -366,7 +366,7 @@ public record ServiceGraph(
         for (StorageTarget target : targets.values()) {
             probes.add(new StorageProbe(target, written.contains(target.name())));
         }
-        bindings.values().forEach(binding -> probes.add(new SourceProbe(binding.source())));
+        bindings.values().forEach(binding -> probes.add(new SourceProbe(binding.source(), windows)));
         probes.add(new RestoreProbe(catalog.restores()));
         for (SourceFactory source : config.sources()) {
             if (source.verify() != null) {

@@ -24,10 +24,27 @@ public final class PointInTimeWindows {
 
     /**
      * A source's window; {@code from} or {@code until} null when nothing is recoverable yet,
-     * {@code verifiedUntil} null until a point-in-time drill passed.
+     * {@code verifiedUntil} null until a point-in-time drill passed, {@code lastGap} when WAL was
+     * last lost (null when never).
      */
     public record Window(String source, Instant recoverableFrom, Instant recoverableUntil, Instant verifiedUntil,
-            Map<String, Object> archive) {}
+            Instant lastGap, Map<String, Object> archive) {
+
+        /**
+         * A gap in the archive stays a warning until a drill has proven a point after it: only then is
+         * it shown that the base backup taken after the gap, and the WAL since, restore. Empty when
+         * there was no gap.
+         */
+        public java.util.Optional<String> unprovenGap() {
+            if (lastGap == null || (verifiedUntil != null && verifiedUntil.isAfter(lastGap))) {
+                return java.util.Optional.empty();
+            }
+            return java.util.Optional.of("WAL of " + source + " was lost at " + lastGap + " (see archive.gaps): points before it "
+                    + "restore only from base backups taken before it, and no drill has proven a point after it yet"
+                    + (verifiedUntil == null ? "" : " (the newest proven point is " + verifiedUntil + ")")
+                    + "; run the verify." + source + " job");
+        }
+    }
 
     private final Map<String, SourceRestorer> restorers;
     private final SnapshotDao snapshots;
@@ -58,7 +75,8 @@ public final class PointInTimeWindows {
             return Optional.empty();
         }
         return restorer.logWindow().map(log -> {
-            Instant lastGap = log.gaps().stream().max(Instant::compareTo).orElse(Instant.EPOCH);
+            Instant newestGap = log.gaps().stream().max(Instant::compareTo).orElse(null);
+            Instant lastGap = newestGap == null ? Instant.EPOCH : newestGap;
             List<SnapshotRow> completed = snapshots.completed(source);
             Instant logFrom = log.logFrom() == null ? Instant.EPOCH : log.logFrom();
             Instant from = completed.stream().filter(s -> s.startedAt().isAfter(lastGap) && !s.startedAt().isBefore(logFrom)
@@ -69,7 +87,7 @@ public final class PointInTimeWindows {
                 until = null;
             }
             return new Window(source, from, from == null ? null : until, snapshots.newestVerifiedPoint(source).orElse(null),
-                    new LinkedHashMap<>(log.details()));
+                    newestGap, new LinkedHashMap<>(log.details()));
         });
     }
 }

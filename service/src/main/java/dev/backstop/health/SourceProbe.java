@@ -7,13 +7,22 @@ import java.util.Set;
 
 /**
  * Detailed only: a source can be snapshotted now (reachable; for postgres, pg_dump present and new
- * enough), and the conditions its type reports (postgres-cluster: WAL receiver, archive lag, window age).
+ * enough), and the conditions its type reports (postgres-cluster: WAL receiver, archive lag, window age),
+ * and for a source with an archived log whose WAL was lost, {@code walGap}: WARN until a drill has
+ * proven a point after the gap.
  */
 public final class SourceProbe implements HealthProbe {
     private final SnapshotSource source;
+    private final dev.backstop.core.PointInTimeWindows windows;
 
     public SourceProbe(SnapshotSource source) {
+        this(source, null);
+    }
+
+    /** With {@code windows}: a source with an archived log also reports {@code walGap} (a gap no drill has proven a point after). */
+    public SourceProbe(SnapshotSource source, dev.backstop.core.PointInTimeWindows windows) {
         this.source = source;
+        this.windows = windows;
     }
 
     @Override
@@ -45,6 +54,17 @@ public final class SourceProbe implements HealthProbe {
                         case WARN -> HealthStatus.WARN;
                         case FAIL -> HealthStatus.FAIL;
                     }, condition.output()));
+        }
+        if (windows != null) {
+            try {
+                windows.window(source.name()).filter(w -> w.lastGap() != null).ifPresent(w -> {
+                    HealthObservation.Builder gap = HealthObservation.of("source", "walGap", now).id(source.name()).type(source.type())
+                            .value(java.time.Duration.between(w.lastGap(), now).toSeconds(), "s");
+                    observations.add(w.unprovenGap().map(why -> gap.status(HealthStatus.WARN, why)).orElseGet(gap::pass));
+                });
+            } catch (RuntimeException e) {
+                // the catalog is down: the catalog check says so
+            }
         }
         return observations;
     }

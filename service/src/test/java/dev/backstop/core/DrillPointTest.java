@@ -17,7 +17,7 @@ class DrillPointTest {
     private static final VerifyConfig VERIFY = new VerifyConfig("0 0 4 * * ?", null, null, io.dropwizard.util.Duration.days(2), null);
 
     private static PointInTimeWindows.Window window(Instant verifiedUntil) {
-        return new PointInTimeWindows.Window("main", FROM, UNTIL, verifiedUntil, Map.of());
+        return new PointInTimeWindows.Window("main", FROM, UNTIL, verifiedUntil, null, Map.of());
     }
 
     @Test
@@ -37,8 +37,19 @@ class DrillPointTest {
     }
 
     @Test
+    void aGapIsUnprovenUntilADrillProvesAPointAfterIt() {
+        Instant gap = NOW.minusSeconds(7_200);
+        assertThat(new PointInTimeWindows.Window("main", FROM, UNTIL, null, null, Map.of()).unprovenGap()).isEmpty();
+        assertThat(new PointInTimeWindows.Window("main", FROM, UNTIL, null, gap, Map.of()).unprovenGap()).get().asString()
+                .contains("was lost at " + gap).contains("no drill has proven a point after it").contains("verify.main");
+        assertThat(new PointInTimeWindows.Window("main", FROM, UNTIL, gap.minusSeconds(1), gap, Map.of()).unprovenGap()).get()
+                .asString().contains("the newest proven point is " + gap.minusSeconds(1));
+        assertThat(new PointInTimeWindows.Window("main", FROM, UNTIL, gap.plusSeconds(1), gap, Map.of()).unprovenGap()).isEmpty();
+    }
+
+    @Test
     void aWindowOfOneInstantIsThatInstant() {
-        var instant = new PointInTimeWindows.Window("main", UNTIL, UNTIL, NOW.minusSeconds(60), Map.of());
+        var instant = new PointInTimeWindows.Window("main", UNTIL, UNTIL, NOW.minusSeconds(60), null, Map.of());
         assertThat(VerificationService.drillPoint(instant, VERIFY, NOW)).isEqualTo(UNTIL);
     }
 }

@@ -357,6 +357,10 @@ class PointInTimeRestoreTest {
         assertThat(gaps.get(0).get("from").asText()).isLessThanOrEqualTo(reached);
         assertThat(Instant.parse(window.get("recoverableFrom").asText())).isAfter(lost);
         assertThat(Http.get(YamlApps.admin(second, "/metrics/prometheus"), null).body()).contains("backstop_wal_gaps_total{source=\"main\"} 1.0");
+        // A gap is a warning in /health/detailed until a drill proves a point after it (none runs here).
+        await().atMost(Duration.ofSeconds(30)).until(() -> checkStatus(second, "source:walGap").equals("warn"));
+        assertThat(Http.get(YamlApps.admin(second, "/health/detailed"), null).json().get("checks").get("source:walGap").get(0)
+                .get("output").asText()).contains("was lost at").contains("no drill has proven a point after it");
 
         Http.Reply behindTheGap = restore(second, OffsetDateTime.ofInstant(lost, java.time.ZoneOffset.UTC).toString(),
                 dir.resolve("behind-gap"), TestCluster.freePort());
