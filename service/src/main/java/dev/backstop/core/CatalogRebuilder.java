@@ -68,6 +68,8 @@ public final class CatalogRebuilder {
                 java.util.Optional<SnapshotRow> existing = snapshots.find(manifest.snapshotId());
                 if (manifest.chunks() != null && repositories != null && (existing.isEmpty() || existing.get().chunked())) {
                     index(target, manifest);
+                    // A replica's copy may hold the list as it was before a repack rewrote the primary's: both restore.
+                    repositories.dao().acceptListSha(manifest.snapshotId(), manifest.sha256());
                 }
                 if (existing.isPresent()) {
                     if (existing.get().verifyStatus() == null) {

@@ -50,6 +50,18 @@ public interface RepackDao {
         deleteSnapshotChunks(snapshotId);
     }
 
+    @SqlUpdate("DELETE FROM snapshot_chunks WHERE snapshot_id = :snapshot AND target = :target")
+    void deleteSnapshotChunksOn(@Bind("snapshot") String snapshotId, @Bind("target") String target);
+
+    @SqlUpdate("DELETE FROM snapshot_chunk_sets WHERE snapshot_id = :snapshot AND target = :target")
+    void deleteChunkSetOn(@Bind("snapshot") String snapshotId, @Bind("target") String target);
+
+    /** The record of one target's copy only (a snapshot's copy on a replica has its own). */
+    default void dropSnapshotChunks(String snapshotId, String target) {
+        deleteChunkSetOn(snapshotId, target);
+        deleteSnapshotChunksOn(snapshotId, target);
+    }
+
     @SqlUpdate("""
             DELETE FROM snapshot_chunk_sets WHERE snapshot_id IN (
                 SELECT id FROM snapshots WHERE status NOT IN ('RUNNING', 'COMPLETED'))

@@ -135,7 +135,7 @@ public final class ChunkRepository {
         java.io.BufferedReader lines = new java.io.BufferedReader(new java.io.InputStreamReader(chunkList,
                 java.nio.charset.StandardCharsets.UTF_8));
         java.util.List<String> named = new java.util.ArrayList<>();
-        dao.dropSnapshotChunks(snapshotId);
+        dao.dropSnapshotChunks(snapshotId, target.name());
         for (String line; (line = lines.readLine()) != null; ) {
             com.fasterxml.jackson.databind.JsonNode chunk = json.readTree(line);
             RepositoryDao.ChunkRow row = new RepositoryDao.ChunkRow(chunk.get("id").asText(), chunk.get("pack").asText(),

@@ -255,7 +255,7 @@ public final class RepositoryRepacker {
             try {
                 MessageDigest sha = sha256();
                 List<String> ids = new ArrayList<>();
-                dao.dropSnapshotChunks(ref.id());
+                dao.dropSnapshotChunks(ref.id(), target);
                 try (InputStream in = new DigestInputStream(repository.target().open(ref.storageKey()), sha);
                         BufferedReader lines = new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8))) {
                     for (String line; (line = lines.readLine()) != null; ) {
@@ -267,7 +267,7 @@ public final class RepositoryRepacker {
                     }
                 }
                 if (!HexFormat.of().formatHex(sha.digest()).equals(ref.sha256())) {
-                    dao.dropSnapshotChunks(ref.id());
+                    dao.dropSnapshotChunks(ref.id(), target);
                     LOG.warn("The chunk list of snapshot {} does not match the catalog; its packs are not repacked (run the check)",
                             ref.id());
                     continue;
@@ -278,7 +278,7 @@ public final class RepositoryRepacker {
                 dao.chunkSetComplete(ref.id(), target);
                 recorded++;
             } catch (IOException | RuntimeException e) {
-                dao.dropSnapshotChunks(ref.id());
+                dao.dropSnapshotChunks(ref.id(), target);
                 LOG.warn("Cannot record the chunks of snapshot {} now: {}", ref.id(), e.getMessage());
             }
         }
