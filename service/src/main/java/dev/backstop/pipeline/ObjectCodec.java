@@ -166,11 +166,15 @@ public record ObjectCodec(CompressionConfig compression, OpenPgpEncryptor encryp
             if (decryptor == null) {
                 throw new IOException(noKey);
             }
+            // The plaintext (the zstd frame) is shorter than the OpenPGP message: one buffer of that size, no growing copies.
+            compressed = new byte[length];
             try (InputStream in = decryptor.decrypt(new java.io.ByteArrayInputStream(stored, offset, length))) {
-                compressed = in.readAllBytes();
+                size = in.readNBytes(compressed, 0, length);
+                if (in.read() != -1) {
+                    throw new IOException("the chunk decrypts to more bytes than it stores");
+                }
             }
             from = 0;
-            size = compressed.length;
         }
         long content = com.github.luben.zstd.Zstd.getFrameContentSize(compressed, from, size);
         if (content != rawLength) {
