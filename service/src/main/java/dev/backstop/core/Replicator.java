@@ -215,6 +215,21 @@ public final class Replicator implements Managed {
         }
         if (to.copyWithin(from, snapshot.storageKey(), expectedSize)) {
             how = "server-side copy";
+            if (snapshot.chunked()) {
+                // The list copied must be the one whose packs were copied: a repack may have rewritten it in between.
+                MessageDigest sha = MessageDigest.getInstance("SHA-256");
+                try (InputStream in = to.open(snapshot.storageKey())) {
+                    byte[] buffer = new byte[1 << 16];
+                    for (int n; (n = in.read(buffer)) > 0; ) {
+                        sha.update(buffer, 0, n);
+                    }
+                }
+                String actual = HexFormat.of().formatHex(sha.digest());
+                if (!actual.equals(snapshot.sha256())) {
+                    throw new IOException("the chunk list copied to " + to.name() + " does not match the catalog (SHA-256 " + actual
+                            + "; the source's list was rewritten meanwhile); not published, the next attempt copies it again");
+                }
+            }
         } else {
             MessageDigest sha = MessageDigest.getInstance("SHA-256");
             long size = 0;
