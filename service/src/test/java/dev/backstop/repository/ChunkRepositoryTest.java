@@ -326,14 +326,10 @@ class ChunkRepositoryTest {
 
     @Test
     void aMostlyUnusedPackIsRewrittenItsSnapshotsListsFollowAndTheOldPackIsSweptAfterTheGracePeriod() throws Exception {
-        largePacks();
-        byte[] first = random(21, 10 << 20);
-        byte[] second = first.clone();
-        System.arraycopy(random(22, 6 << 20), 0, second, 0, 6 << 20); // the last 4 MiB are shared: A's pack is mostly unused once A is gone
-        Taken a = snapshot(first);
-        Taken b = snapshot(second);
-        String oldPack = singlePackOf(a);
-        delete(a);
+        Sparse sparse = aMostlyUnusedPack(21);
+        Taken b = sparse.b();
+        byte[] second = sparse.second();
+        String oldPack = sparse.oldPack();
         Pruning pruning = new Pruning(Duration.ZERO, 0.5);
         String listBefore = Files.readString(root.resolve(b.listKey()));
         assertThat(listBefore).contains(oldPack);
@@ -362,38 +358,42 @@ class ChunkRepositoryTest {
 
     @Test
     void aSnapshotWrittenBeforeChunkRecordsGetsOneFromItsListAndItsPacksAreThenRewritten() throws Exception {
-        largePacks();
-        byte[] first = random(31, 10 << 20);
-        byte[] second = first.clone();
-        System.arraycopy(random(32, 6 << 20), 0, second, 0, 6 << 20);
-        Taken a = snapshot(first);
-        Taken b = snapshot(second);
-        String oldPack = singlePackOf(a);
-        delete(a);
-        dao.dropSnapshotChunks(b.id()); // as a snapshot written before chunk records existed
+        Sparse sparse = aMostlyUnusedPack(31);
+        dao.dropSnapshotChunks(sparse.b().id()); // as a snapshot written before chunk records existed
         new Pruning(Duration.ZERO, 0.5).pass();
-        assertThat(Files.readString(root.resolve(b.listKey()))).doesNotContain(oldPack);
-        assertThat(restore(b)).isEqualTo(second);
+        assertThat(Files.readString(root.resolve(sparse.b().listKey()))).doesNotContain(sparse.oldPack());
+        assertThat(restore(sparse.b())).isEqualTo(sparse.second());
     }
 
     @Test
     void aSnapshotWhoseListDoesNotMatchTheCatalogGetsNoChunkRecordAndItsPacksStayWhole() throws Exception {
+        Sparse sparse = aMostlyUnusedPack(33);
+        dao.dropSnapshotChunks(sparse.b().id());
+        jdbi.useHandle(h -> h.execute("UPDATE snapshots SET sha256 = ? WHERE id = ?", "0".repeat(64), sparse.b().id()));
+        Pruning pruning = new Pruning(Duration.ZERO, 0.5);
+        pruning.pass();
+        pruning.pass();
+        assertThat(Files.readString(root.resolve(sparse.b().listKey()))).contains(sparse.oldPack());
+        assertThat(dao.packs("fs", sparse.oldPack()).orElseThrow().status()).isEqualTo("LIVE");
+        assertThat(restore(sparse.b())).isEqualTo(sparse.second());
+    }
+
+    /**
+     * Snapshot A of 10 MiB (one pack), then B sharing A's last 4 MiB, then A deleted: A's pack is
+     * mostly unused, and only B names it.
+     */
+    private record Sparse(Taken b, byte[] second, String oldPack) {}
+
+    private Sparse aMostlyUnusedPack(long seed) throws IOException {
         largePacks();
-        byte[] first = random(33, 10 << 20);
+        byte[] first = random(seed, 10 << 20);
         byte[] second = first.clone();
-        System.arraycopy(random(34, 6 << 20), 0, second, 0, 6 << 20);
+        System.arraycopy(random(seed + 1, 6 << 20), 0, second, 0, 6 << 20);
         Taken a = snapshot(first);
         Taken b = snapshot(second);
         String oldPack = singlePackOf(a);
         delete(a);
-        dao.dropSnapshotChunks(b.id());
-        jdbi.useHandle(h -> h.execute("UPDATE snapshots SET sha256 = ? WHERE id = ?", "0".repeat(64), b.id()));
-        Pruning pruning = new Pruning(Duration.ZERO, 0.5);
-        pruning.pass();
-        pruning.pass();
-        assertThat(Files.readString(root.resolve(b.listKey()))).contains(oldPack);
-        assertThat(dao.packs("fs", oldPack).orElseThrow().status()).isEqualTo("LIVE");
-        assertThat(restore(b)).isEqualTo(second);
+        return new Sparse(b, second, oldPack);
     }
 
     /** Packs of 16 MiB (the default): a snapshot of a few MiB is one pack. */
