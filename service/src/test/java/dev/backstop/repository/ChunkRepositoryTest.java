@@ -378,6 +378,44 @@ class ChunkRepositoryTest {
         assertThat(restore(sparse.b())).isEqualTo(sparse.second());
     }
 
+    @Test
+    void oneNodePrunesATargetAtATimeAndADeadHoldersLockExpires() {
+        java.time.Instant now = Clock.systemUTC().instant();
+        assertThat(dao.lock("fs", "node-a", now, now.plusSeconds(60))).isTrue();
+        assertThat(dao.lock("fs", "node-b", now.plusSeconds(1), now.plusSeconds(61))).isFalse();
+        assertThat(new RepositoryPruner(repositories, Duration.ZERO).prune(repository, now.plusSeconds(2)).skipped())
+                .as("a pass while another node holds the target").isTrue();
+        assertThat(dao.lock("fs", "node-a", now.plusSeconds(3), now.plusSeconds(63))).as("its holder again").isTrue();
+        assertThat(dao.lock("fs", "node-b", now.plusSeconds(64), now.plusSeconds(124))).as("a lock past its lease").isTrue();
+        dao.releaseLock("fs", "node-b");
+        assertThat(dao.lock("fs", "node-c", now.plusSeconds(65), now.plusSeconds(125))).isTrue();
+    }
+
+    /**
+     * A pass that died after replacing a list leaves its journal row: the next pass finishes it
+     * (catalog, manifest). One that died before replacing it: the row goes, nothing else changes.
+     */
+    @Test
+    void aRewriteADeadPassLeftIsFinishedOrForgottenByTheNext() throws Exception {
+        Taken b = snapshot(random(51, 3 << 20));
+        String actual = b.result().listSha256();
+        String before = "a".repeat(64);
+        jdbi.useHandle(h -> h.execute("UPDATE snapshots SET sha256 = ? WHERE id = ?", before, b.id()));
+        dao.journal(new dev.backstop.db.RepackDao.Rewrite(b.id(), "fs", before, actual, b.result().listBytes(),
+                (int) b.result().packCount()), Clock.systemUTC().instant());
+        Pruning pruning = new Pruning(Duration.ofHours(1), 0.5);
+        pruning.pass();
+        assertThat(snapshots.find(b.id()).orElseThrow().sha256()).as("the catalog follows the replaced list").isEqualTo(actual);
+        assertThat(Files.readString(root.resolve(b.listKey() + ".manifest"))).contains(actual);
+        assertThat(dao.rewrites("fs")).isEmpty();
+
+        dao.journal(new dev.backstop.db.RepackDao.Rewrite(b.id(), "fs", actual, "b".repeat(64), 1, 1), Clock.systemUTC().instant());
+        pruning.pass();
+        assertThat(dao.rewrites("fs")).as("a list never replaced: the row goes").isEmpty();
+        assertThat(snapshots.find(b.id()).orElseThrow().sha256()).isEqualTo(actual);
+        assertThat(restore(b)).isEqualTo(b.data());
+    }
+
     /**
      * Snapshot A of 10 MiB (one pack), then B sharing A's last 4 MiB, then A deleted: A's pack is
      * mostly unused, and only B names it.
