@@ -253,20 +253,16 @@ public final class RepositoryRepacker {
         int recorded = 0;
         for (RepackDao.ListRef ref : dao.withoutChunkRecord(target, RECORDS_PER_PASS)) {
             try {
-                MessageDigest sha = sha256();
                 List<String> ids = new ArrayList<>();
                 dao.dropSnapshotChunks(ref.id(), target);
-                try (InputStream in = new DigestInputStream(repository.target().open(ref.storageKey()), sha);
-                        BufferedReader lines = new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8))) {
-                    for (String line; (line = lines.readLine()) != null; ) {
-                        ids.add(JSON.readTree(line).get("id").asText());
-                        if (ids.size() >= 1000) {
-                            dao.insertSnapshotChunks(ref.id(), target, ids);
-                            ids.clear();
-                        }
+                String sha = eachEntry(repository.target(), ref.storageKey(), entry -> {
+                    ids.add(entry.get("id").asText());
+                    if (ids.size() >= 1000) {
+                        dao.insertSnapshotChunks(ref.id(), target, ids);
+                        ids.clear();
                     }
-                }
-                if (!HexFormat.of().formatHex(sha.digest()).equals(ref.sha256())) {
+                });
+                if (!sha.equals(ref.sha256())) {
                     dao.dropSnapshotChunks(ref.id(), target);
                     LOG.warn("The chunk list of snapshot {} does not match the catalog; its packs are not repacked (run the check)",
                             ref.id());
@@ -298,15 +294,8 @@ public final class RepositoryRepacker {
                     dao.rewritten(rewrite.snapshotId());
                     continue;
                 }
-                MessageDigest sha = sha256();
                 Set<String> packs = new LinkedHashSet<>();
-                try (InputStream in = new DigestInputStream(repository.target().open(ref.get().storageKey()), sha);
-                        BufferedReader lines = new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8))) {
-                    for (String line; (line = lines.readLine()) != null; ) {
-                        packs.add(JSON.readTree(line).get("pack").asText());
-                    }
-                }
-                String now = HexFormat.of().formatHex(sha.digest());
+                String now = eachEntry(repository.target(), ref.get().storageKey(), entry -> packs.add(entry.get("pack").asText()));
                 if (now.equals(rewrite.newSha256())) {
                     complete(repository, rewrite, ref.get(), packs);
                     LOG.info("Finished the interrupted rewrite of the chunk list of snapshot {}", rewrite.snapshotId());
@@ -320,6 +309,19 @@ public final class RepositoryRepacker {
                 LOG.warn("Cannot finish the rewrite of the chunk list of snapshot {} now: {}", rewrite.snapshotId(), e.getMessage());
             }
         }
+    }
+
+    /** Reads a chunk list entry by entry; returns the SHA-256 of all of it. */
+    private static String eachEntry(StorageTarget target, String listKey, java.util.function.Consumer<com.fasterxml.jackson.databind.JsonNode> entry)
+            throws IOException {
+        MessageDigest sha = sha256();
+        try (InputStream in = new DigestInputStream(target.open(listKey), sha);
+                BufferedReader lines = new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8))) {
+            for (String line; (line = lines.readLine()) != null; ) {
+                entry.accept(JSON.readTree(line));
+            }
+        }
+        return HexFormat.of().formatHex(sha.digest());
     }
 
     private static MessageDigest sha256() {

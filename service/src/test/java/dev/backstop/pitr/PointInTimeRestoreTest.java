@@ -92,14 +92,20 @@ class PointInTimeRestoreTest {
     }
 
 
-    @Test
-    void aPointBetweenTwoTransactionsGivesExactlyTheRowsCommittedBeforeItAndLatestGivesAll() throws Exception {
-        var app = app();
+    /** Row 1, a base backup, row 2, the point returned, row 3. */
+    private Instant ordersOneTwoPointThree(DropwizardTestSupport<BackstopConfiguration> app) throws Exception {
         cluster.sql("CREATE TABLE orders (id int PRIMARY KEY)", "INSERT INTO orders VALUES (1)");
         snapshot(app);
         cluster.sql("INSERT INTO orders VALUES (2)");
         Instant between = cluster.now();
         cluster.sql("INSERT INTO orders VALUES (3)");
+        return between;
+    }
+
+    @Test
+    void aPointBetweenTwoTransactionsGivesExactlyTheRowsCommittedBeforeItAndLatestGivesAll() throws Exception {
+        var app = app();
+        Instant between = ordersOneTwoPointThree(app);
         cluster.sql("SELECT pg_switch_wal()"); // the point's commits now span a full segment and the partial one
         cluster.sql("INSERT INTO orders VALUES (4)");
         awaitCovered(Instant.now());
@@ -157,11 +163,7 @@ class PointInTimeRestoreTest {
     @Test
     void theCommandLineRestoresAPointInTimeWithTheServiceStopped() throws Exception {
         var app = app();
-        cluster.sql("CREATE TABLE orders (id int PRIMARY KEY)", "INSERT INTO orders VALUES (1)");
-        snapshot(app);
-        cluster.sql("INSERT INTO orders VALUES (2)");
-        Instant between = cluster.now();
-        cluster.sql("INSERT INTO orders VALUES (3)");
+        Instant between = ordersOneTwoPointThree(app);
         awaitCovered(Instant.now());
         Path config = apps.configOf(app);
         apps.stop(app); // the service is down: the command works from the catalog and storage alone
