@@ -180,7 +180,8 @@ public final class RestoreService implements Managed {
                     null, null);
             restores.insert(row);
             restores.assignNode(id, node.id());
-            audit(actor, "restore.requested", id, AuditOutcome.REQUESTED, "snapshot " + snapshot.id() + " into " + plan.key()
+            audit(actor, "restore.requested", id, AuditOutcome.REQUESTED, "snapshot " + snapshot.id() + (plan.tableLevel() ? ", tables " + String.join(", ", plan.tables()) + "," : "")
+                    + " into " + plan.key()
                     + " (" + request.mode() + (request.dryRun() ? ", dry run" : "") + ")");
             if (background) {
                 executor.submit(() -> execute(row, snapshot, restorer, plan));
@@ -266,7 +267,14 @@ public final class RestoreService implements Managed {
             throw invalid(e.getMessage());
         }
         try {
-            plan = restorer.plan(target, mode == RestoreMode.REPLACE, request.force(), request.dropReplaced(), pointInTime);
+            if (request.tables() == null) {
+                plan = restorer.plan(target, mode == RestoreMode.REPLACE, request.force(), request.dropReplaced(), pointInTime);
+            } else if (mode == RestoreMode.REPLACE || request.force() || request.dropReplaced()) {
+                throw invalid("tables are restored into a new schema beside the live ones: give mode new, without force and "
+                        + "dropReplaced");
+            } else {
+                plan = restorer.planTables(target, request.tables(), pointInTime);
+            }
         } catch (SourceRestorer.Refused refused) {
             throw refused.isConflict() ? BackstopException.conflict(refused.getMessage()) : invalid(refused.getMessage());
         } catch (UncheckedIOException unreachable) {

@@ -3,6 +3,7 @@ package dev.backstop.model;
 import com.fasterxml.jackson.databind.annotation.JsonDeserialize;
 import jakarta.validation.constraints.NotNull;
 import jakarta.validation.constraints.Pattern;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -20,6 +21,9 @@ import java.util.Map;
  * @param dryRun      download and verify only, then report what would be changed
  * @param force       postgres replace: terminate the live database's connections instead of refusing
  * @param dropReplaced postgres replace: drop the replaced database after the swap (default: keep it renamed)
+ * @param tables      a table-level restore ("undo"): these tables ({@code schema.table}, or {@code schema.*})
+ *                    as they were, created in a NEW schema of a live database ({@code target.database},
+ *                    {@code target.schema}); null or absent restores the whole snapshot
  */
 public record RestoreRequest(
         @JsonDeserialize(using = StrictString.class) String snapshotId,
@@ -30,7 +34,14 @@ public record RestoreRequest(
         String mode,
         boolean dryRun,
         boolean force,
-        boolean dropReplaced) {
+        boolean dropReplaced,
+        List<String> tables) {
+
+    /** A whole restore, of one snapshot or to a point in time. */
+    public RestoreRequest(String snapshotId, String source, String pointInTime, Map<String, Object> target, String mode,
+            boolean dryRun, boolean force, boolean dropReplaced) {
+        this(snapshotId, source, pointInTime, target, mode, dryRun, force, dropReplaced, null);
+    }
 
     /** A restore of one snapshot as it was stored. */
     public RestoreRequest(String snapshotId, Map<String, ?> target, String mode, boolean dryRun, boolean force,

@@ -24,12 +24,27 @@ public interface SourceRestorer {
      *                    open): they refuse a real run at once and are reported by a dry run
      */
     record Plan(String key, Map<String, String> target, boolean replace, boolean force, boolean dropReplaced,
-            List<String> wouldRefuse, PointInTime pointInTime) {
+            List<String> wouldRefuse, PointInTime pointInTime, List<String> tables) {
+
+        public Plan {
+            tables = tables == null ? List.of() : List.copyOf(tables);
+        }
 
         /** A plan to restore the snapshot as it was stored. */
         public Plan(String key, Map<String, String> target, boolean replace, boolean force, boolean dropReplaced,
                 List<String> wouldRefuse) {
-            this(key, target, replace, force, dropReplaced, wouldRefuse, null);
+            this(key, target, replace, force, dropReplaced, wouldRefuse, null, List.of());
+        }
+
+        /** A plan to restore the whole snapshot, at a point in time when {@code pointInTime} is not null. */
+        public Plan(String key, Map<String, String> target, boolean replace, boolean force, boolean dropReplaced,
+                List<String> wouldRefuse, PointInTime pointInTime) {
+            this(key, target, replace, force, dropReplaced, wouldRefuse, pointInTime, List.of());
+        }
+
+        /** Whether this plan restores chosen tables into a new schema rather than the whole snapshot. */
+        public boolean tableLevel() {
+            return !tables.isEmpty();
         }
     }
 
@@ -73,6 +88,18 @@ public interface SourceRestorer {
                     + "this source restores whole snapshots: give snapshotId only");
         }
         return plan(target, replace, force, dropReplaced);
+    }
+
+    /**
+     * Checks a table-level restore ("undo"): {@code tables} ({@code schema.table}, or {@code schema.*}
+     * for every table of a schema) as they were in the snapshot, or at {@code pointInTime}, copied
+     * into a NEW schema of a live database ({@code target.database}, {@code target.schema}), never
+     * touching what exists there. Throws {@link Refused} for a mistake, a name clash included. Touches
+     * nothing. A type that cannot restore single tables refuses.
+     */
+    default Plan planTables(Map<String, String> target, List<String> tables, PointInTime pointInTime) {
+        throw Refused.invalid("tables: this source type restores whole snapshots; a table-level restore is for postgres and "
+                + "postgres-cluster sources");
     }
 
     /**

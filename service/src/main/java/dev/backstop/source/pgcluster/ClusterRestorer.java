@@ -47,12 +47,25 @@ final class ClusterRestorer implements SourceRestorer {
     private final ClusterSourceFactory config;
     private final PgTools tools;
     private final WalArchive archive;
+    private final ClusterTableRestore tables;
 
-    /** @param archive the source's WAL in storage; null where no storage is open */
-    ClusterRestorer(ClusterSourceFactory config, PgTools tools, WalArchive archive) {
+    /**
+     * @param archive the source's WAL in storage; null where no storage is open
+     * @param staging where table-level restores recover their scratch copies
+     */
+    ClusterRestorer(ClusterSourceFactory config, PgTools tools, WalArchive archive, Path staging) {
         this.config = config;
         this.tools = tools;
         this.archive = archive;
+        this.tables = new ClusterTableRestore(config, tools, this, staging);
+    }
+
+    @Override
+    public Plan planTables(Map<String, String> target, List<String> names, PointInTime pointInTime) {
+        if (pointInTime != null) {
+            PointChecks.check(archive, config, pointInTime);
+        }
+        return tables.plan(target, names, pointInTime);
     }
 
     @Override
@@ -156,36 +169,7 @@ final class ClusterRestorer implements SourceRestorer {
         if (pointInTime == null) {
             return plan;
         }
-        if (archive == null) {
-            throw Refused.invalid("the WAL archive of " + config.name() + " is not open in this command");
-        }
-        WalArchive.Status status;
-        try {
-            status = archive.status();
-        } catch (IOException e) {
-            throw new java.io.UncheckedIOException(e);
-        }
-        if (status == null || status.coveredUntil() == null) {
-            throw Refused.invalid("no WAL of " + config.name() + " is archived yet, so no point in time can be restored; "
-                    + "restore a base backup with snapshotId");
-        }
-        if (pointInTime.point() != null && pointInTime.point().isAfter(status.coveredUntil())) {
-            throw Refused.invalid("pointInTime " + pointInTime.point() + " is outside the recoverable window: the WAL archive of "
-                    + config.name() + " reaches " + status.coveredUntil() + " (recoverableUntil)");
-        }
-        if (status.retainedFrom() != null && pointInTime.baseStartedAt().isBefore(status.retainedFrom())) {
-            throw Refused.invalid("pointInTime is outside the recoverable window: retention deleted the WAL before the base backup "
-                    + "that started at " + status.retainedFrom() + " (" + status.retainedFromSegment() + ", pitrWindow "
-                    + config.pitrWindow() + "); older base backups restore only as they were (snapshotId without pointInTime)");
-        }
-        for (WalArchive.Gap gap : status.gaps()) {
-            Instant lostAfter = gap.coveredUntil() == null ? gap.detectedAt() : gap.coveredUntil();
-            if (gap.detectedAt().isAfter(pointInTime.baseStartedAt())
-                    && (pointInTime.point() == null || lostAfter.isBefore(pointInTime.point()))) {
-                throw Refused.invalid("the WAL chain of " + config.name() + " has a gap (" + gap.from() + ".." + gap.to() + ", "
-                        + gap.reason() + ") between the base backup and the point; choose a point after a base backup taken since");
-            }
-        }
+        PointChecks.check(archive, config, pointInTime);
         return new Plan(plan.key(), plan.target(), false, force, dropReplaced, plan.wouldRefuse(), pointInTime);
     }
 
@@ -222,6 +206,9 @@ final class ClusterRestorer implements SourceRestorer {
     /** A point-in-time dry run also says which WAL the real run would replay (read from the base backup's label). */
     @Override
     public String dryRun(Plan plan, InputStream raw) throws IOException {
+        if (plan.tableLevel()) {
+            return tables.dryRun(plan, raw);
+        }
         if (plan.pointInTime() == null) {
             return SourceRestorer.super.dryRun(plan, raw);
         }
@@ -284,6 +271,11 @@ final class ClusterRestorer implements SourceRestorer {
 
     @Override
     public Fresh open(Plan plan, String restoreId, LongConsumer progress) throws IOException {
+        return plan.tableLevel() ? tables.open(plan, restoreId, progress) : open(plan, restoreId, progress, null);
+    }
+
+    /** As {@link #open(Plan, String, LongConsumer)}; a scratch copy for tables also listens on a Unix socket in {@code socketDirectory}. */
+    Fresh open(Plan plan, String restoreId, LongConsumer progress, Path socketDirectory) throws IOException {
         Path dir = Path.of(plan.target().get("dataDirectory")).normalize();
         int port = port(plan.target());
         if (!portFree(port)) {
@@ -311,7 +303,7 @@ final class ClusterRestorer implements SourceRestorer {
             public String commit() throws IOException {
                 Files.move(fresh, dir, StandardCopyOption.ATOMIC_MOVE);
                 moved = true;
-                configure(dir, port);
+                configure(dir, port, socketDirectory);
                 PointInTime pit = plan.pointInTime();
                 WalReplay replay = null;
                 String replayed = "";
@@ -386,11 +378,12 @@ final class ClusterRestorer implements SourceRestorer {
     }
 
     /** The restore's own settings, after the source's: PostgreSQL takes the last value of a key. */
-    private static void configure(Path dataDirectory, int port) throws IOException {
+    private void configure(Path dataDirectory, int port, Path socketDirectory) throws IOException {
         String settings = "\n# Added by Backstop's restore: a restored copy listens on 127.0.0.1 only and never archives\n"
                 + "port = " + port + "\n"
                 + "listen_addresses = '127.0.0.1'\n"
-                + "unix_socket_directories = ''\n"
+                + (socketDirectory == null ? "unix_socket_directories = ''\n" : ClusterTableRestore.scratchAccess(dataDirectory,
+                        socketDirectory, config.password() != null))
                 + "archive_mode = off\n"
                 + "archive_command = ''\n";
         Files.writeString(dataDirectory.resolve("postgresql.auto.conf"), settings, StandardCharsets.UTF_8, StandardOpenOption.CREATE,
@@ -399,7 +392,7 @@ final class ClusterRestorer implements SourceRestorer {
         Files.deleteIfExists(dataDirectory.resolve("postmaster.pid"));
     }
 
-    private void remove(Path dir, int port) {
+    void remove(Path dir, int port) {
         try {
             new PgServer(tools, dir, port).stop("immediate");
         } catch (IOException e) {
@@ -418,6 +411,10 @@ final class ClusterRestorer implements SourceRestorer {
 
     @Override
     public void discardLeftovers(Map<String, String> target, String restoreId) throws IOException {
+        if (target.containsKey("schema")) {
+            tables.discardLeftovers(restoreId);
+            return;
+        }
         String value = target.get("dataDirectory");
         if (value == null) {
             return;
@@ -461,7 +458,7 @@ final class ClusterRestorer implements SourceRestorer {
         };
     }
 
-    private static int freePort() {
+    static int freePort() {
         try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
             return socket.getLocalPort();
         } catch (IOException e) {

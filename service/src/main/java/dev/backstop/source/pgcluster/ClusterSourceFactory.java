@@ -199,7 +199,8 @@ public final class ClusterSourceFactory extends SourceSettings {
 
     @Override
     public SourceRestorer restorer(SourceEnvironment environment) {
-        return new ClusterRestorer(this, tools(), environment.storage() == null ? null : archiver(environment).archive());
+        return new ClusterRestorer(this, tools(), environment.storage() == null ? null : archiver(environment).archive(),
+                environment.stagingDirectory());
     }
 
     /** Never prints the password. */

@@ -40,10 +40,20 @@ final class PostgresRestorer implements SourceRestorer {
     private final SourceEnvironment environment;
     /** pg_restore processes running now: ended when the service stops. */
     private final Set<Process> running = ConcurrentHashMap.newKeySet();
+    private final PostgresTableRestore tables;
 
     PostgresRestorer(PostgresSourceFactory pg, SourceEnvironment environment) {
         this.pg = pg;
         this.environment = environment;
+        this.tables = new PostgresTableRestore(pg, this);
+    }
+
+    @Override
+    public Plan planTables(Map<String, String> target, List<String> names, PointInTime pointInTime) {
+        if (pointInTime != null) {
+            return SourceRestorer.super.planTables(target, names, pointInTime); // refused: no log to replay
+        }
+        return tables.plan(target, names);
     }
 
     Connection connect(String database) throws SQLException {
@@ -58,7 +68,7 @@ final class PostgresRestorer implements SourceRestorer {
         });
     }
 
-    private Connection maintenance() throws SQLException {
+    Connection maintenance() throws SQLException {
         return connect("postgres");
     }
 
@@ -95,6 +105,9 @@ final class PostgresRestorer implements SourceRestorer {
 
     @Override
     public Fresh open(Plan plan, String restoreId, LongConsumer progress) throws Exception {
+        if (plan.tableLevel()) {
+            return tables.open(plan, restoreId, progress);
+        }
         String database = plan.target().get("database");
         String fresh = fresh(database, restoreId);
         String old = truncate(database, 40) + "_replaced_" + suffix(restoreId);
@@ -188,6 +201,11 @@ final class PostgresRestorer implements SourceRestorer {
         };
     }
 
+    @Override
+    public String dryRun(Plan plan, InputStream raw) throws IOException {
+        return plan.tableLevel() ? tables.dryRun(plan, raw) : SourceRestorer.super.dryRun(plan, raw);
+    }
+
     /** Tables at least this large make {@code pg_restore -j} worth staging a file for. */
     static final long LARGE_TABLE = 32L << 20;
 
@@ -261,7 +279,7 @@ final class PostgresRestorer implements SourceRestorer {
      * bytes written to it are the progress), or from {@code file} with {@code jobs} workers (polled
      * every second for a cancel).
      */
-    private void pgRestore(String database, InputStream raw, Path file, int jobs, LongConsumer progress) throws Exception {
+    void pgRestore(String database, InputStream raw, Path file, int jobs, LongConsumer progress) throws Exception {
         List<String> command = new ArrayList<>(List.of(pg.pgDump().replaceAll("pg_dump$", "pg_restore"), "--no-owner",
                 "--exit-on-error", "--no-password", "--host=" + pg.host(), "--port=" + pg.port(), "--username=" + pg.user(),
                 "--dbname=" + database));
@@ -355,7 +373,7 @@ final class PostgresRestorer implements SourceRestorer {
         }
     }
 
-    private static String suffix(String restoreId) {
+    static String suffix(String restoreId) {
         return restoreId.substring(restoreId.length() - 8).toLowerCase(Locale.ROOT);
     }
 
@@ -365,6 +383,10 @@ final class PostgresRestorer implements SourceRestorer {
 
     @Override
     public void discardLeftovers(Map<String, String> target, String restoreId) throws SQLException {
+        if (target.containsKey("schema")) {
+            tables.discardLeftovers(target, restoreId);
+            return;
+        }
         String database = target.get("database");
         if (database != null && database.matches("[a-z_][a-z0-9_]{0,62}")) {
             try (Connection c = maintenance()) {
@@ -373,7 +395,7 @@ final class PostgresRestorer implements SourceRestorer {
         }
     }
 
-    private static String truncate(String name, int max) {
+    static String truncate(String name, int max) {
         return name.length() <= max ? name : name.substring(0, max);
     }
 
