@@ -30,6 +30,7 @@ import org.junit.jupiter.api.Test;
  */
 class TableUndoTest {
     private static final String PASSWORD = "undo-secret";
+    private static final String REPL_PASSWORD = "repl-secret";
 
     private ClusterApps fixture;
     private TestCluster cluster;
@@ -45,9 +46,13 @@ class TableUndoTest {
                 "CREATE INDEX orders_customer ON orders (customer_id)",
                 "INSERT INTO customers SELECT i, 'customer ' || i FROM generate_series(1, 20) i",
                 "INSERT INTO orders (customer_id, total) SELECT 1 + i % 20, i FROM generate_series(1, 500) i");
+        // The cluster source's role as the README sets it up: replication, no superuser.
+        cluster.sql("CREATE ROLE backstop_repl WITH LOGIN REPLICATION PASSWORD '" + REPL_PASSWORD + "'");
+        String physical = "  - {type: postgres-cluster, name: main, port: " + cluster.port() + ", user: backstop_repl, password: \""
+                + REPL_PASSWORD + "\", binDirectory: " + TestCluster.BIN + ", partialUploadEvery: 1s}\n";
         String logical = "  - {type: postgres, name: appdb, host: 127.0.0.1, port: " + cluster.port() + ", database: app, user: postgres, "
                 + "password: \"" + PASSWORD + "\", pgDump: " + TestCluster.BIN.resolve("pg_dump") + ", format: chunked}\n";
-        app = fixture.apps.start("", fixture.source("partialUploadEvery: 1s") + logical);
+        app = fixture.apps.start("", physical + logical);
         fixture.awaitCovered(Instant.now());
     }
 
@@ -94,6 +99,14 @@ class TableUndoTest {
         fixture.awaitCovered(Instant.now());
         assertThat(count("SELECT count(*) FROM orders")).isZero();
         String point = beforeTheMistake.toString();
+
+        // The role may not create schemas in app yet: refused, naming the grant.
+        Http.Reply ungranted = undo("""
+                {"source": "main", "pointInTime": "%s", "tables": ["public.orders"], "mode": "new",
+                 "target": {"database": "app", "schema": "undo_orders"}}""".formatted(point));
+        ProblemJsonTest.assertProblem(ungranted, 422, "validation-failed");
+        assertThat(ungranted.json().get("detail").asText()).contains("GRANT CREATE ON DATABASE app TO backstop_repl");
+        cluster.sql("GRANT CREATE ON DATABASE app TO backstop_repl");
 
         // A dry run says what it would create, and creates nothing.
         JsonNode dry = ClusterApps.awaitRestore(undo("""
