@@ -340,6 +340,7 @@ class PointInTimeRestoreTest {
         cluster.sql("CREATE TABLE orders (id int PRIMARY KEY)", "INSERT INTO orders VALUES (1)");
         snapshot(first);
         cluster.sql("INSERT INTO orders VALUES (2)");
+        Instant beforeTheGap = cluster.now();
         awaitCovered(Instant.now());
         apps.stop(first);
         String reached = walFile("pg_walfile_name(pg_current_wal_lsn())");
@@ -369,6 +370,16 @@ class PointInTimeRestoreTest {
         ProblemJsonTest.assertProblem(behindTheGap, 422, "validation-failed");
         assertThat(behindTheGap.body()).contains("gap");
         assertThat(dir.resolve("behind-gap")).doesNotExist();
+
+        // A point before the gap still restores from the earlier base backup: the chain ends with the
+        // segment that was being written when it broke, stored as far as it was received (issue 22,
+        // accepted and then FAILED "... is missing before ..." until the planner stopped the chain there).
+        Path early = dir.resolve("before-gap");
+        int earlyPort = TestCluster.freePort();
+        PgServer beforeGap = awaitRestored(restore(second, OffsetDateTime.ofInstant(beforeTheGap, java.time.ZoneOffset.UTC).toString(),
+                early, earlyPort), early, earlyPort);
+        assertThat(TestCluster.count(beforeGap, "SELECT count(*) FROM orders")).isEqualTo(2);
+        beforeGap.stop("fast");
 
         cluster.sql("INSERT INTO orders VALUES (4)");
         awaitCovered(Instant.now());

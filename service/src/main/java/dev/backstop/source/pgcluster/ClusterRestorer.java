@@ -226,6 +226,9 @@ final class ClusterRestorer implements SourceRestorer {
         }
         try {
             WalReplay replay = WalReplay.plan(archive, tools, Path.of(plan.target().get("dataDirectory")), label);
+            if (plan.pointInTime().point() == null) {
+                replay.requireNoGap();
+            }
             return "; would replay WAL " + replay.range() + " (" + replay.segments() + " files) "
                     + (plan.pointInTime().point() == null ? "to its end (latest)" : "up to " + plan.pointInTime().point());
         } catch (IOException e) {
@@ -309,6 +312,9 @@ final class ClusterRestorer implements SourceRestorer {
                 String replayed = "";
                 if (pit != null) {
                     replay = WalReplay.plan(archive, tools, dir);
+                    if (pit.point() == null) {
+                        replay.requireNoGap();
+                    }
                     Instant lastCommit = pit.point() == null ? null : replay.lastCommit(dir.resolve(WalReplay.DIRECTORY + "-scan"));
                     // A point at or after the archive's last commit recovers everything: the same rows, and
                     // PostgreSQL would refuse a target it never passes.

@@ -63,9 +63,12 @@ final class WalReplay implements AutoCloseable {
     private volatile boolean closed;
     private volatile String failure;
     private Thread feeder;
+    /** Why the chain stops short of later archived WAL, or null. */
+    private final String gap;
 
     private WalReplay(WalArchive archive, PgTools tools, Path dataDirectory, List<Entry> plan, List<Entry> histories,
-            int targetTimeline, long startLsn, long segmentSize) {
+            int targetTimeline, long startLsn, long segmentSize, String gap) {
+        this.gap = gap;
         this.archive = archive;
         this.tools = tools;
         this.dataDirectory = dataDirectory;
@@ -145,15 +148,18 @@ final class WalReplay implements AutoCloseable {
             segment++;
         }
         String expected = Wal.name(timelineOf(begins, segment), segment, segmentSize);
+        String gap = null;
         for (Map.Entry<Integer, TreeSet<String>> timeline : stored.entrySet()) {
             for (String later : timeline.getValue()) {
                 long number = Wal.segmentNumber(later, segmentSize);
-                if (number > segment && timelineOf(begins, number) == timeline.getKey()) {
-                    throw new IOException("the WAL chain has a gap: " + expected + " is missing before " + later
-                            + "; restore a point before it, or from a base backup taken after it");
+                if (gap == null && number > segment && timelineOf(begins, number) == timeline.getKey()) {
+                    gap = "the WAL chain has a gap: " + expected + " is missing before " + later
+                            + "; restore a point before it, or from a base backup taken after it";
                 }
             }
         }
+        // The segment being written when the chain broke was stored as far as it was received (a gap's
+        // partial segment): it ends the chain, serving every point up to the gap's coveredUntil.
         if (archive.target().exists(archive.partialKey(expected))) {
             entries.add(new Entry(expected, archive.partialKey(expected)));
         }
@@ -161,7 +167,18 @@ final class WalReplay implements AutoCloseable {
             throw new IOException("no WAL from the base backup's start segment " + start + " is archived");
         }
         List<Entry> historyEntries = histories.values().stream().map(h -> new Entry(h, archive.historyKey(h))).toList();
-        return new WalReplay(archive, tools, dataDirectory, entries, historyEntries, targetTimeline, startLsn, segmentSize);
+        return new WalReplay(archive, tools, dataDirectory, entries, historyEntries, targetTimeline, startLsn, segmentSize, gap);
+    }
+
+    /**
+     * Throws when the chain stops at a gap while later WAL is archived: then "latest" (its end) is
+     * not the archive's end. A point before the gap restores from the chain as it is; whether the
+     * point lies before the gap's end was decided when the request arrived ({@code PointChecks}).
+     */
+    void requireNoGap() throws IOException {
+        if (gap != null) {
+            throw new IOException(gap);
+        }
     }
 
     /** The newest timeline on the path that had begun by {@code segment}. */
