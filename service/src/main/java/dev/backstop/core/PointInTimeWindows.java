@@ -28,7 +28,14 @@ public final class PointInTimeWindows {
      * last lost (null when never).
      */
     public record Window(String source, Instant recoverableFrom, Instant recoverableUntil, Instant verifiedUntil,
-            Instant lastGap, Map<String, Object> archive) {
+            Instant lastGap, List<Range> recoverableRanges, Map<String, Object> archive) {
+
+        /** A window without gaps: one range (none while nothing is recoverable). */
+        public Window(String source, Instant recoverableFrom, Instant recoverableUntil, Instant verifiedUntil, Instant lastGap,
+                Map<String, Object> archive) {
+            this(source, recoverableFrom, recoverableUntil, verifiedUntil, lastGap, recoverableFrom == null || recoverableUntil == null
+                    ? List.of() : List.of(new Range(recoverableFrom, recoverableUntil)), archive);
+        }
 
         /**
          * A gap in the archive stays a warning until a drill has proven a point after it: only then is
@@ -75,10 +82,11 @@ public final class PointInTimeWindows {
             return Optional.empty();
         }
         return restorer.logWindow().map(log -> {
-            Instant newestGap = log.gaps().stream().max(Instant::compareTo).orElse(null);
-            Instant lastGap = newestGap == null ? Instant.EPOCH : newestGap;
             List<SnapshotRow> completed = snapshots.completed(source);
+            Instant newestGap = log.gaps().stream().map(SourceRestorer.LogGap::detectedAt).max(Instant::compareTo).orElse(null);
+            Instant lastGap = newestGap == null ? Instant.EPOCH : newestGap;
             Instant logFrom = log.logFrom() == null ? Instant.EPOCH : log.logFrom();
+            // The current window: from the first base backup since the last gap (known even before the log reaches its end).
             Instant from = completed.stream().filter(s -> s.startedAt().isAfter(lastGap) && !s.startedAt().isBefore(logFrom)
                             && s.finishedAt() != null)
                     .map(SnapshotRow::finishedAt).min(Instant::compareTo).orElse(null);
@@ -87,7 +95,35 @@ public final class PointInTimeWindows {
                 until = null;
             }
             return new Window(source, from, from == null ? null : until, snapshots.newestVerifiedPoint(source).orElse(null),
-                    newestGap, new LinkedHashMap<>(log.details()));
+                    newestGap, ranges(log, completed), new LinkedHashMap<>(log.details()));
         });
+    }
+
+    /** A stretch of time every point of which restores: {@code from} a base backup's end {@code until} the log's reach. */
+    public record Range(Instant from, Instant until) {}
+
+    /**
+     * Every recoverable range, oldest first: between two gaps (or before the first, or after the
+     * last), from the end of the oldest COMPLETED snapshot started in that stretch (and not before
+     * what retention kept of the log) to as far as the log reached before the next gap (or reaches
+     * now). A stretch without such a snapshot, or whose log ends before it, has no range.
+     */
+    static List<Range> ranges(SourceRestorer.LogWindow log, List<SnapshotRow> completed) {
+        List<SourceRestorer.LogGap> gaps = log.gaps().stream().sorted(java.util.Comparator.comparing(SourceRestorer.LogGap::detectedAt))
+                .toList();
+        Instant logFrom = log.logFrom() == null ? Instant.EPOCH : log.logFrom();
+        List<Range> ranges = new java.util.ArrayList<>();
+        for (int i = 0; i <= gaps.size(); i++) {
+            Instant after = i == 0 ? Instant.EPOCH : gaps.get(i - 1).detectedAt();
+            Instant before = i < gaps.size() ? gaps.get(i).detectedAt() : null;
+            Instant until = i < gaps.size() ? gaps.get(i).servesUntil() : log.until();
+            Instant from = completed.stream().filter(s -> s.finishedAt() != null && s.startedAt().isAfter(after)
+                            && (before == null || !s.startedAt().isAfter(before)) && !s.startedAt().isBefore(logFrom))
+                    .map(SnapshotRow::finishedAt).min(Instant::compareTo).orElse(null);
+            if (from != null && until != null && !until.isBefore(from)) {
+                ranges.add(new Range(from, until));
+            }
+        }
+        return List.copyOf(ranges);
     }
 }

@@ -106,14 +106,20 @@ public interface SourceRestorer {
      * How far a type's archived log reaches, for one that restores to points in time.
      *
      * @param until   every point up to this instant is archived (null: nothing yet)
-     * @param gaps    when stretches of the log were found lost; no point before a gap's detection is
+     * @param gaps    stretches of the log found lost; no point after a gap's {@code servesUntil} is
      *                recoverable from a snapshot taken before it
      * @param details the archiver's state as the API shows it (receiver, positions, lag, slot)
      * @param logFrom retention deleted the log before the snapshot that started at this instant: snapshots
      *                started earlier restore only as they were (null: nothing deleted)
      */
-    record LogWindow(java.time.Instant until, List<java.time.Instant> gaps, Map<String, Object> details,
+    record LogWindow(java.time.Instant until, List<LogGap> gaps, Map<String, Object> details,
             java.time.Instant logFrom) {}
+
+    /**
+     * A stretch of the log that was lost: found at {@code detectedAt}; snapshots taken before it
+     * still restore every point up to {@code servesUntil} (as far as the log reached before the loss).
+     */
+    record LogGap(java.time.Instant detectedAt, java.time.Instant servesUntil) {}
 
     /** A COMPLETED snapshot that retention keeps, as log retention sees it. */
     record KeptSnapshot(String id, java.time.Instant startedAt, java.time.Instant finishedAt) {}

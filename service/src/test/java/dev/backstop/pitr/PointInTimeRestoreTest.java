@@ -383,6 +383,12 @@ class PointInTimeRestoreTest {
 
         cluster.sql("INSERT INTO orders VALUES (4)");
         awaitCovered(Instant.now());
+        JsonNode reaching = Http.get(YamlApps.api(second, "/sources/main/pitr"), TestTokens.READER).json();
+        JsonNode ranges = reaching.get("recoverableRanges");
+        assertThat(ranges).as("the range before the gap is listed too: " + reaching).hasSize(2);
+        assertThat(Instant.parse(ranges.get(0).get("until").asText())).isAfter(beforeTheGap).isBefore(lost);
+        assertThat(ranges.get(1).get("from").asText()).isEqualTo(reaching.get("recoverableFrom").asText());
+        assertThat(ranges.get(1).get("until").asText()).isEqualTo(reaching.get("recoverableUntil").asText());
         Path data = dir.resolve("after-gap");
         int port = TestCluster.freePort();
         PgServer server = awaitRestored(restore(second, "latest", data, port), data, port);

@@ -89,7 +89,8 @@ final class ClusterRestorer implements SourceRestorer {
             }
         }
         return java.util.Optional.of(new LogWindow(status == null ? null : status.coveredUntil(),
-                status == null ? List.of() : status.gaps().stream().map(WalArchive.Gap::detectedAt).toList(), details,
+                status == null ? List.of() : status.gaps().stream().map(g -> new LogGap(g.detectedAt(),
+                        g.coveredUntil() == null ? g.detectedAt() : g.coveredUntil())).toList(), details,
                 status == null ? null : status.retainedFrom()));
     }
 
