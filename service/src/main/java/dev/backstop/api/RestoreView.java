@@ -5,9 +5,10 @@ import dev.backstop.db.RestoreRow;
 import java.time.Instant;
 
 /**
- * A restore as the API shows it. {@code phase}: QUEUED, DOWNLOADING, VERIFYING, APPLYING, COMPLETED,
- * FAILED, CANCELLED. {@code bytesDone}/{@code bytesTotal} are of the current phase (stored bytes while
- * downloading, raw bytes while applying); {@code etaSeconds} is the rest of that phase at the rate
+ * A restore as the API shows it. {@code phase}: QUEUED, DOWNLOADING, VERIFYING, APPLYING, RECOVERING
+ * (a point-in-time restore's server replays the WAL), COMPLETED, FAILED, CANCELLED.
+ * {@code bytesDone}/{@code bytesTotal} are of the current phase (stored bytes while downloading, raw
+ * bytes while applying, WAL replayed of WAL planned while recovering); {@code etaSeconds} is the rest of that phase at the rate
  * so far (absent until there is a rate). {@code recoveredTo}: the point a point-in-time restore
  * reached, its last replayed transaction as the restored server reports it (absent otherwise).
  */
@@ -37,7 +38,7 @@ public record RestoreView(String id, String snapshotId, String phase, String mod
         }
     }
 
-    static Long eta(RestoreRow row, Instant now) {
+    public static Long eta(RestoreRow row, Instant now) {
         if (row.phase().isFinal() || row.phaseStartedAt() == null || row.bytesTotal() == null || row.bytesDone() <= 0) {
             return null;
         }

@@ -168,16 +168,22 @@ final class RestorePass {
                         + dryRunDetail + (plan.wouldRefuse().isEmpty() ? "" : "; the real run would be refused now: "
                                 + String.join("; ", plan.wouldRefuse())) + "; nothing changed", null);
             }
-            progress.phase(RestorePhase.APPLYING, raw[0], snapshot.rawBytes());
-            progress.check();
-            String detail = fresh.commit();
-            return new Applied(detail, fresh.recoveredTo());
+            return commit(fresh, raw[0], snapshot, progress);
         } catch (Exception | Error e) {
             if (fresh != null) {
                 fresh.discard();
             }
             throw e;
         }
+    }
+
+    /** The verified stream is written: the fresh target is made live (APPLYING, then RECOVERING while a log replays). */
+    private static Applied commit(SourceRestorer.Fresh fresh, long raw, SnapshotRow snapshot, Progress progress) throws Exception {
+        progress.phase(RestorePhase.APPLYING, raw, snapshot.rawBytes());
+        progress.check();
+        fresh.onRecovery((done, total) -> progress.phase(RestorePhase.RECOVERING, done, total));
+        String detail = fresh.commit();
+        return new Applied(detail, fresh.recoveredTo());
     }
 
     /**
@@ -261,10 +267,7 @@ final class RestorePass {
                                 : "; the real run would be refused now: " + String.join("; ", plan.wouldRefuse()))
                         + "; nothing changed", null);
             }
-            progress.phase(RestorePhase.APPLYING, raw[0], snapshot.rawBytes());
-            progress.check();
-            String detail = fresh.commit();
-            return new Applied(detail, fresh.recoveredTo());
+            return commit(fresh, raw[0], snapshot, progress);
         } catch (Exception | Error e) {
             if (fresh != null) {
                 fresh.discard();

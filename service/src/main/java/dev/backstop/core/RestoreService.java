@@ -66,6 +66,10 @@ public final class RestoreService implements Managed {
     private final Map<String, String> cancelled = new ConcurrentHashMap<>();
     /** Restore id -> (source, stored bytes read so far), for the progress gauge. */
     private final Map<String, Map.Entry<String, Long>> inFlight = new ConcurrentHashMap<>();
+    /** Restore id -> its recovery: the source, and bytes of log replayed and planned. */
+    private final Map<String, Recovering> recovering = new ConcurrentHashMap<>();
+
+    private record Recovering(String source, long replayed, long planned) {}
     private volatile boolean stopping;
 
     public RestoreService(Node node, Map<String, SourceRestorer> restorers, Replicator copies, SnapshotDao snapshots,
@@ -86,6 +90,12 @@ public final class RestoreService implements Managed {
         for (String source : this.restorers.keySet()) {
             metrics.gauge(MetricName.of("backstop.restore.progress.bytes", "source", source), () -> () -> inFlight.values().stream()
                     .filter(e -> e.getKey().equals(source)).mapToLong(Map.Entry::getValue).sum());
+            if (this.restorers.get(source).pointInTime()) {
+                metrics.gauge(MetricName.of("backstop.restore.wal.replayed.bytes", "source", source), () -> () -> recovering.values()
+                        .stream().filter(r -> r.source().equals(source)).mapToLong(Recovering::replayed).sum());
+                metrics.gauge(MetricName.of("backstop.restore.wal.planned.bytes", "source", source), () -> () -> recovering.values()
+                        .stream().filter(r -> r.source().equals(source)).mapToLong(Recovering::planned).sum());
+            }
         }
     }
 
@@ -325,7 +335,12 @@ public final class RestoreService implements Managed {
             checkGoingOn(row.id()); // cancelled while queued
             RestorePass.Applied applied = pass.fromHealthiestCopy(row, snapshot, restorer, plan, new RestorePass.Progress(
                     () -> checkGoingOn(row.id()),
-                    (phase, done, total) -> restores.progress(row.id(), phase, done, total, clock.instant()),
+                    (phase, done, total) -> {
+                        if (phase == RestorePhase.RECOVERING) {
+                            recovering.put(row.id(), new Recovering(snapshot.sourceName(), done, total));
+                        }
+                        restores.progress(row.id(), phase, done, total, clock.instant());
+                    },
                     bytes -> inFlight.computeIfPresent(row.id(), (id, entry) -> Map.entry(entry.getKey(), bytes))));
             String detail = applied.detail();
             restores.complete(row.id(), clock.instant(), detail, applied.recoveredTo());
@@ -347,6 +362,7 @@ public final class RestoreService implements Managed {
         } finally {
             cancelled.remove(row.id());
             inFlight.remove(row.id());
+            recovering.remove(row.id());
             busyTargets.remove(plan.key(), row.id());
             MDC.remove("restore_id");
             MDC.remove("source");

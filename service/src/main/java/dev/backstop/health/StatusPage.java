@@ -283,6 +283,12 @@ public final class StatusPage extends HttpServlet {
         }
     }
 
+    /** ", about 2 min left" from the current phase's rate, or nothing while it cannot be told. */
+    private static String eta(RestoreRow row, Instant now) {
+        Long seconds = dev.backstop.api.RestoreView.eta(row, now);
+        return seconds == null ? "" : ", about " + StatusFormat.age(now, now.plusSeconds(seconds)) + " left";
+    }
+
     private void renderRunning(StatusHtml html, List<SnapshotRow> recent, List<RestoreRow> recentRestores, Instant now) {
         List<String> rows = new ArrayList<>();
         for (SnapshotRow row : recent) {
@@ -297,7 +303,8 @@ public final class StatusPage extends HttpServlet {
                 String total = row.bytesTotal() == null ? "?" : StatusFormat.bytes(row.bytesTotal());
                 rows.add(new StatusHtml().raw("<tr><td>restore</td><td>").text("snapshot " + row.snapshotId()).raw("</td><td><code>")
                         .text(row.id()).raw("</code></td><td>").text(row.phase().name()).raw("</td><td>").text(StatusFormat.bytes(row.bytesDone()))
-                        .text(" of " + total).raw("</td></tr>").toString());
+                        .text(" of " + total + (row.phase() == dev.backstop.model.RestorePhase.RECOVERING ? " of WAL replayed" : "")
+                                + eta(row, now)).raw("</td></tr>").toString());
             }
         }
         html.raw("<section><h2>Running</h2>");

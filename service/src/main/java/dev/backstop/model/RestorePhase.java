@@ -2,7 +2,7 @@ package dev.backstop.model;
 
 /** Where a restore is; COMPLETED, FAILED and CANCELLED are final. */
 public enum RestorePhase {
-    QUEUED, DOWNLOADING, VERIFYING, APPLYING, COMPLETED, FAILED, CANCELLED;
+    QUEUED, DOWNLOADING, VERIFYING, APPLYING, RECOVERING, COMPLETED, FAILED, CANCELLED;
 
     public boolean isFinal() {
         return this == COMPLETED || this == FAILED || this == CANCELLED;

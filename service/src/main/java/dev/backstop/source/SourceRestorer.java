@@ -175,6 +175,17 @@ public interface SourceRestorer {
 
         /** Removes whatever was written; the live target stays as it was. Never throws. */
         void discard();
+
+        /**
+         * Called before {@link #commit()} by a commit that replays an archived log: it reports the log
+         * replayed of the log planned, in bytes, as recovery goes on (the restore's RECOVERING phase).
+         */
+        default void onRecovery(Recovery recovery) {}
+    }
+
+    /** Hears a recovery's progress: {@code done} of {@code total} bytes of log replayed (the first call starts the phase). */
+    interface Recovery {
+        void replayed(long done, long total);
     }
 
     /** A drill: where to restore a scratch copy (a {@code mode: new} target) and how to probe it. */

@@ -78,6 +78,12 @@ class PointInTimeRestoreTest {
         PgServer server = fixture.restored(data, port);
         assertThat(done.get("phase").asText()).as(done.toString()).isEqualTo("COMPLETED");
         assertThat(done.get("detail").asText()).contains("recoveredTo");
+        // The last phase before COMPLETED was RECOVERING: its progress is the WAL replayed of the WAL planned, all of it.
+        java.util.regex.Matcher files = java.util.regex.Pattern.compile("\\((\\d+) files\\)").matcher(done.get("detail").asText());
+        assertThat(files.find()).as(done.toString()).isTrue();
+        long planned = Long.parseLong(files.group(1)) * (16L << 20);
+        assertThat(done.get("bytesTotal").asLong()).as(done.toString()).isEqualTo(planned);
+        assertThat(done.get("bytesDone").asLong()).isEqualTo(planned);
         lastRecoveredTo = done.hasNonNull("recoveredTo") ? Instant.parse(done.get("recoveredTo").asText()) : null;
         return server;
     }

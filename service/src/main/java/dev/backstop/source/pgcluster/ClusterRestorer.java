@@ -290,6 +290,12 @@ final class ClusterRestorer implements SourceRestorer {
         return new Fresh() {
             private boolean moved;
             private Instant reachedPoint;
+            private Recovery recovery;
+
+            @Override
+            public void onRecovery(Recovery listener) {
+                recovery = listener;
+            }
 
             @Override
             public Instant recoveredTo() {
@@ -328,6 +334,7 @@ final class ClusterRestorer implements SourceRestorer {
                 PgServer server = new PgServer(tools, dir, port);
                 try {
                     if (replay != null) {
+                        replay.onProgress(recovery);
                         replay.start();
                     }
                     server.start();
@@ -340,6 +347,9 @@ final class ClusterRestorer implements SourceRestorer {
                         // The script then answered "no such file", which recovery takes for the end of the
                         // archive: the server promoted short of the point. Never reported as a restore.
                         throw new IOException(replay.failure() + "; recovery ended early, so the copy is discarded");
+                    }
+                    if (replay != null) {
+                        replay.replayedAll();
                     }
                 } finally {
                     if (replay != null) {

@@ -3,6 +3,7 @@ package dev.backstop.source.pgcluster;
 import dev.backstop.source.FileTrees;
 import dev.backstop.source.SourceRestorer.Fresh;
 import dev.backstop.source.SourceRestorer.Plan;
+import dev.backstop.source.SourceRestorer.Recovery;
 import dev.backstop.source.pgtables.PgEndpoint;
 import dev.backstop.source.pgtables.TableCopy;
 import dev.backstop.source.pgtables.TableSelection;
@@ -103,6 +104,11 @@ final class ClusterTableRestore {
             @Override
             public Instant recoveredTo() {
                 return copy.recoveredTo();
+            }
+
+            @Override
+            public void onRecovery(Recovery recovery) {
+                copy.onRecovery(recovery);
             }
 
             @Override

@@ -65,6 +65,7 @@ final class WalReplay implements AutoCloseable {
     private Thread feeder;
     /** Why the chain stops short of later archived WAL, or null. */
     private final String gap;
+    private volatile dev.backstop.source.SourceRestorer.Recovery recovery;
 
     private WalReplay(WalArchive archive, PgTools tools, Path dataDirectory, List<Entry> plan, List<Entry> histories,
             int targetTimeline, long startLsn, long segmentSize, String gap) {
@@ -383,6 +384,27 @@ final class WalReplay implements AutoCloseable {
         feeder.start();
     }
 
+    /** Hears the WAL replayed of the WAL planned (in bytes, a segment at a time) as recovery asks for segments. */
+    void onProgress(dev.backstop.source.SourceRestorer.Recovery listener) {
+        this.recovery = listener;
+    }
+
+    /** The whole plan was replayed (recovery promoted). */
+    void replayedAll() {
+        report(plan.size());
+    }
+
+    private void report(int segmentsDone) {
+        dev.backstop.source.SourceRestorer.Recovery listener = recovery;
+        if (listener != null) {
+            try {
+                listener.replayed(segmentsDone * segmentSize, plan.size() * segmentSize);
+            } catch (RuntimeException e) {
+                LOG.debug("Point-in-time restore into {}: progress not recorded: {}", dataDirectory, e.getMessage());
+            }
+        }
+    }
+
     /** Why fetching failed, or null. */
     String failure() {
         return failure;
@@ -412,6 +434,9 @@ final class WalReplay implements AutoCloseable {
                 if (index >= 0) {
                     if (index < lastIndex) {
                         fetched.clear(); // recovery restarted from an earlier segment
+                    }
+                    if (index != lastIndex) {
+                        report(index); // the segments before the one asked for are replayed
                     }
                     if (!want.equals(lastWant) && !Files.exists(wal.resolve(name))) {
                         fetched.remove(name); // asked for again
