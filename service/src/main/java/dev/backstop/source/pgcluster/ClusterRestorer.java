@@ -15,10 +15,8 @@ import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.sql.Connection;
-import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -42,7 +40,6 @@ final class ClusterRestorer implements SourceRestorer {
     private static final Set<String> KEYS = Set.of("dataDirectory", "port", "start");
     /** A file in a restored data directory naming the restore that made it, so leftovers are recognised. */
     static final String MARKER = "backstop_restore_id";
-    static final Duration RECOVERY_TIMEOUT = Duration.ofHours(6);
 
     private final ClusterSourceFactory config;
     private final PgTools tools;
@@ -94,73 +91,10 @@ final class ClusterRestorer implements SourceRestorer {
                 status == null ? null : status.retainedFrom()));
     }
 
-    /**
-     * Keeps the WAL from the start of the oldest kept base backup that serves {@code pitrWindow}
-     * (the newest one that finished at or before now - pitrWindow; the oldest kept one when none did)
-     * and deletes the segments, partial segments and base-backup marks before it. The cut is
-     * recorded in status.json before anything is deleted. Nothing is deleted when that base backup's
-     * WAL position is unknown (taken by the {@code snapshot} command, without the archiver).
-     */
+    /** See {@link WalRetention#prune}. */
     @Override
     public List<LogRange> pruneLog(List<KeptSnapshot> kept, Instant now, boolean dryRun) throws IOException {
-        if (archive == null) {
-            return List.of();
-        }
-        Instant floor = now.minus(config.pitrWindow());
-        List<KeptSnapshot> finished = kept.stream().filter(k -> k.finishedAt() != null)
-                .sorted(java.util.Comparator.comparing(KeptSnapshot::finishedAt)).toList();
-        if (finished.isEmpty()) {
-            return List.of();
-        }
-        KeptSnapshot serving = finished.get(0);
-        for (KeptSnapshot k : finished) {
-            if (!k.finishedAt().isAfter(floor)) {
-                serving = k;
-            }
-        }
-        KeptSnapshot base = serving;
-        List<WalArchive.BaseBackupMark> marks = archive.marks();
-        WalArchive.BaseBackupMark mark = marks.stream().filter(m -> !m.startedAt().isBefore(base.startedAt())
-                && !m.startedAt().isAfter(base.finishedAt())).findFirst().orElse(null);
-        if (mark == null) {
-            LOG.warn("WAL retention of {}: base backup {} has no recorded WAL position (taken without the WAL archiver), "
-                    + "so no WAL is deleted", config.name(), base.id());
-            return List.of();
-        }
-        String keepFrom = mark.startSegment();
-        List<WalArchive.StoredWal> doomed = archive.walObjects().stream().filter(o -> o.segment().compareTo(keepFrom) < 0).toList();
-        String reason = "before base backup " + base.id() + " (started " + base.startedAt() + ", WAL from " + keepFrom
-                + "), the oldest kept one that serves pitrWindow " + config.pitrWindow();
-        List<LogRange> ranges = new ArrayList<>();
-        for (List<WalArchive.StoredWal> timeline : doomed.stream()
-                .collect(java.util.stream.Collectors.groupingBy(o -> o.segment().substring(0, 8), java.util.TreeMap::new,
-                        java.util.stream.Collectors.toList())).values()) {
-            ranges.add(new LogRange(timeline.get(0).segment(), timeline.get(timeline.size() - 1).segment(), timeline.size(), reason));
-        }
-        if (dryRun) {
-            return ranges;
-        }
-        WalArchiver archiver = config.runningArchiver();
-        if (archiver != null && archiver.status() != null) {
-            archiver.retainFrom(base.startedAt(), keepFrom);
-        } else {
-            WalArchive.Status status = archive.status();
-            if (status != null && (status.retainedFrom() == null || base.startedAt().isAfter(status.retainedFrom()))) {
-                archive.writeStatus(status.retained(base.startedAt(), keepFrom));
-            }
-        }
-        for (WalArchive.StoredWal object : doomed) {
-            archive.delete(object.key());
-        }
-        for (WalArchive.BaseBackupMark old : marks) {
-            if (old.startSegment().compareTo(keepFrom) < 0) {
-                archive.deleteMark(old);
-            }
-        }
-        if (!doomed.isEmpty()) {
-            LOG.info("WAL retention of {}: deleted {} WAL objects {}", config.name(), doomed.size(), reason);
-        }
-        return ranges;
+        return archive == null ? List.of() : WalRetention.prune(archive, config, kept, now, dryRun);
     }
 
     /** A point-in-time plan is refused (422) when the point is past what the WAL archive holds or a gap lies before it. */
@@ -313,60 +247,12 @@ final class ClusterRestorer implements SourceRestorer {
             public String commit() throws IOException {
                 Files.move(fresh, dir, StandardCopyOption.ATOMIC_MOVE);
                 moved = true;
-                configure(dir, port, socketDirectory);
-                PointInTime pit = plan.pointInTime();
-                WalReplay replay = null;
-                String replayed = "";
-                if (pit != null) {
-                    replay = WalReplay.plan(archive, tools, dir);
-                    if (pit.point() == null) {
-                        replay.requireNoGap();
-                    }
-                    Instant lastCommit = pit.point() == null ? null : replay.lastCommit(dir.resolve(WalReplay.DIRECTORY + "-scan"));
-                    // A point at or after the archive's last commit recovers everything: the same rows, and
-                    // PostgreSQL would refuse a target it never passes.
-                    Instant target = pit.point() == null || lastCommit == null || !pit.point().isBefore(lastCommit) ? null : pit.point();
-                    replay.prepare(target);
-                    replayed = " and WAL " + replay.range() + " (" + replay.segments() + " files) "
-                            + (target == null ? "to its end" : "to " + target);
-                }
-                tools.handOver(dir);
-                PgServer server = new PgServer(tools, dir, port);
-                try {
-                    if (replay != null) {
-                        replay.onProgress(recovery);
-                        replay.start();
-                    }
-                    server.start();
-                    try {
-                        server.awaitReady(config.user(), config.password(), true, RECOVERY_TIMEOUT);
-                    } catch (IOException e) {
-                        throw replay != null && replay.failure() != null ? new IOException(replay.failure() + "; " + e.getMessage(), e) : e;
-                    }
-                    if (replay != null && replay.failure() != null) {
-                        // The script then answered "no such file", which recovery takes for the end of the
-                        // archive: the server promoted short of the point. Never reported as a restore.
-                        throw new IOException(replay.failure() + "; recovery ended early, so the copy is discarded");
-                    }
-                    if (replay != null) {
-                        replay.replayedAll();
-                    }
-                } finally {
-                    if (replay != null) {
-                        replay.close();
-                    }
-                }
-                String reached = "";
-                if (pit != null) {
-                    Instant recoveredTo = ClusterRestorer.this.recoveredTo(server);
-                    if (pit.point() != null && recoveredTo != null && recoveredTo.isAfter(pit.point())) {
-                        throw new IOException("recovery replayed a commit of " + recoveredTo + ", after pointInTime " + pit.point());
-                    }
-                    replay.checkReached(recoveredTo);
-                    reachedPoint = recoveredTo;
-                    reached = "; recoveredTo " + (recoveredTo == null ? "the base backup (no commit replayed)" : recoveredTo)
-                            + (pit.point() == null ? " (latest)" : " (pointInTime " + pit.point() + ")");
-                }
+                ClusterRecovery steps = new ClusterRecovery(config, tools, archive, dir, port, plan.pointInTime(), recovery);
+                steps.configure(socketDirectory);
+                String replayed = steps.planReplay();
+                PgServer server = steps.startAndAwaitPromoted();
+                String reached = steps.checkPointReached(server);
+                reachedPoint = steps.recoveredTo();
                 String restored = "restored the base backup" + replayed + " into " + dir + reached;
                 if (leaveRunning) {
                     return restored + "; the server runs on 127.0.0.1:" + port;
@@ -380,33 +266,6 @@ final class ClusterRestorer implements SourceRestorer {
                 remove(moved ? dir : fresh, port);
             }
         };
-    }
-
-    /** The time of the last commit recovery replayed, read from the server. */
-    private Instant recoveredTo(PgServer server) throws IOException {
-        try (Connection c = server.connect("postgres", config.user(), config.password()); var s = c.createStatement();
-                var r = s.executeQuery("SELECT pg_last_xact_replay_timestamp()")) {
-            r.next();
-            java.sql.Timestamp t = r.getTimestamp(1);
-            return t == null ? null : t.toInstant();
-        } catch (java.sql.SQLException e) {
-            throw new IOException("cannot read the recovered point from the restored server: " + e.getMessage(), e);
-        }
-    }
-
-    /** The restore's own settings, after the source's: PostgreSQL takes the last value of a key. */
-    private void configure(Path dataDirectory, int port, Path socketDirectory) throws IOException {
-        String settings = "\n# Added by Backstop's restore: a restored copy listens on 127.0.0.1 only and never archives\n"
-                + "port = " + port + "\n"
-                + "listen_addresses = '127.0.0.1'\n"
-                + (socketDirectory == null ? "unix_socket_directories = ''\n" : ClusterTableRestore.scratchAccess(dataDirectory,
-                        socketDirectory, config.password() != null))
-                + "archive_mode = off\n"
-                + "archive_command = ''\n";
-        Files.writeString(dataDirectory.resolve("postgresql.auto.conf"), settings, StandardCharsets.UTF_8, StandardOpenOption.CREATE,
-                StandardOpenOption.APPEND);
-        Files.deleteIfExists(dataDirectory.resolve("standby.signal"));
-        Files.deleteIfExists(dataDirectory.resolve("postmaster.pid"));
     }
 
     void remove(Path dir, int port) {
