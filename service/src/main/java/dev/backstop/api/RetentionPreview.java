@@ -15,7 +15,7 @@ import java.util.List;
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record RetentionPreview(String source, RetentionPolicy policy, String timeZone, List<Entry> keep, List<Entry> delete,
-        List<dev.backstop.source.SourceRestorer.LogRange> deleteLog, long freedBytes) {
+        List<dev.backstop.source.ArchivedLog.LogRange> deleteLog, long freedBytes) {
 
     /** Each entry says why: the rules that keep it, or this. */
     public static final String NO_RULE = "no rule keeps it";
@@ -23,7 +23,7 @@ public record RetentionPreview(String source, RetentionPolicy policy, String tim
     public record Entry(String id, Instant startedAt, List<String> reasons) {}
 
     public static RetentionPreview of(String source, RetentionPolicy policy, String zone, List<Retention.Decision> plan,
-            List<dev.backstop.source.SourceRestorer.LogRange> deleteLog, java.util.function.ToLongFunction<List<String>> freed) {
+            List<dev.backstop.source.ArchivedLog.LogRange> deleteLog, java.util.function.ToLongFunction<List<String>> freed) {
         List<String> deleted = plan.stream().filter(d -> !d.keep()).map(Retention.Decision::id).toList();
         return new RetentionPreview(source, policy, zone,
                 plan.stream().filter(Retention.Decision::keep).map(d -> new Entry(d.id(), d.time(), d.reasons())).toList(),

@@ -4,6 +4,7 @@ import com.codahale.metrics.MetricRegistry;
 import dev.backstop.db.SnapshotDao;
 import dev.backstop.db.SnapshotRow;
 import dev.backstop.model.MetricName;
+import dev.backstop.source.ArchivedLog;
 import dev.backstop.source.SourceRestorer;
 import java.time.Instant;
 import java.util.LinkedHashMap;
@@ -60,7 +61,7 @@ public final class PointInTimeWindows {
         this.restorers = restorers;
         this.snapshots = snapshots;
         restorers.forEach((source, restorer) -> {
-            if (restorer.pointInTime()) {
+            if (restorer.archivedLog().isPresent()) {
                 metrics.gauge(MetricName.of("backstop.pitr.recoverable.from.timestamp.seconds", "source", source),
                         () -> () -> seconds(window(source).map(Window::recoverableFrom).orElse(null)));
                 metrics.gauge(MetricName.of("backstop.pitr.recoverable.until.timestamp.seconds", "source", source),
@@ -78,12 +79,12 @@ public final class PointInTimeWindows {
     /** The window of a source; empty when it does not restore to points in time. */
     public Optional<Window> window(String source) {
         SourceRestorer restorer = restorers.get(source);
-        if (restorer == null || !restorer.pointInTime()) {
+        if (restorer == null || !restorer.archivedLog().isPresent()) {
             return Optional.empty();
         }
-        return restorer.logWindow().map(log -> {
+        return restorer.archivedLog().flatMap(dev.backstop.source.ArchivedLog::window).map(log -> {
             List<SnapshotRow> completed = snapshots.completed(source);
-            Instant newestGap = log.gaps().stream().map(SourceRestorer.LogGap::detectedAt).max(Instant::compareTo).orElse(null);
+            Instant newestGap = log.gaps().stream().map(ArchivedLog.LogGap::detectedAt).max(Instant::compareTo).orElse(null);
             Instant lastGap = newestGap == null ? Instant.EPOCH : newestGap;
             Instant logFrom = log.logFrom() == null ? Instant.EPOCH : log.logFrom();
             // The current window: from the first base backup since the last gap (known even before the log reaches its end).
@@ -108,8 +109,8 @@ public final class PointInTimeWindows {
      * what retention kept of the log) to as far as the log reached before the next gap (or reaches
      * now). A stretch without such a snapshot, or whose log ends before it, has no range.
      */
-    static List<Range> ranges(SourceRestorer.LogWindow log, List<SnapshotRow> completed) {
-        List<SourceRestorer.LogGap> gaps = log.gaps().stream().sorted(java.util.Comparator.comparing(SourceRestorer.LogGap::detectedAt))
+    static List<Range> ranges(ArchivedLog.LogWindow log, List<SnapshotRow> completed) {
+        List<ArchivedLog.LogGap> gaps = log.gaps().stream().sorted(java.util.Comparator.comparing(ArchivedLog.LogGap::detectedAt))
                 .toList();
         Instant logFrom = log.logFrom() == null ? Instant.EPOCH : log.logFrom();
         List<Range> ranges = new java.util.ArrayList<>();

@@ -90,7 +90,7 @@ public final class RestoreService implements Managed {
         for (String source : this.restorers.keySet()) {
             metrics.gauge(MetricName.of("backstop.restore.progress.bytes", "source", source), () -> () -> inFlight.values().stream()
                     .filter(e -> e.getKey().equals(source)).mapToLong(Map.Entry::getValue).sum());
-            if (this.restorers.get(source).pointInTime()) {
+            if (this.restorers.get(source).archivedLog().isPresent()) {
                 metrics.gauge(MetricName.of("backstop.restore.wal.replayed.bytes", "source", source), () -> () -> recovering.values()
                         .stream().filter(r -> r.source().equals(source)).mapToLong(Recovering::replayed).sum());
                 metrics.gauge(MetricName.of("backstop.restore.wal.planned.bytes", "source", source), () -> () -> recovering.values()
@@ -168,8 +168,8 @@ public final class RestoreService implements Managed {
     }
 
     private RestoreRow request(RestoreRequest request, String actor, boolean background) {
-        SourceRestorer.PointInTime[] pointInTime = new SourceRestorer.PointInTime[1];
-        SnapshotRow snapshot = request.pointInTime() == null ? snapshot(request) : baseFor(request, pointInTime);
+        Chosen chosen = request.pointInTime() == null ? new Chosen(snapshot(request), null) : baseFor(request);
+        SnapshotRow snapshot = chosen.snapshot();
         if (snapshot.status() != SnapshotStatus.COMPLETED) {
             throw BackstopException.conflict("snapshot " + snapshot.id() + " is " + snapshot.status() + "; only COMPLETED snapshots restore");
         }
@@ -178,7 +178,7 @@ public final class RestoreService implements Managed {
             throw invalid("source '" + snapshot.sourceName() + "' of snapshot " + snapshot.id() + " is no longer configured");
         }
         RestoreMode mode = RestoreMode.valueOf(request.mode().toUpperCase(Locale.ROOT));
-        SourceRestorer.Plan plan = plan(restorer, request, mode, pointInTime[0]);
+        SourceRestorer.Plan plan = plan(restorer, request, mode, chosen.pointInTime());
         String id = ids.next();
         String busy = busyTargets.putIfAbsent(plan.key(), id);
         if (busy != null) {
@@ -216,11 +216,15 @@ public final class RestoreService implements Managed {
                 .orElseThrow(() -> BackstopException.notFound("no snapshot " + request.snapshotId()));
     }
 
+    /** The snapshot a restore starts from, and the point it recovers to (null: the snapshot as it was). */
+    private record Chosen(SnapshotRow snapshot, SourceRestorer.PointInTime pointInTime) {}
+
     /**
      * A point-in-time restore: the point, and the base backup it starts from (the one given, or the
-     * newest COMPLETED snapshot of the source that finished at or before the point).
+     * newest COMPLETED snapshot of the source that finished at or before the point), checked by the
+     * source's archived log, the one place that decides whether a point restores from a base backup.
      */
-    private SnapshotRow baseFor(RestoreRequest request, SourceRestorer.PointInTime[] pointInTime) {
+    private Chosen baseFor(RestoreRequest request) {
         Instant point = parsePoint(request.pointInTime());
         SnapshotRow base;
         if (request.snapshotId() != null) {
@@ -240,17 +244,29 @@ public final class RestoreService implements Managed {
             if (restorer == null) {
                 throw BackstopException.notFound("no source " + request.source());
             }
-            if (!restorer.pointInTime()) {
-                throw invalid("source " + request.source() + " has no archived log to replay; pointInTime is for postgres-cluster "
-                        + "sources (restore one of its snapshots with snapshotId)");
+            if (!restorer.archivedLog().isPresent()) {
+                throw invalid("source " + request.source() + " has no archived log to replay, so it restores no point in time "
+                        + "(restore one of its snapshots with snapshotId)");
             }
             base = snapshots.completed(request.source()).stream()
                     .filter(s -> point == null || (s.finishedAt() != null && !s.finishedAt().isAfter(point))).findFirst()
                     .orElseThrow(() -> invalid("no COMPLETED base backup of " + request.source()
                             + (point == null ? "" : " finished at or before " + point) + "; the point is outside the recoverable window"));
         }
-        pointInTime[0] = new SourceRestorer.PointInTime(point, base.startedAt());
-        return base;
+        SourceRestorer.PointInTime pointInTime = new SourceRestorer.PointInTime(point, base.startedAt());
+        SourceRestorer restorer = restorers.get(base.sourceName());
+        if (restorer != null) {
+            restorer.archivedLog().ifPresent(log -> {
+                try {
+                    log.check(pointInTime);
+                } catch (SourceRestorer.Refused refused) {
+                    throw refused.isConflict() ? BackstopException.conflict(refused.getMessage()) : invalid(refused.getMessage());
+                } catch (UncheckedIOException unreachable) {
+                    throw new BackstopException(ProblemType.SERVICE_UNAVAILABLE, unreachable.getCause().getMessage(), unreachable);
+                }
+            });
+        }
+        return new Chosen(base, pointInTime);
     }
 
     /** {@code latest} (null) or an ISO-8601 time with an offset. */

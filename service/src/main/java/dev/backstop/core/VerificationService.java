@@ -77,7 +77,7 @@ public final class VerificationService {
                 metrics.gauge(MetricName.of("backstop.snapshot.last.verified.timestamp.seconds", "source", source.name()),
                         () -> holder::get);
                 SourceRestorer restorer = restorers.get(source.name());
-                if (restorer != null && restorer.pointInTime()) {
+                if (restorer != null && restorer.archivedLog().isPresent()) {
                     rtoHolder(source.name());
                 }
             }
@@ -90,7 +90,7 @@ public final class VerificationService {
      */
     public Outcome verifyNewest(String sourceName) {
         SourceRestorer restorer = restorers.get(sourceName);
-        if (restorer != null && restorer.pointInTime()) {
+        if (restorer != null && restorer.archivedLog().isPresent()) {
             Optional<PointInTimeWindows.Window> window = windows.window(sourceName);
             if (window.isPresent() && window.get().recoverableFrom() != null && window.get().recoverableUntil() != null) {
                 return verifyPointInTime(sourceName, window.get());

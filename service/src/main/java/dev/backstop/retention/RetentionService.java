@@ -1,5 +1,6 @@
 package dev.backstop.retention;
 
+import dev.backstop.source.ArchivedLog;
 import dev.backstop.core.BackstopException;
 import dev.backstop.core.SnapshotService;
 import dev.backstop.db.AuditDao;
@@ -29,7 +30,7 @@ public final class RetentionService {
     private static final Logger LOG = LoggerFactory.getLogger(RetentionService.class);
 
     /** What a run did. */
-    public record Outcome(String source, int kept, List<String> pruned, List<String> failed, List<SourceRestorer.LogRange> log,
+    public record Outcome(String source, int kept, List<String> pruned, List<String> failed, List<ArchivedLog.LogRange> log,
             String logError) {}
 
     private final Map<String, SourceFactory> sources;
@@ -115,9 +116,9 @@ public final class RetentionService {
      * The archived log a run with {@code policy} would delete (postgres-cluster: WAL before the
      * oldest kept base backup the window needs); null for a type without a log.
      */
-    public List<SourceRestorer.LogRange> logPlan(String source, RetentionPolicy policy) {
+    public List<ArchivedLog.LogRange> logPlan(String source, RetentionPolicy policy) {
         SourceRestorer restorer = restorers.get(source);
-        if (restorer == null || !restorer.pointInTime()) {
+        if (restorer == null || !restorer.archivedLog().isPresent()) {
             return null;
         }
         if (policy == null || !policy.hasRules()) {
@@ -126,29 +127,29 @@ public final class RetentionService {
         java.util.Set<String> keep = new java.util.HashSet<>();
         plan(source, policy).stream().filter(Retention.Decision::keep).forEach(d -> keep.add(d.id()));
         try {
-            return restorer.pruneLog(kept(source, keep), clock.instant(), true);
+            return restorer.archivedLog().orElseThrow().prune(kept(source, keep), clock.instant(), true);
         } catch (java.io.IOException e) {
             throw new java.io.UncheckedIOException("cannot list the archived log of " + source + ": " + e.getMessage(), e);
         }
     }
 
-    private List<SourceRestorer.KeptSnapshot> kept(String source, java.util.Set<String> ids) {
+    private List<ArchivedLog.KeptSnapshot> kept(String source, java.util.Set<String> ids) {
         return dao.completed(source).stream().filter(row -> ids == null || ids.contains(row.id()))
-                .map(row -> new SourceRestorer.KeptSnapshot(row.id(), row.startedAt(), row.finishedAt())).toList();
+                .map(row -> new ArchivedLog.KeptSnapshot(row.id(), row.startedAt(), row.finishedAt())).toList();
     }
 
     /**
      * After snapshots are pruned: the log the snapshots still COMPLETED no longer need goes too.
      * Returns the ranges deleted; null when the deletion failed (logged and audited, tried again on the next run).
      */
-    private List<SourceRestorer.LogRange> pruneLog(String source, String actor, String why) {
+    private List<ArchivedLog.LogRange> pruneLog(String source, String actor, String why) {
         SourceRestorer restorer = restorers.get(source);
-        if (restorer == null || !restorer.pointInTime()) {
+        if (restorer == null || !restorer.archivedLog().isPresent()) {
             return List.of();
         }
         try {
-            List<SourceRestorer.LogRange> ranges = restorer.pruneLog(kept(source, null), clock.instant(), false);
-            for (SourceRestorer.LogRange range : ranges) {
+            List<ArchivedLog.LogRange> ranges = restorer.archivedLog().orElseThrow().prune(kept(source, null), clock.instant(), false);
+            for (ArchivedLog.LogRange range : ranges) {
                 audit.append(new AuditEvent(null, clock.instant(), actor, "log.pruned", "source", source, AuditOutcome.SUCCEEDED,
                         why + ": " + range.objects() + " objects " + range.from() + ".." + range.to() + ", " + range.reason()));
             }
@@ -191,7 +192,7 @@ public final class RetentionService {
                         AuditOutcome.FAILED, e.getMessage()));
             }
         }
-        List<SourceRestorer.LogRange> log = pruneLog(source, actor, why);
+        List<ArchivedLog.LogRange> log = pruneLog(source, actor, why);
         if (pruner != null) {
             try {
                 pruner.pruneAll(clock.instant());

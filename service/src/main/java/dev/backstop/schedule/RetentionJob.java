@@ -19,7 +19,7 @@ public final class RetentionJob implements Job {
     public void execute(JobExecutionContext context) throws JobExecutionException {
         String source = context.getJobDetail().getKey().getName();
         RetentionService.Outcome outcome = retention.apply(source, JobRunListener.actor(context));
-        int logObjects = outcome.log().stream().mapToInt(dev.backstop.source.SourceRestorer.LogRange::objects).sum();
+        int logObjects = outcome.log().stream().mapToInt(dev.backstop.source.ArchivedLog.LogRange::objects).sum();
         String detail = "kept " + outcome.kept() + ", pruned " + outcome.pruned().size()
                 + (outcome.pruned().isEmpty() ? "" : " " + outcome.pruned())
                 + (logObjects == 0 ? "" : ", deleted " + logObjects + " log objects " + outcome.log().stream()

@@ -81,7 +81,7 @@ public interface SourceRestorer {
     /** Checks a target for a mode; throws {@link Refused} for a mistake. Touches nothing. */
     Plan plan(Map<String, String> target, boolean replace, boolean force, boolean dropReplaced);
 
-    /** As {@link #plan(Map, boolean, boolean, boolean)}, for a point in time; only a type with a log to replay supports it. */
+    /** As {@link #plan(Map, boolean, boolean, boolean)}, for a point in time; only a type with an {@link #archivedLog()} supports it. */
     default Plan plan(Map<String, String> target, boolean replace, boolean force, boolean dropReplaced, PointInTime pointInTime) {
         if (pointInTime != null) {
             throw Refused.invalid("pointInTime needs a source with an archived log to replay (type postgres-cluster); "
@@ -103,49 +103,12 @@ public interface SourceRestorer {
     }
 
     /**
-     * How far a type's archived log reaches, for one that restores to points in time.
-     *
-     * @param until   every point up to this instant is archived (null: nothing yet)
-     * @param gaps    stretches of the log found lost; no point after a gap's {@code servesUntil} is
-     *                recoverable from a snapshot taken before it
-     * @param details the archiver's state as the API shows it (receiver, positions, lag, slot)
-     * @param logFrom retention deleted the log before the snapshot that started at this instant: snapshots
-     *                started earlier restore only as they were (null: nothing deleted)
+     * The archived log of a type that restores to points in time (postgres-cluster's WAL): its
+     * window, what retention deletes of it, and whether a point is recoverable. Empty for a type
+     * without one; core asks for it and knows nothing else of the log.
      */
-    record LogWindow(java.time.Instant until, List<LogGap> gaps, Map<String, Object> details,
-            java.time.Instant logFrom) {}
-
-    /**
-     * A stretch of the log that was lost: found at {@code detectedAt}; snapshots taken before it
-     * still restore every point up to {@code servesUntil} (as far as the log reached before the loss).
-     */
-    record LogGap(java.time.Instant detectedAt, java.time.Instant servesUntil) {}
-
-    /** A COMPLETED snapshot that retention keeps, as log retention sees it. */
-    record KeptSnapshot(String id, java.time.Instant startedAt, java.time.Instant finishedAt) {}
-
-    /**
-     * Archived log that a retention run deletes (or would): objects {@code from}..{@code to}, and why.
-     */
-    record LogRange(String from, String to, int objects, String reason) {}
-
-    /**
-     * Deletes the archived log no kept snapshot needs for the type's window (postgres-cluster: WAL
-     * before the oldest base backup that serves {@code pitrWindow}), or with {@code dryRun} only
-     * says what it would delete. Empty for a type without a log, and when nothing goes.
-     */
-    default List<LogRange> pruneLog(List<KeptSnapshot> kept, java.time.Instant now, boolean dryRun) throws IOException {
-        return List.of();
-    }
-
-    /** The archived log's reach; empty for a type without one. */
-    default java.util.Optional<LogWindow> logWindow() {
+    default java.util.Optional<ArchivedLog> archivedLog() {
         return java.util.Optional.empty();
-    }
-
-    /** Whether restores of this type can go to a point in time (so core may choose the snapshot for one). */
-    default boolean pointInTime() {
-        return false;
     }
 
     /**

@@ -4,8 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.backstop.db.SnapshotRow;
 import dev.backstop.model.SnapshotOrigin;
-import dev.backstop.source.SourceRestorer.LogGap;
-import dev.backstop.source.SourceRestorer.LogWindow;
+import dev.backstop.source.ArchivedLog.LogGap;
+import dev.backstop.source.ArchivedLog.LogWindow;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;

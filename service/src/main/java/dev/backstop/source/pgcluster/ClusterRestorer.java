@@ -1,5 +1,6 @@
 package dev.backstop.source.pgcluster;
 
+import dev.backstop.source.ArchivedLog;
 import dev.backstop.source.CountingInputStream;
 import dev.backstop.source.FileTrees;
 import dev.backstop.source.ProbeQuery;
@@ -59,52 +60,22 @@ final class ClusterRestorer implements SourceRestorer {
 
     @Override
     public Plan planTables(Map<String, String> target, List<String> names, PointInTime pointInTime) {
-        if (pointInTime != null) {
-            PointChecks.check(archive, config, pointInTime);
-        }
-        return tables.plan(target, names, pointInTime);
+        return tables.plan(target, names, pointInTime); // the point was checked by core through archivedLog()
     }
 
+    /** The source's WAL archive, where one is open (not in commands without storage). */
     @Override
-    public boolean pointInTime() {
-        return true;
+    public java.util.Optional<ArchivedLog> archivedLog() {
+        return java.util.Optional.of(new ClusterLog(config, archive));
     }
 
-    @Override
-    public java.util.Optional<LogWindow> logWindow() {
-        if (archive == null) {
-            return java.util.Optional.empty();
-        }
-        WalArchiver archiver = config.runningArchiver();
-        WalArchive.Status status = archiver == null ? null : archiver.status();
-        Map<String, Object> details = archiver == null ? new java.util.LinkedHashMap<>() : archiver.state();
-        if (status == null) {
-            try {
-                status = archive.status();
-            } catch (IOException e) {
-                details.put("lastError", "cannot read the archive's status: " + e.getMessage());
-            }
-        }
-        return java.util.Optional.of(new LogWindow(status == null ? null : status.coveredUntil(),
-                status == null ? List.of() : status.gaps().stream().map(g -> new LogGap(g.detectedAt(),
-                        g.coveredUntil() == null ? g.detectedAt() : g.coveredUntil())).toList(), details,
-                status == null ? null : status.retainedFrom()));
-    }
-
-    /** See {@link WalRetention#prune}. */
-    @Override
-    public List<LogRange> pruneLog(List<KeptSnapshot> kept, Instant now, boolean dryRun) throws IOException {
-        return archive == null ? List.of() : WalRetention.prune(archive, config, kept, now, dryRun);
-    }
-
-    /** A point-in-time plan is refused (422) when the point is past what the WAL archive holds or a gap lies before it. */
+    /** A point-in-time plan: the target as for a whole restore (the point was checked by core through {@link #archivedLog()}). */
     @Override
     public Plan plan(Map<String, String> target, boolean replace, boolean force, boolean dropReplaced, PointInTime pointInTime) {
         Plan plan = plan(target, replace, force, dropReplaced);
         if (pointInTime == null) {
             return plan;
         }
-        PointChecks.check(archive, config, pointInTime);
         return new Plan(plan.key(), plan.target(), false, force, dropReplaced, plan.wouldRefuse(), pointInTime);
     }
 

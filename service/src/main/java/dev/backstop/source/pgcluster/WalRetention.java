@@ -1,7 +1,7 @@
 package dev.backstop.source.pgcluster;
 
-import dev.backstop.source.SourceRestorer.KeptSnapshot;
-import dev.backstop.source.SourceRestorer.LogRange;
+import dev.backstop.source.ArchivedLog.KeptSnapshot;
+import dev.backstop.source.ArchivedLog.LogRange;
 import java.io.IOException;
 import java.time.Instant;
 import java.util.ArrayList;
