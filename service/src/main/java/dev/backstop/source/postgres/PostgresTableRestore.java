@@ -62,7 +62,7 @@ final class PostgresTableRestore {
         return new Fresh() {
             @Override
             public void write(InputStream raw) throws Exception {
-                restorer.pgRestore(scratch, raw, null, 1, progress);
+                restorer.dumps().pgRestore(scratch, raw, null, 1, progress);
             }
 
             @Override
