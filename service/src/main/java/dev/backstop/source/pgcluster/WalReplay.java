@@ -17,7 +17,6 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.TreeSet;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.slf4j.Logger;
@@ -106,67 +105,45 @@ final class WalReplay implements AutoCloseable {
             throw new IOException("no WAL of this source is archived yet (no status.json)");
         }
         long segmentSize = status.segmentSize();
-        int baseTimeline = Wal.timeline(start);
         java.util.TreeMap<Integer, String> histories = archive.histories();
-        // Timelines on the path, each with the first segment it holds (the one its parent's switch point lies in).
-        java.util.TreeMap<Integer, Long> begins = new java.util.TreeMap<>(Map.of(baseTimeline, 0L));
-        int targetTimeline = baseTimeline;
-        for (int timeline : histories.descendingKeySet()) {
-            if (timeline <= baseTimeline) {
-                break;
-            }
-            List<Wal.Switch> switches;
-            try {
-                switches = Wal.switches(archive.readHistory(histories.get(timeline)));
-            } catch (IllegalArgumentException e) {
-                throw new IOException("the archived timeline history " + histories.get(timeline) + " cannot be read: " + e.getMessage(), e);
-            }
-            boolean throughBase = switches.stream().anyMatch(sw -> sw.timeline() == baseTimeline && Long.compareUnsigned(sw.end(), startLsn) > 0);
-            if (!throughBase) {
-                continue; // branched off before this base backup (or from another line): not reachable from it
-            }
-            targetTimeline = timeline;
-            for (int i = 0; i < switches.size(); i++) {
-                int child = i + 1 < switches.size() ? switches.get(i + 1).timeline() : timeline;
-                if (switches.get(i).timeline() >= baseTimeline) {
-                    begins.put(child, Long.divideUnsigned(switches.get(i).end(), segmentSize));
+        java.util.TreeMap<Integer, List<Wal.Switch>> switches = new java.util.TreeMap<>();
+        for (Map.Entry<Integer, String> history : histories.entrySet()) {
+            if (history.getKey() > Wal.timeline(start)) {
+                try {
+                    switches.put(history.getKey(), Wal.switches(archive.readHistory(history.getValue())));
+                } catch (IllegalArgumentException e) {
+                    throw new IOException("the archived timeline history " + history.getValue() + " cannot be read: " + e.getMessage(), e);
                 }
             }
-            break;
         }
-        java.util.Map<Integer, TreeSet<String>> stored = new java.util.HashMap<>();
-        for (int timeline : begins.keySet()) {
-            stored.put(timeline, archive.segments(timeline));
+        WalChain chain;
+        try {
+            chain = WalChain.plan(start, startLsn, segmentSize, switches, timeline -> {
+                try {
+                    return archive.segments(timeline);
+                } catch (IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            }, name -> {
+                try {
+                    return archive.target().exists(archive.partialKey(name));
+                } catch (IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            });
+        } catch (java.io.UncheckedIOException e) {
+            throw e.getCause();
+        } catch (IllegalArgumentException e) {
+            throw new IOException(e.getMessage(), e);
         }
         List<Entry> entries = new ArrayList<>();
-        long segment = Wal.segmentNumber(start, segmentSize);
-        while (true) {
-            String name = Wal.name(timelineOf(begins, segment), segment, segmentSize);
-            if (!stored.get(Wal.timeline(name)).contains(name)) {
-                break;
-            }
-            entries.add(new Entry(name, archive.segmentKey(name)));
-            segment++;
+        for (int i = 0; i < chain.segments().size(); i++) {
+            String name = chain.segments().get(i);
+            boolean partial = chain.partialLast() && i == chain.segments().size() - 1;
+            entries.add(new Entry(name, partial ? archive.partialKey(name) : archive.segmentKey(name)));
         }
-        String expected = Wal.name(timelineOf(begins, segment), segment, segmentSize);
-        String gap = null;
-        for (Map.Entry<Integer, TreeSet<String>> timeline : stored.entrySet()) {
-            for (String later : timeline.getValue()) {
-                long number = Wal.segmentNumber(later, segmentSize);
-                if (gap == null && number > segment && timelineOf(begins, number) == timeline.getKey()) {
-                    gap = "the WAL chain has a gap: " + expected + " is missing before " + later
-                            + "; restore a point before it, or from a base backup taken after it";
-                }
-            }
-        }
-        // The segment being written when the chain broke was stored as far as it was received (a gap's
-        // partial segment): it ends the chain, serving every point up to the gap's coveredUntil.
-        if (archive.target().exists(archive.partialKey(expected))) {
-            entries.add(new Entry(expected, archive.partialKey(expected)));
-        }
-        if (entries.isEmpty()) {
-            throw new IOException("no WAL from the base backup's start segment " + start + " is archived");
-        }
+        int targetTimeline = chain.timeline();
+        String gap = chain.gap();
         List<Entry> historyEntries = histories.values().stream().map(h -> new Entry(h, archive.historyKey(h))).toList();
         return new WalReplay(archive, tools, dataDirectory, entries, historyEntries, targetTimeline, startLsn, segmentSize, gap);
     }
@@ -180,17 +157,6 @@ final class WalReplay implements AutoCloseable {
         if (gap != null) {
             throw new IOException(gap);
         }
-    }
-
-    /** The newest timeline on the path that had begun by {@code segment}. */
-    private static int timelineOf(java.util.TreeMap<Integer, Long> begins, long segment) {
-        int found = begins.firstKey();
-        for (Map.Entry<Integer, Long> b : begins.entrySet()) {
-            if (b.getValue() <= segment) {
-                found = b.getKey();
-            }
-        }
-        return found;
     }
 
     /** The timeline recovery follows (the base backup's, or the newest archived one descending from it). */
