@@ -165,106 +165,20 @@ final class WalArchiver implements Managed {
         }
     }
 
-    /** The receiver's state and the archive's reach, for the API and health. */
+    /** What the archiver knows now, read once from its fields: the input of {@link ArchiverHealth}. */
+    ArchiverView view() {
+        return new ArchiverView(streaming(), receiverUp, standingBySince, downSince, lastError, spoolBytes(), status, lastPositions,
+                archivedLsn, archiveLagBytes(), slotRetainedBytes(), keepLimitBytes, slotSafeWalBytes());
+    }
+
+    /** The receiver's state and the archive's reach, for the API ({@link ArchiverHealth#state}). */
     Map<String, Object> state() {
-        WalArchive.Status s = status;
-        Map<String, Object> state = new java.util.LinkedHashMap<>();
-        state.put("receiver", streaming() ? "streaming" : standingBySince != null ? "standby" : "down");
-        state.put("slot", config.slot());
-        state.put("spoolBytes", spoolBytes());
-        state.put("lastSegment", s == null ? null : s.lastSegment());
-        state.put("coveredUntil", s == null ? null : s.coveredUntil());
-        Positions p = lastPositions;
-        state.put("currentLsn", p == null ? null : Wal.lsn(p.current()));
-        state.put("archivedLsn", archivedLsn < 0 ? null : Wal.lsn(archivedLsn));
-        state.put("lagBytes", archiveLagBytes());
-        state.put("slotState", p == null ? "unknown" : p.slotState());
-        state.put("slotRetainedBytes", slotRetainedBytes());
-        long limit = keepLimitBytes;
-        state.put("slotWalKeepLimitBytes", limit == -2 ? null : limit);
-        state.put("slotSafeWalBytes", limit < 0 ? null : slotSafeWalBytes());
-        state.put("gaps", s == null ? List.of() : s.gaps());
-        state.put("lastError", lastError);
-        return state;
+        return ArchiverHealth.state(view(), config.slot());
     }
 
-    /**
-     * For {@code /health/detailed}, from memory: {@code walReceiver} (WARN while it is restarted,
-     * FAIL once it has been down for a minute, or three times partialUploadEvery if longer),
-     * {@code walArchiveLag} (WARN above walLagWarn), {@code recoverableUntilAge} (how old the newest
-     * recoverable point is: WARN beyond twice partialUploadEvery + 30 s, FAIL beyond
-     * max(5 min, 10 x partialUploadEvery); no window yet is a WARN), {@code replicationSlot}
-     * ({@link #slotCondition}).
-     */
+    /** For {@code /health/detailed} ({@link ArchiverHealth#conditions}). */
     List<dev.backstop.source.SourceCondition> conditions(Instant now) {
-        List<dev.backstop.source.SourceCondition> conditions = new ArrayList<>();
-        Duration every = config.partialUploadEvery();
-        Instant down = downSince;
-        Instant standby = standingBySince;
-        if (standby != null && !streaming()) {
-            conditions.add(new dev.backstop.source.SourceCondition("walReceiver", dev.backstop.source.SourceCondition.Level.PASS, null,
-                    null, "standing by since " + standby + ": slot " + config.slot() + " is streamed by another client (another node "
-                            + "of this cluster; if not, see pg_stat_replication on the server); this node takes over when it is free"));
-        } else if (receiverUp || down == null) {
-            conditions.add(dev.backstop.source.SourceCondition.pass("walReceiver", "streaming", null));
-        } else {
-            Duration grace = max(Duration.ofMinutes(1), every.multipliedBy(3));
-            long seconds = Duration.between(down, now).toSeconds();
-            conditions.add(new dev.backstop.source.SourceCondition("walReceiver",
-                    Duration.between(down, now).compareTo(grace) >= 0 ? dev.backstop.source.SourceCondition.Level.FAIL
-                            : dev.backstop.source.SourceCondition.Level.WARN, seconds, "s",
-                    "pg_receivewal is not streaming (for " + seconds + " s): " + (lastError == null ? "starting" : lastError)));
-        }
-        long lag = archiveLagBytes();
-        conditions.add(lag > config.walLagWarnBytes()
-                ? new dev.backstop.source.SourceCondition("walArchiveLag", dev.backstop.source.SourceCondition.Level.WARN, lag, "bytes",
-                        lag + " bytes of WAL are not in storage yet (walLagWarn " + config.walLagWarnBytes() + "); see spoolBytes and "
-                                + "lastError in GET /api/v1/sources/" + config.name() + "/pitr")
-                : dev.backstop.source.SourceCondition.pass("walArchiveLag", lag, "bytes"));
-        conditions.add(slotCondition());
-        WalArchive.Status s = status;
-        Instant covered = s == null ? null : s.coveredUntil();
-        if (covered == null) {
-            conditions.add(new dev.backstop.source.SourceCondition("recoverableUntilAge", dev.backstop.source.SourceCondition.Level.WARN,
-                    null, "s", "no WAL is archived yet"));
-        } else {
-            Duration age = Duration.between(covered, now);
-            dev.backstop.source.SourceCondition.Level level = age.compareTo(max(Duration.ofMinutes(5), every.multipliedBy(10))) > 0
-                    ? dev.backstop.source.SourceCondition.Level.FAIL
-                    : age.compareTo(every.multipliedBy(2).plusSeconds(30)) > 0 ? dev.backstop.source.SourceCondition.Level.WARN
-                    : dev.backstop.source.SourceCondition.Level.PASS;
-            conditions.add(new dev.backstop.source.SourceCondition("recoverableUntilAge", level, Math.max(0, age.toSeconds()), "s",
-                    "the newest recoverable point is " + age.toSeconds() + " s old (" + covered + "): commits since then are not "
-                            + "in storage yet" + (lastError == null ? "" : "; last error: " + lastError)));
-        }
-        return conditions;
-    }
-
-    /**
-     * {@code replicationSlot}: WARN once the slot retains more than 80% of the server's
-     * max_slot_wal_keep_size (PostgreSQL invalidates it at 100%, and the WAL Backstop has not
-     * received is then lost); PASS without a limit (the server's disk is the limit then: see
-     * slotRetainedBytes) or while unknown.
-     */
-    private dev.backstop.source.SourceCondition slotCondition() {
-        long limit = keepLimitBytes;
-        long safe = slotSafeWalBytes();
-        if (limit <= 0 || safe < 0) {
-            return dev.backstop.source.SourceCondition.pass("replicationSlot", slotRetainedBytes() < 0 ? null : slotRetainedBytes(),
-                    "bytes");
-        }
-        long retained = slotRetainedBytes();
-        if (safe < limit / 5) {
-            return new dev.backstop.source.SourceCondition("replicationSlot", dev.backstop.source.SourceCondition.Level.WARN, safe,
-                    "bytes", "slot " + config.slot() + " retains " + retained + " bytes of WAL, " + safe + " bytes short of the server's "
-                            + "max_slot_wal_keep_size (" + limit + "): when it is reached PostgreSQL invalidates the slot and the WAL "
-                            + "not yet received is lost from the archive; see lastError in GET /api/v1/sources/" + config.name() + "/pitr");
-        }
-        return dev.backstop.source.SourceCondition.pass("replicationSlot", safe, "bytes");
-    }
-
-    private static Duration max(Duration a, Duration b) {
-        return a.compareTo(b) >= 0 ? a : b;
+        return ArchiverHealth.conditions(view(), config, now);
     }
 
     long segmentSize() {
