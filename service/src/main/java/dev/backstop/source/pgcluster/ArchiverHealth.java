@@ -24,7 +24,7 @@ final class ArchiverHealth {
         state.put("spoolBytes", v.spoolBytes());
         state.put("lastSegment", s == null ? null : s.lastSegment());
         state.put("coveredUntil", s == null ? null : s.coveredUntil());
-        WalArchiver.Positions p = v.positions();
+        ServerPositions.Positions p = v.positions();
         state.put("currentLsn", p == null ? null : Wal.lsn(p.current()));
         state.put("archivedLsn", v.archivedLsn() < 0 ? null : Wal.lsn(v.archivedLsn()));
         state.put("lagBytes", v.lagBytes());

@@ -18,5 +18,5 @@ import java.time.Instant;
  * @param slotSafeWalBytes what the server may still write before it invalidates the slot (-1 unknown)
  */
 record ArchiverView(boolean streaming, boolean receiverUp, Instant standingBySince, Instant downSince, String lastError,
-        long spoolBytes, WalArchive.Status status, WalArchiver.Positions positions, long archivedLsn, long lagBytes,
+        long spoolBytes, WalArchive.Status status, ServerPositions.Positions positions, long archivedLsn, long lagBytes,
         long slotRetainedBytes, long keepLimitBytes, long slotSafeWalBytes) {}

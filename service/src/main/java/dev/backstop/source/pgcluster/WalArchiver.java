@@ -74,16 +74,11 @@ final class WalArchiver implements Managed {
     private volatile long segmentSize;
     /** The slot's restart LSN (what pg_receivewal had flushed) sampled before the last stored partial segment was read. */
     private volatile long archivedLsn = -1;
-    private volatile Positions lastPositions;
-    /** The server's max_slot_wal_keep_size in bytes: -1 unlimited, -2 not read yet; re-read every {@link #LIMIT_EVERY}. */
-    private volatile long keepLimitBytes = -2;
-    private volatile Instant keepLimitReadAt = Instant.EPOCH;
-    private static final Duration LIMIT_EVERY = Duration.ofSeconds(10);
     /** The server's flushed WAL position sampled every pass (under upload's lock): a commit made before {@code at} lies before {@code lsn}. */
     private record Sample(Instant at, long lsn) {}
     private final java.util.ArrayDeque<Sample> samples = new java.util.ArrayDeque<>();
-    /** The replication connection positions() asks on (under upload's lock); reopened after a failure. */
-    private Connection replication;
+    /** The server's positions, asked on a replication connection (under upload's lock). */
+    private final ServerPositions server;
     /** Why a base backup is wanted at once (the WAL chain broke), until one has been started; else null. */
     private volatile String baseBackupWanted;
     private Duration backoff = Duration.ofSeconds(1);
@@ -97,6 +92,7 @@ final class WalArchiver implements Managed {
         this.archive = archive;
         this.spool = spool;
         this.clock = clock;
+        this.server = new ServerPositions(config, clock);
         this.uploads = uploads;
         this.supervisor = supervisor;
         this.requests = requests;
@@ -111,7 +107,7 @@ final class WalArchiver implements Managed {
         metrics.gauge(MetricName.of("backstop.wal.archive.lag.bytes", "source", name), () -> this::archiveLagBytes);
         metrics.gauge(MetricName.of("backstop.replication.slot.retained.bytes", "source", name), () -> this::slotRetainedBytes);
         metrics.gauge(MetricName.of("backstop.replication.slot.safe.wal.size.bytes", "source", name), () -> this::slotSafeWalBytes);
-        metrics.gauge(MetricName.of("backstop.replication.slot.wal.keep.limit.bytes", "source", name), () -> () -> keepLimitBytes);
+        metrics.gauge(MetricName.of("backstop.replication.slot.wal.keep.limit.bytes", "source", name), () -> server::keepLimitBytes);
         // The configured bounds, so alert rules need nothing site-specific.
         metrics.gauge(MetricName.of("backstop.wal.partial.upload.interval.seconds", "source", name),
                 () -> () -> config.partialUploadEvery().toMillis() / 1000.0);
@@ -167,8 +163,8 @@ final class WalArchiver implements Managed {
 
     /** What the archiver knows now, read once from its fields: the input of {@link ArchiverHealth}. */
     ArchiverView view() {
-        return new ArchiverView(streaming(), receiverUp, standingBySince, downSince, lastError, spoolBytes(), status, lastPositions,
-                archivedLsn, archiveLagBytes(), slotRetainedBytes(), keepLimitBytes, slotSafeWalBytes());
+        return new ArchiverView(streaming(), receiverUp, standingBySince, downSince, lastError, spoolBytes(), status, server.last(),
+                archivedLsn, archiveLagBytes(), slotRetainedBytes(), server.keepLimitBytes(), slotSafeWalBytes());
     }
 
     /** The receiver's state and the archive's reach, for the API ({@link ArchiverHealth#state}). */
@@ -480,7 +476,7 @@ final class WalArchiver implements Managed {
             files = list.sorted().toList();
         }
         Instant sampledAt = clock.instant();
-        Positions sampled = positions(0);
+        ServerPositions.Positions sampled = stopping ? server.closed() : server.sample(0);
         if (sampled != null) {
             samples.addLast(new Sample(sampledAt, sampled.current()));
             while (samples.size() > 600) {
@@ -530,7 +526,7 @@ final class WalArchiver implements Managed {
             // connection) advances nothing, and nothing advances while the server cannot be asked.
             Instant readFrom = clock.instant();
             boolean wasStreaming = streaming != null && streaming.isAlive();
-            Positions before = positions(50);
+            ServerPositions.Positions before = stopping ? server.closed() : server.sample(50);
             String segment = partial.getFileName().toString().substring(0, 24);
             s = continuity(s, segment);
             try {
@@ -682,117 +678,20 @@ final class WalArchiver implements Managed {
         return a == null ? b : b == null || !b.isAfter(a) ? a : b;
     }
 
-    /** The server's current WAL position and what the slot says the receiver has flushed. */
-    record Positions(long current, long flushed, String slotState) {}
-
-    /** Asks the server over a replication connection (IDENTIFY_SYSTEM, READ_REPLICATION_SLOT); null when it cannot be reached. */
-    Positions positions(long pauseMillis) {
-        try {
-            if (stopping) {
-                closeReplication(); // no connection outlives the archiver
-                return null;
-            }
-            if (replication == null || replication.isClosed()) {
-                replication = BaseBackupSource.replicationConnection(config);
-            }
-        } catch (Exception e) {
-            replication = null;
-            return null;
-        }
-        try (Statement st = replication.createStatement()) {
-            long current;
-            try (ResultSet r = st.executeQuery("IDENTIFY_SYSTEM")) {
-                r.next();
-                current = Wal.lsn(r.getString(3));
-            }
-            if (pauseMillis > 0) {
-                Thread.sleep(pauseMillis); // a receiver that keeps up has flushed this far by then
-            }
-            long flushed = -1;
-            String state = "missing";
-            try (ResultSet r = st.executeQuery("READ_REPLICATION_SLOT " + config.slot())) {
-                if (r.next() && r.getString(1) != null) {
-                    state = "physical";
-                    String restart = r.getString(2);
-                    flushed = restart == null ? -1 : Wal.lsn(restart);
-                }
-            }
-            Instant now = clock.instant();
-            if (!now.isBefore(keepLimitReadAt.plus(LIMIT_EVERY))) {
-                try (ResultSet r = st.executeQuery("SHOW max_slot_wal_keep_size")) {
-                    r.next();
-                    keepLimitBytes = memoryBytes(r.getString(1));
-                    keepLimitReadAt = now;
-                }
-            }
-            Positions p = new Positions(current, flushed, state);
-            lastPositions = p;
-            return p;
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return null;
-        } catch (Exception e) {
-            closeReplication();
-            return null;
-        }
-    }
-
-    private void closeReplication() {
-        Connection c = replication;
-        replication = null;
-        if (c != null) {
-            try {
-                c.close();
-            } catch (Exception ignored) {
-                // already broken
-            }
-        }
-    }
-
     /** Bytes of WAL the server has written that storage does not hold yet; -1 when unknown. */
     long archiveLagBytes() {
-        Positions p = lastPositions;
+        ServerPositions.Positions p = server.last();
         return p == null || archivedLsn < 0 ? -1 : Math.max(0, p.current() - archivedLsn);
     }
 
-    /**
-     * A memory setting as SHOW prints it ({@code -1}, {@code 512kB}, {@code 1024MB}, {@code 50GB},
-     * {@code 2TB}; a bare number is in MB, the unit of max_slot_wal_keep_size), in bytes; -1 stays -1.
-     */
-    static long memoryBytes(String shown) {
-        String value = shown.strip();
-        if (value.equals("-1")) {
-            return -1;
-        }
-        java.util.regex.Matcher m = java.util.regex.Pattern.compile("(\\d+)\\s*(kB|MB|GB|TB)?").matcher(value);
-        if (!m.matches()) {
-            throw new IllegalArgumentException("not a memory setting: " + shown);
-        }
-        long n = Long.parseLong(m.group(1));
-        String unit = m.group(2) == null ? "MB" : m.group(2);
-        return switch (unit) {
-            case "kB" -> n << 10;
-            case "MB" -> n << 20;
-            case "GB" -> n << 30;
-            default -> n << 40;
-        };
-    }
-
-    /**
-     * How much more WAL the server may write before it invalidates the slot (max_slot_wal_keep_size
-     * minus what the slot retains, as pg_replication_slots.safe_wal_size, to within a segment);
-     * -1 when the server sets no limit or it is not known yet.
-     */
+    /** See {@link ServerPositions#slotSafeWalBytes()}. */
     long slotSafeWalBytes() {
-        long limit = keepLimitBytes;
-        long retained = slotRetainedBytes();
-        return limit < 0 || retained < 0 ? -1 : Math.max(0, limit - retained);
+        return server.slotSafeWalBytes();
     }
 
-    /** Bytes of WAL the slot keeps on the server; -1 when unknown. */
+    /** See {@link ServerPositions#slotRetainedBytes()}. */
     long slotRetainedBytes() {
-        Positions p = lastPositions;
-        return p == null || p.flushed() < 0 ? -1 : Math.max(0, p.current() - p.flushed());
+        return server.slotRetainedBytes();
     }
 
     long spoolBytes() {
@@ -830,7 +729,7 @@ final class WalArchiver implements Managed {
                     config.name(), e.getMessage());
         } finally {
             synchronized (this) {
-                closeReplication();
+                server.close();
             }
         }
     }

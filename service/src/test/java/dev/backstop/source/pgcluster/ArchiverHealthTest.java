@@ -24,7 +24,7 @@ class ArchiverHealthTest {
     /** A healthy view: streaming, the archive 5 s behind, 1 MiB of lag, no slot limit. */
     private static ArchiverView streaming() {
         return new ArchiverView(true, true, null, null, null, 0, covered(NOW.minusSeconds(5)),
-                new WalArchiver.Positions(200L << 20, 199L << 20, "physical"), 199L << 20, 1L << 20, 1L << 20, -1, -1);
+                new ServerPositions.Positions(200L << 20, 199L << 20, "physical"), 199L << 20, 1L << 20, 1L << 20, -1, -1);
     }
 
     private static Map<String, SourceCondition> byName(List<SourceCondition> conditions) {
@@ -66,7 +66,7 @@ class ArchiverHealthTest {
     @Test
     void lagAboveWalLagWarnAndASlotNearItsLimitWarn() {
         ArchiverView behind = new ArchiverView(true, true, null, null, null, 0, covered(NOW.minusSeconds(5)),
-                new WalArchiver.Positions(900L << 20, 100L << 20, "physical"), 100L << 20, 800L << 20, 800L << 20, 900L << 20,
+                new ServerPositions.Positions(900L << 20, 100L << 20, "physical"), 100L << 20, 800L << 20, 800L << 20, 900L << 20,
                 100L << 20);
         Map<String, SourceCondition> c = byName(ArchiverHealth.conditions(behind, CONFIG, NOW));
         assertThat(c.get("walArchiveLag").level()).isEqualTo(Level.WARN);

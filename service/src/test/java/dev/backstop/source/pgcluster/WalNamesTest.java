@@ -44,13 +44,13 @@ class WalNamesTest {
     void sizesAsTheServerShowsThem() {
         assertThat(WalArchiver.parseSize("16MB")).isEqualTo(SIXTEEN_MIB);
         assertThat(WalArchiver.parseSize("1GB")).isEqualTo(1L << 30);
-        assertThat(WalArchiver.memoryBytes("-1")).isEqualTo(-1);
-        assertThat(WalArchiver.memoryBytes("512kB")).isEqualTo(512L << 10);
-        assertThat(WalArchiver.memoryBytes("1024MB")).isEqualTo(1L << 30);
-        assertThat(WalArchiver.memoryBytes("50GB")).isEqualTo(50L << 30);
-        assertThat(WalArchiver.memoryBytes("2TB")).isEqualTo(2L << 40);
-        assertThat(WalArchiver.memoryBytes("64")).as("a bare number is in MB, max_slot_wal_keep_size's unit").isEqualTo(64L << 20);
-        assertThatThrownBy(() -> WalArchiver.memoryBytes("lots")).isInstanceOf(IllegalArgumentException.class);
+        assertThat(ServerPositions.memoryBytes("-1")).isEqualTo(-1);
+        assertThat(ServerPositions.memoryBytes("512kB")).isEqualTo(512L << 10);
+        assertThat(ServerPositions.memoryBytes("1024MB")).isEqualTo(1L << 30);
+        assertThat(ServerPositions.memoryBytes("50GB")).isEqualTo(50L << 30);
+        assertThat(ServerPositions.memoryBytes("2TB")).isEqualTo(2L << 40);
+        assertThat(ServerPositions.memoryBytes("64")).as("a bare number is in MB, max_slot_wal_keep_size's unit").isEqualTo(64L << 20);
+        assertThatThrownBy(() -> ServerPositions.memoryBytes("lots")).isInstanceOf(IllegalArgumentException.class);
     }
 
     @Test
