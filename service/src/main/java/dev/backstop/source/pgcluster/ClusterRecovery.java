@@ -30,11 +30,14 @@ final class ClusterRecovery {
     /** Null: the base backup as it was, no WAL replayed. */
     private final PointInTime pit;
     private final Recovery progress;
+    /** Throws once the restore is cancelled or the service stops: recovery is then abandoned and the copy discarded. */
+    private final Runnable goingOn;
     private WalReplay replay;
     private Instant recoveredTo;
 
     ClusterRecovery(ClusterSourceFactory config, PgTools tools, WalArchive archive, Path dir, int port, PointInTime pit,
-            Recovery progress) {
+            Recovery progress, Runnable goingOn) {
+        this.goingOn = goingOn;
         this.config = config;
         this.tools = tools;
         this.archive = archive;
@@ -90,7 +93,7 @@ final class ClusterRecovery {
             }
             server.start();
             try {
-                server.awaitReady(config.user(), config.password(), true, RECOVERY_TIMEOUT);
+                server.awaitReady(config.user(), config.password(), true, RECOVERY_TIMEOUT, goingOn);
             } catch (IOException e) {
                 throw replay != null && replay.failure() != null ? new IOException(replay.failure() + "; " + e.getMessage(), e) : e;
             }

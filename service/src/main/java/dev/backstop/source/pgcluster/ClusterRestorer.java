@@ -218,7 +218,8 @@ final class ClusterRestorer implements SourceRestorer {
             public String commit() throws IOException {
                 Files.move(fresh, dir, StandardCopyOption.ATOMIC_MOVE);
                 moved = true;
-                ClusterRecovery steps = new ClusterRecovery(config, tools, archive, dir, port, plan.pointInTime(), recovery);
+                ClusterRecovery steps = new ClusterRecovery(config, tools, archive, dir, port, plan.pointInTime(), recovery,
+                        () -> progress.accept(0));
                 steps.configure(socketDirectory);
                 String replayed = steps.planReplay();
                 PgServer server = steps.startAndAwaitPromoted();

@@ -65,6 +65,11 @@ public final class PgServer {
      * left recovery. Fails at once, with the end of the server's log, when the server exits.
      */
     public void awaitReady(String user, String password, boolean promoted, Duration timeout) throws IOException {
+        awaitReady(user, password, promoted, timeout, () -> { });
+    }
+
+    /** As {@link #awaitReady(String, String, boolean, Duration)}; {@code goingOn} is run while waiting and may throw to stop. */
+    public void awaitReady(String user, String password, boolean promoted, Duration timeout, Runnable goingOn) throws IOException {
         Instant deadline = Instant.now().plus(timeout);
         // pg_ctl -W returns before the postmaster has written its pid file: until it has been seen
         // running once, "not running" may mean "not yet" (for up to START_GRACE).
@@ -72,6 +77,7 @@ public final class PgServer {
         boolean seenRunning = false;
         String last = "not started";
         while (Instant.now().isBefore(deadline)) {
+            goingOn.run();
             try (Connection c = connect("postgres", user, password); Statement s = c.createStatement();
                     ResultSet r = s.executeQuery("SELECT pg_is_in_recovery()")) {
                 r.next();
