@@ -25,7 +25,6 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
-import java.time.Instant;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -60,6 +59,7 @@ public final class RestoreService implements Managed {
     private final MetricRegistry metrics;
     private final TimeOrderedId ids;
     private final ExecutorService executor;
+    private final RestoreStart starts;
     /** Target key -> the restore id running into it. */
     private final Map<String, String> busyTargets = new ConcurrentHashMap<>();
     /** Restore id -> who cancelled it. */
@@ -87,6 +87,7 @@ public final class RestoreService implements Managed {
         this.metrics = metrics;
         this.ids = new TimeOrderedId(clock);
         this.executor = threads.fixed("restore", 2);
+        this.starts = new RestoreStart(this.restorers, snapshots);
         for (String source : this.restorers.keySet()) {
             metrics.gauge(MetricName.of("backstop.restore.progress.bytes", "source", source), () -> () -> inFlight.values().stream()
                     .filter(e -> e.getKey().equals(source)).mapToLong(Map.Entry::getValue).sum());
@@ -168,7 +169,7 @@ public final class RestoreService implements Managed {
     }
 
     private RestoreRow request(RestoreRequest request, String actor, boolean background) {
-        Chosen chosen = request.pointInTime() == null ? new Chosen(snapshot(request), null) : baseFor(request);
+        RestoreStart.Chosen chosen = starts.choose(request);
         SnapshotRow snapshot = chosen.snapshot();
         if (snapshot.status() != SnapshotStatus.COMPLETED) {
             throw BackstopException.conflict("snapshot " + snapshot.id() + " is " + snapshot.status() + "; only COMPLETED snapshots restore");
@@ -202,83 +203,6 @@ public final class RestoreService implements Managed {
         } catch (IOException | RuntimeException e) {
             busyTargets.remove(plan.key(), id);
             throw e instanceof RuntimeException r ? r : new IllegalStateException(e);
-        }
-    }
-
-    private SnapshotRow snapshot(RestoreRequest request) {
-        if (request.snapshotId() == null) {
-            throw invalid("snapshotId is required (or source and pointInTime, for a point-in-time restore)");
-        }
-        if (request.source() != null) {
-            throw invalid("source is for a point-in-time restore; with snapshotId alone the snapshot names its source");
-        }
-        return snapshots.find(BackstopException.requireId(request.snapshotId(), "snapshot"))
-                .orElseThrow(() -> BackstopException.notFound("no snapshot " + request.snapshotId()));
-    }
-
-    /** The snapshot a restore starts from, and the point it recovers to (null: the snapshot as it was). */
-    private record Chosen(SnapshotRow snapshot, SourceRestorer.PointInTime pointInTime) {}
-
-    /**
-     * A point-in-time restore: the point, and the base backup it starts from (the one given, or the
-     * newest COMPLETED snapshot of the source that finished at or before the point), checked by the
-     * source's archived log, the one place that decides whether a point restores from a base backup.
-     */
-    private Chosen baseFor(RestoreRequest request) {
-        Instant point = parsePoint(request.pointInTime());
-        SnapshotRow base;
-        if (request.snapshotId() != null) {
-            base = snapshot(new RestoreRequest(request.snapshotId(), request.target(), request.mode(), false, false, false));
-            if (request.source() != null && !request.source().equals(base.sourceName())) {
-                throw invalid("snapshot " + base.id() + " is of source " + base.sourceName() + ", not " + request.source());
-            }
-            if (point != null && base.finishedAt() != null && base.finishedAt().isAfter(point)) {
-                throw invalid("snapshot " + base.id() + " finished at " + base.finishedAt() + ", after pointInTime " + point
-                        + "; a point-in-time restore starts from a base backup that ended before the point");
-            }
-        } else {
-            if (request.source() == null) {
-                throw invalid("a point-in-time restore needs source (or snapshotId)");
-            }
-            SourceRestorer restorer = restorers.get(request.source());
-            if (restorer == null) {
-                throw BackstopException.notFound("no source " + request.source());
-            }
-            if (!restorer.archivedLog().isPresent()) {
-                throw invalid("source " + request.source() + " has no archived log to replay, so it restores no point in time "
-                        + "(restore one of its snapshots with snapshotId)");
-            }
-            base = snapshots.completed(request.source()).stream()
-                    .filter(s -> point == null || (s.finishedAt() != null && !s.finishedAt().isAfter(point))).findFirst()
-                    .orElseThrow(() -> invalid("no COMPLETED base backup of " + request.source()
-                            + (point == null ? "" : " finished at or before " + point) + "; the point is outside the recoverable window"));
-        }
-        SourceRestorer.PointInTime pointInTime = new SourceRestorer.PointInTime(point, base.startedAt());
-        SourceRestorer restorer = restorers.get(base.sourceName());
-        if (restorer != null) {
-            restorer.archivedLog().ifPresent(log -> {
-                try {
-                    log.check(pointInTime);
-                } catch (SourceRestorer.Refused refused) {
-                    throw refused.isConflict() ? BackstopException.conflict(refused.getMessage()) : invalid(refused.getMessage());
-                } catch (UncheckedIOException unreachable) {
-                    throw new BackstopException(ProblemType.SERVICE_UNAVAILABLE, unreachable.getCause().getMessage(), unreachable);
-                }
-            });
-        }
-        return new Chosen(base, pointInTime);
-    }
-
-    /** {@code latest} (null) or an ISO-8601 time with an offset. */
-    static Instant parsePoint(String text) {
-        if (text.equalsIgnoreCase("latest")) {
-            return null;
-        }
-        try {
-            return java.time.OffsetDateTime.parse(text).toInstant();
-        } catch (java.time.format.DateTimeParseException e) {
-            throw invalid("pointInTime '" + text + "' is neither latest nor an ISO-8601 time with an offset "
-                    + "(such as 2026-12-02T14:30:00+01:00 or 2026-12-02T13:30:00Z)");
         }
     }
 
