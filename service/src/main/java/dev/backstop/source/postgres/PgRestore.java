@@ -87,16 +87,21 @@ final class PgRestore {
         }
     }
 
+    /** Copies in 64 KiB writes (a pipe to pg_restore takes them whole); {@code progress} hears the bytes so far and may throw to stop. */
+    private static void copy(InputStream in, OutputStream out, LongConsumer progress) throws IOException {
+        byte[] buffer = new byte[1 << 16];
+        long done = 0;
+        for (int n = in.read(buffer); n >= 0; n = in.read(buffer)) {
+            out.write(buffer, 0, n);
+            done += n;
+            progress.accept(done);
+        }
+    }
+
     /** The decoded dump into a file of the staging directory; every chunk is also a progress point (a cancel stops it). */
     static void stage(InputStream raw, Path staged, LongConsumer progress) throws IOException {
         try (OutputStream out = java.nio.file.Files.newOutputStream(staged)) {
-            byte[] buffer = new byte[1 << 16];
-            long done = 0;
-            for (int n = raw.read(buffer); n >= 0; n = raw.read(buffer)) {
-                out.write(buffer, 0, n);
-                done += n;
-                progress.accept(done);
-            }
+            copy(raw, out, progress);
         } catch (IOException | RuntimeException e) {
             java.nio.file.Files.deleteIfExists(staged);
             throw e;
@@ -129,13 +134,7 @@ final class PgRestore {
             IOException writeFailure = null;
             try (OutputStream stdin = process.getOutputStream()) {
                 if (raw != null) {
-                    byte[] buffer = new byte[1 << 16];
-                    long done = 0;
-                    for (int n = raw.read(buffer); n >= 0; n = raw.read(buffer)) {
-                        stdin.write(buffer, 0, n);
-                        done += n;
-                        progress.accept(done);
-                    }
+                    copy(raw, stdin, progress);
                 } else {
                     stdin.close();
                     while (!process.waitFor(1, TimeUnit.SECONDS)) {
