@@ -60,7 +60,7 @@ class CatalogMigrationsTest {
         }
         assertThat(Catalog.typeOf(factory)).isEqualTo(dialect);
         dataSource = factory.build(new MetricRegistry(), "catalog");
-        assertThat(Catalog.migrate(dataSource)).as("changesets applied on an empty database").isEqualTo(15);
+        assertThat(Catalog.migrate(dataSource)).as("changesets applied on an empty database").isEqualTo(16);
         assertThat(Catalog.migrate(dataSource)).as("changesets applied on a current database").isZero();
         return Jdbi.create(dataSource).installPlugin(new SqlObjectPlugin());
     }
