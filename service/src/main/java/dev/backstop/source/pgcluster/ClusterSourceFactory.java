@@ -123,7 +123,8 @@ public final class ClusterSourceFactory extends SourceSettings {
             SourceEnvironment.Storage storage = environment.requireStorage("the WAL archive of " + name());
             archiver = new WalArchiver(this, tools(), new WalArchive(name(), storage.target(), storage.codec()),
                     walSpool(environment.stagingDirectory()).toAbsolutePath(), storage.metrics(), storage.clock(),
-                    storage.threads().scheduled("wal-upload-" + name()), storage.threads().fixed("wal-receiver-" + name(), 1),
+                    storage.threads().scheduled("wal-upload-" + name()), storage.threads().scheduled("wal-positions-" + name()),
+                    storage.threads().fixed("wal-receiver-" + name(), 1),
                     environment.snapshots());
         }
         return archiver;

@@ -11,7 +11,8 @@ import java.time.Instant;
  * The WAL archiver's view of the server: its current WAL position, how far the slot says the
  * receiver has flushed, and the server's max_slot_wal_keep_size, sampled on one replication
  * connection (kept open between samples, reopened after a failure) and published as the last
- * sample. Called under the upload pass's lock; the fields it publishes are read from any thread.
+ * sample. Samples are taken by the upload pass (under its lock) and, between passes, by the
+ * archiver's sampler; the connection is used by one at a time, the last sample is read from any thread.
  */
 final class ServerPositions {
     /** The server's current WAL position and what the slot says the receiver has flushed. */
@@ -27,10 +28,21 @@ final class ServerPositions {
     /** The server's max_slot_wal_keep_size in bytes: -1 unlimited, -2 not read yet. */
     private volatile long keepLimitBytes = -2;
     private volatile Instant keepLimitReadAt = Instant.EPOCH;
+    private volatile Instant sampledAt = Instant.EPOCH;
 
     ServerPositions(ClusterSourceFactory config, Clock clock) {
         this.config = config;
         this.clock = clock;
+    }
+
+    /**
+     * Samples unless one was taken within {@code age}: while an upload pass waits on storage (an
+     * outage, its retries), the lag and the slot's figures still follow the server.
+     */
+    void sampleIfOlderThan(Duration age) {
+        if (clock.instant().isAfter(sampledAt.plus(age))) {
+            sample(0);
+        }
     }
 
     /** The last sample taken; null before the first. */
@@ -48,7 +60,7 @@ final class ServerPositions {
      * max_slot_wal_keep_size every {@link #LIMIT_EVERY}); null when it cannot be reached. Waits
      * {@code pauseMillis} between the two (a receiver that keeps up has flushed this far by then).
      */
-    Positions sample(long pauseMillis) {
+    synchronized Positions sample(long pauseMillis) {
         try {
             if (replication == null || replication.isClosed()) {
                 replication = BaseBackupSource.replicationConnection(config);
@@ -85,6 +97,7 @@ final class ServerPositions {
             }
             Positions p = new Positions(current, flushed, state);
             lastPositions = p;
+            sampledAt = now;
             return p;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -102,7 +115,7 @@ final class ServerPositions {
     }
 
     /** Closes the replication connection (reopened by the next sample). */
-    void close() {
+    synchronized void close() {
         Connection c = replication;
         replication = null;
         if (c != null) {

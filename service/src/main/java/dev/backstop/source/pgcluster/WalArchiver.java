@@ -41,6 +41,8 @@ final class WalArchiver implements Managed {
     private final Path spool;
     private final Clock clock;
     private final ScheduledExecutorService uploads;
+    /** Samples the server's positions between upload passes, so the lag keeps up while a pass waits on storage. */
+    private final ScheduledExecutorService sampler;
     private final java.util.concurrent.ExecutorService supervisor;
     private final Meter uploaded;
     private final Meter failed;
@@ -85,7 +87,7 @@ final class WalArchiver implements Managed {
     private final java.util.concurrent.atomic.AtomicBoolean nudged = new java.util.concurrent.atomic.AtomicBoolean();
 
     WalArchiver(ClusterSourceFactory config, PgTools tools, WalArchive archive, Path spool, MetricRegistry metrics, Clock clock,
-            ScheduledExecutorService uploads, java.util.concurrent.ExecutorService supervisor,
+            ScheduledExecutorService uploads, ScheduledExecutorService sampler, java.util.concurrent.ExecutorService supervisor,
             dev.backstop.source.SourceEnvironment.SnapshotRequests requests) {
         this.config = config;
         this.tools = tools;
@@ -94,6 +96,7 @@ final class WalArchiver implements Managed {
         this.clock = clock;
         this.server = new ServerPositions(config, clock);
         this.uploads = uploads;
+        this.sampler = sampler;
         this.supervisor = supervisor;
         this.requests = requests;
         String name = config.name();
@@ -149,6 +152,11 @@ final class WalArchiver implements Managed {
         Files.createDirectories(spool);
         supervisor.execute(this::identifyThenSupervise);
         uploads.scheduleWithFixedDelay(this::uploadQuietly, 1, 1, TimeUnit.SECONDS);
+        sampler.scheduleWithFixedDelay(() -> {
+            if (!stopping) {
+                server.sampleIfOlderThan(Duration.ofSeconds(1));
+            }
+        }, 1, 1, TimeUnit.SECONDS);
     }
 
     /** Runs an upload pass now rather than at the next tick (a base backup waits for its end segment). */
