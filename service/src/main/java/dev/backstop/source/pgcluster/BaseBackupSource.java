@@ -261,6 +261,7 @@ final class BaseBackupSource implements SnapshotSource {
         props.setProperty("preferQueryMode", "simple");
         props.setProperty("assumeMinServerVersion", "15");
         props.setProperty("connectTimeout", "10");
+        props.setProperty("socketTimeout", "60"); // a server that stops answering fails the call instead of holding the archiver
         props.setProperty("ApplicationName", "backstop");
         return DriverManager.getConnection("jdbc:postgresql://" + config.host() + ":" + config.port() + "/", props);
     }

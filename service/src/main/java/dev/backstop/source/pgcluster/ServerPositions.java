@@ -23,6 +23,8 @@ final class ServerPositions {
 
     private final ClusterSourceFactory config;
     private final Clock clock;
+    /** Held while the connection is used: by the upload pass, or by the sampler when the pass is not sampling. */
+    private final java.util.concurrent.locks.ReentrantLock lock = new java.util.concurrent.locks.ReentrantLock();
     private Connection replication;
     private volatile Positions lastPositions;
     /** The server's max_slot_wal_keep_size in bytes: -1 unlimited, -2 not read yet. */
@@ -40,8 +42,12 @@ final class ServerPositions {
      * outage, its retries), the lag and the slot's figures still follow the server.
      */
     void sampleIfOlderThan(Duration age) {
-        if (clock.instant().isAfter(sampledAt.plus(age))) {
-            sample(0);
+        if (clock.instant().isAfter(sampledAt.plus(age)) && lock.tryLock()) { // never makes the upload pass wait
+            try {
+                sample(0);
+            } finally {
+                lock.unlock();
+            }
         }
     }
 
@@ -60,7 +66,16 @@ final class ServerPositions {
      * max_slot_wal_keep_size every {@link #LIMIT_EVERY}); null when it cannot be reached. Waits
      * {@code pauseMillis} between the two (a receiver that keeps up has flushed this far by then).
      */
-    synchronized Positions sample(long pauseMillis) {
+    Positions sample(long pauseMillis) {
+        lock.lock();
+        try {
+            return sampleLocked(pauseMillis);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private Positions sampleLocked(long pauseMillis) {
         try {
             if (replication == null || replication.isClosed()) {
                 replication = BaseBackupSource.replicationConnection(config);
@@ -103,7 +118,7 @@ final class ServerPositions {
             Thread.currentThread().interrupt();
             return null;
         } catch (Exception e) {
-            close();
+            closeLocked();
             return null;
         }
     }
@@ -115,7 +130,16 @@ final class ServerPositions {
     }
 
     /** Closes the replication connection (reopened by the next sample). */
-    synchronized void close() {
+    void close() {
+        lock.lock();
+        try {
+            closeLocked();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private void closeLocked() {
         Connection c = replication;
         replication = null;
         if (c != null) {
