@@ -224,4 +224,38 @@ public class BackstopConfiguration extends Configuration {
         Set<String> seen = new HashSet<>();
         return sources == null || sources.stream().allMatch(s -> seen.add(s.name()));
     }
+
+    /** The configured jobs: snapshots, retention and drills per source, replication, checks and data pruning. */
+    public java.util.List<dev.backstop.schedule.JobSpec> jobSpecs() {
+        BackstopConfiguration config = this;
+        java.util.List<dev.backstop.schedule.JobSpec> specs = new java.util.ArrayList<>();
+        for (dev.backstop.source.SourceFactory source : config.sources()) {
+            if (source.schedule() != null) {
+                specs.add(new dev.backstop.schedule.JobSpec(dev.backstop.schedule.JobKind.SNAPSHOT, source.name(), source.schedule(),
+                        dev.backstop.model.Misfire.orDefault(source.misfire())));
+            }
+            if (source.retention() != null && source.retention().hasRules()) {
+                specs.add(new dev.backstop.schedule.JobSpec(dev.backstop.schedule.JobKind.RETENTION, source.name(), source.retention().schedule(),
+                        source.retention().misfire()));
+            }
+            if (source.verify() != null) {
+                specs.add(new dev.backstop.schedule.JobSpec(dev.backstop.schedule.JobKind.VERIFY, source.name(), source.verify().schedule(),
+                        source.verify().misfire()));
+            }
+        }
+        config.sources().stream().flatMap(source -> source.replicas() == null ? java.util.stream.Stream.<String>empty()
+                        : source.replicas().stream()).distinct().sorted()
+                .forEach(replica -> specs.add(new dev.backstop.schedule.JobSpec(dev.backstop.schedule.JobKind.REPLICATE, replica,
+                        config.storage().replicationSchedule(), dev.backstop.model.Misfire.SKIP)));
+        if (config.snapshots().checkSchedule() != null) {
+            config.storage().targets().forEach(target -> specs.add(new dev.backstop.schedule.JobSpec(dev.backstop.schedule.JobKind.CHECK, target.name(),
+                    config.snapshots().checkSchedule(), dev.backstop.model.Misfire.SKIP)));
+        }
+        for (dev.backstop.pruning.DataPrunePolicy policy : config.pruning().policies()) {
+            if (policy.schedule() != null) {
+                specs.add(new dev.backstop.schedule.JobSpec(dev.backstop.schedule.JobKind.PRUNE, policy.name(), policy.schedule(), policy.misfire()));
+            }
+        }
+        return specs;
+    }
 }

@@ -22,12 +22,10 @@ import dev.backstop.health.SchedulerProbe;
 import dev.backstop.health.SourceProbe;
 import dev.backstop.health.StorageProbe;
 import dev.backstop.metrics.DropwizardCollector;
-import dev.backstop.model.Misfire;
 import dev.backstop.model.Node;
 import dev.backstop.pipeline.ObjectCodec;
 import dev.backstop.pipeline.OpenPgpDecryptor;
 import dev.backstop.pipeline.OpenPgpEncryptor;
-import dev.backstop.pruning.DataPrunePolicy;
 import dev.backstop.pruning.DataPruner;
 import dev.backstop.pruning.DiskPressureMonitor;
 import dev.backstop.resilience.Guard;
@@ -37,8 +35,6 @@ import dev.backstop.retention.RetentionService;
 import dev.backstop.schedule.BackstopScheduler;
 import dev.backstop.schedule.ClusterMembers;
 import dev.backstop.schedule.DataPruneJob;
-import dev.backstop.schedule.JobKind;
-import dev.backstop.schedule.JobSpec;
 import dev.backstop.schedule.ReplicateJob;
 import dev.backstop.schedule.RetentionJob;
 import dev.backstop.schedule.SchedulerConfig;
@@ -207,7 +203,7 @@ public record ServiceGraph(
             for (SourceFactory source : config.sources()) {
                 source.daemon(sourceEnvironments.get(source.name())).ifPresent(daemons::add);
             }
-            scheduler = BackstopScheduler.create(schedulerConfig, catalog, jobSpecs(config), jobs, environment.metrics(), clock,
+            scheduler = BackstopScheduler.create(schedulerConfig, catalog, config.jobSpecs(), jobs, environment.metrics(), clock,
                     snapshots::abortRunning);
             probes.add(new SchedulerProbe(scheduler, environment.metrics()));
             for (String replica : replicator.replicaTargets()) {
@@ -217,7 +213,7 @@ public record ServiceGraph(
         }
         HealthMonitor health = new HealthMonitor(probes, config.healthMonitor(), clock,
                 environment.getObjectMapper(), environment.metrics(), version, threads);
-        dev.backstop.metrics.AlertedSeries.register(config.sources(), jobSpecs(config), config.scheduler().timeZone(), config.disk(),
+        dev.backstop.metrics.AlertedSeries.register(config.sources(), config.jobSpecs(), config.scheduler().timeZone(), config.disk(),
                 environment.metrics());
         PrometheusRegistry prometheus = new PrometheusRegistry();
         JvmMetrics.builder().register(prometheus);
@@ -280,39 +276,6 @@ public record ServiceGraph(
         return targets;
     }
 
-    /** The configured jobs: snapshots, retention and drills per source. */
-    public static List<JobSpec> jobSpecs(BackstopConfiguration config) {
-        List<JobSpec> specs = new ArrayList<>();
-        for (SourceFactory source : config.sources()) {
-            if (source.schedule() != null) {
-                specs.add(new JobSpec(JobKind.SNAPSHOT, source.name(), source.schedule(),
-                        Misfire.orDefault(source.misfire())));
-            }
-            if (source.retention() != null && source.retention().hasRules()) {
-                specs.add(new JobSpec(JobKind.RETENTION, source.name(), source.retention().schedule(),
-                        source.retention().misfire()));
-            }
-            if (source.verify() != null) {
-                specs.add(new JobSpec(JobKind.VERIFY, source.name(), source.verify().schedule(),
-                        source.verify().misfire()));
-            }
-        }
-        config.sources().stream().flatMap(source -> source.replicas() == null ? java.util.stream.Stream.<String>empty()
-                        : source.replicas().stream()).distinct().sorted()
-                .forEach(replica -> specs.add(new JobSpec(JobKind.REPLICATE, replica,
-                        config.storage().replicationSchedule(), Misfire.SKIP)));
-        if (config.snapshots().checkSchedule() != null) {
-            config.storage().targets().forEach(target -> specs.add(new JobSpec(JobKind.CHECK, target.name(),
-                    config.snapshots().checkSchedule(), Misfire.SKIP)));
-        }
-        for (DataPrunePolicy policy : config.pruning().policies()) {
-            if (policy.schedule() != null) {
-                specs.add(new JobSpec(JobKind.PRUNE, policy.name(), policy.schedule(), policy.misfire()));
-            }
-        }
-        return specs;
-    }
-
     private static Catalog openCatalog(DataSourceFactory factory, Environment environment, Guard connections,
             SchedulerConfig scheduler, ThreadPools threads) throws Exception {
         String type = Catalog.typeOf(factory);
@@ -329,7 +292,7 @@ public record ServiceGraph(
                 lease.close();
             }
             throw new IllegalStateException("Cannot open the catalog database at catalog.url (" + factory.getUrl()
-                    + "): " + rootMessage(e), e);
+                    + "): " + dev.backstop.model.Failures.rootMessage(e), e);
         }
         LOG.info("Catalog ({}) ready; {} migration changesets applied", type, applied);
         // Statements go through the guarded pool (connection retries and breaker); Quartz and the
@@ -425,13 +388,5 @@ public record ServiceGraph(
     static String versionOf(Class<?> type) {
         String version = type.getPackage().getImplementationVersion();
         return version == null ? "dev" : version;
-    }
-
-    private static String rootMessage(Throwable e) {
-        Throwable root = e;
-        while (root.getCause() != null && root.getCause() != root) {
-            root = root.getCause();
-        }
-        return root.getMessage() == null ? root.getClass().getSimpleName() : root.getMessage();
     }
 }

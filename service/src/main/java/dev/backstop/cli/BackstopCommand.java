@@ -66,12 +66,12 @@ abstract class BackstopCommand extends ConfiguredCommand<BackstopConfiguration> 
             return e.getMessage().strip().replaceAll("\\s*\\n\\s*", " ");
         }
         StringBuilder line = new StringBuilder();
-        for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
+        for (Throwable t : dev.backstop.model.Failures.chain(e)) {
             if (t instanceof java.sql.SQLException sql && sql.getErrorCode() == 90020) {
                 return "the server is running (it holds the H2 catalog, which allows one process): use the API instead, or "
                         + "stop the server first";
             }
-            String message = t.getMessage() == null ? t.getClass().getSimpleName() : t.getMessage().strip();
+            String message = dev.backstop.model.Failures.message(t).strip();
             message = message.lines().findFirst().orElse("");
             if (!message.isEmpty() && line.indexOf(message) < 0) {
                 line.append(line.length() == 0 ? "" : ": ").append(message);

@@ -195,7 +195,7 @@ public final class CheckCommand extends ConfiguredCommand<BackstopConfiguration>
         lines.add(new Line(HealthStatus.PASS, "scheduler", (scheduler.enabled() ? "" : "disabled on this node; ")
                 + (scheduler.clustered() ? "clustered" : "standalone") + " as " + scheduler.instanceId() + ", times in "
                 + scheduler.timeZone()));
-        for (var spec : dev.backstop.ServiceGraph.jobSpecs(config)) {
+        for (var spec : config.jobSpecs()) {
             try {
                 org.quartz.CronExpression cron = new org.quartz.CronExpression(spec.cron());
                 cron.setTimeZone(java.util.TimeZone.getTimeZone(scheduler.timeZone()));

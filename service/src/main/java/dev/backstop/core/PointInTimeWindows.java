@@ -7,7 +7,6 @@ import dev.backstop.model.MetricName;
 import dev.backstop.source.ArchivedLog;
 import dev.backstop.source.SourceRestorer;
 import java.time.Instant;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -29,11 +28,11 @@ public final class PointInTimeWindows {
      * last lost (null when never).
      */
     public record Window(String source, Instant recoverableFrom, Instant recoverableUntil, Instant verifiedUntil,
-            Instant lastGap, List<Range> recoverableRanges, Map<String, Object> archive) {
+            Instant lastGap, List<Range> recoverableRanges, ArchivedLog.LogDetails archive) {
 
         /** A window without gaps: one range (none while nothing is recoverable). */
         public Window(String source, Instant recoverableFrom, Instant recoverableUntil, Instant verifiedUntil, Instant lastGap,
-                Map<String, Object> archive) {
+                ArchivedLog.LogDetails archive) {
             this(source, recoverableFrom, recoverableUntil, verifiedUntil, lastGap, recoverableFrom == null || recoverableUntil == null
                     ? List.of() : List.of(new Range(recoverableFrom, recoverableUntil)), archive);
         }
@@ -96,7 +95,7 @@ public final class PointInTimeWindows {
                 until = null;
             }
             return new Window(source, from, from == null ? null : until, snapshots.newestVerifiedPoint(source).orElse(null),
-                    newestGap, ranges(log, completed), new LinkedHashMap<>(log.details()));
+                    newestGap, ranges(log, completed), log.details());
         });
     }
 

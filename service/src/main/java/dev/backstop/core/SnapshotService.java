@@ -4,7 +4,6 @@ import com.codahale.metrics.MetricRegistry;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.backstop.db.SnapshotDao;
 import dev.backstop.db.SnapshotRow;
-import dev.backstop.model.MetricName;
 import dev.backstop.model.Node;
 import dev.backstop.model.SnapshotLayout;
 import dev.backstop.model.SnapshotOrigin;
@@ -18,7 +17,6 @@ import java.io.IOException;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
@@ -54,11 +52,8 @@ public final class SnapshotService implements Managed {
     /** Snapshots (by id) an operator cancelled, with who did. */
     private final Map<String, String> cancelled = new ConcurrentHashMap<>();
     public static final String CANCELLED = "cancelled by ";
-    /** Bytes read and stored so far by the snapshot running now, per source (0 when none runs). */
-    private final Map<String, long[]> progress = new ConcurrentHashMap<>();
-    /** Progress goes to the catalog at most once a second, and only after another MiB. */
-    private static final long PROGRESS_BYTES = 1L << 20;
-    private static final long PROGRESS_NANOS = 1_000_000_000L;
+    /** Bytes read and stored so far by the snapshot running now, per source. */
+    private final SnapshotProgress progress;
     private final Node node;
     /** How long aborted snapshots get to end their rows at shutdown (the scheduler waits as long). */
     static final long ABORT_WAIT_SECONDS = 30;
@@ -77,6 +72,7 @@ public final class SnapshotService implements Managed {
     private final dev.backstop.repository.Repositories repositories;
     /** How a run's data and manifest are written, whole or chunked. */
     private final SnapshotWrites writes;
+    private final SnapshotRemoval removal;
 
     /**
      * @param replicator          copies completed snapshots to the sources' replica targets, and deletes from all of them
@@ -100,13 +96,8 @@ public final class SnapshotService implements Managed {
         this.recorder = threads.scheduled("snapshot-ends");
         this.ends = new SnapshotEnds(this.bindings, dao, metrics, clock, replicator, repositories);
         this.writes = new SnapshotWrites(pipeline, repositories, mapper, clock, version);
-        for (String source : bindings.keySet()) {
-            long[] counts = new long[2];
-            progress.put(source, counts);
-            metrics.gauge(MetricName.of("backstop.snapshot.progress.bytes", "source", source, "stage", "read"), () -> () -> counts[0]);
-            metrics.gauge(MetricName.of("backstop.snapshot.progress.bytes", "source", source, "stage", "stored"),
-                    () -> () -> counts[1]);
-        }
+        this.removal = new SnapshotRemoval(this.bindings, dao, replicator);
+        this.progress = new SnapshotProgress(bindings.keySet(), dao, metrics);
     }
 
 
@@ -301,22 +292,6 @@ public final class SnapshotService implements Managed {
         return dev.backstop.db.Constraints.isUniqueViolation(e);
     }
 
-    /** Progress of a run: the gauges at every write, the catalog at most once a second and every MiB. */
-    private SnapshotWrites.Progress progressOf(SnapshotRow row) {
-        long[] counts = progress.get(row.sourceName());
-        long[] next = {PROGRESS_BYTES, System.nanoTime()};
-        return (read, stored) -> {
-            counts[0] = read;
-            counts[1] = stored;
-            long now = System.nanoTime();
-            if (read >= next[0] && now - next[1] >= 0) {
-                dao.progress(row.id(), read, stored);
-                next[0] = read + PROGRESS_BYTES;
-                next[1] = now + PROGRESS_NANOS;
-            }
-        };
-    }
-
     /** Whether a snapshot this node claimed still waits for a free worker. */
     public boolean queued(String snapshotId) {
         return waiting.contains(snapshotId);
@@ -336,7 +311,7 @@ public final class SnapshotService implements Managed {
             LOG.info("Snapshot {} of {} started, to {} {}", row.id(), row.sourceName(), binding.target().name(), dataKey);
             try {
                 java.util.function.BooleanSupplier stop = () -> aborting || cancelled.containsKey(row.id());
-                SnapshotWrites.Progress sink = progressOf(row);
+                SnapshotWrites.Progress sink = progress.of(row);
                 SnapshotRow done = chunked ? writes.chunked(row, binding, dataKey, manifestKey, stop, sink)
                         : writes.object(row, binding, dataKey, manifestKey, stop, sink);
                 ends.finish(done, null);
@@ -354,11 +329,7 @@ public final class SnapshotService implements Managed {
             }
         } finally {
             cancelled.remove(row.id());
-            long[] counts = progress.get(row.sourceName());
-            if (counts != null) {
-                counts[0] = 0;
-                counts[1] = 0;
-            }
+            progress.ended(row.sourceName());
             running.remove(row.sourceName(), row.id());
             MDC.remove("snapshot_id");
             MDC.remove("source");
@@ -383,21 +354,9 @@ public final class SnapshotService implements Managed {
         return find(id);
     }
 
-    /** A failure's reason for the catalog and API: the messages down the cause chain, no stack trace. */
+    /** A failure's reason for the catalog and API ({@link dev.backstop.model.Failures#reason}). */
     static String reason(Throwable failure) {
-        StringBuilder reason = new StringBuilder();
-        Throwable t = failure;
-        while (t != null && reason.length() < 2000) {
-            String message = t.getMessage() == null ? t.getClass().getSimpleName() : t.getMessage();
-            if (reason.indexOf(message) < 0) {
-                if (reason.length() > 0) {
-                    reason.append(": ");
-                }
-                reason.append(message);
-            }
-            t = t.getCause() == t ? null : t.getCause();
-        }
-        return reason.length() > 4000 ? reason.substring(0, 4000) : reason.toString();
+        return dev.backstop.model.Failures.reason(failure);
     }
 
     /** Deletes a snapshot's objects, then marks its row DELETED. */
@@ -408,42 +367,7 @@ public final class SnapshotService implements Managed {
     /** Deletes a snapshot's objects, then marks its row {@code status} (DELETED, or PRUNED by retention). */
     public SnapshotRow remove(String id, String actor, SnapshotStatus status) {
         SnapshotRow row = find(id);
-        if (row.status() == SnapshotStatus.RUNNING) {
-            throw BackstopException.conflict("snapshot " + id + " is still running; delete it once it has finished");
-        }
-        if (row.status() == SnapshotStatus.DELETED || row.status() == SnapshotStatus.PRUNED) {
-            return row;
-        }
-        Binding binding = bindings.get(row.sourceName());
-        StorageTarget target = binding == null ? null : binding.target();
-        List<StorageTarget> holding;
-        if (replicator != null) {
-            holding = replicator.holding(row);
-        } else {
-            holding = target != null && (row.storageTarget() == null || row.storageTarget().equals(target.name()))
-                    ? List.of(target) : List.of();
-        }
-        if (holding.isEmpty()) {
-            throw BackstopException.conflict("snapshot " + id + " is on storage target '" + row.storageTarget()
-                    + "', which is not configured for source '" + row.sourceName() + "'");
-        }
-        for (StorageTarget holder : holding) {
-            try {
-                if (row.manifestKey() != null) {
-                    holder.delete(SnapshotLayout.verificationKey(row.manifestKey()));
-                    holder.delete(row.manifestKey());
-                }
-                if (row.storageKey() != null) {
-                    holder.delete(row.storageKey());
-                }
-            } catch (IOException e) {
-                throw new BackstopException(ProblemType.SERVICE_UNAVAILABLE, "cannot delete the objects of snapshot " + id
-                        + " from " + holder.name() + ": " + e.getMessage() + "; the snapshot stays listed, retry later", e);
-            }
-        }
-        dao.markRemoved(id, status);
-        LOG.info("Snapshot {} of {} {} by {}", id, row.sourceName(), status == SnapshotStatus.PRUNED ? "pruned" : "deleted", actor);
-        return find(id);
+        return removal.remove(row, actor, status) ? find(id) : row;
     }
 
     public SnapshotRow find(String id) {

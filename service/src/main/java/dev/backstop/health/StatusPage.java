@@ -4,7 +4,6 @@ import dev.backstop.db.RestoreDao;
 import dev.backstop.db.RestoreRow;
 import dev.backstop.db.SnapshotDao;
 import dev.backstop.db.SnapshotRow;
-import dev.backstop.model.RetentionPolicy;
 import dev.backstop.model.SnapshotStatus;
 import dev.backstop.resilience.Guard;
 import dev.backstop.source.SourceFactory;
@@ -17,15 +16,11 @@ import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
-import java.util.Date;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.TimeZone;
-import org.quartz.CronExpression;
 
 /**
  * {@code GET /} on the admin port: what an operator looks at first. Per source the newest snapshot
@@ -222,12 +217,12 @@ public final class StatusPage extends HttpServlet {
         } else {
             html.text("until " + StatusFormat.format(window.verifiedUntil()) + " (" + StatusFormat.age(window.verifiedUntil(), now) + " ago)");
         }
-        Map<String, Object> archive = window.archive();
-        Object receiver = archive.get("receiver");
+        dev.backstop.source.ArchivedLog.LogDetails archive = window.archive();
+        String receiver = archive == null ? null : archive.receiver();
         html.raw("</dd><dt>WAL receiver</dt><dd><span class=\"").text("streaming".equals(receiver) || "standby".equals(receiver)
                 ? "pass" : "fail").raw("\">").text(String.valueOf(receiver)).raw("</span></dd>");
-        Object lag = archive.get("lagBytes");
-        html.raw("<dt>Archive lag</dt><dd>").text(lag instanceof Number n && n.longValue() >= 0 ? StatusFormat.bytes(n.longValue()) : "unknown")
+        long lag = archive == null ? -1 : archive.lagBytes();
+        html.raw("<dt>Archive lag</dt><dd>").text(lag >= 0 ? StatusFormat.bytes(lag) : "unknown")
                 .raw("</dd>");
     }
 

@@ -3,7 +3,6 @@ package dev.backstop.source;
 import java.io.IOException;
 import java.time.Instant;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 
 /**
@@ -20,11 +19,23 @@ public interface ArchivedLog {
      * @param until   every point up to this instant is archived (null: nothing yet)
      * @param gaps    stretches of the log found lost; no point after a gap's {@code servesUntil} is
      *                recoverable from a snapshot taken before it
-     * @param details the archiver's state as the API shows it (receiver, positions, lag, slot)
+     * @param details the archiver's state as the API shows it (the plug-in's own record: receiver, positions, lag, slot)
      * @param logFrom retention deleted the log before the snapshot that started at this instant: snapshots
      *                started earlier restore only as they were (null: nothing deleted)
      */
-    record LogWindow(Instant until, List<LogGap> gaps, Map<String, Object> details, Instant logFrom) {}
+    record LogWindow(Instant until, List<LogGap> gaps, LogDetails details, Instant logFrom) {}
+
+    /**
+     * The archiver's state, a record of the plug-in's own shape (serialized as it is under the
+     * window's {@code archive}); core reads only these two of it, for the status page.
+     */
+    interface LogDetails {
+        /** streaming, standby or down; null when this process runs no archiver. */
+        String receiver();
+
+        /** Log written by the source and not yet stored, in bytes; -1 when unknown. */
+        long lagBytes();
+    }
 
     /**
      * A stretch of the log that was lost: found at {@code detectedAt}; snapshots taken before it

@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.backstop.model.VerifyConfig;
 import java.time.Instant;
-import java.util.Map;
 import org.junit.jupiter.api.RepeatedTest;
 import org.junit.jupiter.api.Test;
 
@@ -17,7 +16,7 @@ class DrillPointTest {
     private static final VerifyConfig VERIFY = new VerifyConfig("0 0 4 * * ?", null, null, io.dropwizard.util.Duration.days(2), null);
 
     private static PointInTimeWindows.Window window(Instant verifiedUntil) {
-        return new PointInTimeWindows.Window("main", FROM, UNTIL, verifiedUntil, null, Map.of());
+        return new PointInTimeWindows.Window("main", FROM, UNTIL, verifiedUntil, null, null);
     }
 
     @Test
@@ -39,17 +38,17 @@ class DrillPointTest {
     @Test
     void aGapIsUnprovenUntilADrillProvesAPointAfterIt() {
         Instant gap = NOW.minusSeconds(7_200);
-        assertThat(new PointInTimeWindows.Window("main", FROM, UNTIL, null, null, Map.of()).unprovenGap()).isEmpty();
-        assertThat(new PointInTimeWindows.Window("main", FROM, UNTIL, null, gap, Map.of()).unprovenGap()).get().asString()
+        assertThat(new PointInTimeWindows.Window("main", FROM, UNTIL, null, null, null).unprovenGap()).isEmpty();
+        assertThat(new PointInTimeWindows.Window("main", FROM, UNTIL, null, gap, null).unprovenGap()).get().asString()
                 .contains("was lost at " + gap).contains("no drill has proven a point after it").contains("verify.main");
-        assertThat(new PointInTimeWindows.Window("main", FROM, UNTIL, gap.minusSeconds(1), gap, Map.of()).unprovenGap()).get()
+        assertThat(new PointInTimeWindows.Window("main", FROM, UNTIL, gap.minusSeconds(1), gap, null).unprovenGap()).get()
                 .asString().contains("the newest proven point is " + gap.minusSeconds(1));
-        assertThat(new PointInTimeWindows.Window("main", FROM, UNTIL, gap.plusSeconds(1), gap, Map.of()).unprovenGap()).isEmpty();
+        assertThat(new PointInTimeWindows.Window("main", FROM, UNTIL, gap.plusSeconds(1), gap, null).unprovenGap()).isEmpty();
     }
 
     @Test
     void aWindowOfOneInstantIsThatInstant() {
-        var instant = new PointInTimeWindows.Window("main", UNTIL, UNTIL, NOW.minusSeconds(60), null, Map.of());
+        var instant = new PointInTimeWindows.Window("main", UNTIL, UNTIL, NOW.minusSeconds(60), null, null);
         assertThat(VerificationService.drillPoint(instant, VERIFY, NOW)).isEqualTo(UNTIL);
     }
 }

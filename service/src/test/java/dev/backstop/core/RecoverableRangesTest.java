@@ -8,7 +8,6 @@ import dev.backstop.source.ArchivedLog.LogGap;
 import dev.backstop.source.ArchivedLog.LogWindow;
 import java.time.Instant;
 import java.util.List;
-import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 /** The window lists every range that restores, not only the newest (issue 22, item 2): plain units over rows and gaps. */
@@ -26,7 +25,7 @@ class RecoverableRangesTest {
     }
 
     private static List<PointInTimeWindows.Range> ranges(Instant until, List<LogGap> gaps, Instant logFrom, SnapshotRow... rows) {
-        return PointInTimeWindows.ranges(new LogWindow(until, gaps, Map.of(), logFrom), List.of(rows));
+        return PointInTimeWindows.ranges(new LogWindow(until, gaps, null, logFrom), List.of(rows));
     }
 
     @Test

@@ -5,7 +5,6 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 
 /**
  * What the WAL archiver's state means for an operator, as a pure function of an
@@ -16,26 +15,15 @@ final class ArchiverHealth {
     private ArchiverHealth() {}
 
     /** The receiver's state and the archive's reach, for the API. */
-    static Map<String, Object> state(ArchiverView v, String slot) {
+    static ArchiveState state(ArchiverView v, String slot) {
         WalArchive.Status s = v.status();
-        Map<String, Object> state = new java.util.LinkedHashMap<>();
-        state.put("receiver", v.streaming() ? "streaming" : v.standingBySince() != null ? "standby" : "down");
-        state.put("slot", slot);
-        state.put("spoolBytes", v.spoolBytes());
-        state.put("lastSegment", s == null ? null : s.lastSegment());
-        state.put("coveredUntil", s == null ? null : s.coveredUntil());
         ServerPositions.Positions p = v.positions();
-        state.put("currentLsn", p == null ? null : Wal.lsn(p.current()));
-        state.put("archivedLsn", v.archivedLsn() < 0 ? null : Wal.lsn(v.archivedLsn()));
-        state.put("lagBytes", v.lagBytes());
-        state.put("slotState", p == null ? "unknown" : p.slotState());
-        state.put("slotRetainedBytes", v.slotRetainedBytes());
         long limit = v.keepLimitBytes();
-        state.put("slotWalKeepLimitBytes", limit == -2 ? null : limit);
-        state.put("slotSafeWalBytes", limit < 0 ? null : v.slotSafeWalBytes());
-        state.put("gaps", s == null ? List.of() : s.gaps());
-        state.put("lastError", v.lastError());
-        return state;
+        return new ArchiveState(v.streaming() ? "streaming" : v.standingBySince() != null ? "standby" : "down", slot, v.spoolBytes(),
+                s == null ? null : s.lastSegment(), s == null ? null : s.coveredUntil(), p == null ? null : Wal.lsn(p.current()),
+                v.archivedLsn() < 0 ? null : Wal.lsn(v.archivedLsn()), v.lagBytes(), p == null ? "unknown" : p.slotState(),
+                v.slotRetainedBytes(), limit == -2 ? null : limit, limit < 0 ? null : v.slotSafeWalBytes(),
+                s == null ? List.of() : s.gaps(), v.lastError());
     }
 
     /**

@@ -6,7 +6,6 @@ import dev.backstop.source.SourceRestorer.Refused;
 import java.io.IOException;
 import java.time.Instant;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 
 /**
@@ -30,13 +29,15 @@ final class ClusterLog implements ArchivedLog {
         }
         WalArchiver archiver = config.runningArchiver();
         WalArchive.Status status = archiver == null ? null : archiver.status();
-        Map<String, Object> details = archiver == null ? new java.util.LinkedHashMap<>() : archiver.state();
+        ArchiveState details = archiver == null ? null : archiver.state();
         if (status == null) {
+            String error = null;
             try {
                 status = archive.status();
             } catch (IOException e) {
-                details.put("lastError", "cannot read the archive's status: " + e.getMessage());
+                error = "cannot read the archive's status: " + e.getMessage();
             }
+            details = details != null && error == null ? details : ArchiveState.notRunning(config.slot(), status, error);
         }
         return Optional.of(new LogWindow(status == null ? null : status.coveredUntil(),
                 status == null ? List.of() : status.gaps().stream().map(g -> new LogGap(g.detectedAt(),

@@ -88,8 +88,7 @@ final class ClusterRecovery {
         PgServer server = new PgServer(tools, dir, port);
         try {
             if (replay != null) {
-                replay.onProgress(progress);
-                replay.start();
+                replay.start(progress);
             }
             server.start();
             try {

@@ -51,6 +51,23 @@ final class ServerPositions {
         }
     }
 
+    /** The cluster's system id, WAL segment size and major version, asked on a connection of its own. */
+    static WalArchive.ClusterIdentity identify(ClusterSourceFactory config) throws Exception {
+        try (Connection c = BaseBackupSource.replicationConnection(config); Statement s = c.createStatement()) {
+            String systemId;
+            try (ResultSet r = s.executeQuery("IDENTIFY_SYSTEM")) {
+                r.next();
+                systemId = r.getString(1);
+            }
+            long size;
+            try (ResultSet r = s.executeQuery("SHOW wal_segment_size")) {
+                r.next();
+                size = memoryBytes(r.getString(1));
+            }
+            return new WalArchive.ClusterIdentity(systemId, size, c.getMetaData().getDatabaseMajorVersion());
+        }
+    }
+
     /** The last sample taken; null before the first. */
     Positions last() {
         return lastPositions;

@@ -171,6 +171,35 @@ final class WalArchive {
         target.put(clusterKey(), JSON.writeValueAsBytes(identity), "application/json");
     }
 
+    /**
+     * The archive of the cluster the server says it is: records its identity in {@code cluster.json}
+     * the first time, refuses WAL of another system under this source (WAL of two clusters never
+     * mixes), and returns the stored status (or an empty one).
+     */
+    Status open(ClusterIdentity server, String name, String where) throws IOException {
+        ClusterIdentity stored = identity();
+        if (stored == null) {
+            writeIdentity(server);
+        } else if (!stored.systemId().equals(server.systemId())) {
+            throw new IllegalStateException("storage holds WAL of system " + stored.systemId() + " under source " + name
+                    + ", but " + where + " is system " + server.systemId() + "; give this cluster a source name of its own");
+        }
+        Status existing = status();
+        return existing != null ? existing : new Status(server.systemId(), server.segmentSize(), 0, null, null, null, List.of());
+    }
+
+    /** Whether {@code stored} reaches further than {@code mine} (another node archived meanwhile), or knows more gaps. */
+    static boolean ahead(Status stored, Status mine) {
+        boolean further = mine.lastSegment() == null ? stored.lastSegment() != null || later(stored.coveredUntil(), mine.coveredUntil())
+                : stored.lastSegment() != null && (stored.lastSegment().compareTo(mine.lastSegment()) > 0
+                        || stored.lastSegment().equals(mine.lastSegment()) && later(stored.coveredUntil(), mine.coveredUntil()));
+        return further || stored.gaps().size() > mine.gaps().size();
+    }
+
+    private static boolean later(Instant a, Instant b) {
+        return a != null && (b == null || a.isAfter(b));
+    }
+
     Status status() throws IOException {
         try (InputStream in = target.open(statusKey())) {
             return JSON.readValue(in, Status.class);

@@ -9,14 +9,11 @@ import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Instant;
-import java.time.LocalDateTime;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.slf4j.Logger;
@@ -24,26 +21,19 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Replays archived WAL into a restored base backup, up to a point in time. The WAL it needs is
- * listed once (the base backup's start segment onward, contiguous, the partial segment last under
- * its full name); the server's {@code restore_command} is a small script in the data directory
- * that asks for a file and waits for it, and a feeder thread here fetches each asked-for segment
- * from storage (decoded and decrypted) with a few after it, so the disk holds only
- * {@link #LOOKAHEAD} segments beyond what recovery has read.
+ * planned once from storage's listings ({@link WalChain}: the base backup's start segment onward,
+ * contiguous, the partial segment last under its full name); the server's {@code restore_command}
+ * is a small script in the data directory that asks for a file and waits for it; a
+ * {@link WalFeeder} fetches each asked-for segment with a few after it, so the disk holds only
+ * {@link #LOOKAHEAD} segments beyond what recovery has read, and a {@link CommitScan} of those
+ * segments says which point the server must reach. This class writes and removes the recovery
+ * settings and ties the three together.
  */
 final class WalReplay implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(WalReplay.class);
     static final String DIRECTORY = "backstop_restore";
     static final int LOOKAHEAD = 4;
     private static final Pattern START = Pattern.compile("START WAL LOCATION: (\\S+) \\(file ([0-9A-F]{24})\\)");
-    /**
-     * A transaction's end as pg_waldump prints it (in UTC): the records recovery stops at for a
-     * target time and whose time {@code pg_last_xact_replay_timestamp()} reports.
-     */
-    private static final Pattern TRANSACTION = Pattern.compile("lsn: ([0-9A-F]+/[0-9A-F]+), .*desc: (?:COMMIT|ABORT)"
-            + "(?:_PREPARED \\d+:)? (\\d{4}-\\d{2}-\\d{2} \\d{2}:\\d{2}:\\d{2}(?:\\.\\d+)?) UTC");
-    private static final DateTimeFormatter PG_TIME = new java.time.format.DateTimeFormatterBuilder()
-            .appendPattern("yyyy-MM-dd HH:mm:ss").optionalStart()
-            .appendFraction(java.time.temporal.ChronoField.NANO_OF_SECOND, 1, 9, true).optionalEnd().toFormatter();
 
     /** One file recovery may ask for, and where it is stored. */
     record Entry(String name, String key) {}
@@ -57,14 +47,10 @@ final class WalReplay implements AutoCloseable {
     private final int targetTimeline;
     private final long startLsn;
     private final long segmentSize;
-    private final Map<Integer, Scanned> scanned = new java.util.concurrent.ConcurrentHashMap<>();
-    private volatile Instant target;
-    private volatile boolean closed;
-    private volatile String failure;
-    private Thread feeder;
     /** Why the chain stops short of later archived WAL, or null. */
     private final String gap;
-    private volatile dev.backstop.source.SourceRestorer.Recovery recovery;
+    private CommitScan scan;
+    private WalFeeder feeder;
 
     private WalReplay(WalArchive archive, PgTools tools, Path dataDirectory, List<Entry> plan, List<Entry> histories,
             int targetTimeline, long startLsn, long segmentSize, String gap) {
@@ -193,7 +179,7 @@ final class WalReplay implements AutoCloseable {
                 }
                 Instant[] last = new Instant[1];
                 try {
-                    transactions(List.of(file), (at, lsn) -> last[0] = at);
+                    WalFeeder.transactions(tools, List.of(file), t -> last[0] = t.at());
                 } finally {
                     Files.deleteIfExists(file);
                 }
@@ -208,69 +194,6 @@ final class WalReplay implements AutoCloseable {
     }
 
     /**
-     * The transaction records of WAL files (one, or two consecutive ones of a timeline), in order:
-     * each one's time and LSN. A record that continues into a file not given is not read.
-     */
-    private void transactions(List<Path> files, java.util.function.ObjLongConsumer<Instant> each) throws IOException {
-        List<String> command = new ArrayList<>(List.of(tools.tool("pg_waldump"), "--rmgr=Transaction"));
-        files.forEach(f -> command.add(f.toString()));
-        tools.processes().lines(command, 300, line -> {
-            Matcher m = TRANSACTION.matcher(line);
-            if (m.find()) {
-                each.accept(LocalDateTime.parse(m.group(2), PG_TIME).toInstant(ZoneOffset.UTC), Wal.lsn(m.group(1)));
-            }
-        });
-    }
-
-    /**
-     * What one replayed segment says about the point recovery must reach: its last transaction
-     * before the first one after the target (or its last one, without a target), and whether it
-     * holds one after the target (where recovery stops).
-     */
-    private record Scanned(Instant lastBefore, boolean passesTarget) {}
-
-    /** Folds one segment's transaction records, in order, into its {@link Scanned}. */
-    private final class Fold {
-        private Instant last;
-        private boolean passes;
-
-        void add(Instant at, long lsn) {
-            if (passes || Long.compareUnsigned(lsn, startLsn) < 0) {
-                return; // after the stop, or before the base backup's start: not replayed
-            }
-            if (target != null && at.isAfter(target)) {
-                passes = true;
-            } else {
-                last = at;
-            }
-        }
-
-        Scanned result() {
-            return new Scanned(last, passes);
-        }
-    }
-
-    /**
-     * Reads a fetched segment's transactions before it is handed to recovery. The previous
-     * segment (still linked beside it, same timeline) is read with it: a record that begins there
-     * and ends here is only readable from both, and both segments' summaries are folded again.
-     */
-    private void scan(int index, Path file) throws IOException {
-        Path previous = index > 0 ? file.resolveSibling(plan.get(index - 1).name()) : null;
-        boolean withPrevious = previous != null && Files.exists(previous)
-                && Wal.timeline(plan.get(index - 1).name()) == Wal.timeline(plan.get(index).name());
-        long start = Wal.segmentNumber(plan.get(index).name(), segmentSize) * segmentSize;
-        Fold before = new Fold();
-        Fold here = new Fold();
-        transactions(withPrevious ? List.of(previous, file) : List.of(file),
-                (at, lsn) -> (Long.compareUnsigned(lsn, start) < 0 ? before : here).add(at, lsn));
-        if (withPrevious) {
-            scanned.put(index - 1, before.result());
-        }
-        scanned.put(index, here.result());
-    }
-
-    /**
      * Checks that recovery reached the point the archived WAL says it must: the last transaction
      * before the first one after the target (the last one of all without a target), read from the
      * segments as they were fetched. A server that stopped short of it skipped WAL it was given (a
@@ -279,39 +202,24 @@ final class WalReplay implements AutoCloseable {
      * right). Not checked when a segment recovery read was not scanned (logged).
      */
     void checkReached(Instant recoveredTo) throws IOException {
-        Instant expected = null;
-        for (int i = 0; i < plan.size(); i++) {
-            Scanned s = scanned.get(i);
-            if (s == null) {
-                LOG.warn("Point-in-time restore into {}: segment {} was not scanned, so the point reached is not checked against "
-                        + "the WAL", dataDirectory, plan.get(i).name());
-                return;
-            }
-            if (s.lastBefore() != null) {
-                expected = s.lastBefore();
-            }
-            if (s.passesTarget()) {
-                break;
-            }
-        }
-        if (java.util.Objects.equals(expected, recoveredTo)) {
+        CommitScan.Expected expected = scan.expected(plan.stream().map(Entry::name).toList());
+        if (expected.unscanned() != null) {
+            LOG.warn("Point-in-time restore into {}: segment {} was not scanned, so the point reached is not checked against "
+                    + "the WAL", dataDirectory, expected.unscanned());
             return;
         }
-        if (recoveredTo != null && (expected == null || recoveredTo.isAfter(expected))) {
+        if (scan.reachedFurther(recoveredTo, expected.point())) {
             // Further than the scan saw (a record the scan could not read, e.g. one that crosses into a
             // new timeline's first segment): the server's word stands; it is not after the point (checked).
             LOG.warn("Point-in-time restore into {}: recovery reached {}, later than the last transaction the scan of the WAL "
-                    + "found ({}); the scan missed a record", dataDirectory, recoveredTo, expected);
-            return;
+                    + "found ({}); the scan missed a record", dataDirectory, recoveredTo, expected.point());
         }
-        throw new IOException("recovery stopped short: it reached " + (recoveredTo == null ? "no transaction" : recoveredTo)
-                + ", but the archived WAL it was given holds a transaction at " + expected
-                + (target == null ? " (its last)" : " (the last before the point)") + "; the copy is discarded");
     }
 
     /** Writes the restore_command script, the list, {@code recovery.signal} and the recovery settings. */
     void prepare(Instant target) throws IOException {
-        this.target = target;
+        this.scan = new CommitScan(startLsn, target);
+        this.feeder = new WalFeeder(archive, tools, directory, plan, histories, segmentSize, scan, dataDirectory.getFileName().toString());
         Files.createDirectories(directory.resolve("wal"));
         List<String> names = new ArrayList<>(histories.keySet());
         plan.forEach(e -> names.add(e.name()));
@@ -343,145 +251,26 @@ final class WalReplay implements AutoCloseable {
         tools.handOver(directory);
     }
 
-    /** Starts fetching what recovery asks for. */
-    void start() {
-        feeder = new Thread(this::feed, "wal-replay-" + dataDirectory.getFileName());
-        feeder.setDaemon(true);
-        feeder.start();
-    }
-
-    /** Hears the WAL replayed of the WAL planned (in bytes, a segment at a time) as recovery asks for segments. */
-    void onProgress(dev.backstop.source.SourceRestorer.Recovery listener) {
-        this.recovery = listener;
+    /** Starts fetching what recovery asks for; {@code listener} hears the WAL replayed of the WAL planned, in bytes. */
+    void start(dev.backstop.source.SourceRestorer.Recovery listener) {
+        feeder.start(listener);
     }
 
     /** The whole plan was replayed (recovery promoted). */
     void replayedAll() {
-        report(plan.size());
-    }
-
-    private void report(int segmentsDone) {
-        dev.backstop.source.SourceRestorer.Recovery listener = recovery;
-        if (listener != null) {
-            try {
-                listener.replayed(segmentsDone * segmentSize, plan.size() * segmentSize);
-            } catch (RuntimeException e) {
-                LOG.debug("Point-in-time restore into {}: progress not recorded: {}", dataDirectory, e.getMessage());
-            }
-        }
+        feeder.report(plan.size());
     }
 
     /** Why fetching failed, or null. */
     String failure() {
-        return failure;
-    }
-
-    private void feed() {
-        Set<String> fetched = new HashSet<>();
-        String lastWant = "";
-        int lastIndex = -1;
-        Path wal = directory.resolve("wal");
-        while (!closed) {
-            try {
-                Path wantFile = directory.resolve("want");
-                String want = Files.exists(wantFile) ? Files.readString(wantFile).trim() : "";
-                String name = want.isEmpty() ? plan.get(0).name() : want.split(" ")[0];
-                Entry history = histories.get(name);
-                if (history != null) {
-                    // Asked for alone (recovery reads it whole, then removes it): no look-ahead, no effect on the segments'.
-                    if (!want.equals(lastWant) && !Files.exists(wal.resolve(name))) {
-                        fetchInto(history, wal, -1);
-                    }
-                    lastWant = want;
-                    Thread.sleep(25);
-                    continue;
-                }
-                int index = indexOf(name);
-                if (index >= 0) {
-                    if (index < lastIndex) {
-                        fetched.clear(); // recovery restarted from an earlier segment
-                    }
-                    if (index != lastIndex) {
-                        report(index); // the segments before the one asked for are replayed
-                    }
-                    if (!want.equals(lastWant) && !Files.exists(wal.resolve(name))) {
-                        fetched.remove(name); // asked for again
-                    }
-                    for (int i = index; i < Math.min(plan.size(), index + LOOKAHEAD) && !closed; i++) {
-                        Entry entry = plan.get(i);
-                        if (fetched.add(entry.name())) {
-                            fetchInto(entry, wal, i);
-                        }
-                    }
-                    lastIndex = index;
-                }
-                lastWant = want;
-                Thread.sleep(25);
-            } catch (InterruptedException e) {
-                return;
-            } catch (Exception e) {
-                failure = "cannot fetch WAL from storage: " + e.getMessage();
-                LOG.warn("Point-in-time restore into {}: {}", dataDirectory, failure);
-                try {
-                    Files.writeString(directory.resolve("failed"), failure);
-                } catch (IOException ignored) {
-                    // the server then waits until the restore times out
-                }
-                return;
-            }
-        }
-    }
-
-    /**
-     * Fetched under another name, handed to the server's user (it opens the file read-write), then
-     * renamed: the script never sees half a file. A segment's transactions are read first ({@link #checkReached}).
-     */
-    private void fetchInto(Entry entry, Path wal, int index) throws IOException {
-        Path part = wal.resolve(entry.name() + ".part");
-        try {
-            archive.fetch(entry.key(), part);
-        } catch (IOException e) {
-            throw new IOException(entry.key() + ": " + e.getMessage(), e);
-        }
-        if (index >= 0) {
-            // pg_waldump opens files by their segment names: a link under that name, beside recovery's files.
-            // The link stays until the next segment is scanned (at most one segment's worth of disk).
-            Path named = directory.resolve("scan").resolve(entry.name());
-            Files.createDirectories(named.getParent());
-            Files.deleteIfExists(named);
-            Files.createLink(named, part);
-            try {
-                scan(index, named);
-            } finally {
-                if (index > 0) {
-                    Files.deleteIfExists(named.resolveSibling(plan.get(index - 1).name()));
-                }
-            }
-        }
-        tools.handOver(part);
-        Files.move(part, wal.resolve(entry.name()), StandardCopyOption.ATOMIC_MOVE);
-    }
-
-    private int indexOf(String name) {
-        for (int i = 0; i < plan.size(); i++) {
-            if (plan.get(i).name().equals(name)) {
-                return i;
-            }
-        }
-        return -1;
+        return feeder == null ? null : feeder.failure();
     }
 
     /** Stops the feeder, removes the script and its files, and the restore's recovery settings from postgresql.auto.conf. */
     @Override
     public void close() {
-        closed = true;
         if (feeder != null) {
-            feeder.interrupt();
-            try {
-                feeder.join(10_000);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
+            feeder.close();
         }
         try {
             FileTrees.delete(directory);

@@ -60,7 +60,7 @@ class ArchiverHealthTest {
         SourceCondition receiver = byName(ArchiverHealth.conditions(standby, CONFIG, NOW)).get("walReceiver");
         assertThat(receiver.level()).isEqualTo(Level.PASS);
         assertThat(receiver.output()).contains("standing by since").contains("streamed by another client");
-        assertThat(ArchiverHealth.state(standby, "backstop_main")).containsEntry("receiver", "standby");
+        assertThat(ArchiverHealth.state(standby, "backstop_main").receiver()).isEqualTo("standby");
     }
 
     @Test
@@ -79,8 +79,11 @@ class ArchiverHealthTest {
         ArchiverView fresh = new ArchiverView(false, false, null, null, null, 0, null, null, -1, -1, -1, -2, -1);
         assertThat(byName(ArchiverHealth.conditions(fresh, CONFIG, NOW)).get("recoverableUntilAge").output())
                 .isEqualTo("no WAL is archived yet");
-        Map<String, Object> state = ArchiverHealth.state(fresh, "backstop_main");
-        assertThat(state).containsEntry("receiver", "down").containsEntry("slotState", "unknown").containsEntry("archivedLsn", null)
-                .containsEntry("slotWalKeepLimitBytes", null).containsEntry("gaps", List.of());
+        ArchiveState state = ArchiverHealth.state(fresh, "backstop_main");
+        assertThat(state.receiver()).isEqualTo("down");
+        assertThat(state.slotState()).isEqualTo("unknown");
+        assertThat(state.archivedLsn()).isNull();
+        assertThat(state.slotWalKeepLimitBytes()).isNull();
+        assertThat(state.gaps()).isEmpty();
     }
 }

@@ -42,8 +42,8 @@ class WalNamesTest {
 
     @Test
     void sizesAsTheServerShowsThem() {
-        assertThat(WalArchiver.parseSize("16MB")).isEqualTo(SIXTEEN_MIB);
-        assertThat(WalArchiver.parseSize("1GB")).isEqualTo(1L << 30);
+        assertThat(ServerPositions.memoryBytes("16MB")).isEqualTo(SIXTEEN_MIB);
+        assertThat(ServerPositions.memoryBytes("1GB")).isEqualTo(1L << 30);
         assertThat(ServerPositions.memoryBytes("-1")).isEqualTo(-1);
         assertThat(ServerPositions.memoryBytes("512kB")).isEqualTo(512L << 10);
         assertThat(ServerPositions.memoryBytes("1024MB")).isEqualTo(1L << 30);
@@ -57,10 +57,10 @@ class WalNamesTest {
     void whatPgReceivewalsErrorsMean() {
         for (String lost : List.of("requested WAL segment 000000010000000000000003 has already been removed",
                 "replication slot \"backstop_main\" has been invalidated", "this slot was invalidated because it exceeded")) {
-            assertThat(WalArchiver.serverLostWal(lost)).as(lost).isTrue();
+            assertThat(WalReceiver.serverLostWal(lost)).as(lost).isTrue();
         }
-        assertThat(WalArchiver.serverLostWal("connection refused")).isFalse();
-        assertThat(WalArchiver.slotHeldElsewhere("replication slot \"backstop_main\" is active for PID 4242")).isTrue();
-        assertThat(WalArchiver.slotHeldElsewhere("fe_sendauth: no password supplied")).isFalse();
+        assertThat(WalReceiver.serverLostWal("connection refused")).isFalse();
+        assertThat(WalReceiver.slotHeldElsewhere("replication slot \"backstop_main\" is active for PID 4242")).isTrue();
+        assertThat(WalReceiver.slotHeldElsewhere("fe_sendauth: no password supplied")).isFalse();
     }
 }

@@ -1,0 +1,207 @@
+package dev.backstop.source.pgcluster;
+
+import dev.backstop.source.SourceRestorer.Recovery;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Answers the server's {@code restore_command} during a point-in-time restore: reads which file the
+ * script asks for ({@code want}), fetches it from storage (decoded, decrypted) with
+ * {@link WalReplay#LOOKAHEAD} segments after it, has each segment's transactions read into the
+ * {@link CommitScan} before recovery gets it, and reports the segments replayed as the server asks
+ * for later ones. Runs on its own thread from {@link #start} to {@link #close}.
+ */
+final class WalFeeder implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(WalFeeder.class);
+
+    private final WalArchive archive;
+    private final PgTools tools;
+    private final Path directory;
+    private final List<WalReplay.Entry> plan;
+    private final Map<String, WalReplay.Entry> histories;
+    private final long segmentSize;
+    private final CommitScan scan;
+    private final String label;
+    private volatile Recovery recovery;
+    private volatile boolean closed;
+    private volatile String failure;
+    private Thread thread;
+
+    WalFeeder(WalArchive archive, PgTools tools, Path directory, List<WalReplay.Entry> plan, Map<String, WalReplay.Entry> histories,
+            long segmentSize, CommitScan scan, String label) {
+        this.archive = archive;
+        this.tools = tools;
+        this.directory = directory;
+        this.plan = plan;
+        this.histories = histories;
+        this.segmentSize = segmentSize;
+        this.scan = scan;
+        this.label = label;
+    }
+
+    /** The transaction ends in WAL files (one, or two consecutive ones of a timeline), in order, read with pg_waldump. */
+    static void transactions(PgTools tools, List<Path> files, java.util.function.Consumer<CommitScan.Transaction> each)
+            throws IOException {
+        List<String> command = new ArrayList<>(List.of(tools.tool("pg_waldump"), "--rmgr=Transaction"));
+        files.forEach(f -> command.add(f.toString()));
+        tools.processes().lines(command, 300, line -> {
+            CommitScan.Transaction t = CommitScan.parse(line);
+            if (t != null) {
+                each.accept(t);
+            }
+        });
+    }
+
+    void start(Recovery listener) {
+        recovery = listener;
+        thread = new Thread(this::feed, "wal-replay-" + label);
+        thread.setDaemon(true);
+        thread.start();
+    }
+
+    /** Why fetching failed, or null. */
+    String failure() {
+        return failure;
+    }
+
+    /** Hears that {@code segmentsDone} of the plan were replayed. */
+    void report(int segmentsDone) {
+        Recovery listener = recovery;
+        if (listener != null) {
+            try {
+                listener.replayed(segmentsDone * segmentSize, plan.size() * segmentSize);
+            } catch (RuntimeException e) {
+                LOG.debug("Point-in-time restore into {}: progress not recorded: {}", label, e.getMessage());
+            }
+        }
+    }
+
+    private void feed() {
+        Set<String> fetched = new HashSet<>();
+        String lastWant = "";
+        int lastIndex = -1;
+        Path wal = directory.resolve("wal");
+        while (!closed) {
+            try {
+                Path wantFile = directory.resolve("want");
+                String want = Files.exists(wantFile) ? Files.readString(wantFile).trim() : "";
+                String name = want.isEmpty() ? plan.get(0).name() : want.split(" ")[0];
+                WalReplay.Entry history = histories.get(name);
+                if (history != null) {
+                    // Asked for alone (recovery reads it whole, then removes it): no look-ahead, no effect on the segments'.
+                    if (!want.equals(lastWant) && !Files.exists(wal.resolve(name))) {
+                        fetchInto(history, wal, -1);
+                    }
+                    lastWant = want;
+                    Thread.sleep(25);
+                    continue;
+                }
+                int index = indexOf(name);
+                if (index >= 0) {
+                    if (index < lastIndex) {
+                        fetched.clear(); // recovery restarted from an earlier segment
+                    }
+                    if (index != lastIndex) {
+                        report(index); // the segments before the one asked for are replayed
+                    }
+                    if (!want.equals(lastWant) && !Files.exists(wal.resolve(name))) {
+                        fetched.remove(name); // asked for again
+                    }
+                    for (int i = index; i < Math.min(plan.size(), index + WalReplay.LOOKAHEAD) && !closed; i++) {
+                        WalReplay.Entry entry = plan.get(i);
+                        if (fetched.add(entry.name())) {
+                            fetchInto(entry, wal, i);
+                        }
+                    }
+                    lastIndex = index;
+                }
+                lastWant = want;
+                Thread.sleep(25);
+            } catch (InterruptedException e) {
+                return;
+            } catch (Exception e) {
+                failure = "cannot fetch WAL from storage: " + e.getMessage();
+                LOG.warn("Point-in-time restore into {}: {}", label, failure);
+                try {
+                    Files.writeString(directory.resolve("failed"), failure);
+                } catch (IOException ignored) {
+                    // the server then waits until the restore times out
+                }
+                return;
+            }
+        }
+    }
+
+    /**
+     * Fetched under another name, handed to the server's user (it opens the file read-write), then
+     * renamed: the script never sees half a file. A segment's transactions are read first.
+     */
+    private void fetchInto(WalReplay.Entry entry, Path wal, int index) throws IOException {
+        Path part = wal.resolve(entry.name() + ".part");
+        try {
+            archive.fetch(entry.key(), part);
+        } catch (IOException e) {
+            throw new IOException(entry.key() + ": " + e.getMessage(), e);
+        }
+        if (index >= 0) {
+            // pg_waldump opens files by their segment names: a link under that name, beside recovery's files.
+            // The link stays until the next segment is scanned (at most one segment's worth of disk).
+            Path named = directory.resolve("scan").resolve(entry.name());
+            Files.createDirectories(named.getParent());
+            Files.deleteIfExists(named);
+            Files.createLink(named, part);
+            try {
+                scan(index, named);
+            } finally {
+                if (index > 0) {
+                    Files.deleteIfExists(named.resolveSibling(plan.get(index - 1).name()));
+                }
+            }
+        }
+        tools.handOver(part);
+        Files.move(part, wal.resolve(entry.name()), StandardCopyOption.ATOMIC_MOVE);
+    }
+
+    /** Reads a fetched segment's transactions, with the previous segment when it is still linked beside it (same timeline). */
+    private void scan(int index, Path file) throws IOException {
+        Path previous = index > 0 ? file.resolveSibling(plan.get(index - 1).name()) : null;
+        boolean withPrevious = previous != null && Files.exists(previous)
+                && Wal.timeline(plan.get(index - 1).name()) == Wal.timeline(plan.get(index).name());
+        long start = Wal.segmentNumber(plan.get(index).name(), segmentSize) * segmentSize;
+        CommitScan.SegmentFold fold = scan.segment(index, start, withPrevious);
+        transactions(tools, withPrevious ? List.of(previous, file) : List.of(file), fold);
+        fold.finish();
+    }
+
+    private int indexOf(String name) {
+        for (int i = 0; i < plan.size(); i++) {
+            if (plan.get(i).name().equals(name)) {
+                return i;
+            }
+        }
+        return -1;
+    }
+
+    /** Stops fetching (waits up to 10 s for a fetch in progress). */
+    @Override
+    public void close() {
+        closed = true;
+        if (thread != null) {
+            thread.interrupt();
+            try {
+                thread.join(10_000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+}
