@@ -10,8 +10,9 @@ import java.util.List;
  * What the next retention run of a source would do, and why: every COMPLETED snapshot, newest first,
  * in {@code keep} with the rules that keep it or in {@code delete}; for a source with an archived
  * log (postgres-cluster), {@code deleteLog} lists the log ranges that go with them.
- * {@code freedBytes}: the stored bytes deleting them frees (whole objects, and the packs of chunked
- * snapshots that no snapshot kept references; those go with the prune after its grace period).
+ * {@code freedBytes}: the stored bytes deleting them frees (whole objects, the packs of chunked
+ * snapshots that no snapshot kept references, and what repacking then reclaims of packs the kept
+ * ones use less than {@code snapshots.repackThreshold} of; those go with the prune after its grace period).
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record RetentionPreview(String source, RetentionPolicy policy, String timeZone, List<Entry> keep, List<Entry> delete,

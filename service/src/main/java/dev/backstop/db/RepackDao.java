@@ -18,12 +18,16 @@ import org.jdbi.v3.sqlobject.transaction.Transaction;
  * {@link RepositoryDao}.
  */
 @RegisterConstructorMapper(RepackDao.PackUse.class)
+@RegisterConstructorMapper(RepackDao.UseAfter.class)
 @RegisterConstructorMapper(RepackDao.Rewrite.class)
 @RegisterConstructorMapper(RepackDao.ListRef.class)
 public interface RepackDao {
 
     /** A pack and the stored bytes of its chunks that a RUNNING or COMPLETED snapshot names. */
     record PackUse(String packKey, long storedBytes, long usedBytes) {}
+
+    /** A pack's stored bytes, and those of its chunks named by a live snapshot now and once some are deleted. */
+    record UseAfter(String packKey, long storedBytes, long usedBytes, long usedAfter) {}
 
     /** A chunk list being rewritten: what it hashed to before, what it hashes to after. */
     record Rewrite(String snapshotId, String target, String oldSha256, String newSha256, long newBytes, int packCount) {}
@@ -104,6 +108,35 @@ public interface RepackDao {
             ORDER BY p.pack_key
             """)
     List<PackUse> repackable(@Bind("target") String target, @Bind("before") Instant before);
+
+    /**
+     * LIVE packs the given snapshots reference that other RUNNING or COMPLETED snapshots still do
+     * (so deleting the given ones does not free them whole), with the bytes of their chunks named by
+     * any live snapshot, and by live snapshots other than the given ones: what a repack would then copy.
+     */
+    @SqlQuery("""
+            SELECT p.pack_key, p.stored_bytes,
+                   COALESCE((SELECT SUM(c.stored_length) FROM repo_chunks c
+                             WHERE c.target = p.target AND c.pack_key = p.pack_key
+                               AND EXISTS (SELECT 1 FROM snapshot_chunks sc JOIN snapshots s ON s.id = sc.snapshot_id
+                                           WHERE sc.target = c.target AND sc.chunk_id = c.chunk_id
+                                             AND s.status IN ('RUNNING', 'COMPLETED'))), 0) AS used_bytes,
+                   COALESCE((SELECT SUM(c.stored_length) FROM repo_chunks c
+                             WHERE c.target = p.target AND c.pack_key = p.pack_key
+                               AND EXISTS (SELECT 1 FROM snapshot_chunks sc JOIN snapshots s ON s.id = sc.snapshot_id
+                                           WHERE sc.target = c.target AND sc.chunk_id = c.chunk_id
+                                             AND s.status IN ('RUNNING', 'COMPLETED') AND sc.snapshot_id NOT IN (<ids>))), 0)
+                       AS used_after
+            FROM repo_packs p
+            WHERE p.status = 'LIVE' AND p.stored_bytes > 0
+              AND EXISTS (SELECT 1 FROM snapshot_packs r WHERE r.target = p.target AND r.pack_key = p.pack_key
+                          AND r.snapshot_id IN (<ids>))
+              AND EXISTS (SELECT 1 FROM snapshot_packs r JOIN snapshots s ON s.id = r.snapshot_id
+                          WHERE r.target = p.target AND r.pack_key = p.pack_key
+                            AND s.status IN ('RUNNING', 'COMPLETED') AND r.snapshot_id NOT IN (<ids>))
+            ORDER BY p.pack_key
+            """)
+    List<UseAfter> sharedPacksOf(@org.jdbi.v3.sqlobject.customizer.BindList("ids") List<String> snapshotIds);
 
     /**
      * COMPLETED chunked snapshots of a target without a record of the chunks they name (written

@@ -43,6 +43,18 @@ public final class RepositoryPruner {
         this.repacker = new RepositoryRepacker(repackThreshold);
     }
 
+    /**
+     * Stored bytes that deleting these chunked snapshots frees: the packs only they reference (swept
+     * after the grace period), and what the repack of a pack they share then reclaims, where the
+     * chunks still named by others fall under the threshold (as much as the deletion adds to that
+     * reclaim: a pack already under it is reclaimed anyway, and counts only for what it loses).
+     */
+    public long freedBy(List<String> snapshotIds) {
+        RepositoryDao dao = repositories.dao();
+        long bytes = dao.freedBy(snapshotIds);
+        return bytes + repacker.reclaimedAfter(dao.sharedPacksOf(snapshotIds));
+    }
+
     /** What a pass did; {@code skipped} when another node was pruning the target. */
     public record Outcome(String target, int condemned, int revived, int swept, long freedBytes, List<String> failed,
             RepositoryRepacker.Outcome repacked, boolean skipped) {}

@@ -71,6 +71,24 @@ public final class RepositoryRepacker {
         }
     }
 
+    /**
+     * What repacking reclaims of shared packs once some of their users are deleted ({@link
+     * RepositoryPruner#freedBy}): a pack falling under the threshold frees what is then unused of it;
+     * one already under it frees only what the deletion unuses.
+     */
+    long reclaimedAfter(List<RepackDao.UseAfter> packs) {
+        if (threshold <= 0) {
+            return 0;
+        }
+        long bytes = 0;
+        for (RepackDao.UseAfter p : packs) {
+            if (p.usedAfter() < threshold * p.storedBytes()) {
+                bytes += p.usedBytes() < threshold * p.storedBytes() ? p.usedBytes() - p.usedAfter() : p.storedBytes() - p.usedAfter();
+            }
+        }
+        return bytes;
+    }
+
     /** Rewrites the mostly unused packs of one repository written before {@code before}. */
     Outcome repack(ChunkRepository repository, Instant before, Instant now) {
         if (threshold <= 0) {

@@ -65,8 +65,8 @@ public final class RetentionService {
 
     /**
      * Stored bytes that deleting these snapshots would free: the whole objects of object-format
-     * snapshots, and the packs of chunked ones that no other snapshot references (freed by the
-     * prune after the grace period).
+     * snapshots, the packs of chunked ones that no other snapshot references, and what repacking
+     * then reclaims of packs the others use little of (both by the prune after the grace period).
      */
     public long freedBytes(List<String> ids) {
         long bytes = 0;
@@ -80,7 +80,7 @@ public final class RetentionService {
             }
         }
         if (!chunked.isEmpty() && repositories != null) {
-            bytes += repositories.dao().freedBy(chunked);
+            bytes += pruner != null ? pruner.freedBy(chunked) : repositories.dao().freedBy(chunked);
         }
         return bytes;
     }

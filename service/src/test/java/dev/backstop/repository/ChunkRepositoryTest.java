@@ -357,6 +357,33 @@ class ChunkRepositoryTest {
     }
 
     @Test
+    void theRetentionPreviewCountsWhatTheRepackAfterADeletionReclaims() throws Exception {
+        largePacks();
+        byte[] first = random(31, 10 << 20);
+        byte[] second = first.clone();
+        System.arraycopy(random(32, 6 << 20), 0, second, 0, 6 << 20);
+        Taken a = snapshot(first);
+        Taken b = snapshot(second); // shares A's last 4 MiB
+        String oldPack = singlePackOf(a);
+        long oldBytes = dao.packs("fs", oldPack).orElseThrow().storedBytes();
+        List<String> packsOfB = dao.packsOf(b.id(), "fs");
+
+        long preview = new RepositoryPruner(repositories, Duration.ZERO, 0.5).freedBy(List.of(a.id()));
+        assertThat(new RepositoryPruner(repositories, Duration.ZERO, 0).freedBy(List.of(a.id())))
+                .as("without repacking, a pack B still uses frees nothing").isZero();
+        assertThat(preview).as("most of A's pack, which B uses little of").isGreaterThan(oldBytes / 2).isLessThan(oldBytes);
+
+        delete(a);
+        Pruning pruning = new Pruning(Duration.ZERO, 0.5);
+        pruning.pass(); // repacks
+        pruning.pass(); // sweeps the old pack
+        assertThat(root.resolve(oldPack)).doesNotExist();
+        String newPack = dao.packsOf(b.id(), "fs").stream().filter(k -> !packsOfB.contains(k)).findFirst().orElseThrow();
+        assertThat(preview).as("the old pack's bytes less the chunks copied out of it")
+                .isEqualTo(oldBytes - dao.packs("fs", newPack).orElseThrow().storedBytes());
+    }
+
+    @Test
     void aSnapshotWrittenBeforeChunkRecordsGetsOneFromItsListAndItsPacksAreThenRewritten() throws Exception {
         Sparse sparse = aMostlyUnusedPack(31);
         dao.dropSnapshotChunks(sparse.b().id()); // as a snapshot written before chunk records existed
