@@ -298,7 +298,11 @@ public final class RestoreService implements Managed {
             record(snapshot, by != null ? "cancelled" : "failed", row);
             audit(by != null ? by : row.requestedBy(), "restore.finished", row.id(), by != null ? AuditOutcome.CANCELLED
                     : AuditOutcome.FAILED, reason);
-            LOG.error("Restore {} of snapshot {} {}: {}", row.id(), snapshot.id(), by != null ? "cancelled" : "failed", reason);
+            if (by != null) {
+                LOG.info("Restore {} of snapshot {} cancelled: {}", row.id(), snapshot.id(), reason); // asked for: not an error
+            } else {
+                LOG.error("Restore {} of snapshot {} failed: {}", row.id(), snapshot.id(), reason);
+            }
         } finally {
             cancelled.remove(row.id());
             inFlight.remove(row.id());

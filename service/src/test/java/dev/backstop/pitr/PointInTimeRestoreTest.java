@@ -1,6 +1,7 @@
 package dev.backstop.pitr;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -315,6 +316,51 @@ class PointInTimeRestoreTest {
         assertThat(Http.get(accepted.header("Location"), TestTokens.READER).json().get("error").asText())
                 .contains("cannot fetch WAL from storage").contains(newest.getFileName().toString());
         assertThat(data).doesNotExist();
+    }
+
+    /**
+     * A restore cancelled while the server recovers: the stored segment recovery waits for is a FIFO
+     * no one writes (a storage read that hangs), so the restore stays RECOVERING, on the status page
+     * too, until it is cancelled; then the server is stopped and nothing is left.
+     */
+    @Test
+    void aRestoreCancelledWhileRecoveringStopsTheServerAndLeavesNoDataDirectory() throws Exception {
+        var app = app();
+        cluster.sql("CREATE TABLE orders (id int PRIMARY KEY)");
+        snapshot(app);
+        cluster.sql("INSERT INTO orders VALUES (1)", "SELECT pg_switch_wal()", "INSERT INTO orders VALUES (2)");
+        awaitCovered(Instant.now());
+        Path newest;
+        try (var files = Files.list(dir.resolve("backups/main/wal/00000001"))) {
+            newest = files.filter(p -> p.getFileName().toString().matches("[0-9A-F]{24}\\.zst")).max(Path::compareTo).orElseThrow();
+        }
+        Files.delete(newest);
+        dev.backstop.support.Shell.run(dir, "mkfifo '" + newest + "'");
+        try {
+            Path data = dir.resolve("cancelled-while-recovering");
+            int port = TestCluster.freePort();
+            Http.Reply accepted = restore(app, "latest", data, port);
+            assertThat(accepted.status()).as(accepted.body()).isEqualTo(202);
+            await().atMost(Duration.ofSeconds(180)).until(() -> Http.get(accepted.header("Location"), TestTokens.READER).json()
+                    .get("phase").asText().equals("RECOVERING"));
+            JsonNode recovering = Http.get(accepted.header("Location"), TestTokens.READER).json();
+            assertThat(recovering.get("bytesTotal").asLong()).as(recovering.toString()).isPositive();
+            assertThat(Http.get(YamlApps.admin(app, "/"), null).body()).contains("RECOVERING").contains(" of WAL replayed");
+
+            Http.Reply cancel = Http.send("POST", accepted.header("Location") + "/cancel", TestTokens.OPERATOR, null, null);
+            assertThat(cancel.status()).as(cancel.body()).isEqualTo(202);
+            await().atMost(Duration.ofSeconds(120)).until(() -> Http.get(accepted.header("Location"), TestTokens.READER).json()
+                    .get("phase").asText().equals("CANCELLED"));
+            assertThat(data).doesNotExist();
+            assertThat(dir.resolve(".cancelled-while-recovering.restore-" + accepted.json().get("id").asText())).doesNotExist();
+            try (java.net.Socket socket = new java.net.Socket()) {
+                assertThatThrownBy(() -> socket.connect(new java.net.InetSocketAddress("127.0.0.1", port), 2_000))
+                        .as("the recovering server was stopped").isInstanceOf(java.io.IOException.class);
+            }
+        } finally {
+            // Let the read that hangs end (it then fails to decode), so no thread waits on the FIFO after the test.
+            dev.backstop.support.Shell.run(dir, "timeout 10 sh -c \": > '" + newest + "'\" || true");
+        }
     }
 
     @Test
