@@ -221,7 +221,9 @@ public record ServiceGraph(
         ServiceGraph graph = new ServiceGraph(config, clock, version, clock.instant(), node, catalog, tokens,
                 java.util.Collections.unmodifiableMap(new LinkedHashMap<>(targets)), // in configuration order: the first is the primary
                 snapshots, restores, retention, verification, pruner, replicator, diskPressure,
-                new CatalogRebuilder(targets, catalog.snapshots(), environment.getObjectMapper(), repositories), sweeper,
+                new CatalogRebuilder(targets, catalog.snapshots(), catalog.copies(), environment.getObjectMapper(), repositories,
+                        bindings.entrySet().stream().collect(java.util.stream.Collectors.toMap(Map.Entry::getKey,
+                                e -> e.getValue().target().name()))), sweeper,
                 health, prometheus, scheduler, threads, windows, repositoryCheck);
         graph.manage(environment.lifecycle());
         // Registered last, so stopped first: a WAL archive stores its last partial segment while the targets are open.

@@ -1,6 +1,7 @@
 package dev.backstop.core;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.backstop.db.CopyDao;
 import dev.backstop.db.SnapshotDao;
 import dev.backstop.db.SnapshotRow;
 import dev.backstop.model.Manifest;
@@ -19,7 +20,10 @@ import org.slf4j.LoggerFactory;
 /**
  * Recreates catalog rows from the manifests in storage, for when the catalog is lost: every
  * {@code .../{id}/manifest.json} whose snapshot the catalog does not know becomes a COMPLETED row
- * (origin REBUILT). Rows the catalog has are left as they are. Safe to run any number of times.
+ * (origin REBUILT), from the source's own target when that holds it, and every other target
+ * holding a manifest of it becomes a COPIED copy of it (so restores fall back to replicas, and
+ * deletes reach them, as before the loss). Rows the catalog has are left as they are. Safe to run
+ * any number of times.
  */
 public final class CatalogRebuilder {
     private static final Logger LOG = LoggerFactory.getLogger(CatalogRebuilder.class);
@@ -32,64 +36,102 @@ public final class CatalogRebuilder {
     private final ObjectMapper mapper;
 
     private final dev.backstop.repository.Repositories repositories;
+    private final CopyDao copies;
+    private final Map<String, String> primaries;
 
-    /** @param repositories the chunked snapshots' packs and chunks are indexed again from their chunk lists */
-    public CatalogRebuilder(Map<String, StorageTarget> targets, SnapshotDao snapshots, ObjectMapper mapper,
-            dev.backstop.repository.Repositories repositories) {
+    /**
+     * @param repositories the chunked snapshots' packs and chunks are indexed again from their chunk lists
+     * @param primaries    each source's own target (where its snapshots are written); other targets hold copies
+     */
+    public CatalogRebuilder(Map<String, StorageTarget> targets, SnapshotDao snapshots, CopyDao copies, ObjectMapper mapper,
+            dev.backstop.repository.Repositories repositories, Map<String, String> primaries) {
         this.repositories = repositories;
+        this.copies = copies;
+        this.primaries = Map.copyOf(primaries);
         this.targets = Map.copyOf(targets);
         this.snapshots = snapshots;
         this.mapper = mapper;
     }
 
+    /**
+     * Two passes over every target's manifests: the first makes rows only from a source's own
+     * target, the second from the others (a row where the own target lacks the snapshot, else a copy).
+     */
     public Result rebuild() throws IOException {
-        int manifests = 0;
-        int added = 0;
-        int known = 0;
-        int unreadable = 0;
+        int[] counts = new int[4]; // manifests, added, known, unreadable
+        java.util.List<java.util.Map.Entry<StorageTarget, String>> later = new java.util.ArrayList<>();
         for (StorageTarget target : targets.values()) {
             for (String key : target.list("")) {
-                if (!key.endsWith("/" + SnapshotLayout.MANIFEST)) {
-                    continue;
-                }
-                manifests++;
-                Manifest manifest;
-                try (InputStream in = target.open(key)) {
-                    manifest = mapper.readValue(in, Manifest.class);
-                } catch (IOException | RuntimeException e) {
-                    LOG.warn("Cannot read manifest {} in {}: {}", key, target.name(), e.getMessage());
-                    unreadable++;
-                    continue;
-                }
-                if (!TimeOrderedId.isValid(manifest.snapshotId())) {
-                    known++;
-                    continue;
-                }
-                java.util.Optional<SnapshotRow> existing = snapshots.find(manifest.snapshotId());
-                if (manifest.chunks() != null && repositories != null && (existing.isEmpty() || existing.get().chunked())) {
-                    index(target, manifest);
-                    // A replica's copy may hold the list as it was before a repack rewrote the primary's: both restore.
-                    repositories.dao().acceptListSha(manifest.snapshotId(), manifest.sha256());
-                }
-                if (existing.isPresent()) {
-                    if (existing.get().verifyStatus() == null) {
-                        restoreVerification(target, key, manifest.snapshotId());
+                if (key.endsWith("/" + SnapshotLayout.MANIFEST)) {
+                    counts[0]++;
+                    Manifest manifest = read(target, key, counts);
+                    if (manifest != null && !target.name().equals(primaries.getOrDefault(manifest.source(), target.name()))) {
+                        later.add(java.util.Map.entry(target, key)); // read again in the second pass: nothing held meanwhile
+                    } else if (manifest != null) {
+                        take(target, key, manifest, counts);
                     }
-                    known++;
-                    continue;
                 }
-                if (!target.exists(manifest.dataKey())) {
-                    LOG.warn("Manifest {} in {} names a data object that is missing: {}", key, target.name(), manifest.dataKey());
-                    unreadable++;
-                    continue;
-                }
-                snapshots.insertComplete(row(manifest, target.name(), key));
-                restoreVerification(target, key, manifest.snapshotId());
-                added++;
             }
         }
-        LOG.info("Catalog rebuild: {} manifests, {} rows added, {} already known, {} unreadable", manifests, added, known, unreadable);
-        return new Result(manifests, added, known, unreadable);
+        for (java.util.Map.Entry<StorageTarget, String> copy : later) {
+            Manifest manifest = read(copy.getKey(), copy.getValue(), counts);
+            if (manifest != null) {
+                take(copy.getKey(), copy.getValue(), manifest, counts);
+            }
+        }
+        LOG.info("Catalog rebuild: {} manifests, {} rows added, {} already known, {} unreadable", counts[0], counts[1], counts[2],
+                counts[3]);
+        return new Result(counts[0], counts[1], counts[2], counts[3]);
+    }
+
+    private Manifest read(StorageTarget target, String key, int[] counts) {
+        try (InputStream in = target.open(key)) {
+            return mapper.readValue(in, Manifest.class);
+        } catch (IOException | RuntimeException e) {
+            LOG.warn("Cannot read manifest {} in {}: {}", key, target.name(), e.getMessage());
+            counts[3]++;
+            return null;
+        }
+    }
+
+    /** One manifest: a new row, or (the row known) a copy on this target when the row is of another. */
+    private void take(StorageTarget target, String key, Manifest manifest, int[] counts) throws IOException {
+        if (!TimeOrderedId.isValid(manifest.snapshotId())) {
+            counts[2]++;
+            return;
+        }
+        java.util.Optional<SnapshotRow> existing = snapshots.find(manifest.snapshotId());
+        if (manifest.chunks() != null && repositories != null && (existing.isEmpty() || existing.get().chunked())) {
+            index(target, manifest);
+            // A replica's copy may hold the list as it was before a repack rewrote the primary's: both restore.
+            repositories.dao().acceptListSha(manifest.snapshotId(), manifest.sha256());
+        }
+        if (existing.isPresent()) {
+            if (existing.get().verifyStatus() == null) {
+                restoreVerification(target, key, manifest.snapshotId());
+            }
+            recordCopy(existing.get(), target, manifest);
+            counts[2]++;
+            return;
+        }
+        if (!target.exists(manifest.dataKey())) {
+            LOG.warn("Manifest {} in {} names a data object that is missing: {}", key, target.name(), manifest.dataKey());
+            counts[3]++;
+            return;
+        }
+        snapshots.insertComplete(row(manifest, target.name(), key));
+        restoreVerification(target, key, manifest.snapshotId());
+        counts[1]++;
+    }
+
+    /** A manifest on a target other than the row's, with its data there: that target holds a copy. */
+    private void recordCopy(SnapshotRow row, StorageTarget target, Manifest manifest) throws IOException {
+        if (copies == null || target.name().equals(row.storageTarget()) || !target.exists(manifest.dataKey())
+                || copies.forSnapshot(row.id()).stream().anyMatch(c -> c.target().equals(target.name()))) {
+            return;
+        }
+        copies.insertCopied(row.id(), target.name(), manifest.finishedAt());
+        LOG.info("Catalog rebuild: snapshot {} has a copy in {}", row.id(), target.name());
     }
 
     /** A chunked snapshot's packs and chunks into the target's index (what is there already stays). */

@@ -41,6 +41,11 @@ class ReplicationTest {
     private final YamlApps apps = new YamlApps(dir);
     private S3ProxyServer s3;
     private DropwizardTestSupport<BackstopConfiguration> app;
+    private String storage;
+    private static final String SOURCES = """
+              - {type: directory, name: local-first, target: fs, replicas: [s3a], path: %1$s/data, schedule: "0 0 0 1 1 ? 2099"}
+              - {type: directory, name: s3-first, target: s3a, replicas: [fs, s3b], path: %1$s/data, schedule: "0 0 0 1 1 ? 2099"}
+            """;
     private final ListAppender<ILoggingEvent> logs = new ListAppender<>();
 
     @BeforeEach
@@ -64,15 +69,13 @@ class ReplicationTest {
                       secretAccessKey: %s
                       partSize: 5MiB
                 """;
-        app = apps.start("storage:\n  targets:\n    - {type: filesystem, name: fs, path: %1$s/backups}\n"
+        storage = "storage:\n  targets:\n    - {type: filesystem, name: fs, path: %1$s/backups}\n"
                 + target.formatted("s3a", "bucket-a", s3.endpoint(), S3ProxyServer.ACCESS_KEY, S3ProxyServer.SECRET_KEY)
                 + target.formatted("s3b", "bucket-b", s3.endpoint(), S3ProxyServer.ACCESS_KEY, S3ProxyServer.SECRET_KEY)
                 + "  replicationSchedule: \"" + NEVER + "\"\n  replicationLagWarn: 1s\n"
                 + "resilience:\n  retry: {initialDelay: 100ms, maxDelay: 500ms, maxDuration: 1s}\n"
-                + "  breaker: {failureThreshold: 50, delay: 1s, successThreshold: 1}\n", """
-                  - {type: directory, name: local-first, target: fs, replicas: [s3a], path: %1$s/data, schedule: "0 0 0 1 1 ? 2099"}
-                  - {type: directory, name: s3-first, target: s3a, replicas: [fs, s3b], path: %1$s/data, schedule: "0 0 0 1 1 ? 2099"}
-                """);
+                + "  breaker: {failureThreshold: 50, delay: 1s, successThreshold: 1}\n";
+        app = apps.start(storage, SOURCES);
         logs.start();
         Logger log = (Logger) LoggerFactory.getLogger(Replicator.class);
         log.setLevel(Level.INFO);
@@ -193,6 +196,46 @@ class ReplicationTest {
         assertThat(done.get("phase").asText()).as(done.toString()).isEqualTo("COMPLETED");
         assertThat(Files.readAllBytes(restored.resolve("blob.bin"))).isEqualTo(Files.readAllBytes(dir.resolve("data/blob.bin")));
         assertThat(Files.readString(restored.resolve("sub/note.txt"))).isEqualTo("hello replicas\n");
+        s3.resume();
+
+        Http.Reply deleted = Http.send("DELETE", YamlApps.api(app, "/snapshots/" + id), TestTokens.OPERATOR, null, null);
+        assertThat(deleted.status()).as(deleted.body()).isEqualTo(200);
+        assertThat(inBucket("bucket-a", row.get("dataKey").asText())).isFalse();
+        assertThat(inBucket("bucket-b", row.get("dataKey").asText())).isFalse();
+        assertThat(dir.resolve("backups").resolve(row.get("dataKey").asText())).doesNotExist();
+    }
+
+    /**
+     * The catalog is lost: a rebuild from storage makes the row from the source's own target
+     * (whichever target it lists first) and records the replicas' copies, so a restore still reads a
+     * replica while the own target is down, and a delete still reaches every copy.
+     */
+    @Test
+    void aRebuiltCatalogKnowsEveryCopyAndARestoreReadsAReplica() throws Exception {
+        JsonNode row = snapshot("s3-first");
+        String id = row.get("id").asText();
+        await().atMost(Duration.ofSeconds(20)).until(() -> copies(id).equals(List.of("fs=COPIED", "s3a=COPIED", "s3b=COPIED")));
+        apps.stop(app);
+        Files.delete(dir.resolve("catalog.mv.db"));
+        app = apps.start(storage, SOURCES);
+        Http.Reply task = Http.send("POST", YamlApps.admin(app, "/tasks/rebuild-catalog"), null, null, null);
+        assertThat(task.status()).as(task.body()).isEqualTo(200);
+        JsonNode rebuilt = get("/snapshots/" + id);
+        assertThat(rebuilt.get("storageTarget").asText()).as("the source's own target, though fs is listed first")
+                .isEqualTo("s3a");
+        assertThat(copies(id)).containsExactly("fs=COPIED", "s3b=COPIED");
+
+        s3.pause();
+        Path restored = dir.resolve("restored-after-rebuild");
+        Http.Reply restore = Http.send("POST", YamlApps.api(app, "/restores"), TestTokens.OPERATOR, "application/json",
+                "{\"snapshotId\":\"" + id + "\",\"target\":{\"path\":\"" + restored + "\"},\"mode\":\"new\"}");
+        assertThat(restore.status()).as(restore.body()).isEqualTo(202);
+        String location = restore.header("Location");
+        await().atMost(Duration.ofSeconds(60)).until(() -> List.of("COMPLETED", "FAILED")
+                .contains(Http.get(location, TestTokens.READER).json().get("phase").asText()));
+        JsonNode done = Http.get(location, TestTokens.READER).json();
+        assertThat(done.get("phase").asText()).as(done.toString()).isEqualTo("COMPLETED");
+        assertThat(Files.readAllBytes(restored.resolve("blob.bin"))).isEqualTo(Files.readAllBytes(dir.resolve("data/blob.bin")));
         s3.resume();
 
         Http.Reply deleted = Http.send("DELETE", YamlApps.api(app, "/snapshots/" + id), TestTokens.OPERATOR, null, null);
