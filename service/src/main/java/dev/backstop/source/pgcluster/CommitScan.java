@@ -101,23 +101,25 @@ final class CommitScan {
      */
     Expected expected(List<String> names) {
         Instant expected = null;
+        String in = null;
         for (int i = 0; i < names.size(); i++) {
             Scanned s = scanned.get(i);
             if (s == null) {
-                return new Expected(null, names.get(i));
+                return new Expected(null, null, names.get(i));
             }
             if (s.lastBefore() != null) {
                 expected = s.lastBefore();
+                in = names.get(i);
             }
             if (s.passesTarget()) {
                 break;
             }
         }
-        return new Expected(expected, null);
+        return new Expected(expected, in, null);
     }
 
-    /** The point recovery must reach, or the first segment that was not scanned (then nothing is known). */
-    record Expected(Instant point, String unscanned) {}
+    /** The point recovery must reach and the segment holding it, or the first segment that was not scanned (then nothing is known). */
+    record Expected(Instant point, String segment, String unscanned) {}
 
     /**
      * What the server's recovered point means against the scan: null when it is the expected one or
@@ -125,15 +127,15 @@ final class CommitScan {
      * throws: the server stopped short of WAL it was given (a feeder that answered "no such file" too
      * soon, a segment that ended short), never a restore.
      */
-    boolean reachedFurther(Instant recoveredTo, Instant expected) throws IOException {
-        if (Objects.equals(expected, recoveredTo)) {
+    boolean reachedFurther(Instant recoveredTo, Expected expected) throws IOException {
+        if (Objects.equals(expected.point(), recoveredTo)) {
             return false;
         }
-        if (recoveredTo != null && (expected == null || recoveredTo.isAfter(expected))) {
+        if (recoveredTo != null && (expected.point() == null || recoveredTo.isAfter(expected.point()))) {
             return true;
         }
         throw new IOException("recovery stopped short: it reached " + (recoveredTo == null ? "no transaction" : recoveredTo)
-                + ", but the archived WAL it was given holds a transaction at " + expected
+                + ", but the archived WAL it was given holds a transaction at " + expected.point() + " in " + expected.segment()
                 + (target == null ? " (its last)" : " (the last before the point)") + "; the copy is discarded");
     }
 

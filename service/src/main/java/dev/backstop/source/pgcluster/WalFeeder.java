@@ -113,8 +113,10 @@ final class WalFeeder implements AutoCloseable {
                     if (index != lastIndex) {
                         report(index); // the segments before the one asked for are replayed
                     }
-                    if (!want.equals(lastWant) && !Files.exists(wal.resolve(name))) {
-                        fetched.remove(name); // asked for again
+                    if (!want.equals(lastWant) && !Files.exists(wal.resolve(name)) && fetched.remove(name)) {
+                        // Asked for again (recovery read it and wants it once more): fetched anew, and scanned anew,
+                        // so the point checked is the one in what the server reads last.
+                        LOG.info("Point-in-time restore into {}: recovery asks for {} again", label, name);
                     }
                     for (int i = index; i < Math.min(plan.size(), index + WalReplay.LOOKAHEAD) && !closed; i++) {
                         WalReplay.Entry entry = plan.get(i);

@@ -208,7 +208,7 @@ final class WalReplay implements AutoCloseable {
                     + "the WAL", dataDirectory, expected.unscanned());
             return;
         }
-        if (scan.reachedFurther(recoveredTo, expected.point())) {
+        if (scan.reachedFurther(recoveredTo, expected)) {
             // Further than the scan saw (a record the scan could not read, e.g. one that crosses into a
             // new timeline's first segment): the server's word stands; it is not after the point (checked).
             LOG.warn("Point-in-time restore into {}: recovery reached {}, later than the last transaction the scan of the WAL "

@@ -39,13 +39,14 @@ class CommitScanTest {
 
         CommitScan.Expected expected = scan.expected(List.of("s0", "s1", "s2"));
         assertThat(expected.point()).isEqualTo(Instant.parse("2026-12-05T09:59:30Z"));
-        assertThat(scan.reachedFurther(expected.point(), expected.point())).isFalse();
-        assertThat(scan.reachedFurther(Instant.parse("2026-12-05T09:59:40Z"), expected.point()))
+        assertThat(expected.segment()).isEqualTo("s1");
+        assertThat(scan.reachedFurther(expected.point(), expected)).isFalse();
+        assertThat(scan.reachedFurther(Instant.parse("2026-12-05T09:59:40Z"), expected))
                 .as("the server reached further than the scan saw: its word stands").isTrue();
-        assertThatThrownBy(() -> scan.reachedFurther(Instant.parse("2026-12-05T09:59:00Z"), expected.point()))
+        assertThatThrownBy(() -> scan.reachedFurther(Instant.parse("2026-12-05T09:59:00Z"), expected))
                 .hasMessageContaining("recovery stopped short: it reached 2026-12-05T09:59:00Z")
-                .hasMessageContaining("holds a transaction at 2026-12-05T09:59:30Z (the last before the point)");
-        assertThatThrownBy(() -> scan.reachedFurther(null, expected.point())).hasMessageContaining("it reached no transaction");
+                .hasMessageContaining("holds a transaction at 2026-12-05T09:59:30Z in s1 (the last before the point)");
+        assertThatThrownBy(() -> scan.reachedFurther(null, expected)).hasMessageContaining("it reached no transaction");
     }
 
     @Test
@@ -58,9 +59,9 @@ class CommitScanTest {
         CommitScan before = new CommitScan(SEGMENT / 2, null);
         feed(before, 0, false, at("09:00:00", 100));
         assertThat(before.expected(List.of("s0")).point()).as("before the backup's start: not replayed").isNull();
-        assertThat(before.reachedFurther(null, null)).isFalse();
-        assertThatThrownBy(() -> new CommitScan(0, null).reachedFurther(null, Instant.parse("2026-12-05T09:00:00Z")))
-                .hasMessageContaining("(its last)");
+        assertThat(before.reachedFurther(null, before.expected(List.of("s0")))).isFalse();
+        assertThatThrownBy(() -> new CommitScan(0, null).reachedFurther(null,
+                new CommitScan.Expected(Instant.parse("2026-12-05T09:00:00Z"), "s0", null))).hasMessageContaining("(its last)");
     }
 
     @Test
