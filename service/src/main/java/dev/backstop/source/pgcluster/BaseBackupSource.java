@@ -33,9 +33,13 @@ final class BaseBackupSource implements SnapshotSource {
     private final ClusterSourceFactory config;
     private final PgTools tools;
     private final java.util.function.Supplier<WalArchiver> archiver;
+    /** When the backup started and ended, as the WAL mark records it (retention reads it). */
+    private final java.time.Clock clock;
 
     /** @param archiver the source's running WAL archiver, or null where none runs (commands) */
-    BaseBackupSource(ClusterSourceFactory config, PgTools tools, java.util.function.Supplier<WalArchiver> archiver) {
+    BaseBackupSource(ClusterSourceFactory config, PgTools tools, java.util.function.Supplier<WalArchiver> archiver,
+            java.time.Clock clock) {
+        this.clock = clock;
         this.config = config;
         this.tools = tools;
         this.archiver = archiver;
@@ -107,7 +111,7 @@ final class BaseBackupSource implements SnapshotSource {
     public SourceReport writeTo(OutputStream out) throws IOException {
         ProcessBuilder builder = tools.processes().builder(command());
         Process process;
-        java.time.Instant startedAt = java.time.Instant.now();
+        java.time.Instant startedAt = clock.instant();
         try {
             process = builder.start();
         } catch (IOException e) {
@@ -163,7 +167,7 @@ final class BaseBackupSource implements SnapshotSource {
             if (missing == null) {
                 // Where it starts in the WAL, for retention (which keeps the WAL from the oldest base backup the window needs).
                 running.archive().writeMark(new WalArchive.BaseBackupMark(Wal.segmentName(timeline, Wal.lsn(start.group(1)),
-                        running.segmentSize()), start.group(1), end.group(1), timeline, startedAt, java.time.Instant.now()));
+                        running.segmentSize()), start.group(1), end.group(1), timeline, startedAt, clock.instant()));
                 return;
             }
             Thread.sleep(25); // the nudged pass stores the end segment in a few tens of ms

@@ -195,7 +195,8 @@ public final class ClusterSourceFactory extends SourceSettings {
 
     @Override
     public SnapshotSource build(SourceEnvironment environment) {
-        return new BaseBackupSource(this, tools(), environment.storage() == null ? null : () -> archiver(environment));
+        return new BaseBackupSource(this, tools(), environment.storage() == null ? null : () -> archiver(environment),
+                environment.storage() == null ? java.time.Clock.systemUTC() : environment.storage().clock());
     }
 
     @Override
