@@ -125,9 +125,7 @@ final class ClusterTableRestore {
 
     /** The copy's bootstrap superuser (the role of OID 10), which the private socket lets in: it can read and move any table. */
     private static String superuser(PgEndpoint local) throws IOException {
-        String name = local.processes().run(List.of(local.tools().apply("psql"), "-X", "-A", "-t", "--no-password",
-                "--host=" + local.host(), "--port=" + local.port(), "--username=" + local.user(), "--dbname=" + local.database(),
-                "-c", "SELECT rolname FROM pg_roles WHERE oid = 10"), 60).trim();
+        String name = local.query("SELECT rolname FROM pg_roles WHERE oid = 10", 60).trim();
         if (name.isEmpty()) {
             throw new IOException("cannot find the superuser of the recovered copy");
         }

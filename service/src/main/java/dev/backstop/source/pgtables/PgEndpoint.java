@@ -33,6 +33,11 @@ public record PgEndpoint(String host, int port, String user, String database, So
         return command;
     }
 
+    /** One psql call: {@code sql} in one transaction (several statements in one -c are one), its rows as lines. */
+    public String query(String sql, int timeoutSeconds) throws java.io.IOException {
+        return processes.run(psql("-c", sql), timeoutSeconds);
+    }
+
     /** {@code pg_dump} of this database with {@code more} options. */
     List<String> pgDump(String... more) {
         List<String> command = new ArrayList<>(List.of(tools.apply("pg_dump"), "--no-password", "--host=" + host, "--port=" + port,

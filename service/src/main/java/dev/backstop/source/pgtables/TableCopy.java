@@ -245,9 +245,9 @@ public final class TableCopy {
         return errors.text();
     }
 
-    /** One psql call: {@code sql} in one transaction (several statements in one -c are one), its rows as lines. */
+    /** {@link PgEndpoint#query} with the table copy's timeout. */
     static String query(PgEndpoint on, String sql) throws IOException {
-        return on.processes().run(on.psql("-c", sql), QUERY_TIMEOUT_SECONDS);
+        return on.query(sql, QUERY_TIMEOUT_SECONDS);
     }
 
     private static List<String> lines(String text) {
