@@ -112,9 +112,10 @@ submit_and_wait() { # url body
         -d "$2" "$1" | tr -d '\r' | awk 'tolower($1) == "location:" { print $2 }')
   while :; do
     body=$(curl -fsS -H "Authorization: Bearer $TOKEN" "$loc")
-    case "$body" in
-      *'"status":"RUNNING"'*|*'"phase":"QUEUED"'*|*'"phase":"DOWNLOADING"'*|*'"phase":"VERIFYING"'*|*'"phase":"APPLYING"'*) sleep 0.1 ;;
-      *) break ;;
+    case "$body" in # until the run ends (a restore's phases grow: RECOVERING came later than this loop)
+      *'"status":"COMPLETED"'*|*'"status":"FAILED"'*|*'"status":"CANCELLED"'*) break ;;
+      *'"phase":"COMPLETED"'*|*'"phase":"FAILED"'*|*'"phase":"CANCELLED"'*) break ;;
+      *) sleep 0.1 ;;
     esac
   done
   echo "$body"
