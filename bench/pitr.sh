@@ -78,7 +78,9 @@ wal_bytes=$(du -sb "$work/fs/main/wal" | cut -f1)
 # (c) stock: the objects are on local disk already (the filesystem target); download = read them.
 stock_restore() {
   mkdir -m 700 "$work/stock"; [ "$(id -u)" = 0 ] && chown postgres "$work/stock"
-  zstd -d < "$work/fs/$key" | as_pg tar -x -C "$work/stock"
+  # The stock base backup of (a), taken just before (b)'s last (Backstop's own is chunked: its
+  # stock-tool recovery is the README's block, not one pipe); the WAL after it is in the archive.
+  zstd -d < "$work/stock.tar.zst" | as_pg tar -x -C "$work/stock"
   W="$work/fs/main/wal"
   cat >> "$work/stock/postgresql.auto.conf" <<CONF
 restore_command = 'for z in "$W"/*/%f.zst "$W"/*/%f.partial.zst; do if [ -f "\$z" ]; then exec zstd -dqf "\$z" -o "%p"; fi; done; exit 1'
