@@ -126,7 +126,9 @@ public final class CatalogRebuilder {
 
     /** A manifest on a target other than the row's, with its data there: that target holds a copy. */
     private void recordCopy(SnapshotRow row, StorageTarget target, Manifest manifest) throws IOException {
-        if (copies == null || target.name().equals(row.storageTarget()) || !target.exists(manifest.dataKey())
+        // A row without a target was written before targets were recorded: its own is the source's.
+        String own = row.storageTarget() != null ? row.storageTarget() : primaries.get(row.sourceName());
+        if (copies == null || target.name().equals(own) || !target.exists(manifest.dataKey())
                 || copies.forSnapshot(row.id()).stream().anyMatch(c -> c.target().equals(target.name()))) {
             return;
         }
