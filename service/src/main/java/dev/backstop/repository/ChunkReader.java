@@ -23,10 +23,15 @@ import java.util.function.LongConsumer;
  * A chunked snapshot read back as the stream its source wrote: the chunk list is read line by
  * line; neighbouring chunks of one pack are fetched with one ranged read, several reads ahead on
  * the reader threads; each chunk is decoded and its id recomputed before any of its bytes is
- * returned (the stored bytes' SHA-256 is checked only when that fails, to name the cause). Memory: the reads in flight (a fixed number of at most {@link #FETCH_BYTES} each).
+ * returned (the stored bytes' SHA-256 is checked only when that fails, to name the cause).
+ * Memory: the reads in flight, a fixed number of groups of at most {@link #FETCH_BYTES} stored and
+ * {@link #FETCH_RAW_BYTES} decoded each (one chunk, at most 4 MiB decoded, may exceed the latter
+ * alone). Bounding the stored bytes alone let a group of well-compressed chunks (a cluster's empty
+ * pages, 50-100x) decode to hundreds of MiB: an 800 MB pgbench cluster's restore ran out of a 256 MiB heap.
  */
 final class ChunkReader extends InputStream {
     static final long FETCH_BYTES = 8L << 20;
+    static final long FETCH_RAW_BYTES = 8L << 20;
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private final StorageTarget target;
@@ -135,10 +140,14 @@ final class ChunkReader extends InputStream {
         }
     }
 
-    /** The next run of list entries that lie one after another in one pack, up to {@link #FETCH_BYTES}. */
+    /**
+     * The next run of list entries that lie one after another in one pack, up to {@link #FETCH_BYTES}
+     * stored and {@link #FETCH_RAW_BYTES} decoded.
+     */
     private List<Entry> nextGroup() throws IOException {
         List<Entry> group = new ArrayList<>();
         long bytes = 0;
+        long raw = 0;
         while (true) {
             Entry entry = carried != null ? carried : nextEntry();
             carried = null;
@@ -146,17 +155,23 @@ final class ChunkReader extends InputStream {
                 listDone = true;
                 return group;
             }
-            if (!group.isEmpty()) {
-                Entry last = group.get(group.size() - 1);
-                if (!last.pack().equals(entry.pack()) || last.offset() + last.length() != entry.offset()
-                        || bytes + entry.length() > FETCH_BYTES) {
-                    carried = entry;
-                    return group;
-                }
+            if (!group.isEmpty() && !joins(group.get(group.size() - 1), bytes, raw, entry)) {
+                carried = entry;
+                return group;
             }
             group.add(entry);
             bytes += entry.length();
+            raw += entry.size();
         }
+    }
+
+    /**
+     * Whether {@code next} joins a group ending with {@code last} that holds {@code bytes} stored and
+     * {@code raw} decoded: it follows in the same pack, and both bounds hold with it.
+     */
+    static boolean joins(Entry last, long bytes, long raw, Entry next) {
+        return last.pack().equals(next.pack()) && last.offset() + last.length() == next.offset()
+                && bytes + next.length() <= FETCH_BYTES && raw + next.size() <= FETCH_RAW_BYTES;
     }
 
     private Entry nextEntry() throws IOException {
