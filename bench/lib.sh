@@ -110,8 +110,13 @@ submit_and_wait() { # url body
   local loc body
   loc=$(curl -fsS -D - -o /dev/null -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \
         -d "$2" "$1" | tr -d '\r' | awk 'tolower($1) == "location:" { print $2 }')
+  local last=""
   while :; do
     body=$(curl -fsS -H "Authorization: Bearer $TOKEN" "$loc")
+    if [ -n "${PHASES_LOG:-}" ]; then # each phase a restore enters, with the time it was first seen
+      local phase; phase=$(json_field phase "$body")
+      [ "$phase" != "$last" ] && echo "$(now) $phase" >> "$PHASES_LOG" && last=$phase
+    fi
     case "$body" in # until the run ends (a restore's phases grow: RECOVERING came later than this loop)
       *'"status":"COMPLETED"'*|*'"status":"FAILED"'*|*'"status":"CANCELLED"'*) break ;;
       *'"phase":"COMPLETED"'*|*'"phase":"FAILED"'*|*'"phase":"CANCELLED"'*) break ;;
