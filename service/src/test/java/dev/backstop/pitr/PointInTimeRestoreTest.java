@@ -99,6 +99,13 @@ class PointInTimeRestoreTest {
     }
 
 
+    /** The newest WAL segment stored whole in the filesystem target. */
+    private Path newestStoredSegment() throws Exception {
+        try (var files = Files.list(dir.resolve("backups/main/wal/00000001"))) {
+            return files.filter(p -> p.getFileName().toString().matches("[0-9A-F]{24}\\.zst")).max(Path::compareTo).orElseThrow();
+        }
+    }
+
     /** Row 1, a base backup, row 2, the point returned, row 3. */
     private Instant ordersOneTwoPointThree(DropwizardTestSupport<BackstopConfiguration> app) throws Exception {
         cluster.sql("CREATE TABLE orders (id int PRIMARY KEY)", "INSERT INTO orders VALUES (1)");
@@ -301,11 +308,7 @@ class PointInTimeRestoreTest {
         snapshot(app);
         cluster.sql("INSERT INTO orders VALUES (1)", "SELECT pg_switch_wal()", "INSERT INTO orders VALUES (2)");
         awaitCovered(Instant.now());
-        Path segments = dir.resolve("backups/main/wal/00000001");
-        Path newest;
-        try (var files = Files.list(segments)) {
-            newest = files.filter(p -> p.getFileName().toString().matches("[0-9A-F]{24}\\.zst")).max(Path::compareTo).orElseThrow();
-        }
+        Path newest = newestStoredSegment();
         Files.write(newest, new byte[] {1, 2, 3, 4, 5, 6, 7, 8}); // no longer a zstd frame
 
         Path data = dir.resolve("from-corrupt");
@@ -330,10 +333,7 @@ class PointInTimeRestoreTest {
         snapshot(app);
         cluster.sql("INSERT INTO orders VALUES (1)", "SELECT pg_switch_wal()", "INSERT INTO orders VALUES (2)");
         awaitCovered(Instant.now());
-        Path newest;
-        try (var files = Files.list(dir.resolve("backups/main/wal/00000001"))) {
-            newest = files.filter(p -> p.getFileName().toString().matches("[0-9A-F]{24}\\.zst")).max(Path::compareTo).orElseThrow();
-        }
+        Path newest = newestStoredSegment();
         Files.delete(newest);
         dev.backstop.support.Shell.run(dir, "mkfifo '" + newest + "'");
         try {

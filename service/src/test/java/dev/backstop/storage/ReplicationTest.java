@@ -117,6 +117,30 @@ class ReplicationTest {
         return rows;
     }
 
+    /** Restores a snapshot by REST call into {@code dir/into}, asserts it COMPLETED with the source's bytes; returns where. */
+    private Path restoreCompleted(String id, String into) throws Exception {
+        Path restored = dir.resolve(into);
+        Http.Reply restore = Http.send("POST", YamlApps.api(app, "/restores"), TestTokens.OPERATOR, "application/json",
+                "{\"snapshotId\":\"" + id + "\",\"target\":{\"path\":\"" + restored + "\"},\"mode\":\"new\"}");
+        assertThat(restore.status()).as(restore.body()).isEqualTo(202);
+        String location = restore.header("Location");
+        await().atMost(Duration.ofSeconds(60)).until(() -> List.of("COMPLETED", "FAILED")
+                .contains(Http.get(location, TestTokens.READER).json().get("phase").asText()));
+        JsonNode done = Http.get(location, TestTokens.READER).json();
+        assertThat(done.get("phase").asText()).as(done.toString()).isEqualTo("COMPLETED");
+        assertThat(Files.readAllBytes(restored.resolve("blob.bin"))).isEqualTo(Files.readAllBytes(dir.resolve("data/blob.bin")));
+        return restored;
+    }
+
+    /** Deletes a snapshot by REST call and asserts none of the three targets holds its data any more. */
+    private void deleteEverywhere(String id, String dataKey) {
+        Http.Reply deleted = Http.send("DELETE", YamlApps.api(app, "/snapshots/" + id), TestTokens.OPERATOR, null, null);
+        assertThat(deleted.status()).as(deleted.body()).isEqualTo(200);
+        assertThat(inBucket("bucket-a", dataKey)).isFalse();
+        assertThat(inBucket("bucket-b", dataKey)).isFalse();
+        assertThat(dir.resolve("backups").resolve(dataKey)).doesNotExist();
+    }
+
     private boolean inBucket(String bucket, String key) {
         return s3.blobStore().blobExists(bucket, key);
     }
@@ -185,24 +209,11 @@ class ReplicationTest {
         assertThat(dir.resolve("backups").resolve(row.get("dataKey").asText())).exists();
 
         s3.pause(); // the snapshot's own target (and s3b) are gone: the restore must read the fs copy
-        Path restored = dir.resolve("restored");
-        Http.Reply restore = Http.send("POST", YamlApps.api(app, "/restores"), TestTokens.OPERATOR, "application/json",
-                "{\"snapshotId\":\"" + id + "\",\"target\":{\"path\":\"" + restored + "\"},\"mode\":\"new\"}");
-        assertThat(restore.status()).as(restore.body()).isEqualTo(202);
-        String location = restore.header("Location");
-        await().atMost(Duration.ofSeconds(60)).until(() -> List.of("COMPLETED", "FAILED")
-                .contains(Http.get(location, TestTokens.READER).json().get("phase").asText()));
-        JsonNode done = Http.get(location, TestTokens.READER).json();
-        assertThat(done.get("phase").asText()).as(done.toString()).isEqualTo("COMPLETED");
-        assertThat(Files.readAllBytes(restored.resolve("blob.bin"))).isEqualTo(Files.readAllBytes(dir.resolve("data/blob.bin")));
+        Path restored = restoreCompleted(id, "restored");
         assertThat(Files.readString(restored.resolve("sub/note.txt"))).isEqualTo("hello replicas\n");
         s3.resume();
 
-        Http.Reply deleted = Http.send("DELETE", YamlApps.api(app, "/snapshots/" + id), TestTokens.OPERATOR, null, null);
-        assertThat(deleted.status()).as(deleted.body()).isEqualTo(200);
-        assertThat(inBucket("bucket-a", row.get("dataKey").asText())).isFalse();
-        assertThat(inBucket("bucket-b", row.get("dataKey").asText())).isFalse();
-        assertThat(dir.resolve("backups").resolve(row.get("dataKey").asText())).doesNotExist();
+        deleteEverywhere(id, row.get("dataKey").asText());
     }
 
     /**
@@ -226,22 +237,9 @@ class ReplicationTest {
         assertThat(copies(id)).containsExactly("fs=COPIED", "s3b=COPIED");
 
         s3.pause();
-        Path restored = dir.resolve("restored-after-rebuild");
-        Http.Reply restore = Http.send("POST", YamlApps.api(app, "/restores"), TestTokens.OPERATOR, "application/json",
-                "{\"snapshotId\":\"" + id + "\",\"target\":{\"path\":\"" + restored + "\"},\"mode\":\"new\"}");
-        assertThat(restore.status()).as(restore.body()).isEqualTo(202);
-        String location = restore.header("Location");
-        await().atMost(Duration.ofSeconds(60)).until(() -> List.of("COMPLETED", "FAILED")
-                .contains(Http.get(location, TestTokens.READER).json().get("phase").asText()));
-        JsonNode done = Http.get(location, TestTokens.READER).json();
-        assertThat(done.get("phase").asText()).as(done.toString()).isEqualTo("COMPLETED");
-        assertThat(Files.readAllBytes(restored.resolve("blob.bin"))).isEqualTo(Files.readAllBytes(dir.resolve("data/blob.bin")));
+        restoreCompleted(id, "restored-after-rebuild");
         s3.resume();
 
-        Http.Reply deleted = Http.send("DELETE", YamlApps.api(app, "/snapshots/" + id), TestTokens.OPERATOR, null, null);
-        assertThat(deleted.status()).as(deleted.body()).isEqualTo(200);
-        assertThat(inBucket("bucket-a", row.get("dataKey").asText())).isFalse();
-        assertThat(inBucket("bucket-b", row.get("dataKey").asText())).isFalse();
-        assertThat(dir.resolve("backups").resolve(row.get("dataKey").asText())).doesNotExist();
+        deleteEverywhere(id, row.get("dataKey").asText());
     }
 }
