@@ -82,7 +82,10 @@ final class ClusterRecovery {
         return " and WAL " + replay.range() + " (" + replay.segments() + " files) " + (target == null ? "to its end" : "to " + target);
     }
 
-    /** Starts the server (and the WAL feeder) as the server's OS user and waits until it has recovered and promoted. */
+    /**
+     * Starts the server (and the WAL feeder) as the server's OS user and waits until it has recovered
+     * and promoted; when that fails or is cancelled, the server is stopped before this throws.
+     */
     PgServer startAndAwaitPromoted() throws IOException {
         tools.handOver(dir);
         PgServer server = new PgServer(tools, dir, port);
@@ -104,6 +107,15 @@ final class ClusterRecovery {
             if (replay != null) {
                 replay.replayedAll();
             }
+        } catch (IOException | RuntimeException | Error e) {
+            // Stopped here, before the feeder's files go (their removal would let recovery end and promote),
+            // and awaited if it is still starting: a cancel right after the start leaves no server writing.
+            try {
+                server.stop("immediate");
+            } catch (IOException stopFailed) {
+                e.addSuppressed(stopFailed);
+            }
+            throw e;
         } finally {
             if (replay != null) {
                 replay.close();

@@ -29,6 +29,9 @@ public final class PgServer {
     private final PgTools tools;
     private final Path dataDirectory;
     private final int port;
+    /** When this object started the server (null: it did not); until it has been seen running, it may still be starting. */
+    private volatile Instant startedAt;
+    private volatile boolean seenRunning;
 
     public PgServer(PgTools tools, Path dataDirectory, int port) {
         this.tools = tools;
@@ -46,6 +49,8 @@ public final class PgServer {
 
     /** Starts the server without waiting; {@link #awaitReady} waits. */
     public void start() throws IOException {
+        seenRunning = false;
+        startedAt = Instant.now();
         SERVER.run(tools.asServerUser(List.of(tools.tool("pg_ctl"), "-D", dataDirectory.toString(), "-l",
                 dataDirectory.resolve(LOG).toString(), "-W", "start")), 120);
     }
@@ -54,6 +59,7 @@ public final class PgServer {
     public boolean running() {
         try {
             SERVER.run(tools.asServerUser(List.of(tools.tool("pg_ctl"), "-D", dataDirectory.toString(), "status")), 30);
+            seenRunning = true;
             return true;
         } catch (IOException e) {
             return false;
@@ -74,22 +80,20 @@ public final class PgServer {
         // pg_ctl -W returns before the postmaster has written its pid file: until it has been seen
         // running once, "not running" may mean "not yet" (for up to START_GRACE).
         Instant startGrace = Instant.now().plus(START_GRACE);
-        boolean seenRunning = false;
         String last = "not started";
         while (Instant.now().isBefore(deadline)) {
             goingOn.run();
             try (Connection c = connect("postgres", user, password); Statement s = c.createStatement();
                     ResultSet r = s.executeQuery("SELECT pg_is_in_recovery()")) {
                 r.next();
+                seenRunning = true;
                 if (!promoted || !r.getBoolean(1)) {
                     return;
                 }
                 last = "still in recovery";
             } catch (SQLException e) {
                 last = e.getMessage();
-                if (running()) {
-                    seenRunning = true;
-                } else if (seenRunning || Instant.now().isAfter(startGrace)) {
+                if (!running() && (seenRunning || Instant.now().isAfter(startGrace))) {
                     throw new IOException("the server on " + dataDirectory + " stopped: " + logTail());
                 }
             }
@@ -115,12 +119,38 @@ public final class PgServer {
         return DriverManager.getConnection("jdbc:postgresql://127.0.0.1:" + port + "/" + database, props);
     }
 
-    /** Stops the server: {@code fast} (clean, checkpointed) or {@code immediate}. Nothing when it is not running. */
+    /**
+     * Stops the server: {@code fast} (clean, checkpointed) or {@code immediate}. Nothing when it is not
+     * running; a server this object started and has not yet seen running is awaited first (for up to
+     * {@link #START_GRACE} after its start), so a stop right after {@link #start} never misses a
+     * postmaster that has not yet written its pid file and would go on writing into the directory.
+     */
     public void stop(String mode) throws IOException {
-        if (running()) {
+        if (running() || awaitStarting()) {
             SERVER.run(tools.asServerUser(List.of(tools.tool("pg_ctl"), "-D", dataDirectory.toString(), "-m", mode, "-w", "-t",
                     "300", "stop")), 330);
         }
+    }
+
+    /** True once a server this object started and has not seen running yet shows up; false when none does within the grace. */
+    private boolean awaitStarting() throws IOException {
+        Instant started = startedAt;
+        if (started == null || seenRunning) {
+            return false;
+        }
+        Instant graceEnds = started.plus(START_GRACE);
+        while (Instant.now().isBefore(graceEnds)) {
+            if (running()) {
+                return true;
+            }
+            try {
+                Thread.sleep(100);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IOException("interrupted while waiting for the server on " + dataDirectory + " to start, to stop it", e);
+            }
+        }
+        return false;
     }
 
     /** The last lines of the server's log, for an error message. */
