@@ -25,8 +25,7 @@ public final class RebuildCatalogCommand extends BackstopCommand {
                 System.out.println(bootstrap.getObjectMapper().writeValueAsString(result));
             } else {
                 // One write: printf writes piece by piece, and a log line on stderr can land in between.
-                System.out.println(String.format("%d manifests found, %d snapshots added to the catalog, %d already known, %d unreadable",
-                        result.manifests(), result.added(), result.known(), result.unreadable()));
+                System.out.println(result.summary());
             }
         }
     }

@@ -28,8 +28,18 @@ import org.slf4j.LoggerFactory;
 public final class CatalogRebuilder {
     private static final Logger LOG = LoggerFactory.getLogger(CatalogRebuilder.class);
 
-    /** What a pass found. */
-    public record Result(int manifests, int added, int known, int unreadable) {}
+    /**
+     * What a pass found; {@code unknownPacks}: packs in storage no snapshot names, recorded for a
+     * prune to delete after the grace period (none while anything was unreadable).
+     */
+    public record Result(int manifests, int added, int known, int unreadable, int unknownPacks) {
+        /** One line for the CLI and the admin task. */
+        public String summary() {
+            return String.format("%d manifests found, %d snapshots added to the catalog, %d already known, %d unreadable, "
+                    + "%d packs no snapshot names (a prune deletes them after the grace period)", manifests, added, known, unreadable,
+                    unknownPacks);
+        }
+    }
 
     private final Map<String, StorageTarget> targets;
     private final SnapshotDao snapshots;
@@ -58,7 +68,7 @@ public final class CatalogRebuilder {
      * target, the second from the others (a row where the own target lacks the snapshot, else a copy).
      */
     public Result rebuild() throws IOException {
-        int[] counts = new int[4]; // manifests, added, known, unreadable
+        int[] counts = new int[5]; // manifests, added, known, unreadable, chunk lists not indexed
         java.util.List<java.util.Map.Entry<StorageTarget, String>> later = new java.util.ArrayList<>();
         for (StorageTarget target : targets.values()) {
             for (String key : target.list("")) {
@@ -79,9 +89,41 @@ public final class CatalogRebuilder {
                 take(copy.getKey(), copy.getValue(), manifest, counts);
             }
         }
-        LOG.info("Catalog rebuild: {} manifests, {} rows added, {} already known, {} unreadable", counts[0], counts[1], counts[2],
-                counts[3]);
-        return new Result(counts[0], counts[1], counts[2], counts[3]);
+        int unknownPacks = adoptUnknownPacks(counts[3] + counts[4]);
+        LOG.info("Catalog rebuild: {} manifests, {} rows added, {} already known, {} unreadable, {} unknown packs condemned", counts[0],
+                counts[1], counts[2], counts[3], unknownPacks);
+        return new Result(counts[0], counts[1], counts[2], counts[3], unknownPacks);
+    }
+
+    /**
+     * Packs no snapshot names (the lost catalog had condemned them, or their run failed) would
+     * otherwise stay in storage for ever: they are recorded as condemned, for the next prunes to
+     * delete. Only after a rebuild that read every manifest and chunk list: a pack of a snapshot
+     * whose list could not be read now is not condemned for it.
+     */
+    private int adoptUnknownPacks(int unreadable) {
+        if (repositories == null) {
+            return 0;
+        }
+        if (unreadable > 0) {
+            LOG.warn("Catalog rebuild: {} manifests or chunk lists could not be read, so packs no snapshot names are left alone "
+                    + "(not condemned); run the rebuild again once they read", unreadable);
+            return 0;
+        }
+        int adopted = 0;
+        for (StorageTarget target : targets.values()) {
+            try {
+                int found = repositories.of(target).adoptUnknownPacks();
+                if (found > 0) {
+                    LOG.info("Catalog rebuild: {} packs in {} are named by no snapshot; condemned, a prune deletes them after the "
+                            + "grace period", found, target.name());
+                }
+                adopted += found;
+            } catch (IOException | RuntimeException e) {
+                LOG.warn("Cannot list the packs of {} for ones no snapshot names: {}", target.name(), e.getMessage());
+            }
+        }
+        return adopted;
     }
 
     private Manifest read(StorageTarget target, String key, int[] counts) {
@@ -102,7 +144,9 @@ public final class CatalogRebuilder {
         }
         java.util.Optional<SnapshotRow> existing = snapshots.find(manifest.snapshotId());
         if (manifest.chunks() != null && repositories != null && (existing.isEmpty() || existing.get().chunked())) {
-            index(target, manifest);
+            if (!index(target, manifest)) {
+                counts[4]++; // the row is still made (the list may read later); its packs are not known now
+            }
             // A replica's copy may hold the list as it was before a repack rewrote the primary's: both restore.
             repositories.dao().acceptListSha(manifest.snapshotId(), manifest.sha256());
         }
@@ -136,12 +180,14 @@ public final class CatalogRebuilder {
         LOG.info("Catalog rebuild: snapshot {} has a copy in {}", row.id(), target.name());
     }
 
-    /** A chunked snapshot's packs and chunks into the target's index (what is there already stays). */
-    private void index(StorageTarget target, Manifest manifest) {
+    /** A chunked snapshot's packs and chunks into the target's index (what is there already stays); false when its list cannot be read. */
+    private boolean index(StorageTarget target, Manifest manifest) {
         try (InputStream list = target.open(manifest.dataKey())) {
             repositories.of(target).index(manifest.snapshotId(), list);
+            return true;
         } catch (IOException | RuntimeException e) {
             LOG.warn("Cannot index the chunks of snapshot {} in {}: {}", manifest.snapshotId(), target.name(), e.getMessage());
+            return false;
         }
     }
 

@@ -79,6 +79,14 @@ public interface RepositoryDao extends RepackDao {
     void insertPending(@Bind("target") String target, @Bind("key") String packKey, @Bind("writer") String writer,
             @Bind("now") Instant now);
 
+    /** A pack found in storage that the catalog does not know (a catalog rebuild): CONDEMNED now; 0 when it is known meanwhile. */
+    @SqlUpdate("""
+            INSERT INTO repo_packs (target, pack_key, stored_bytes, chunk_count, status, writer, created_at, condemned_at)
+            SELECT :target, :key, 0, 0, 'CONDEMNED', 'catalog-rebuild', :now, :now FROM (SELECT 1 AS one) x
+            WHERE NOT EXISTS (SELECT 1 FROM repo_packs p WHERE p.target = :target AND p.pack_key = :key)
+            """)
+    int insertFound(@Bind("target") String target, @Bind("key") String packKey, @Bind("now") Instant now);
+
     @SqlUpdate("UPDATE repo_packs SET stored_bytes = :bytes, chunk_count = :chunks WHERE target = :target AND pack_key = :key")
     void sealed(@Bind("target") String target, @Bind("key") String packKey, @Bind("bytes") long bytes, @Bind("chunks") int chunks);
 

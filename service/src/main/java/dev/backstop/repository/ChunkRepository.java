@@ -184,6 +184,22 @@ public final class ChunkRepository {
         rows.clear();
     }
 
+    /**
+     * After a catalog rebuild has indexed every snapshot: packs in storage that the catalog still
+     * does not know (what the lost catalog had condemned, or pending, when it was lost) are recorded
+     * as CONDEMNED now, so a prune deletes them after the grace period unless a snapshot references
+     * them by then. Their size is not known (0 in the index). Returns how many were recorded.
+     */
+    public int adoptUnknownPacks() throws IOException {
+        int adopted = 0;
+        for (String key : target.list(PACKS)) {
+            if (key.endsWith(".pack") && dao.packs(target.name(), key).isEmpty()) {
+                adopted += dao.insertFound(target.name(), key, clock.instant());
+            }
+        }
+        return adopted;
+    }
+
     /** What copying a snapshot's packs did. */
     public record Copied(long listBytes, int packs, int packsCopied, long bytesCopied) {}
 
@@ -223,6 +239,11 @@ public final class ChunkRepository {
             if (!indexed || !target.exists(pack)) {
                 long size = source.dao.packs(source.targetName(), pack).map(RepositoryDao.PackRow::storedBytes).orElse(-1L);
                 long written = 0;
+                if (!indexed) {
+                    // Known before it is written (as a snapshot's own packs are): a copy that fails half-way
+                    // leaves a PENDING row that a prune condemns and sweeps, never an object nobody knows.
+                    dao.insertPending(target.name(), pack, snapshotId, clock.instant());
+                }
                 if (!target.copyWithin(source.target, pack, size)) {
                     try (java.io.InputStream in = source.target.open(pack); dev.backstop.storage.ObjectUpload upload = target.upload(pack)) {
                         written = in.transferTo(upload);
@@ -236,7 +257,6 @@ public final class ChunkRepository {
                     written = size;
                 }
                 if (!indexed) {
-                    dao.insertPending(target.name(), pack, snapshotId, clock.instant());
                     dao.insertChunks(target.name(), source.dao.chunksOf(source.targetName(), pack));
                     dao.sealed(target.name(), pack, written, source.dao.chunksOf(source.targetName(), pack).size());
                 }

@@ -18,7 +18,6 @@ public final class RebuildCatalogTask extends Task {
     @Override
     public void execute(Map<String, List<String>> parameters, PrintWriter output) throws Exception {
         CatalogRebuilder.Result result = rebuilder.rebuild();
-        output.printf("%d manifests found, %d snapshots added to the catalog, %d already known, %d unreadable%n",
-                result.manifests(), result.added(), result.known(), result.unreadable());
+        output.println(result.summary());
     }
 }

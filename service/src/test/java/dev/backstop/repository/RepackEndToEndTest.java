@@ -91,6 +91,53 @@ class RepackEndToEndTest {
         restoresTo(app, second.get("id").asText(), dir.resolve("restored-3"), atSecond);
     }
 
+    /**
+     * The catalog is lost while a prune has condemned a pack (kept for the grace period): the rebuild
+     * indexes only the packs snapshots name, so it records the others as condemned, and the next
+     * prune deletes them instead of leaving them in storage for ever; the kept snapshot restores.
+     */
+    @Test
+    void aPackCondemnedBeforeTheCatalogWasLostIsDeletedByAPruneAfterTheRebuild() throws Exception {
+        Path dir = TestApps.tempDir("backstop-rebuilt-packs");
+        apps = new YamlApps(dir);
+        Path data = Files.createDirectories(dir.resolve("data"));
+        byte[] content = new byte[3 << 20];
+        new Random(43).nextBytes(content);
+        Files.write(data.resolve("a.bin"), content);
+        String extra = """
+                snapshots: {stagingPath: %1$s/staging, pruneGracePeriod: 0s}
+                """;
+        String sources = """
+                  - {type: directory, name: files, path: %1$s/data, retention: {keepLast: 1, schedule: "0 0 0 1 1 ? 2099"}}
+                """;
+        DropwizardTestSupport<BackstopConfiguration> app = apps.start(extra, sources);
+        Path backups = dir.resolve("backups");
+        JsonNode first = SnapshotTestSupport.snapshot(app.getLocalPort(), "files");
+        java.util.TreeSet<String> firstPacks = packsNamedBy(backups.resolve(first.get("dataKey").asText()));
+        new Random(44).nextBytes(content);
+        Files.write(data.resolve("a.bin"), content);
+        TreeMap<String, String> atSecond = SnapshotTestSupport.tree(data);
+        JsonNode second = SnapshotTestSupport.snapshot(app.getLocalPort(), "files");
+        retention(app); // the first snapshot goes; its pack (repacked, when the second used a little of it) is condemned
+        java.util.TreeSet<String> kept = packsNamedBy(backups.resolve(second.get("dataKey").asText()));
+        java.util.TreeSet<String> condemned = new java.util.TreeSet<>(firstPacks);
+        condemned.removeAll(kept);
+        assertThat(condemned).as("packs only the deleted snapshot used").isNotEmpty()
+                .allSatisfy(pack -> assertThat(backups.resolve(pack)).as("kept for the grace period").exists());
+
+        apps.stop(app);
+        Files.delete(dir.resolve("catalog.mv.db"));
+        app = apps.start(extra, sources);
+        Http.Reply rebuilt = Http.send("POST", YamlApps.admin(app, "/tasks/rebuild-catalog"), null, null, null);
+        assertThat(rebuilt.status()).as(rebuilt.body()).isEqualTo(200);
+        assertThat(rebuilt.body()).contains("1 snapshots added").contains(condemned.size() + " packs no snapshot names");
+
+        retention(app);
+        assertThat(condemned).allSatisfy(pack -> assertThat(backups.resolve(pack)).doesNotExist());
+        assertThat(kept).allSatisfy(pack -> assertThat(backups.resolve(pack)).exists());
+        restoresTo(app, second.get("id").asText(), dir.resolve("restored"), atSecond);
+    }
+
     private static java.util.TreeSet<String> packsNamedBy(Path list) throws Exception {
         java.util.TreeSet<String> packs = new java.util.TreeSet<>();
         for (String line : Files.readAllLines(list)) {
