@@ -235,31 +235,8 @@ public final class ChunkRepository {
         int copied = 0;
         long bytes = 0;
         for (String pack : packs) {
-            boolean indexed = dao.packs(target.name(), pack).isPresent();
-            if (!indexed || !target.exists(pack)) {
-                long size = source.dao.packs(source.targetName(), pack).map(RepositoryDao.PackRow::storedBytes).orElse(-1L);
-                long written = 0;
-                if (!indexed) {
-                    // Known before it is written (as a snapshot's own packs are): a copy that fails half-way
-                    // leaves a PENDING row that a prune condemns and sweeps, never an object nobody knows.
-                    dao.insertPending(target.name(), pack, snapshotId, clock.instant());
-                }
-                if (!target.copyWithin(source.target, pack, size)) {
-                    try (java.io.InputStream in = source.target.open(pack); dev.backstop.storage.ObjectUpload upload = target.upload(pack)) {
-                        written = in.transferTo(upload);
-                        if (size >= 0 && written != size) {
-                            throw new IOException("pack " + pack + " read from " + source.targetName() + " is " + written
-                                    + " bytes, the index says " + size + "; not copied");
-                        }
-                        upload.commit();
-                    }
-                } else {
-                    written = size;
-                }
-                if (!indexed) {
-                    dao.insertChunks(target.name(), source.dao.chunksOf(source.targetName(), pack));
-                    dao.sealed(target.name(), pack, written, source.dao.chunksOf(source.targetName(), pack).size());
-                }
+            long written = copyPack(snapshotId, source, pack);
+            if (written >= 0) {
                 copied++;
                 bytes += written;
             }
@@ -268,6 +245,47 @@ public final class ChunkRepository {
         dao.publish(snapshotId);
         copyKeyObject(source);
         return new Copied(listBytes, packs.size(), copied, bytes);
+    }
+
+    /**
+     * One pack of a snapshot into this repository, unless it is here and indexed: recorded (PENDING,
+     * written by the snapshot) before it is written, so a copy that fails half-way leaves a row that a
+     * prune condemns and sweeps, never an object nobody knows; indexed with the source's chunks once
+     * here. An earlier attempt's pack (PENDING, this writer) that is already stored (uploads are
+     * atomic: a stored pack is whole) is only indexed. Returns the bytes copied, -1 when nothing was.
+     */
+    private long copyPack(String snapshotId, ChunkRepository source, String pack) throws IOException {
+        java.util.Optional<RepositoryDao.PackRow> known = dao.packs(target.name(), pack);
+        boolean retried = known.isPresent() && known.get().status().equals("PENDING") && snapshotId.equals(known.get().writer());
+        boolean indexed = known.isPresent() && !retried;
+        boolean stored = target.exists(pack);
+        if (indexed && stored) {
+            return -1;
+        }
+        long size = source.dao.packs(source.targetName(), pack).map(RepositoryDao.PackRow::storedBytes).orElse(-1L);
+        if (known.isEmpty()) {
+            dao.insertPending(target.name(), pack, snapshotId, clock.instant());
+        }
+        long written = -1;
+        if (!stored) {
+            written = size;
+            if (!target.copyWithin(source.target, pack, size)) {
+                try (java.io.InputStream in = source.target.open(pack); dev.backstop.storage.ObjectUpload upload = target.upload(pack)) {
+                    written = in.transferTo(upload);
+                    if (size >= 0 && written != size) {
+                        throw new IOException("pack " + pack + " read from " + source.targetName() + " is " + written
+                                + " bytes, the index says " + size + "; not copied");
+                    }
+                    upload.commit();
+                }
+            }
+        }
+        if (!indexed) {
+            java.util.List<RepositoryDao.ChunkRow> chunks = source.dao.chunksOf(source.targetName(), pack);
+            dao.insertChunks(target.name(), chunks);
+            dao.sealed(target.name(), pack, written >= 0 ? written : size, chunks.size());
+        }
+        return written;
     }
 
     /** The encrypted chunk key travels with the packs, so a restore host can read the replica alone. */

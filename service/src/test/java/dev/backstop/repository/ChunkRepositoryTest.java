@@ -281,6 +281,41 @@ class ChunkRepositoryTest {
         assertThat(pruning.repacked.get()).as("packs rewritten beside the snapshots and restores").isPositive();
     }
 
+    /**
+     * A replica's copy that fails half-way (a pack missing from the source) and is then retried:
+     * every pack ends indexed on the replica as on the source (its chunks and size), and the
+     * replica alone restores the snapshot.
+     */
+    @Test
+    void aPackCopyRetriedAfterAFailureHalfWayIndexesEveryPackOnTheReplica() throws Exception {
+        Taken taken = snapshot(random(12, 5 << 20));
+        FilesystemTarget replica = new FilesystemTarget("replica", TestApps.tempDir("repo-replica"));
+        ChunkRepository copies = new Repositories(Map.of("fs", target, "replica", replica), dao, new ObjectCodec(
+                CompressionConfig.defaults(), null, null), threads, Clock.systemUTC(), true, Map.of(), 2L << 20).of(replica);
+        java.util.List<String> packs = dao.packs("fs").stream().map(RepositoryDao.PackRow::packKey).sorted().toList();
+        assertThat(packs).hasSizeGreaterThan(1);
+        Path last = root.resolve(packs.get(packs.size() - 1));
+        Path aside = last.resolveSibling("aside");
+        Files.move(last, aside);
+        String listSha = taken.result().listSha256();
+        assertThatThrownBy(() -> copies.copyPacks(taken.id(), repository, taken.listKey(), listSha)).isInstanceOf(IOException.class);
+        Files.move(aside, last);
+
+        copies.copyPacks(taken.id(), repository, taken.listKey(), listSha);
+        for (String pack : packs) {
+            RepositoryDao.PackRow source = dao.packs("fs", pack).orElseThrow();
+            RepositoryDao.PackRow copy = dao.packs("replica", pack).orElseThrow();
+            assertThat(copy.storedBytes()).as(pack).isEqualTo(source.storedBytes());
+            assertThat(copy.chunkCount()).as(pack).isEqualTo(source.chunkCount());
+            assertThat(copy.status()).as(pack).isEqualTo("LIVE");
+            assertThat(dao.chunksOf("replica", pack)).as(pack).hasSize(source.chunkCount());
+        }
+        try (InputStream in = copies.reader(target.open(taken.listKey()), ChunkIds.PLAIN, null, false, repositories.readers(),
+                repositories.readAhead(), n -> { }, "no key")) {
+            assertThat(in.readAllBytes()).isEqualTo(taken.data());
+        }
+    }
+
     @Test
     void packsAFailedRunCouldNotDeleteArePrunedOnceItIsNoLongerRunning() throws Exception {
         String id = ids.next();
