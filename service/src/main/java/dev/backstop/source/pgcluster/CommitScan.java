@@ -34,8 +34,12 @@ final class CommitScan {
     /** A transaction's end: its time and LSN. */
     record Transaction(Instant at, long lsn) {}
 
-    /** What one segment says about the point: its last transaction before the target, and whether it passes the target. */
-    record Scanned(Instant lastBefore, boolean passesTarget) {}
+    /**
+     * What one segment says about the point: its last transaction before the target, whether it
+     * passes the target, and the LSN of the last transaction folded (0: none), from which a read of
+     * its end together with the next segment goes on.
+     */
+    record Scanned(Instant lastBefore, boolean passesTarget, long foldedLsn) {}
 
     private final long startLsn;
     private final Instant target;
@@ -60,8 +64,9 @@ final class CommitScan {
     /**
      * Reads segment {@code index} (it starts at {@code segmentStart}): feed its transactions in order
      * to the returned fold, then {@link SegmentFold#finish()}. With {@code withPrevious}, they are
-     * read together with the previous segment's (a record that begins there and ends here is only
-     * readable from both): those before {@code segmentStart} make the previous segment's summary again.
+     * read together with the end of the previous segment (a record that begins there and ends here
+     * is only readable from both): those before {@code segmentStart} that the previous segment's own
+     * read did not reach go on folding into its summary.
      */
     SegmentFold segment(int index, long segmentStart, boolean withPrevious) {
         return new SegmentFold(index, segmentStart, withPrevious);
@@ -72,13 +77,16 @@ final class CommitScan {
         private final int index;
         private final long segmentStart;
         private final boolean withPrevious;
-        private final Fold before = new Fold();
-        private final Fold here = new Fold();
+        private final Fold before;
+        private final Fold here;
 
         private SegmentFold(int index, long segmentStart, boolean withPrevious) {
             this.index = index;
             this.segmentStart = segmentStart;
             this.withPrevious = withPrevious;
+            Scanned previous = withPrevious ? scanned.get(index - 1) : null;
+            this.before = previous == null ? new Fold() : new Fold(previous);
+            this.here = new Fold();
         }
 
         @Override
@@ -87,7 +95,7 @@ final class CommitScan {
         }
 
         void finish() {
-            if (withPrevious) {
+            if (withPrevious && scanned.containsKey(index - 1)) {
                 scanned.put(index - 1, before.result());
             }
             scanned.put(index, here.result());
@@ -118,6 +126,11 @@ final class CommitScan {
         return new Expected(expected, in, null);
     }
 
+    /** Whether segment {@code index} has been read. */
+    boolean scanned(int index) {
+        return scanned.containsKey(index);
+    }
+
     /** The point recovery must reach and the segment holding it, or the first segment that was not scanned (then nothing is known). */
     record Expected(Instant point, String segment, String unscanned) {}
 
@@ -143,8 +156,22 @@ final class CommitScan {
     private final class Fold {
         private Instant last;
         private boolean passes;
+        private long folded;
+
+        Fold() {}
+
+        /** Goes on from a segment's summary: transactions up to its folded LSN are already in it. */
+        Fold(Scanned from) {
+            this.last = from.lastBefore();
+            this.passes = from.passesTarget();
+            this.folded = from.foldedLsn();
+        }
 
         void add(Transaction t) {
+            if (folded != 0 && Long.compareUnsigned(t.lsn(), folded) <= 0) {
+                return; // read before (the end of a segment read again with the next one)
+            }
+            folded = t.lsn();
             if (passes || Long.compareUnsigned(t.lsn(), startLsn) < 0) {
                 return; // after the stop, or before the base backup's start: not replayed
             }
@@ -156,7 +183,7 @@ final class CommitScan {
         }
 
         Scanned result() {
-            return new Scanned(last, passes);
+            return new Scanned(last, passes, folded);
         }
     }
 }

@@ -179,7 +179,7 @@ final class WalReplay implements AutoCloseable {
                 }
                 Instant[] last = new Instant[1];
                 try {
-                    WalFeeder.transactions(tools, List.of(file), t -> last[0] = t.at());
+                    WalFeeder.transactions(tools, -1, -1, List.of(file), t -> last[0] = t.at());
                 } finally {
                     Files.deleteIfExists(file);
                 }
@@ -196,7 +196,7 @@ final class WalReplay implements AutoCloseable {
     /**
      * Checks that recovery reached the point the archived WAL says it must: the last transaction
      * before the first one after the target (the last one of all without a target), read from the
-     * segments as they were fetched. A server that stopped short of it skipped WAL it was given (a
+     * segments as they were first fetched. A server that stopped short of it skipped WAL it was given (a
      * feeder that answered "no such file" too soon, a segment that ended short): never a restore.
      * One that went further than the scan saw is logged (the scan missed a record; the server is
      * right). Not checked when a segment recovery read was not scanned (logged).

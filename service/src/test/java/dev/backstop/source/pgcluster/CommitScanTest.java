@@ -65,11 +65,21 @@ class CommitScanTest {
     }
 
     @Test
-    void aSegmentReadWithItsPredecessorRewritesBothSummaries() {
-        CommitScan scan = new CommitScan(0, null);
-        feed(scan, 0, false); // the record crossing into segment 1 could not be read from segment 0 alone
-        feed(scan, 1, true, at("09:00:00", SEGMENT - 40), at("09:00:05", SEGMENT + 40));
-        assertThat(scan.expected(List.of("s0", "s1")).point()).isEqualTo(Instant.parse("2026-12-05T09:00:05Z"));
+    void theEndOfTheSegmentBeforeReadAgainWithTheNextGoesOnFoldingItsSummary() {
+        Instant target = Instant.parse("2026-12-05T09:00:04Z");
+        CommitScan scan = new CommitScan(0, target);
+        // Segment 0 alone: the record crossing into segment 1 (09:00:03, at SEGMENT - 40) cannot be read.
+        feed(scan, 0, false, at("09:00:00", SEGMENT - 3000));
+        // Segment 1 with the end of segment 0: the transaction read before comes again, once in the summary.
+        feed(scan, 1, true, at("09:00:00", SEGMENT - 3000), at("09:00:03", SEGMENT - 40), at("09:00:05", SEGMENT + 40));
+        CommitScan.Expected expected = scan.expected(List.of("s0", "s1"));
+        assertThat(expected.point()).isEqualTo(Instant.parse("2026-12-05T09:00:03Z"));
+        assertThat(expected.segment()).isEqualTo("s0");
+
+        CommitScan latest = new CommitScan(0, null);
+        feed(latest, 0, false, at("09:00:00", SEGMENT - 3000));
+        feed(latest, 1, true, at("09:00:03", SEGMENT - 40), at("09:00:05", SEGMENT + 40));
+        assertThat(latest.expected(List.of("s0", "s1")).point()).isEqualTo(Instant.parse("2026-12-05T09:00:05Z"));
     }
 
     @Test
