@@ -27,6 +27,14 @@ class CommitScanTest {
         assertThat(CommitScan.parse("rmgr: Heap        len (rec/tot):     54/   254, tx:        735, lsn: 0/01580D70, desc: INSERT off 3"))
                 .isNull();
         assertThat(CommitScan.parse(line("0/01580DA8", "PREPARE gid t1: 2026-12-05 09:04:02 UTC"))).isNull();
+        assertThat(CommitScan.parse(line("2/0000A0", "ABORT_PREPARED 9: 2026-12-05 09:04:05.000001 UTC; rels: base/5/16384")))
+                .isEqualTo(new CommitScan.Transaction(Instant.parse("2026-12-05T09:04:05.000001Z"), 0x2000000A0L));
+        assertThat(CommitScan.parse(line("0/01580DA8", "COMMIT 2026-12-05 09:04 UTC"))).as("no seconds").isNull();
+        assertThat(CommitScan.parse(line("0/01580DA8", "COMMIT 2026-13-05 09:04:02 UTC"))).as("no such month").isNull();
+        assertThat(CommitScan.parse(line("0/01580DA8", "COMMIT 2026-12-05 09:04:02. UTC"))).as("no fraction digits").isNull();
+        assertThat(CommitScan.parse(line("0/01580DA8", "COMMIT 2026-12-05 09:04:02.5 CET"))).as("not UTC").isNull();
+        assertThat(CommitScan.parse(line("0/01580DA8", "COMMIT_PREPARED x: 2026-12-05 09:04:02 UTC"))).isNull();
+        assertThat(CommitScan.parse("desc: COMMIT 2026-12-05 09:04:02 UTC")).as("no LSN").isNull();
     }
 
     @Test
