@@ -27,9 +27,20 @@ public final class SourceProcesses {
             "PGHOST", "PGHOSTADDR", "PGPORT", "PGUSER", "PGDATABASE", "PGOPTIONS");
 
     private final Map<String, String> environment;
+    private final ProcessLauncher launcher;
 
     public SourceProcesses(Map<String, String> environment) {
+        this(environment, ProcessLauncher.SYSTEM);
+    }
+
+    public SourceProcesses(Map<String, String> environment, ProcessLauncher launcher) {
         this.environment = Map.copyOf(environment);
+        this.launcher = launcher;
+    }
+
+    /** The same environment, its processes started by {@code launcher}. */
+    public SourceProcesses withLauncher(ProcessLauncher launcher) {
+        return new SourceProcesses(environment, launcher);
     }
 
     /** A PostgreSQL source's environment: its password and/or passfile, and Backstop's application name. */
@@ -50,8 +61,20 @@ public final class SourceProcesses {
         return environment.containsKey("PGPASSWORD") || environment.containsKey("PGPASSFILE");
     }
 
+    /** Starts {@code command} with this source's environment; {@code setup} sets its redirects first. */
+    public Process start(List<String> command, Consumer<ProcessBuilder> setup) throws IOException {
+        ProcessBuilder builder = builder(command);
+        setup.accept(builder);
+        return launcher.start(builder);
+    }
+
+    /** Starts {@code command} with this source's environment, its output and errors as pipes. */
+    public Process start(List<String> command) throws IOException {
+        return start(command, builder -> { });
+    }
+
     /** A builder for {@code command} with this source's environment and no inherited libpq connection variables. */
-    public ProcessBuilder builder(List<String> command) {
+    private ProcessBuilder builder(List<String> command) {
         ProcessBuilder builder = new ProcessBuilder(command);
         Map<String, String> env = builder.environment();
         INHERITED_LIBPQ.forEach(env::remove);
@@ -61,7 +84,7 @@ public final class SourceProcesses {
 
     /** Runs a command to its end; returns stdout, throws with the tool's name and stderr when it fails. */
     public String run(List<String> command, int timeoutSeconds) throws IOException {
-        Process process = builder(command).start();
+        Process process = start(command);
         StderrTail stderr = new StderrTail(process.getErrorStream(), command.get(0) + "-stderr");
         stderr.start();
         try {
@@ -92,9 +115,10 @@ public final class SourceProcesses {
      * UTC whatever the service's zone.
      */
     public void lines(List<String> command, int timeoutSeconds, Consumer<String> lines) throws IOException {
-        ProcessBuilder builder = builder(command).redirectError(ProcessBuilder.Redirect.DISCARD);
-        builder.environment().put("TZ", "UTC");
-        Process process = builder.start();
+        Process process = start(command, builder -> {
+            builder.redirectError(ProcessBuilder.Redirect.DISCARD);
+            builder.environment().put("TZ", "UTC");
+        });
         try {
             try (BufferedReader out = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
                 for (String line = out.readLine(); line != null; line = out.readLine()) {

@@ -83,13 +83,19 @@ class LayeringTest {
                 .check(classes);
     }
 
-    /** Every process of a source is built by SourceProcesses, with the source's connection environment. */
+    /**
+     * Every process of a source is built and started by SourceProcesses, with the source's connection
+     * environment, through its one injectable ProcessLauncher.
+     */
     @Test
-    void processesAreBuiltOnlyBySourceProcesses() {
+    void processesAreBuiltAndStartedOnlyBySourceProcesses() {
         noClasses().that().doNotHaveFullyQualifiedName("dev.backstop.source.SourceProcesses")
+                .and().doNotHaveFullyQualifiedName("dev.backstop.source.ProcessLauncher")
                 .should().callConstructor(ProcessBuilder.class, java.util.List.class)
                 .orShould().callConstructor(ProcessBuilder.class, String[].class)
-                .because("a process built elsewhere would start without the source's password (issue 20, item 1)")
+                .orShould().callMethod(ProcessBuilder.class, "start")
+                .because("a process built elsewhere would start without the source's password (issue 20, item 1), and past the "
+                        + "launcher a test can replace (issue 22, item 4)")
                 .check(classes);
     }
 

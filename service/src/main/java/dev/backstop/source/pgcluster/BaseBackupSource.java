@@ -109,11 +109,10 @@ final class BaseBackupSource implements SnapshotSource {
 
     @Override
     public SourceReport writeTo(OutputStream out) throws IOException {
-        ProcessBuilder builder = tools.processes().builder(command());
         Process process;
         java.time.Instant startedAt = clock.instant();
         try {
-            process = builder.start();
+            process = tools.processes().start(command());
         } catch (IOException e) {
             throw new IOException("cannot start " + tools.tool("pg_basebackup") + " (sources[" + config.name() + "].binDirectory): "
                     + e.getMessage(), e);

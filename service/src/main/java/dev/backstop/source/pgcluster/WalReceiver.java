@@ -124,8 +124,7 @@ final class WalReceiver {
         try {
             createSlot();
             uploader.refreshStatus(); // another node may have archived since this one last did (it stood by, or was away)
-            started = tools.processes().builder(command()).redirectOutput(ProcessBuilder.Redirect.DISCARD)
-                    .redirectErrorStream(false).start();
+            started = tools.processes().start(command(), b -> b.redirectOutput(ProcessBuilder.Redirect.DISCARD));
         } catch (IOException e) {
             state = state.failed(e.getMessage(), clock.instant());
             throw e;

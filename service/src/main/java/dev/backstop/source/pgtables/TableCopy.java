@@ -179,14 +179,14 @@ public final class TableCopy {
      * kills psql first: its transaction is rolled back and nothing is created.
      */
     private static void load(PgEndpoint scratch, PgEndpoint live, String schema, String check, Runnable goingOn) throws IOException {
-        Process dump = scratch.processes().builder(scratch.pgDump("--format=plain", "--schema=" + schema, "--no-owner",
-                "--no-privileges", "--no-publications", "--no-subscriptions", "--no-security-labels")).start();
+        Process dump = scratch.processes().start(scratch.pgDump("--format=plain", "--schema=" + schema, "--no-owner",
+                "--no-privileges", "--no-publications", "--no-subscriptions", "--no-security-labels"));
         StderrTail dumpErrors = new StderrTail(dump.getErrorStream(), "pg_dump-stderr");
         dumpErrors.start();
         Process psql;
         try {
-            psql = live.processes().builder(live.psql("--single-transaction", "--file=-"))
-                    .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+            psql = live.processes().start(live.psql("--single-transaction", "--file=-"),
+                    b -> b.redirectOutput(ProcessBuilder.Redirect.DISCARD));
         } catch (IOException e) {
             dump.destroyForcibly();
             throw e;

@@ -121,7 +121,7 @@ final class PgRestore {
             command.add("--jobs=" + jobs);
             command.add(file.toString());
         }
-        Process process = pg.processes().builder(command).redirectErrorStream(true).start();
+        Process process = pg.processes().start(command, b -> b.redirectErrorStream(true));
         running.add(process);
         CompletableFuture<String> output = CompletableFuture.supplyAsync(() -> {
             try {

@@ -168,7 +168,7 @@ public final class PostgresSource implements SnapshotSource {
     }
 
     private Process start(List<String> command) throws IOException {
-        return config.processes().builder(command).start();
+        return config.processes().start(command);
     }
 
     @Override

@@ -93,8 +93,8 @@ final class PostgresTableRestore {
     /** The dump's table of contents ({@code pg_restore --list} on the stream) says what a real run would create. */
     String dryRun(Plan plan, InputStream raw) throws IOException {
         TableSelection selection = TableSelection.parse(plan.tables(), plan.target());
-        Process list = pg.processes().builder(List.of(pg.pgDump().replaceAll("pg_dump$", "pg_restore"), "--list"))
-                .redirectError(ProcessBuilder.Redirect.DISCARD).start();
+        Process list = pg.processes().start(List.of(pg.pgDump().replaceAll("pg_dump$", "pg_restore"), "--list"),
+                b -> b.redirectError(ProcessBuilder.Redirect.DISCARD));
         java.util.concurrent.CompletableFuture<String> listing = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
             try {
                 return new String(list.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
