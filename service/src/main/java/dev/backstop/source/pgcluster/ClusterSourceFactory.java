@@ -121,7 +121,8 @@ public final class ClusterSourceFactory extends SourceSettings {
     synchronized WalArchiver archiver(SourceEnvironment environment) {
         if (archiver == null) {
             SourceEnvironment.Storage storage = environment.requireStorage("the WAL archive of " + name());
-            archiver = new WalArchiver(this, tools(), new WalArchive(name(), storage.target(), storage.codec()),
+            archiver = new WalArchiver(this, tools(), new WalArchive(name(), storage.target(), storage.codec(),
+                    storage.threads().elastic("wal-replay-" + name(), java.time.Duration.ofMinutes(1))),
                     walSpool(environment.stagingDirectory()).toAbsolutePath(), storage.metrics(), storage.clock(),
                     storage.threads().scheduled("wal-upload-" + name()), storage.threads().scheduled("wal-positions-" + name()),
                     storage.threads().fixed("wal-receiver-" + name(), 1),

@@ -18,7 +18,7 @@ import org.slf4j.LoggerFactory;
  * script asks for ({@code want}), fetches it from storage (decoded, decrypted) with
  * {@link WalReplay#LOOKAHEAD} segments after it, has each segment's transactions read into the
  * {@link CommitScan} before recovery gets it, and reports the segments replayed as the server asks
- * for later ones. Runs on its own thread from {@link #start} to {@link #close}.
+ * for later ones. Runs on a thread of the archive's managed pool from {@link #start} to {@link #close}.
  */
 final class WalFeeder implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(WalFeeder.class);
@@ -36,7 +36,10 @@ final class WalFeeder implements AutoCloseable {
     static final long CONTINUATION = 2L << 20;
     private volatile boolean closed;
     private volatile String failure;
-    private Thread thread;
+    private final Object lock = new Object();
+    /** The thread feeding while it feeds (a pool's: only then is it interrupted by {@link #close}); guarded by {@code lock}. */
+    private Thread running;
+    private final java.util.concurrent.CountDownLatch ended = new java.util.concurrent.CountDownLatch(1);
     private static final long REPORT_EVERY_NANOS = 1_000_000_000L;
     /** When progress was last passed on (0: never). */
     private long reportedAt;
@@ -76,11 +79,37 @@ final class WalFeeder implements AutoCloseable {
         });
     }
 
+    /** Starts feeding on the archive's managed pool (a thread of its own outside the server). */
     void start(Recovery listener) {
         recovery = listener;
-        thread = new Thread(this::feed, "wal-replay-" + label);
-        thread.setDaemon(true);
-        thread.start();
+        Runnable run = () -> {
+            try {
+                synchronized (lock) {
+                    if (closed) {
+                        return;
+                    }
+                    running = Thread.currentThread();
+                }
+                try {
+                    feed();
+                } finally {
+                    synchronized (lock) {
+                        running = null;
+                        Thread.interrupted(); // an interrupt meant for this feeder never reaches the pool thread's next task
+                    }
+                }
+            } finally {
+                ended.countDown();
+            }
+        };
+        java.util.concurrent.ExecutorService pool = archive.feeders();
+        if (pool != null) {
+            pool.execute(run);
+        } else {
+            Thread thread = new Thread(run, "wal-replay-" + label);
+            thread.setDaemon(true);
+            thread.start();
+        }
     }
 
     /** Why fetching failed, or null. */
@@ -238,13 +267,18 @@ final class WalFeeder implements AutoCloseable {
     @Override
     public void close() {
         closed = true;
-        if (thread != null) {
-            thread.interrupt();
-            try {
-                thread.join(10_000);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
+        if (recovery == null) {
+            return; // never started
+        }
+        synchronized (lock) {
+            if (running != null) {
+                running.interrupt();
             }
+        }
+        try {
+            ended.await(10, java.util.concurrent.TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
     }
 }
