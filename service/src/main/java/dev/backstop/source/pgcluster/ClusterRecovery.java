@@ -91,7 +91,7 @@ final class ClusterRecovery {
         PgServer server = new PgServer(tools, dir, port);
         try {
             if (replay != null) {
-                replay.start(progress);
+                replay.start(progress, config.feeders());
             }
             server.start();
             try {

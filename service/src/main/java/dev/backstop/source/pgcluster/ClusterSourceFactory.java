@@ -64,6 +64,7 @@ public final class ClusterSourceFactory extends SourceSettings {
     @NotNull
     private final io.dropwizard.util.DataSize walLagWarn;
     private WalArchiver archiver;
+    private java.util.concurrent.ExecutorService feeders;
     private PgTools tools;
 
     @JsonCreator
@@ -121,14 +122,19 @@ public final class ClusterSourceFactory extends SourceSettings {
     synchronized WalArchiver archiver(SourceEnvironment environment) {
         if (archiver == null) {
             SourceEnvironment.Storage storage = environment.requireStorage("the WAL archive of " + name());
-            archiver = new WalArchiver(this, tools(), new WalArchive(name(), storage.target(), storage.codec(),
-                    storage.threads().elastic("wal-replay-" + name(), java.time.Duration.ofMinutes(1))),
+            feeders = storage.threads().elastic("wal-replay-" + name(), java.time.Duration.ofMinutes(1));
+            archiver = new WalArchiver(this, tools(), new WalArchive(name(), storage.target(), storage.codec()),
                     walSpool(environment.stagingDirectory()).toAbsolutePath(), storage.metrics(), storage.clock(),
                     storage.threads().scheduled("wal-upload-" + name()), storage.threads().scheduled("wal-positions-" + name()),
                     storage.threads().fixed("wal-receiver-" + name(), 1),
                     environment.snapshots());
         }
         return archiver;
+    }
+
+    /** The managed pool restores' WAL feeders run on, built with the archiver (null before: a feeder then has a thread of its own). */
+    synchronized java.util.concurrent.ExecutorService feeders() {
+        return feeders;
     }
 
     /** The archiver once built (null before, and in commands that do not build one). */

@@ -37,23 +37,11 @@ final class WalArchive {
     private final String source;
     private final StorageTarget target;
     private final ObjectCodec codec;
-    /** Where a restore's WAL feeder runs (a managed pool); null: a thread of its own (commands outside the server). */
-    private final java.util.concurrent.ExecutorService feeders;
 
     WalArchive(String source, StorageTarget target, ObjectCodec codec) {
-        this(source, target, codec, null);
-    }
-
-    WalArchive(String source, StorageTarget target, ObjectCodec codec, java.util.concurrent.ExecutorService feeders) {
         this.source = source;
         this.target = target;
         this.codec = codec;
-        this.feeders = feeders;
-    }
-
-    /** The managed pool a restore's WAL feeder runs on, or null. */
-    java.util.concurrent.ExecutorService feeders() {
-        return feeders;
     }
 
     StorageTarget target() {

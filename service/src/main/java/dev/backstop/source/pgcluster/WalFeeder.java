@@ -18,7 +18,7 @@ import org.slf4j.LoggerFactory;
  * script asks for ({@code want}), fetches it from storage (decoded, decrypted) with
  * {@link WalReplay#LOOKAHEAD} segments after it, has each segment's transactions read into the
  * {@link CommitScan} before recovery gets it, and reports the segments replayed as the server asks
- * for later ones. Runs on a thread of the archive's managed pool from {@link #start} to {@link #close}.
+ * for later ones. Runs on a thread of the source's managed pool from {@link #start} to {@link #close}.
  */
 final class WalFeeder implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(WalFeeder.class);
@@ -79,8 +79,8 @@ final class WalFeeder implements AutoCloseable {
         });
     }
 
-    /** Starts feeding on the archive's managed pool (a thread of its own outside the server). */
-    void start(Recovery listener) {
+    /** Starts feeding on {@code pool} (the source's managed pool; null: a thread of its own, outside the server). */
+    void start(Recovery listener, java.util.concurrent.ExecutorService pool) {
         recovery = listener;
         Runnable run = () -> {
             try {
@@ -102,7 +102,6 @@ final class WalFeeder implements AutoCloseable {
                 ended.countDown();
             }
         };
-        java.util.concurrent.ExecutorService pool = archive.feeders();
         if (pool != null) {
             pool.execute(run);
         } else {

@@ -252,8 +252,8 @@ final class WalReplay implements AutoCloseable {
     }
 
     /** Starts fetching what recovery asks for; {@code listener} hears the WAL replayed of the WAL planned, in bytes. */
-    void start(dev.backstop.source.SourceRestorer.Recovery listener) {
-        feeder.start(listener);
+    void start(dev.backstop.source.SourceRestorer.Recovery listener, java.util.concurrent.ExecutorService pool) {
+        feeder.start(listener, pool);
     }
 
     /** The whole plan was replayed (recovery promoted). */

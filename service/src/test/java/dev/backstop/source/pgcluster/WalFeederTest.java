@@ -52,7 +52,7 @@ class WalFeederTest {
             WalFeeder feeder = new WalFeeder(archive, TestCluster.tools(), restore, List.of(new WalReplay.Entry(segment, key)), Map.of(),
                     16L << 20, scan, "feeder-test");
             try {
-                feeder.start((done, total) -> { });
+                feeder.start((done, total) -> { }, null);
                 Files.writeString(restore.resolve("want"), segment + " 101\n");
                 await().atMost(Duration.ofSeconds(60)).until(() -> Files.exists(wal.resolve(segment)));
                 Files.delete(wal.resolve(segment)); // recovery took it
