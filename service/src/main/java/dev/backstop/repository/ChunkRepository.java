@@ -191,10 +191,12 @@ public final class ChunkRepository {
      * them by then. Their size is not known (0 in the index). Returns how many were recorded.
      */
     public int adoptUnknownPacks() throws IOException {
+        java.util.Set<String> known = new java.util.HashSet<>();
+        dao.packs(target.name()).forEach(p -> known.add(p.packKey())); // one query, not one per pack
         int adopted = 0;
         for (String key : target.list(PACKS)) {
-            if (key.endsWith(".pack") && dao.packs(target.name(), key).isEmpty()) {
-                adopted += dao.insertFound(target.name(), key, clock.instant());
+            if (key.endsWith(".pack") && !known.contains(key)) {
+                adopted += dao.insertFound(target.name(), key, clock.instant()); // 0 when recorded meanwhile
             }
         }
         return adopted;

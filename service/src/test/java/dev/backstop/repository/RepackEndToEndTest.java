@@ -37,11 +37,8 @@ class RepackEndToEndTest {
     @Test
     void retentionDeletesAPruneRewritesTheMostlyUnusedPackAndTheKeptSnapshotStillRestores() throws Exception {
         Path dir = TestApps.tempDir("backstop-repack");
-        apps = new YamlApps(dir);
-        Path data = Files.createDirectories(dir.resolve("data"));
-        byte[] big = new byte[10 << 20];
-        new Random(41).nextBytes(big);
-        Files.write(data.resolve("big.bin"), big);
+        byte[] big = randomData(dir, "big.bin", 41, 10 << 20);
+        Path data = dir.resolve("data");
         DropwizardTestSupport<BackstopConfiguration> app = apps.start("""
                 snapshots: {stagingPath: %1$s/staging, pruneGracePeriod: 0s}
                 storage:
@@ -99,11 +96,8 @@ class RepackEndToEndTest {
     @Test
     void aPackCondemnedBeforeTheCatalogWasLostIsDeletedByAPruneAfterTheRebuild() throws Exception {
         Path dir = TestApps.tempDir("backstop-rebuilt-packs");
-        apps = new YamlApps(dir);
-        Path data = Files.createDirectories(dir.resolve("data"));
-        byte[] content = new byte[3 << 20];
-        new Random(43).nextBytes(content);
-        Files.write(data.resolve("a.bin"), content);
+        byte[] content = randomData(dir, "a.bin", 43, 3 << 20);
+        Path data = dir.resolve("data");
         String extra = """
                 snapshots: {stagingPath: %1$s/staging, pruneGracePeriod: 0s}
                 """;
@@ -136,6 +130,15 @@ class RepackEndToEndTest {
         assertThat(condemned).allSatisfy(pack -> assertThat(backups.resolve(pack)).doesNotExist());
         assertThat(kept).allSatisfy(pack -> assertThat(backups.resolve(pack)).exists());
         restoresTo(app, second.get("id").asText(), dir.resolve("restored"), atSecond);
+    }
+
+    /** Apps on {@code dir}, and {@code data/<name>} of {@code size} random bytes; returns the bytes. */
+    private byte[] randomData(Path dir, String name, long seed, int size) throws java.io.IOException {
+        apps = new YamlApps(dir);
+        byte[] bytes = new byte[size];
+        new Random(seed).nextBytes(bytes);
+        Files.write(Files.createDirectories(dir.resolve("data")).resolve(name), bytes);
+        return bytes;
     }
 
     private static java.util.TreeSet<String> packsNamedBy(Path list) throws Exception {
