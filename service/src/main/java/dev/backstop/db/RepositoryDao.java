@@ -66,6 +66,16 @@ public interface RepositoryDao extends RepackDao {
             """)
     Optional<ChunkRow> reusable(@Bind("target") String target, @Bind("id") String chunkId, @Bind("writer") String writer);
 
+    /** {@link #reusable} for several chunks in one query: those of {@code chunkIds} a writer may name, in no order. */
+    @SqlQuery("""
+            SELECT c.chunk_id, c.pack_key, c.pack_offset, c.stored_length, c.raw_length, c.stored_sha256
+            FROM repo_chunks c JOIN repo_packs p ON p.target = c.target AND p.pack_key = c.pack_key
+            WHERE c.target = :target AND c.chunk_id IN (<ids>)
+              AND (p.status = 'LIVE' OR (p.status = 'PENDING' AND p.writer = :writer))
+            """)
+    List<ChunkRow> reusableAmong(@Bind("target") String target, @org.jdbi.v3.sqlobject.customizer.BindList("ids") List<String> chunkIds,
+            @Bind("writer") String writer);
+
     @SqlQuery("""
             SELECT chunk_id, pack_key, pack_offset, stored_length, raw_length, stored_sha256 FROM repo_chunks
             WHERE target = :target AND chunk_id = :id

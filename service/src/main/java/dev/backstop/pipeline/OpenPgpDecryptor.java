@@ -114,9 +114,9 @@ public final class OpenPgpDecryptor {
                     if (key == null) {
                         continue;
                     }
-                    // The session key by Bouncy Castle, the content through the JDK's AES (the CPU's AES instructions).
+                    // The session key by Bouncy Castle; the content through CfbDecryption (the JDK's AES, every block of a read at once).
                     InputStream clear = data.getDataStream(new org.bouncycastle.openpgp.operator.jcajce.JcePublicKeyDataDecryptorFactoryBuilder()
-                            .setProvider(BC).setContentProvider("SunJCE").build(key));
+                            .setProvider(BC).setContentProvider(CfbDecryption.PROVIDER).build(key));
                     Object literal = new BcPGPObjectFactory(clear).nextObject();
                     if (!(literal instanceof PGPLiteralData literalData)) {
                         throw new IOException("the OpenPGP message holds no literal data");

@@ -31,13 +31,16 @@ public final class ChunkRepository {
     private final ObjectCodec codec;
     private final ChunkKeys keys;
     private final ExecutorService encoders;
+    /** Where full packs are committed (an fsync or an upload's completion) while the writer fills the next one. */
+    private final ExecutorService sealers;
     private final int encoderThreads;
     private final Clock clock;
     private final long packSize;
     private final SecureRandom random = new SecureRandom();
 
     public ChunkRepository(StorageTarget target, RepositoryDao dao, ObjectCodec codec, ChunkKeys keys, ExecutorService encoders,
-            int encoderThreads, Clock clock, long packSize) {
+            ExecutorService sealers, int encoderThreads, Clock clock, long packSize) {
+        this.sealers = sealers;
         this.target = target;
         this.dao = dao;
         this.codec = codec;
@@ -60,6 +63,10 @@ public final class ChunkRepository {
         return dao;
     }
 
+    ExecutorService sealers() {
+        return sealers;
+    }
+
     long packSize() {
         return packSize;
     }
@@ -75,8 +82,15 @@ public final class ChunkRepository {
         return PACKS + hex.substring(0, 2) + "/" + hex + ".pack";
     }
 
-    Future<byte[]> encode(byte[] chunk) {
-        return encoders.submit(() -> codec.encodeChunk(chunk, chunk.length));
+    /** A chunk as stored, and the SHA-256 of those bytes (checks without the key compare it). */
+    record Encoded(byte[] stored, String storedSha256) {}
+
+    /** Encodes a chunk on the encoder threads, hashing what it stores there too. */
+    Future<Encoded> encode(byte[] chunk) {
+        return encoders.submit(() -> {
+            byte[] stored = codec.encodeChunk(chunk, chunk.length);
+            return new Encoded(stored, ChunkIds.plain().id(stored, 0, stored.length));
+        });
     }
 
     /** How this host names chunks: keyed when encrypting (the key is created once per catalog). */

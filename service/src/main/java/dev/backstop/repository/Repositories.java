@@ -29,11 +29,12 @@ public final class Repositories {
         sourceFormats.forEach((source, format) -> bySource.put(source, "chunked".equals(format)));
         int cores = Math.max(1, Runtime.getRuntime().availableProcessors());
         ExecutorService encoders = threads.fixed("chunk-encode", cores);
+        ExecutorService sealers = threads.elastic("pack-seal", java.time.Duration.ofSeconds(30));
         this.readers = threads.fixed("chunk-read", cores + 2);
         this.readAhead = cores + 2;
         ChunkKeys keys = new ChunkKeys(dao, codec, clock);
         targets.values().forEach(target -> byTarget.put(target.name(),
-                new ChunkRepository(target, dao, codec, keys, encoders, cores, clock, packSize)));
+                new ChunkRepository(target, dao, codec, keys, encoders, sealers, cores, clock, packSize)));
     }
 
     /** Whether new snapshots of {@code source} are chunked ({@code sources[].format}, else {@code snapshots.format}). */

@@ -28,34 +28,31 @@ import java.util.concurrent.Future;
  * Writes one snapshot into a repository: what the source writes is cut into chunks
  * ({@link Chunker}); a chunk the repository already holds is only named, a new one is encoded (zstd,
  * OpenPGP) on the encoder threads and appended to the snapshot's open pack; every chunk gets a line
- * in the chunk list, in stream order. Memory: the chunker's buffer, the chunks being encoded (a
- * fixed number), and the open pack's chunk locations.
+ * in the chunk list, in stream order. Chunks are looked up in the index a few at a time, with one
+ * query, and full packs are committed by {@link PackWriter} while the next fills. Memory: the
+ * chunker's buffer, the chunks cut and not yet looked up (about {@link #RESOLVE_BYTES}), the chunks
+ * being encoded (a fixed number), and the locations of the chunks of packs not yet indexed.
  */
 public final class RepositoryWriter extends OutputStream {
     private final ChunkRepository repository;
     private final String snapshotId;
     private final ChunkIds ids;
-    /** SHA-256 of each chunk as stored (encrypted bytes: it tells nothing of the content), for checks without the key. */
-    private final ChunkIds storedSha = ChunkIds.plain();
     private final Chunker chunker;
     private final MeasuringOutputStream listBytes;
     private final Writer list;
     private final int depth;
     private final ArrayDeque<Pending> pending = new ArrayDeque<>();
-    /** Chunks written into packs by this run, not yet in the catalog (the open pack's), and chunks in flight. */
-    private final Map<String, ChunkRow> openPack = new HashMap<>();
+    /** Chunks cut but not yet looked up in the index: looked up {@link #RESOLVE_CHUNKS} at a time, in one query. */
+    private final List<Cut> unresolved = new ArrayList<>();
+    private long unresolvedBytes;
+    /** The packs this run writes; chunks being encoded (content met again meanwhile is not encoded twice). */
+    private final PackWriter packs;
     private final Set<String> inFlight = new HashSet<>();
     private final Set<String> referenced = new HashSet<>();
-    private final List<ChunkRow> openRows = new ArrayList<>();
     /** Chunk ids named since the last flush into {@code snapshot_chunks} (what a prune measures packs' use by). */
     private final List<String> named = new ArrayList<>();
-    private ObjectUpload pack;
-    private String packKey;
-    private long packOffset;
     private long chunkCount;
     private long chunkBytes;
-    private long addedBytes;
-    private long packsWritten;
     /** Raw bytes named from a parent's chunks without passing through the chunker. */
     private long reusedRaw;
     /** The chunks of the file being written, when a directory source says where files start ({@link #startFile}). */
@@ -63,7 +60,14 @@ public final class RepositoryWriter extends OutputStream {
     private List<Integer> fileChunkSizes;
 
     /** A chunk in stream order: reused (location known) or being encoded. */
-    private record Pending(String id, int rawLength, ChunkRow reused, Future<byte[]> encoded) {}
+    private record Pending(String id, int rawLength, ChunkRow reused, Future<ChunkRepository.Encoded> encoded) {}
+
+    /** A chunk cut from the stream, its content copied, waiting for its index lookup. */
+    private record Cut(String id, byte[] data) {}
+
+    /** Chunks and bytes looked up together: one catalog query per this many instead of one per chunk. */
+    static final int RESOLVE_CHUNKS = 16;
+    static final long RESOLVE_BYTES = 8L << 20;
 
     RepositoryWriter(ChunkRepository repository, String snapshotId, ChunkIds ids, ObjectUpload chunkList, int depth) {
         this.repository = repository;
@@ -73,6 +77,7 @@ public final class RepositoryWriter extends OutputStream {
         this.listBytes = MeasuringOutputStream.hashing(new dev.backstop.pipeline.OpenPgpEncryptor.Unclosable(chunkList));
         this.list = new BufferedWriter(new OutputStreamWriter(listBytes, StandardCharsets.UTF_8), 1 << 16);
         this.depth = depth;
+        this.packs = new PackWriter(repository, snapshotId, this::reference);
     }
 
     @Override
@@ -92,7 +97,7 @@ public final class RepositoryWriter extends OutputStream {
 
     /** Stored bytes this run added to the repository so far. */
     public long addedBytes() {
-        return addedBytes;
+        return packs.addedBytes();
     }
 
     /** The chunk key's id, null when chunks are named by plain SHA-256. */
@@ -143,6 +148,7 @@ public final class RepositoryWriter extends OutputStream {
      */
     public boolean reuseLocated(List<ChunkRow> rows) throws IOException {
         chunker.boundary();
+        resolve();
         for (ChunkRow row : rows) {
             reference(row.packKey());
             enqueue(new Pending(row.chunkId(), row.rawLength(), row, null));
@@ -157,20 +163,52 @@ public final class RepositoryWriter extends OutputStream {
             fileChunks.add(id);
             fileChunkSizes.add(length);
         }
-        ChunkRow known = openPack.get(id);
-        if (known == null && !inFlight.contains(id)) {
-            known = repository.dao().reusable(repository.targetName(), id, snapshotId).orElse(null);
-            if (known == null) {
-                byte[] copy = Arrays.copyOf(data, length);
-                inFlight.add(id);
-                enqueue(new Pending(id, length, null, repository.encode(copy)));
-                return;
+        unresolved.add(new Cut(id, Arrays.copyOf(data, length)));
+        unresolvedBytes += length;
+        if (unresolved.size() >= RESOLVE_CHUNKS || unresolvedBytes >= RESOLVE_BYTES) {
+            resolve();
+        }
+    }
+
+    /**
+     * Looks the cut chunks up in the index with one query, then, in stream order, names each one the
+     * repository holds and sends the others to the encoders (content met twice is encoded once).
+     */
+    private void resolve() throws IOException {
+        if (unresolved.isEmpty()) {
+            return;
+        }
+        List<String> lookup = new ArrayList<>();
+        for (Cut cut : unresolved) {
+            if (packs.written(cut.id()) == null && !inFlight.contains(cut.id()) && !lookup.contains(cut.id())) {
+                lookup.add(cut.id());
             }
         }
-        if (known != null) {
-            reference(known.packKey());
+        Map<String, ChunkRow> indexed = new HashMap<>();
+        if (!lookup.isEmpty()) {
+            for (ChunkRow row : repository.dao().reusableAmong(repository.targetName(), lookup, snapshotId)) {
+                indexed.putIfAbsent(row.chunkId(), row);
+            }
         }
-        enqueue(new Pending(id, length, known, null));
+        List<Cut> cuts = new ArrayList<>(unresolved);
+        unresolved.clear();
+        unresolvedBytes = 0;
+        for (Cut cut : cuts) {
+            String id = cut.id();
+            ChunkRow known = packs.written(id);
+            if (known == null) {
+                known = indexed.get(id);
+            }
+            if (known == null && !inFlight.contains(id)) {
+                inFlight.add(id);
+                enqueue(new Pending(id, cut.data().length, null, repository.encode(cut.data())));
+                continue;
+            }
+            if (known != null) {
+                reference(known.packKey());
+            }
+            enqueue(new Pending(id, cut.data().length, known, null));
+        }
     }
 
     private void enqueue(Pending next) throws IOException {
@@ -184,7 +222,7 @@ public final class RepositoryWriter extends OutputStream {
         Pending next = pending.poll();
         ChunkRow row = next.reused();
         if (next.encoded() != null) {
-            byte[] stored;
+            ChunkRepository.Encoded stored;
             try {
                 stored = next.encoded().get();
             } catch (InterruptedException e) {
@@ -193,11 +231,11 @@ public final class RepositoryWriter extends OutputStream {
             } catch (ExecutionException e) {
                 throw e.getCause() instanceof IOException io ? io : new IOException(e.getCause());
             }
-            row = append(next.id(), stored, next.rawLength());
+            row = packs.append(next.id(), stored, next.rawLength());
             inFlight.remove(next.id());
         } else if (row == null) {
             // The same content was in flight when this one was cut: it has been appended since.
-            row = openPack.get(next.id());
+            row = packs.written(next.id());
             if (row == null) {
                 row = repository.dao().reusable(repository.targetName(), next.id(), snapshotId)
                         .orElseThrow(() -> new IOException("chunk " + next.id() + " vanished from the index while being written"));
@@ -213,41 +251,6 @@ public final class RepositoryWriter extends OutputStream {
         list.write("{\"id\":\"" + row.chunkId() + "\",\"pack\":\"" + row.packKey() + "\",\"offset\":" + row.packOffset()
                 + ",\"length\":" + row.storedLength() + ",\"size\":" + row.rawLength() + ",\"stored\":\"" + row.storedSha256()
                 + "\"}\n");
-    }
-
-    private ChunkRow append(String id, byte[] stored, int rawLength) throws IOException {
-        if (pack == null) {
-            packKey = repository.newPackKey();
-            repository.dao().insertPending(repository.targetName(), packKey, snapshotId, repository.now());
-            reference(packKey);
-            pack = repository.target().upload(packKey);
-            packOffset = 0;
-        }
-        pack.write(stored);
-        ChunkRow row = new ChunkRow(id, packKey, packOffset, stored.length, rawLength, storedSha.id(stored, 0, stored.length));
-        packOffset += stored.length;
-        addedBytes += stored.length;
-        openPack.put(id, row);
-        openRows.add(row);
-        if (packOffset >= repository.packSize()) {
-            sealPack();
-        }
-        return row;
-    }
-
-    /** Commits the open pack (the store reads it back) and puts its chunks in the index. */
-    private void sealPack() throws IOException {
-        if (pack == null) {
-            return;
-        }
-        pack.commit();
-        pack.close();
-        pack = null;
-        repository.dao().insertChunks(repository.targetName(), openRows);
-        repository.dao().sealed(repository.targetName(), packKey, packOffset, openRows.size());
-        packsWritten++;
-        openRows.clear();
-        openPack.clear();
     }
 
     private static final int NAMED_BATCH = 1000;
@@ -272,30 +275,29 @@ public final class RepositoryWriter extends OutputStream {
     /** Ends the stream: the last chunk, the encodings still running, the open pack, the chunk list (left open for its owner). */
     public Result finish() throws IOException {
         chunker.close();
+        resolve();
         while (!pending.isEmpty()) {
             drainOne();
         }
-        sealPack();
+        packs.finish();
         flushNamed();
         repository.dao().chunkSetComplete(snapshotId, repository.targetName());
         list.flush();
         list.close();
-        return new Result(rawBytes(), chunkCount, referenced.size(), chunkBytes, addedBytes, packsWritten, listBytes.count(),
+        return new Result(rawBytes(), chunkCount, referenced.size(), chunkBytes, packs.addedBytes(), packs.packsWritten(), listBytes.count(),
                 listBytes.sha256());
     }
 
     /** After a failure: stops what is encoding and aborts the open pack (the run's packs are removed by its owner). */
     @Override
     public void close() {
+        unresolved.clear();
         for (Pending p : pending) {
             if (p.encoded() != null) {
                 p.encoded().cancel(false);
             }
         }
         pending.clear();
-        if (pack != null) {
-            pack.close();
-            pack = null;
-        }
+        packs.close();
     }
 }

@@ -317,6 +317,75 @@ class ChunkRepositoryTest {
     }
 
     @Test
+    void aPackWhoseCommitFailsWhileTheNextFillsFailsTheRunAndItsDiscardLeavesNoPack() throws Exception {
+        // Full packs are committed on the sealers while the writer goes on: the second pack's commit fails there.
+        java.util.concurrent.atomic.AtomicInteger commits = new java.util.concurrent.atomic.AtomicInteger();
+        dev.backstop.storage.StorageTarget failing = (dev.backstop.storage.StorageTarget) java.lang.reflect.Proxy.newProxyInstance(
+                getClass().getClassLoader(), new Class<?>[] {dev.backstop.storage.StorageTarget.class}, (proxy, method, args) -> {
+                    Object result;
+                    try {
+                        result = method.invoke(target, args);
+                    } catch (java.lang.reflect.InvocationTargetException e) {
+                        throw e.getCause();
+                    }
+                    if (method.getName().equals("upload") && ((String) args[0]).endsWith(".pack")) {
+                        ObjectUpload real = (ObjectUpload) result;
+                        return new ObjectUpload() {
+                            @Override
+                            public void write(int b) throws IOException {
+                                real.write(b);
+                            }
+
+                            @Override
+                            public void write(byte[] b, int off, int len) throws IOException {
+                                real.write(b, off, len);
+                            }
+
+                            @Override
+                            public void commit() throws IOException {
+                                if (commits.incrementAndGet() == 2) {
+                                    throw new IOException("No space left on device (injected)");
+                                }
+                                real.commit();
+                            }
+
+                            @Override
+                            public void abort() {
+                                real.abort();
+                            }
+
+                            @Override
+                            public void close() {
+                                real.close();
+                            }
+                        };
+                    }
+                    return result;
+                });
+        ChunkRepository failingRepository = new Repositories(Map.of("fs", failing), dao,
+                new ObjectCodec(CompressionConfig.defaults(), null, null), threads, Clock.systemUTC(), true, Map.of(), 2L << 20)
+                .of(failing);
+        String id = ids.next();
+        snapshots.insert(SnapshotRow.running(id, "src", "lines", SnapshotOrigin.API, "test", Clock.systemUTC().instant()));
+        assertThatThrownBy(() -> {
+            try (ObjectUpload list = target.upload("src/failing/list"); RepositoryWriter writer = failingRepository.writer(id, list)) {
+                byte[] data = random(12, 9 << 20);
+                for (int i = 0; i < data.length; i += 100_000) {
+                    writer.write(data, i, Math.min(100_000, data.length - i));
+                }
+                writer.finish();
+            }
+        }).hasMessageContaining("No space left on device");
+        assertThat(commits.get()).isGreaterThanOrEqualTo(2);
+        failingRepository.discard(id);
+        assertThat(packFiles()).as("the packs committed before and after the failed one are removed").isZero();
+        assertThat(dao.packs("fs")).isEmpty();
+        try (var files = Files.walk(root)) {
+            assertThat(files.filter(f -> f.getFileName().toString().contains(".part")).toList()).as("no partial upload left").isEmpty();
+        }
+    }
+
+    @Test
     void packsAFailedRunCouldNotDeleteArePrunedOnceItIsNoLongerRunning() throws Exception {
         String id = ids.next();
         snapshots.insert(SnapshotRow.running(id, "src", "lines", SnapshotOrigin.API, "test", Clock.systemUTC().instant()));
