@@ -159,6 +159,19 @@ public record ObjectCodec(CompressionConfig compression, OpenPgpEncryptor encryp
 
     /** As {@link #decodeChunk(byte[], boolean, int, String)}, for a chunk at {@code offset} in a larger read (no copy of it is made). */
     public byte[] decodeChunk(byte[] stored, int offset, int length, boolean encrypted, int rawLength, String noKey) throws IOException {
+        byte[] raw = new byte[rawLength];
+        decodeChunkInto(stored, offset, length, encrypted, rawLength, noKey, encrypted ? new byte[length] : null, raw, 0);
+        return raw;
+    }
+
+    /**
+     * As {@link #decodeChunk(byte[], int, int, boolean, int, String)}, into {@code out} at {@code
+     * outOffset} ({@code rawLength} bytes), so that a reader decodes many chunks into one buffer;
+     * {@code scratch} (at least {@code length} bytes when {@code encrypted}) holds the decrypted
+     * zstd frame meanwhile.
+     */
+    public void decodeChunkInto(byte[] stored, int offset, int length, boolean encrypted, int rawLength, String noKey, byte[] scratch,
+            byte[] out, int outOffset) throws IOException {
         byte[] compressed = stored;
         int from = offset;
         int size = length;
@@ -166,8 +179,8 @@ public record ObjectCodec(CompressionConfig compression, OpenPgpEncryptor encryp
             if (decryptor == null) {
                 throw new IOException(noKey);
             }
-            // The plaintext (the zstd frame) is shorter than the OpenPGP message: one buffer of that size, no growing copies.
-            compressed = new byte[length];
+            // The plaintext (the zstd frame) is shorter than the OpenPGP message: scratch of the message's size holds it.
+            compressed = scratch;
             try (InputStream in = decryptor.decrypt(new java.io.ByteArrayInputStream(stored, offset, length))) {
                 size = in.readNBytes(compressed, 0, length);
                 if (in.read() != -1) {
@@ -180,13 +193,11 @@ public record ObjectCodec(CompressionConfig compression, OpenPgpEncryptor encryp
         if (content != rawLength) {
             throw new IOException("the chunk's zstd frame holds " + content + " bytes, its entry says " + rawLength);
         }
-        byte[] raw = new byte[rawLength];
-        long n = com.github.luben.zstd.Zstd.decompressByteArray(raw, 0, rawLength, compressed, from, size);
+        long n = com.github.luben.zstd.Zstd.decompressByteArray(out, outOffset, rawLength, compressed, from, size);
         if (com.github.luben.zstd.Zstd.isError(n) || n != rawLength) {
             throw new IOException("cannot decompress the chunk: " + (com.github.luben.zstd.Zstd.isError(n)
                     ? com.github.luben.zstd.Zstd.getErrorName(n) : n + " bytes of " + rawLength));
         }
-        return raw;
     }
 
     /** Whether chunks are encrypted (and so named by keyed ids). */

@@ -28,6 +28,8 @@ import java.util.function.LongConsumer;
  * {@link #FETCH_RAW_BYTES} decoded each (one chunk, at most 4 MiB decoded, may exceed the latter
  * alone). Bounding the stored bytes alone let a group of well-compressed chunks (a cluster's empty
  * pages, 50-100x) decode to hundreds of MiB: an 800 MB pgbench cluster's restore ran out of a 256 MiB heap.
+ * A group decodes into one buffer of {@link #FETCH_RAW_BYTES}, taken back for a later group once
+ * read (a chunk's bytes are not allocated anew: every such buffer is a humongous object to G1).
  */
 final class ChunkReader extends InputStream {
     static final long FETCH_BYTES = 8L << 20;
@@ -43,18 +45,24 @@ final class ChunkReader extends InputStream {
     private final int readAhead;
     private final LongConsumer storedRead;
     private final String noKey;
-    private final ArrayDeque<Future<List<byte[]>>> fetches = new ArrayDeque<>();
+    private final ArrayDeque<Future<Decoded>> fetches = new ArrayDeque<>();
+    /** Buffers of {@link #FETCH_RAW_BYTES} that groups decode into, given back once read: not one allocation per chunk. */
+    private final ArrayDeque<byte[]> spare = new ArrayDeque<>();
     private Entry carried;
     private boolean listDone;
     private long line;
     private long stored;
-    private ArrayDeque<byte[]> ready = new ArrayDeque<>();
+    /** The group being read: its decoded bytes are {@code current[0, end)}. */
     private byte[] current;
+    private int end;
     /** The first failure: every later read fails with it (a stream with a hole must not go on). */
     private IOException failure;
     private int position;
 
     record Entry(long line, String id, String pack, long offset, int length, int size, String stored) {}
+
+    /** A group's chunks decoded, one after another, into {@code buffer[0, length)}. */
+    private record Decoded(byte[] buffer, int length) {}
 
     ChunkReader(StorageTarget target, ObjectCodec codec, ChunkIds ids, boolean encrypted, InputStream chunkList,
             ExecutorService readers, int readAhead, LongConsumer storedRead, String noKey) {
@@ -81,12 +89,12 @@ final class ChunkReader extends InputStream {
         if (length == 0) {
             return 0;
         }
-        while (current == null || position == current.length) {
+        while (current == null || position == end) {
             if (!advance()) {
                 return -1;
             }
         }
-        int n = Math.min(length, current.length - position);
+        int n = Math.min(length, end - position);
         System.arraycopy(current, position, buffer, offset, n);
         position += n;
         return n;
@@ -105,18 +113,18 @@ final class ChunkReader extends InputStream {
     }
 
     private boolean advanceOnce() throws IOException {
-        if (!ready.isEmpty()) {
-            current = ready.poll();
-            position = 0;
-            return true;
+        if (current != null) {
+            giveBack(current);
+            current = null;
         }
         fill();
-        Future<List<byte[]>> next = fetches.poll();
+        Future<Decoded> next = fetches.poll();
         if (next == null) {
             return false;
         }
+        Decoded decoded;
         try {
-            ready = new ArrayDeque<>(next.get());
+            decoded = next.get();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new InterruptedIOException("interrupted while reading chunks");
@@ -124,9 +132,24 @@ final class ChunkReader extends InputStream {
             throw e.getCause() instanceof IOException io ? io : new IOException(e.getCause());
         }
         fill();
-        current = ready.poll();
+        current = decoded.buffer();
+        end = decoded.length();
         position = 0;
-        return current != null || advanceOnce();
+        return true;
+    }
+
+    private synchronized byte[] buffer(long raw) {
+        if (raw > FETCH_RAW_BYTES) {
+            return new byte[(int) raw]; // one chunk larger than a group's bound: its own buffer
+        }
+        byte[] b = spare.poll();
+        return b != null ? b : new byte[(int) FETCH_RAW_BYTES];
+    }
+
+    private synchronized void giveBack(byte[] buffer) {
+        if (buffer.length == FETCH_RAW_BYTES && spare.size() < 2) {
+            spare.add(buffer);
+        }
     }
 
     /** Starts reads until {@code readAhead} are in flight or the list ends. */
@@ -189,7 +212,7 @@ final class ChunkReader extends InputStream {
         }
     }
 
-    private List<byte[]> fetch(List<Entry> group) throws IOException {
+    private Decoded fetch(List<Entry> group) throws IOException {
         Entry first = group.get(0);
         Entry last = group.get(group.size() - 1);
         int span = (int) (last.offset() + last.length() - first.offset());
@@ -205,12 +228,19 @@ final class ChunkReader extends InputStream {
             storedRead.accept(stored);
         }
         ChunkIds verifier = ids.copy();
-        List<byte[]> plain = new ArrayList<>(group.size());
+        long raw = 0;
+        int longest = 0;
+        for (Entry entry : group) {
+            raw += entry.size();
+            longest = Math.max(longest, entry.length());
+        }
+        byte[] plain = buffer(raw);
+        byte[] scratch = encrypted ? new byte[longest] : null;
+        int filled = 0;
         for (Entry entry : group) {
             int at = (int) (entry.offset() - first.offset());
-            byte[] data;
             try {
-                data = codec.decodeChunk(bytes, at, entry.length(), encrypted, entry.size(), noKey);
+                codec.decodeChunkInto(bytes, at, entry.length(), encrypted, entry.size(), noKey, scratch, plain, filled);
             } catch (IOException e) {
                 if (e.getMessage() != null && e.getMessage().equals(noKey)) {
                     throw e;
@@ -219,15 +249,15 @@ final class ChunkReader extends InputStream {
                 throw new IOException("chunk " + entry.id() + " (chunk list line " + entry.line() + ", " + entry.pack() + " at "
                         + entry.offset() + ") cannot be decoded: " + e.getMessage(), e);
             }
-            String actual = verifier.id(data, 0, data.length);
+            String actual = verifier.id(plain, filled, entry.size());
             if (!actual.equals(entry.id())) {
                 damagedInStorage(entry, bytes, at);
                 throw new IOException("chunk " + entry.id() + " (chunk list line " + entry.line() + ", " + entry.pack() + " at "
                         + entry.offset() + ") does not verify: its content hashes to " + actual);
             }
-            plain.add(data);
+            filled += entry.size();
         }
-        return plain;
+        return new Decoded(plain, filled);
     }
 
     /**
@@ -247,7 +277,7 @@ final class ChunkReader extends InputStream {
 
     @Override
     public void close() throws IOException {
-        for (Future<List<byte[]>> f : fetches) {
+        for (Future<Decoded> f : fetches) {
             f.cancel(true);
         }
         fetches.clear();
