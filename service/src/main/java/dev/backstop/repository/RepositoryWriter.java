@@ -178,13 +178,18 @@ public final class RepositoryWriter extends OutputStream {
         if (unresolved.isEmpty()) {
             return;
         }
+        // Where every chunk of the batch is, found before any is enqueued: enqueueing appends and seals
+        // packs, and a sealed pack's chunks leave the writer's memory for the index this lookup has passed.
+        Map<String, ChunkRow> indexed = new HashMap<>();
         List<String> lookup = new ArrayList<>();
         for (Cut cut : unresolved) {
-            if (packs.written(cut.id()) == null && !inFlight.contains(cut.id()) && !lookup.contains(cut.id())) {
+            ChunkRow written = packs.written(cut.id());
+            if (written != null) {
+                indexed.put(cut.id(), written);
+            } else if (!inFlight.contains(cut.id()) && !lookup.contains(cut.id())) {
                 lookup.add(cut.id());
             }
         }
-        Map<String, ChunkRow> indexed = new HashMap<>();
         if (!lookup.isEmpty()) {
             for (ChunkRow row : repository.dao().reusableAmong(repository.targetName(), lookup, snapshotId)) {
                 indexed.putIfAbsent(row.chunkId(), row);

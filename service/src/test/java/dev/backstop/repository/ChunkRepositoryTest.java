@@ -196,6 +196,25 @@ class ChunkRepositoryTest {
     }
 
     @Test
+    void contentRepeatedWithinOneSnapshotIsStoredOnceWhetherItsCopiesAreLookedUpTogetherOrInLaterBatches() throws Exception {
+        // 8 MiB repeated four times: copies fall in one lookup batch (in flight together), in the open pack and in sealed packs.
+        byte[] part = random(21, 8 << 20);
+        byte[] data = new byte[part.length * 4];
+        for (int i = 0; i < 4; i++) {
+            System.arraycopy(part, 0, data, i * part.length, part.length);
+        }
+        Taken taken = snapshot(data);
+        assertThat(taken.result().addedBytes()).as("stored once, plus the chunks around each seam")
+                .isLessThan(2L * part.length);
+        assertThat(taken.result().chunkCount()).isGreaterThan(8);
+        assertThat(restore(taken)).isEqualTo(data);
+        Pruning grace = new Pruning(Duration.ZERO);
+        grace.pass();
+        grace.pass();
+        assertThat(restore(taken)).as("every pack it names is referenced").isEqualTo(data);
+    }
+
+    @Test
     void twoSnapshotsStoringTheSameNewContentAtOnceBothComplete() throws Exception {
         byte[] same = random(9, 5 << 20);
         String a = ids.next();
