@@ -4,11 +4,8 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.FileTime;
 import java.nio.file.attribute.PosixFilePermission;
-import java.util.ArrayList;
 import java.util.EnumSet;
-import java.util.List;
 import java.util.Set;
 import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
 import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
@@ -34,53 +31,39 @@ public final class TarExtractor {
         return names;
     }
 
-    /** Returns the number of entries extracted; throws on the first unsafe entry. */
+    /**
+     * Returns the number of entries extracted; throws on the first unsafe entry. This thread reads
+     * the tar; {@link TarWriteBehind} writes it, in order, on a thread of its own (bounded buffers).
+     */
     public static int extract(InputStream tarStream, Path into) throws IOException {
         Path root = into.toAbsolutePath().normalize();
         Files.createDirectories(root);
-        record DirectoryTimes(Path dir, FileTime mtime, int mode) {}
-        List<DirectoryTimes> directories = new ArrayList<>();
-        int count = 0;
-        TarArchiveInputStream tar = new TarArchiveInputStream(tarStream, "UTF-8");
-        byte[] buffer = new byte[1 << 20]; // large writes: a restore of big files is a few syscalls a MiB, not 128
-        for (TarArchiveEntry entry = tar.getNextEntry(); entry != null; entry = tar.getNextEntry()) {
-            Path target = safeTarget(root, entry.getName());
-            Path parent = target.getParent();
-            ensureNoSymlinkOnPath(root, parent);
-            Files.createDirectories(parent);
-            if (entry.isDirectory()) {
-                Files.createDirectories(target);
-                directories.add(new DirectoryTimes(target, entry.getLastModifiedTime(), entry.getMode()));
-            } else if (entry.isSymbolicLink()) {
-                Path link = Path.of(entry.getLinkName());
-                Path resolved = (link.isAbsolute() ? link : parent.resolve(link)).normalize();
-                if (link.isAbsolute() || !resolved.startsWith(root)) {
-                    throw new UnsafeEntryException("symlink " + entry.getName() + " -> " + entry.getLinkName() + " points outside the target");
-                }
-                Files.createSymbolicLink(target, link);
-            } else if (entry.isLink()) {
-                Path linked = safeTarget(root, entry.getLinkName());
-                Files.createLink(target, linked);
-            } else if (entry.isFile()) {
-                try (java.io.OutputStream out = Files.newOutputStream(target, java.nio.file.StandardOpenOption.CREATE_NEW,
-                        java.nio.file.StandardOpenOption.WRITE)) {
-                    for (int n; (n = tar.read(buffer)) > 0; ) {
-                        out.write(buffer, 0, n);
+        TarWriteBehind writer = new TarWriteBehind(root);
+        try {
+            TarArchiveInputStream tar = new TarArchiveInputStream(tarStream, "UTF-8");
+            for (TarArchiveEntry entry = tar.getNextEntry(); entry != null; entry = tar.getNextEntry()) {
+                writer.start(entry);
+                if (!entry.isDirectory() && !entry.isSymbolicLink() && !entry.isLink() && entry.isFile()) { // as TarWriteBehind.begin decides
+                    while (true) {
+                        byte[] buffer = writer.buffer();
+                        int n = tar.readNBytes(buffer, 0, buffer.length);
+                        if (n > 0) {
+                            writer.data(buffer, n);
+                        } else {
+                            writer.unused(buffer);
+                        }
+                        if (n < buffer.length) {
+                            break;
+                        }
                     }
+                    writer.endFile();
                 }
-                applyMode(target, entry.getMode());
-                Files.setLastModifiedTime(target, entry.getLastModifiedTime());
-            } else {
-                continue; // devices, FIFOs: never written by Backstop's snapshots
             }
-            count++;
+            return writer.finish();
+        } catch (IOException | RuntimeException e) {
+            writer.abort();
+            throw e;
         }
-        for (int i = directories.size() - 1; i >= 0; i--) {
-            DirectoryTimes d = directories.get(i);
-            applyMode(d.dir(), d.mode());
-            Files.setLastModifiedTime(d.dir(), d.mtime());
-        }
-        return count;
     }
 
     static Path safeTarget(Path root, String name) throws UnsafeEntryException {
@@ -100,7 +83,7 @@ public final class TarExtractor {
     }
 
     /** An entry must not be written through a symlink an earlier entry created. */
-    private static void ensureNoSymlinkOnPath(Path root, Path dir) throws UnsafeEntryException {
+    static void ensureNoSymlinkOnPath(Path root, Path dir) throws UnsafeEntryException {
         for (Path p = dir; p != null && p.startsWith(root) && !p.equals(root); p = p.getParent()) {
             if (Files.isSymbolicLink(p)) {
                 throw new UnsafeEntryException("entry below " + root.relativize(p) + " would be written through a symlink");
@@ -108,7 +91,7 @@ public final class TarExtractor {
         }
     }
 
-    private static void applyMode(Path path, int mode) throws IOException {
+    static void applyMode(Path path, int mode) throws IOException {
         Set<PosixFilePermission> permissions = EnumSet.noneOf(PosixFilePermission.class);
         PosixFilePermission[] order = {
             PosixFilePermission.OTHERS_EXECUTE, PosixFilePermission.OTHERS_WRITE, PosixFilePermission.OTHERS_READ,
