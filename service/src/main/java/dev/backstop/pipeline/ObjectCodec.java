@@ -160,15 +160,15 @@ public record ObjectCodec(CompressionConfig compression, OpenPgpEncryptor encryp
     /** As {@link #decodeChunk(byte[], boolean, int, String)}, for a chunk at {@code offset} in a larger read (no copy of it is made). */
     public byte[] decodeChunk(byte[] stored, int offset, int length, boolean encrypted, int rawLength, String noKey) throws IOException {
         byte[] raw = new byte[rawLength];
-        decodeChunkInto(stored, offset, length, encrypted, rawLength, noKey, encrypted ? new byte[length] : null, raw, 0);
+        decodeChunkInto(stored, offset, length, encrypted, rawLength, noKey, encrypted ? new byte[2 * length] : null, raw, 0);
         return raw;
     }
 
     /**
      * As {@link #decodeChunk(byte[], int, int, boolean, int, String)}, into {@code out} at {@code
      * outOffset} ({@code rawLength} bytes), so that a reader decodes many chunks into one buffer;
-     * {@code scratch} (at least {@code length} bytes when {@code encrypted}) holds the decrypted
-     * zstd frame meanwhile.
+     * {@code scratch} (at least twice {@code length} bytes when {@code encrypted}) holds the
+     * decrypted OpenPGP packet and the zstd frame meanwhile.
      */
     public void decodeChunkInto(byte[] stored, int offset, int length, boolean encrypted, int rawLength, String noKey, byte[] scratch,
             byte[] out, int outOffset) throws IOException {
@@ -179,15 +179,10 @@ public record ObjectCodec(CompressionConfig compression, OpenPgpEncryptor encryp
             if (decryptor == null) {
                 throw new IOException(noKey);
             }
-            // The plaintext (the zstd frame) is shorter than the OpenPGP message: scratch of the message's size holds it.
+            // The plaintext (the zstd frame) is shorter than the OpenPGP message: the second half of scratch holds it.
             compressed = scratch;
-            try (InputStream in = decryptor.decrypt(new java.io.ByteArrayInputStream(stored, offset, length))) {
-                size = in.readNBytes(compressed, 0, length);
-                if (in.read() != -1) {
-                    throw new IOException("the chunk decrypts to more bytes than it stores");
-                }
-            }
-            from = 0;
+            size = decryptor.decryptInto(stored, offset, length, scratch, scratch, length);
+            from = length;
         }
         long content = com.github.luben.zstd.Zstd.getFrameContentSize(compressed, from, size);
         if (content != rawLength) {

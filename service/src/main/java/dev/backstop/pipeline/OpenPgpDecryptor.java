@@ -104,32 +104,106 @@ public final class OpenPgpDecryptor {
     /** Decrypted plaintext of an OpenPGP message; reading past its end verifies its integrity. */
     public InputStream decrypt(InputStream encrypted) throws IOException {
         try {
-            BcPGPObjectFactory factory = new BcPGPObjectFactory(PGPUtil.getDecoderStream(encrypted));
-            Object first = factory.nextObject();
-            PGPEncryptedDataList list = first instanceof PGPEncryptedDataList l ? l : (PGPEncryptedDataList) factory.nextObject();
-            Iterator<?> candidates = list.getEncryptedDataObjects();
-            while (candidates.hasNext()) {
-                if (candidates.next() instanceof PGPPublicKeyEncryptedData data) {
-                    PGPPrivateKey key = keys.get(data.getKeyID());
-                    if (key == null) {
-                        continue;
-                    }
-                    // The session key by Bouncy Castle; the content through CfbDecryption (the JDK's AES, every block of a read at once).
-                    InputStream clear = data.getDataStream(new org.bouncycastle.openpgp.operator.jcajce.JcePublicKeyDataDecryptorFactoryBuilder()
-                            .setProvider(BC).setContentProvider(CfbDecryption.PROVIDER).build(key));
-                    Object literal = new BcPGPObjectFactory(clear).nextObject();
-                    if (!(literal instanceof PGPLiteralData literalData)) {
-                        throw new IOException("the OpenPGP message holds no literal data");
-                    }
-                    return new Verifying(literalData.getInputStream(), data);
-                }
-            }
-            throw new NotForThisKeyException("the object is not encrypted to the configured private key (encryption.privateKeyFile)");
+            PGPPublicKeyEncryptedData data = ours(encrypted);
+            return stream(data);
         } catch (PGPException e) {
             throw new IOException("cannot decrypt: " + e.getMessage(), e);
         } catch (ClassCastException | NullPointerException e) {
             throw new IOException("not an OpenPGP encrypted message", e);
         }
+    }
+
+    /** The message's session key packet for a key this host holds (the encrypted data follows it). */
+    private PGPPublicKeyEncryptedData ours(InputStream encrypted) throws IOException {
+        BcPGPObjectFactory factory = new BcPGPObjectFactory(PGPUtil.getDecoderStream(encrypted));
+        Object first = factory.nextObject();
+        PGPEncryptedDataList list = first instanceof PGPEncryptedDataList l ? l : (PGPEncryptedDataList) factory.nextObject();
+        Iterator<?> candidates = list.getEncryptedDataObjects();
+        while (candidates.hasNext()) {
+            if (candidates.next() instanceof PGPPublicKeyEncryptedData data && keys.containsKey(data.getKeyID())) {
+                return data;
+            }
+        }
+        throw new NotForThisKeyException("the object is not encrypted to the configured private key (encryption.privateKeyFile)");
+    }
+
+    private org.bouncycastle.openpgp.operator.PublicKeyDataDecryptorFactory factory(PGPPublicKeyEncryptedData data) {
+        // The session key by Bouncy Castle; the content through CfbDecryption (the JDK's AES, every block of a read at once).
+        return new org.bouncycastle.openpgp.operator.jcajce.JcePublicKeyDataDecryptorFactoryBuilder()
+                .setProvider(BC).setContentProvider(CfbDecryption.PROVIDER).build(keys.get(data.getKeyID()));
+    }
+
+    private InputStream stream(PGPPublicKeyEncryptedData data) throws IOException, PGPException {
+        InputStream clear = data.getDataStream(factory(data));
+        Object literal = new BcPGPObjectFactory(clear).nextObject();
+        if (!(literal instanceof PGPLiteralData literalData)) {
+            throw new IOException("the OpenPGP message holds no literal data");
+        }
+        return new Verifying(literalData.getInputStream(), data);
+    }
+
+    /**
+     * Decrypts a whole message held in memory (a repository chunk) into {@code out} at {@code
+     * outOffset} and returns the literal data's length: the session key by Bouncy Castle, the
+     * integrity-protected packet (version 1, AES) decrypted in one pass in {@code work} (at least
+     * {@code length} bytes), its modification detection code (SHA-1 over the prefix, the packets
+     * and the code's header) checked before any of it is parsed; then the literal data packet. A
+     * message of another shape (another cipher, AEAD) is read through {@link #decrypt}.
+     */
+    public int decryptInto(byte[] message, int offset, int length, byte[] work, byte[] out, int outOffset) throws IOException {
+        try {
+            PGPPublicKeyEncryptedData data = ours(new java.io.ByteArrayInputStream(message, offset, length));
+            org.bouncycastle.openpgp.PGPSessionKey session = data.getSessionKey(factory(data));
+            if (!(data.getEncData() instanceof org.bouncycastle.bcpg.SymmetricEncIntegrityPacket packet)
+                    || packet.getVersion() != org.bouncycastle.bcpg.SymmetricEncIntegrityPacket.VERSION_1 || !aes(session.getAlgorithm())) {
+                try (InputStream in = stream(data)) {
+                    return readFully(in, out, outOffset);
+                }
+            }
+            InputStream body = data.getInputStream(); // after the packet's version octet
+            int n = body.readNBytes(work, 0, length);
+            if (body.read() != -1) {
+                throw new IOException("the OpenPGP message is longer than the chunk");
+            }
+            javax.crypto.Cipher cfb = javax.crypto.Cipher.getInstance("AES/CFB/NoPadding", CfbDecryption.PROVIDER);
+            cfb.init(javax.crypto.Cipher.DECRYPT_MODE, new javax.crypto.spec.SecretKeySpec(session.getKey(), "AES"),
+                    new javax.crypto.spec.IvParameterSpec(new byte[16]));
+            cfb.doFinal(work, 0, n, work, 0);
+            // A random block, its last two octets repeated, the packets, then 0xD3 0x14 and the SHA-1 of all before it.
+            if (n < 18 + 22 || work[14] != work[16] || work[15] != work[17] || (work[n - 22] & 0xff) != 0xD3 || work[n - 21] != 0x14) {
+                throw new IOException("OpenPGP integrity check failed: the encrypted object was altered");
+            }
+            java.security.MessageDigest sha1 = java.security.MessageDigest.getInstance("SHA-1");
+            sha1.update(work, 0, n - 20);
+            if (!java.security.MessageDigest.isEqual(sha1.digest(), java.util.Arrays.copyOfRange(work, n - 20, n))) {
+                throw new IOException("OpenPGP integrity check failed: the encrypted object was altered");
+            }
+            Object literal = new BcPGPObjectFactory(new java.io.ByteArrayInputStream(work, 18, n - 18 - 22)).nextObject();
+            if (!(literal instanceof PGPLiteralData literalData)) {
+                throw new IOException("the OpenPGP message holds no literal data");
+            }
+            return readFully(literalData.getInputStream(), out, outOffset);
+        } catch (PGPException e) {
+            throw new IOException("cannot decrypt: " + e.getMessage(), e);
+        } catch (java.security.GeneralSecurityException e) {
+            throw new IOException("cannot decrypt: " + e.getMessage(), e);
+        } catch (ClassCastException | NullPointerException e) {
+            throw new IOException("not an OpenPGP encrypted message", e);
+        }
+    }
+
+    private static boolean aes(int algorithm) {
+        return algorithm == org.bouncycastle.bcpg.SymmetricKeyAlgorithmTags.AES_128
+                || algorithm == org.bouncycastle.bcpg.SymmetricKeyAlgorithmTags.AES_192
+                || algorithm == org.bouncycastle.bcpg.SymmetricKeyAlgorithmTags.AES_256;
+    }
+
+    private static int readFully(InputStream in, byte[] out, int outOffset) throws IOException {
+        int n = in.readNBytes(out, outOffset, out.length - outOffset);
+        if (in.read() != -1) {
+            throw new IOException("the chunk decrypts to more bytes than it stores");
+        }
+        return n;
     }
 
     /** Checks the modification detection code once the plaintext has been read to its end. */

@@ -235,7 +235,7 @@ final class ChunkReader extends InputStream {
             longest = Math.max(longest, entry.length());
         }
         byte[] plain = buffer(raw);
-        byte[] scratch = encrypted ? new byte[longest] : null;
+        byte[] scratch = encrypted ? new byte[2 * longest] : null;
         int filled = 0;
         for (Entry entry : group) {
             int at = (int) (entry.offset() - first.offset());

@@ -75,4 +75,41 @@ class OpenPgpDecryptorTest {
             }
         }).hasMessageContaining("integrity");
     }
+    @Test
+    void aChunkDecryptedInMemoryEqualsItsStreamedDecryptionWhateverItsSize() throws Exception {
+        OpenPgpDecryptor decryptor = OpenPgpDecryptor.fromKeyFile(alice.exportSecretKey(dir.resolve("alice-secret3.asc")), "");
+        Random random = new Random(8);
+        // empty, one octet, around a partial body length (64 KiB buffers), a chunk's usual size
+        for (int size : new int[] {0, 1, 65_535, 65_536, 65_537, 200_003, 1 << 20}) {
+            byte[] plain = new byte[size];
+            random.nextBytes(plain);
+            byte[] message = encryptToAlice(plain);
+            byte[] padded = new byte[message.length + 10];
+            System.arraycopy(message, 0, padded, 7, message.length);
+            byte[] out = new byte[size + 5];
+            int n = decryptor.decryptInto(padded, 7, message.length, new byte[message.length], out, 5);
+            assertThat(n).as("size %d", size).isEqualTo(size);
+            assertThat(java.util.Arrays.copyOfRange(out, 5, 5 + n)).isEqualTo(plain);
+        }
+    }
+
+    @Test
+    void aChunkAlteredAnywhereOrCutShortFailsInMemoryDecryption() throws Exception {
+        OpenPgpDecryptor decryptor = OpenPgpDecryptor.fromKeyFile(alice.exportSecretKey(dir.resolve("alice-secret4.asc")), "");
+        byte[] plain = new byte[150_000];
+        new Random(9).nextBytes(plain);
+        byte[] message = encryptToAlice(plain);
+        // the encrypted prefix, the middle, the literal packet's header, the last octets (the MDC)
+        for (int at : new int[] {message.length - 150_000 - 60, message.length / 2, message.length - 21, message.length - 1}) {
+            byte[] altered = message.clone();
+            altered[at] ^= 0x01;
+            assertThatThrownBy(() -> decryptor.decryptInto(altered, 0, altered.length, new byte[altered.length],
+                    new byte[plain.length + 100], 0)).as("octet %d altered", at).isInstanceOf(java.io.IOException.class);
+        }
+        assertThatThrownBy(() -> decryptor.decryptInto(message, 0, message.length - 30, new byte[message.length],
+                new byte[plain.length + 100], 0)).isInstanceOf(java.io.IOException.class);
+        OpenPgpDecryptor wrong = OpenPgpDecryptor.fromKeyFile(mallory.exportSecretKey(dir.resolve("mallory-secret2.asc")), "");
+        assertThatThrownBy(() -> wrong.decryptInto(message, 0, message.length, new byte[message.length], new byte[plain.length], 0))
+                .hasMessageContaining("not encrypted to the configured private key");
+    }
 }
