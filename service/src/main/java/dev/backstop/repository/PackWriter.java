@@ -104,14 +104,20 @@ final class PackWriter implements AutoCloseable {
         sealingRows.putAll(openPack);
         openPack.clear();
         String target = repository.targetName();
-        Future<?> done = repository.sealers().submit(() -> {
-            try (full) {
-                full.commit();
-            }
-            repository.dao().insertChunks(target, rows);
-            repository.dao().sealed(target, key, size, rows.size());
-            return null;
-        });
+        Future<?> done;
+        try {
+            done = repository.sealers().submit(() -> {
+                try (full) {
+                    full.commit();
+                }
+                repository.dao().insertChunks(target, rows);
+                repository.dao().sealed(target, key, size, rows.size());
+                return null;
+            });
+        } catch (RuntimeException e) { // the service is stopping: the pack is aborted, the run fails
+            full.close();
+            throw new IOException("cannot commit pack " + key + ": " + e.getMessage(), e);
+        }
         sealing.add(new Sealing(rows, done));
         packsWritten++;
         while (sealing.size() > SEALING_PACKS) {

@@ -174,6 +174,9 @@ final class TarWriteBehind {
             // aborted
         } catch (IOException | RuntimeException e) {
             failure = e;
+        } catch (Error e) {
+            failure = new IOException("the tar writer failed: " + e, e); // never a count for entries not written
+            throw e;
         } finally {
             closeFile();
         }
