@@ -182,9 +182,10 @@ public final class CfbDecryption extends CipherSpi {
     protected int engineDoFinal(byte[] input, int inputOffset, int inputLen, byte[] output, int outputOffset)
             throws ShortBufferException, IllegalBlockSizeException, BadPaddingException {
         if (encrypting != null) {
-            return encrypting.doFinal(input, inputOffset, inputLen, output, outputOffset);
+            return input == null ? encrypting.doFinal(output, outputOffset)
+                    : encrypting.doFinal(input, inputOffset, inputLen, output, outputOffset);
         }
-        int n = engineUpdate(input, inputOffset, inputLen, output, outputOffset);
+        int n = engineUpdate(input == null ? new byte[0] : input, inputOffset, inputLen, output, outputOffset);
         restart();
         return n;
     }

@@ -289,8 +289,8 @@ public final class RepositoryWriter extends OutputStream {
         repository.dao().chunkSetComplete(snapshotId, repository.targetName());
         list.flush();
         list.close();
-        return new Result(rawBytes(), chunkCount, referenced.size(), chunkBytes, packs.addedBytes(), packs.packsWritten(), listBytes.count(),
-                listBytes.sha256());
+        return new Result(rawBytes(), chunkCount, referenced.size(), chunkBytes, packs.addedBytes(), packs.packsWritten(),
+                listBytes.count(), listBytes.sha256());
     }
 
     /** After a failure: stops what is encoding and aborts the open pack (the run's packs are removed by its owner). */

@@ -43,7 +43,8 @@ public final class TarExtractor {
             TarArchiveInputStream tar = new TarArchiveInputStream(tarStream, "UTF-8");
             for (TarArchiveEntry entry = tar.getNextEntry(); entry != null; entry = tar.getNextEntry()) {
                 writer.start(entry);
-                if (!entry.isDirectory() && !entry.isSymbolicLink() && !entry.isLink() && entry.isFile()) { // as TarWriteBehind.begin decides
+                // a regular file, as TarWriteBehind.begin decides: its content follows
+                if (!entry.isDirectory() && !entry.isSymbolicLink() && !entry.isLink() && entry.isFile()) {
                     while (true) {
                         byte[] buffer = writer.buffer();
                         int n = tar.readNBytes(buffer, 0, buffer.length);
