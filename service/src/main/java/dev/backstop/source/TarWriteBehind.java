@@ -12,7 +12,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
-import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
 
@@ -21,11 +20,14 @@ import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
  * file system on a thread of its own while the extracting thread goes on reading (and verifying)
  * the stream, so that a restore does not stop for every write. Everything that touches the file
  * system, the safety checks included, runs here in the tar's order: an entry is checked against
- * the links earlier entries created. Memory: {@link #BUFFERS} buffers of {@link #BUFFER} bytes.
+ * the links earlier entries created. Memory: {@link #BUFFERS} buffers of {@link #BUFFER} bytes and
+ * at most {@link #EVENTS} queued entries.
  */
 final class TarWriteBehind {
     static final int BUFFER = 512 << 10;
     static final int BUFFERS = 32;
+    /** Entries queued at most: a tree of millions of empty files or directories must not queue them all. */
+    static final int EVENTS = 4096;
 
     private sealed interface Event permits Start, Data, FileEnd, End {}
 
@@ -40,7 +42,7 @@ final class TarWriteBehind {
     private record DirectoryTimes(Path dir, FileTime mtime, int mode) {}
 
     private final Path root;
-    private final BlockingQueue<Event> events = new LinkedBlockingQueue<>();
+    private final BlockingQueue<Event> events = new ArrayBlockingQueue<>(EVENTS);
     private final BlockingQueue<byte[]> free = new ArrayBlockingQueue<>(BUFFERS);
     private final Thread thread;
     private int allocated;
@@ -62,8 +64,7 @@ final class TarWriteBehind {
 
     /** An entry begins; a regular file's content follows as {@link #data} and ends with {@link #endFile()}. */
     void start(TarArchiveEntry entry) throws IOException {
-        check();
-        events.add(new Start(entry));
+        put(new Start(entry));
     }
 
     /** A buffer to fill with content; waits while every buffer is queued for writing. */
@@ -96,7 +97,7 @@ final class TarWriteBehind {
             free.offer(buffer);
             return;
         }
-        events.add(new Data(buffer, length));
+        put(new Data(buffer, length));
     }
 
     /** The buffer was not used. */
@@ -104,8 +105,23 @@ final class TarWriteBehind {
         free.offer(buffer);
     }
 
-    void endFile() {
-        events.add(new FileEnd());
+    void endFile() throws IOException {
+        put(new FileEnd());
+    }
+
+    /** Queues an event; waits while the queue is full, and fails as soon as the writer has. */
+    private void put(Event event) throws IOException {
+        try {
+            while (true) {
+                check();
+                if (events.offer(event, 100, TimeUnit.MILLISECONDS)) {
+                    return;
+                }
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new InterruptedIOException("interrupted while extracting");
+        }
     }
 
     /**
@@ -113,7 +129,7 @@ final class TarWriteBehind {
      * applied, and returns how many entries were extracted; the writer's failure if it failed.
      */
     int finish() throws IOException {
-        events.add(new End());
+        put(new End());
         join();
         check();
         return count;
