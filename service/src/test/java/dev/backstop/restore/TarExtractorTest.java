@@ -113,6 +113,22 @@ class TarExtractorTest {
     }
 
     @Test
+    void moreEntriesWithoutContentThanTheWriterQueuesAllComeOut() throws Exception {
+        // empty files and directories carry no buffer: the queue of entries (4096) bounds them
+        java.util.List<TarArchiveEntry> entries = new java.util.ArrayList<>();
+        for (int i = 0; i < 6000; i++) {
+            entries.add(i % 3 == 0 ? new TarArchiveEntry("d/" + i + "/", true) : file("e/" + i, ""));
+        }
+        Path target = dir.resolve("target");
+        assertThat(TarExtractor.extract(new ByteArrayInputStream(tar(entries.toArray(TarArchiveEntry[]::new))), target))
+                .isEqualTo(6000);
+        try (Stream<Path> all = Files.walk(target.resolve("e"))) {
+            assertThat(all.filter(Files::isRegularFile).count()).isEqualTo(4000);
+        }
+        assertThat(writerThreads()).isEmpty();
+    }
+
+    @Test
     void aStreamThatFailsMidwayFailsTheExtractionWithItsOwnErrorAndTheWriterHasStoppedWhenItReturns() throws Exception {
         java.util.List<TarArchiveEntry> entries = new java.util.ArrayList<>();
         for (int i = 0; i < 100; i++) {
