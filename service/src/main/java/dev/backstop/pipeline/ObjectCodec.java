@@ -132,24 +132,44 @@ public record ObjectCodec(CompressionConfig compression, OpenPgpEncryptor encryp
     }
 
     /**
+     * What the chunks of one run share: when encrypting, one OpenPGP session key, wrapped to the
+     * recipient once (see {@link OpenPgpEncryptor.Session}).
+     */
+    public static final class ChunkSession {
+        private final OpenPgpEncryptor.Session openPgp;
+
+        private ChunkSession(OpenPgpEncryptor.Session openPgp) {
+            this.openPgp = openPgp;
+        }
+    }
+
+    /** A session for one run's chunks. */
+    public ChunkSession chunkSession() throws IOException {
+        return new ChunkSession(encryptor == null ? null : encryptor.session());
+    }
+
+    /** As {@link #encodeChunk(ChunkSession, byte[], int)}, in a session of its own. */
+    public byte[] encodeChunk(byte[] data, int length) throws IOException {
+        return encodeChunk(chunkSession(), data, length);
+    }
+
+    /**
      * One chunk of a chunked snapshot as stored: an independent zstd frame, inside an independent
      * OpenPGP message when encrypting, so {@code gpg -d | zstd -d} reads any chunk cut out of its pack.
+     * The frame is compressed straight into the message's plaintext.
      */
-    public byte[] encodeChunk(byte[] data, int length) throws IOException {
-        byte[] bound = new byte[(int) com.github.luben.zstd.Zstd.compressBound(length)];
-        long n = com.github.luben.zstd.Zstd.compressByteArray(bound, 0, bound.length, data, 0, length, compression.level());
+    public byte[] encodeChunk(ChunkSession session, byte[] data, int length) throws IOException {
+        int bound = (int) com.github.luben.zstd.Zstd.compressBound(length);
+        byte[] into = encryptor == null ? new byte[bound] : OpenPgpEncryptor.plaintextBuffer(bound);
+        int at = encryptor == null ? 0 : OpenPgpEncryptor.LITERAL_OFFSET;
+        long n = com.github.luben.zstd.Zstd.compressByteArray(into, at, bound, data, 0, length, compression.level());
         if (com.github.luben.zstd.Zstd.isError(n)) {
             throw new IOException("cannot compress the chunk: " + com.github.luben.zstd.Zstd.getErrorName(n));
         }
-        byte[] compressed = java.util.Arrays.copyOf(bound, (int) n);
         if (encryptor == null) {
-            return compressed;
+            return java.util.Arrays.copyOf(into, (int) n);
         }
-        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream(compressed.length + 1024);
-        try (OutputStream encrypted = encryptor.encrypt(out)) {
-            encrypted.write(compressed);
-        }
-        return out.toByteArray();
+        return encryptor.seal(session.openPgp, into, (int) n);
     }
 
     /** The chunk {@link #encodeChunk} stored; {@code rawLength} is what it must decode to. */

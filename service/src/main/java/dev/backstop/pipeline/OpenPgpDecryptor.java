@@ -28,6 +28,23 @@ public final class OpenPgpDecryptor {
     /** Every encryption key of the file, unlocked once with the passphrase, by key id. */
     private final java.util.Map<Long, PGPPrivateKey> keys;
 
+    /**
+     * Session keys of the last key packets seen, by the packet's octets: a run's chunks share one
+     * session key and its packet ({@link OpenPgpEncryptor.Session}), whose public-key decryption
+     * then runs once, not once a chunk. The same packet always yields the same key, so this only
+     * saves work; every message's integrity is still checked.
+     */
+    private final java.util.Map<java.nio.ByteBuffer, org.bouncycastle.openpgp.PGPSessionKey> sessions =
+            java.util.Collections.synchronizedMap(new java.util.LinkedHashMap<>(16, 0.75f, true) {
+                private static final long serialVersionUID = 1L;
+
+                @Override
+                protected boolean removeEldestEntry(java.util.Map.Entry<java.nio.ByteBuffer, org.bouncycastle.openpgp.PGPSessionKey> e) {
+                    return size() > SESSIONS;
+                }
+            });
+    private static final int SESSIONS = 64;
+
     private OpenPgpDecryptor(java.util.Map<Long, PGPPrivateKey> keys) {
         this.keys = keys;
     }
@@ -153,7 +170,7 @@ public final class OpenPgpDecryptor {
     public int decryptInto(byte[] message, int offset, int length, byte[] work, byte[] out, int outOffset) throws IOException {
         try {
             PGPPublicKeyEncryptedData data = ours(new java.io.ByteArrayInputStream(message, offset, length));
-            org.bouncycastle.openpgp.PGPSessionKey session = data.getSessionKey(factory(data));
+            org.bouncycastle.openpgp.PGPSessionKey session = sessionKey(message, offset, length, data);
             if (!(data.getEncData() instanceof org.bouncycastle.bcpg.SymmetricEncIntegrityPacket packet)
                     || packet.getVersion() != org.bouncycastle.bcpg.SymmetricEncIntegrityPacket.VERSION_1 || !aes(session.getAlgorithm())) {
                 try (InputStream in = stream(data)) {
@@ -190,6 +207,61 @@ public final class OpenPgpDecryptor {
         } catch (ClassCastException | NullPointerException e) {
             throw new IOException("not an OpenPGP encrypted message", e);
         }
+    }
+
+    /** The message's session key: from {@link #sessions} when its key packet was seen before. */
+    private org.bouncycastle.openpgp.PGPSessionKey sessionKey(byte[] message, int offset, int length, PGPPublicKeyEncryptedData data)
+            throws PGPException {
+        int packet = keyPacketLength(message, offset, length);
+        if (packet < 0) {
+            return data.getSessionKey(factory(data));
+        }
+        java.nio.ByteBuffer key = java.nio.ByteBuffer.wrap(java.util.Arrays.copyOfRange(message, offset, offset + packet));
+        org.bouncycastle.openpgp.PGPSessionKey known = sessions.get(key);
+        if (known != null) {
+            return known;
+        }
+        org.bouncycastle.openpgp.PGPSessionKey session = data.getSessionKey(factory(data));
+        sessions.put(key, session);
+        return session;
+    }
+
+    /**
+     * The length of the public-key encrypted session key packet (tag 1) a message starts with,
+     * header included; -1 when it starts with another packet or a length that is not definite.
+     */
+    static int keyPacketLength(byte[] m, int offset, int length) {
+        if (length < 2 || (m[offset] & 0x80) == 0) {
+            return -1;
+        }
+        int b = m[offset] & 0xff;
+        long total;
+        if ((b & 0x40) != 0) { // new format
+            if ((b & 0x3f) != 1) {
+                return -1;
+            }
+            int first = m[offset + 1] & 0xff;
+            if (first < 192) {
+                total = 2L + first;
+            } else if (first < 224) {
+                total = length < 3 ? -1 : 3L + ((first - 192) << 8) + (m[offset + 2] & 0xff) + 192;
+            } else if (first == 255) {
+                total = length < 6 ? -1 : 6L + Integer.toUnsignedLong(java.nio.ByteBuffer.wrap(m, offset + 2, 4).getInt());
+            } else {
+                return -1; // partial length
+            }
+        } else { // old format
+            if (((b >> 2) & 0x0f) != 1) {
+                return -1;
+            }
+            switch (b & 3) {
+                case 0 -> total = 2L + (m[offset + 1] & 0xff);
+                case 1 -> total = length < 3 ? -1 : 3L + (((m[offset + 1] & 0xff) << 8) | (m[offset + 2] & 0xff));
+                case 2 -> total = length < 5 ? -1 : 5L + Integer.toUnsignedLong(java.nio.ByteBuffer.wrap(m, offset + 1, 4).getInt());
+                default -> total = -1;
+            }
+        }
+        return total < 0 || total > length ? -1 : (int) total;
     }
 
     private static boolean aes(int algorithm) {

@@ -29,7 +29,9 @@ import java.util.function.LongConsumer;
  * alone). Bounding the stored bytes alone let a group of well-compressed chunks (a cluster's empty
  * pages, 50-100x) decode to hundreds of MiB: an 800 MB pgbench cluster's restore ran out of a 256 MiB heap.
  * A group decodes into one buffer of {@link #FETCH_RAW_BYTES}, taken back for a later group once
- * read (a chunk's bytes are not allocated anew: every such buffer is a humongous object to G1).
+ * read, and is read and decrypted through a workspace taken back once decoded (a group's bytes are
+ * not allocated anew: every such buffer is a humongous object to G1, whose concurrent marking the
+ * allocations kept busy: 1.6 s of CPU in an 800 MB restore).
  */
 final class ChunkReader extends InputStream {
     static final long FETCH_BYTES = 8L << 20;
@@ -48,6 +50,8 @@ final class ChunkReader extends InputStream {
     private final ArrayDeque<Future<Decoded>> fetches = new ArrayDeque<>();
     /** Buffers of {@link #FETCH_RAW_BYTES} that groups decode into, given back once read: not one allocation per chunk. */
     private final ArrayDeque<byte[]> spare = new ArrayDeque<>();
+    /** What a fetch reads a group's stored bytes into and decrypts through, taken back once it is decoded. */
+    private final ArrayDeque<Workspace> workspaces = new ArrayDeque<>();
     private Entry carried;
     private boolean listDone;
     private long line;
@@ -63,6 +67,23 @@ final class ChunkReader extends InputStream {
 
     /** A group's chunks decoded, one after another, into {@code buffer[0, length)}. */
     private record Decoded(byte[] buffer, int length) {}
+
+    /** One fetch's stored bytes ({@link #FETCH_BYTES}) and decryption scratch, grown as a longer chunk needs. */
+    private static final class Workspace {
+        byte[] stored = new byte[(int) FETCH_BYTES];
+        byte[] scratch = new byte[0];
+
+        byte[] stored(int span) {
+            return span <= stored.length ? stored : new byte[span]; // one chunk larger than a group's bound: its own
+        }
+
+        byte[] scratch(int longest) {
+            if (scratch.length < 2 * longest) {
+                scratch = new byte[2 * longest];
+            }
+            return scratch;
+        }
+    }
 
     ChunkReader(StorageTarget target, ObjectCodec codec, ChunkIds ids, boolean encrypted, InputStream chunkList,
             ExecutorService readers, int readAhead, LongConsumer storedRead, String noKey) {
@@ -147,9 +168,18 @@ final class ChunkReader extends InputStream {
     }
 
     private synchronized void giveBack(byte[] buffer) {
-        if (buffer.length == FETCH_RAW_BYTES && spare.size() < 2) {
+        if (buffer.length == FETCH_RAW_BYTES && spare.size() <= readAhead) {
             spare.add(buffer);
         }
+    }
+
+    private synchronized Workspace workspace() {
+        Workspace w = workspaces.poll();
+        return w != null ? w : new Workspace();
+    }
+
+    private synchronized void giveBack(Workspace workspace) {
+        workspaces.add(workspace); // at most readAhead exist: one per fetch in flight
     }
 
     /** Starts reads until {@code readAhead} are in flight or the list ends. */
@@ -213,12 +243,21 @@ final class ChunkReader extends InputStream {
     }
 
     private Decoded fetch(List<Entry> group) throws IOException {
+        Workspace workspace = workspace();
+        try {
+            return fetch(group, workspace);
+        } finally {
+            giveBack(workspace);
+        }
+    }
+
+    private Decoded fetch(List<Entry> group, Workspace workspace) throws IOException {
         Entry first = group.get(0);
         Entry last = group.get(group.size() - 1);
         int span = (int) (last.offset() + last.length() - first.offset());
-        byte[] bytes;
+        byte[] bytes = workspace.stored(span);
         try {
-            bytes = target.read(first.pack(), first.offset(), span);
+            target.readInto(first.pack(), first.offset(), bytes, span);
         } catch (java.nio.file.NoSuchFileException e) {
             throw new IOException("pack " + first.pack() + " (chunk list line " + first.line() + ") is missing from "
                     + target.name());
@@ -235,7 +274,7 @@ final class ChunkReader extends InputStream {
             longest = Math.max(longest, entry.length());
         }
         byte[] plain = buffer(raw);
-        byte[] scratch = encrypted ? new byte[2 * longest] : null;
+        byte[] scratch = encrypted ? workspace.scratch(longest) : null;
         int filled = 0;
         for (Entry entry : group) {
             int at = (int) (entry.offset() - first.offset());

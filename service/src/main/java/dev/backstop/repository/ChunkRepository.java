@@ -85,10 +85,15 @@ public final class ChunkRepository {
     /** A chunk as stored, and the SHA-256 of those bytes (checks without the key compare it). */
     record Encoded(byte[] stored, String storedSha256) {}
 
+    /** A session for one run's chunks (when encrypting, one session key wrapped to the recipient). */
+    dev.backstop.pipeline.ObjectCodec.ChunkSession chunkSession() throws IOException {
+        return codec.chunkSession();
+    }
+
     /** Encodes a chunk on the encoder threads, hashing what it stores there too. */
-    Future<Encoded> encode(byte[] chunk) {
+    Future<Encoded> encode(dev.backstop.pipeline.ObjectCodec.ChunkSession session, byte[] chunk) {
         return encoders.submit(() -> {
-            byte[] stored = codec.encodeChunk(chunk, chunk.length);
+            byte[] stored = codec.encodeChunk(session, chunk, chunk.length);
             return new Encoded(stored, ChunkIds.plain().id(stored, 0, stored.length));
         });
     }

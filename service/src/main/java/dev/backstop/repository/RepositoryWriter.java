@@ -47,6 +47,8 @@ public final class RepositoryWriter extends OutputStream {
     private long unresolvedBytes;
     /** The packs this run writes; chunks being encoded (content met again meanwhile is not encoded twice). */
     private final PackWriter packs;
+    /** The run's chunks share one OpenPGP session key (wrapped to the recipient once); made at the first chunk stored. */
+    private dev.backstop.pipeline.ObjectCodec.ChunkSession session;
     private final Set<String> inFlight = new HashSet<>();
     private final Set<String> referenced = new HashSet<>();
     /** Chunk ids named since the last flush into {@code snapshot_chunks} (what a prune measures packs' use by). */
@@ -206,7 +208,10 @@ public final class RepositoryWriter extends OutputStream {
             }
             if (known == null && !inFlight.contains(id)) {
                 inFlight.add(id);
-                enqueue(new Pending(id, cut.data().length, null, repository.encode(cut.data())));
+                if (session == null) {
+                    session = repository.chunkSession();
+                }
+                enqueue(new Pending(id, cut.data().length, null, repository.encode(session, cut.data())));
                 continue;
             }
             if (known != null) {

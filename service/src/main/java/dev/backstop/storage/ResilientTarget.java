@@ -80,6 +80,14 @@ public final class ResilientTarget implements StorageTarget {
     }
 
     @Override
+    public void readInto(String key, long offset, byte[] into, int length) throws IOException {
+        guard.call("read " + key, () -> {
+            delegate.readInto(key, offset, into, length);
+            return null;
+        });
+    }
+
+    @Override
     public boolean exists(String key) throws IOException {
         return guard.call("check " + key, () -> delegate.exists(key));
     }

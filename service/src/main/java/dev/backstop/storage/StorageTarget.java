@@ -55,6 +55,14 @@ public interface StorageTarget extends AutoCloseable {
         }
     }
 
+    /**
+     * As {@link #read(String, long, int)}, into {@code into[0, length)}: a reader that reads many
+     * ranges reuses one buffer instead of allocating each.
+     */
+    default void readInto(String key, long offset, byte[] into, int length) throws IOException {
+        System.arraycopy(read(key, offset, length), 0, into, 0, length);
+    }
+
     /** Deletes an object; deleting a missing object is not an error. */
     void delete(String key) throws IOException;
 

@@ -119,14 +119,20 @@ public final class FilesystemTarget implements StorageTarget {
 
     @Override
     public byte[] read(String key, long offset, int length) throws IOException {
+        byte[] bytes = new byte[length];
+        readInto(key, offset, bytes, length);
+        return bytes;
+    }
+
+    @Override
+    public void readInto(String key, long offset, byte[] into, int length) throws IOException {
         try (java.nio.channels.FileChannel channel = java.nio.channels.FileChannel.open(resolve(key))) {
-            java.nio.ByteBuffer buffer = java.nio.ByteBuffer.allocate(length);
+            java.nio.ByteBuffer buffer = java.nio.ByteBuffer.wrap(into, 0, length);
             while (buffer.hasRemaining()) {
                 if (channel.read(buffer, offset + buffer.position()) < 0) {
                     throw new java.io.EOFException(key + " ends before byte " + (offset + length));
                 }
             }
-            return buffer.array();
         }
     }
 
