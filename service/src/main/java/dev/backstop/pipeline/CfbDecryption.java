@@ -35,6 +35,8 @@ public final class CfbDecryption extends CipherSpi {
     private static final int BLOCK = 16;
     /** Keystream computed per ECB call: bounds the scratch buffer whatever the update's size. */
     private static final int SPAN = 64 << 10;
+    private static final java.lang.invoke.VarHandle LONGS =
+            java.lang.invoke.MethodHandles.byteArrayViewVarHandle(long[].class, java.nio.ByteOrder.nativeOrder());
 
     private Cipher ecb;
     private Cipher encrypting;
@@ -215,12 +217,18 @@ public final class CfbDecryption extends CipherSpi {
             if (scratch.length < bytes) {
                 scratch = new byte[SPAN];
             }
-            System.arraycopy(register, 0, scratch, 0, BLOCK);
-            System.arraycopy(in, at + done, scratch, BLOCK, bytes - BLOCK);
+            // Straight from the input into scratch (an ECB call in place would copy its input first).
+            ecb.update(register, 0, BLOCK, scratch, 0);
+            if (bytes > BLOCK) {
+                ecb.update(in, at + done, bytes - BLOCK, scratch, BLOCK);
+            }
             // The last ciphertext block is the next register; saved before the output may overwrite it (in place).
             System.arraycopy(in, at + done + bytes - BLOCK, register, 0, BLOCK);
-            ecb.update(scratch, 0, bytes, scratch, 0);
-            for (int i = 0; i < bytes; i++) {
+            int i = 0;
+            for (; i + 8 <= bytes; i += 8) { // eight octets at a time
+                LONGS.set(out, to + done + i, (long) LONGS.get(in, at + done + i) ^ (long) LONGS.get(scratch, i));
+            }
+            for (; i < bytes; i++) {
                 out[to + done + i] = (byte) (in[at + done + i] ^ scratch[i]);
             }
             done += bytes;

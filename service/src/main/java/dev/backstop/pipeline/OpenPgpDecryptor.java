@@ -177,20 +177,28 @@ public final class OpenPgpDecryptor {
                     return readFully(in, out, outOffset);
                 }
             }
-            InputStream body = data.getInputStream(); // after the packet's version octet
-            int n = body.readNBytes(work, 0, length);
-            if (body.read() != -1) {
-                throw new IOException("the OpenPGP message is longer than the chunk");
-            }
-            javax.crypto.Cipher cfb = javax.crypto.Cipher.getInstance("AES/CFB/NoPadding", CfbDecryption.PROVIDER);
+            javax.crypto.Cipher cfb = CFB.get();
             cfb.init(javax.crypto.Cipher.DECRYPT_MODE, new javax.crypto.spec.SecretKeySpec(session.getKey(), "AES"),
                     new javax.crypto.spec.IvParameterSpec(new byte[16]));
-            cfb.doFinal(work, 0, n, work, 0);
+            int n;
+            int body = sealedBody(message, offset, length);
+            if (body >= 0) { // as OpenPgpEncryptor.seal writes it: decrypted straight out of the message
+                n = offset + length - body;
+                cfb.doFinal(message, body, n, work, 0);
+            } else {
+                InputStream in = data.getInputStream(); // after the packet's version octet
+                n = in.readNBytes(work, 0, length);
+                if (in.read() != -1) {
+                    throw new IOException("the OpenPGP message is longer than the chunk");
+                }
+                cfb.doFinal(work, 0, n, work, 0);
+            }
             // A random block, its last two octets repeated, the packets, then 0xD3 0x14 and the SHA-1 of all before it.
             if (n < 18 + 22 || work[14] != work[16] || work[15] != work[17] || (work[n - 22] & 0xff) != 0xD3 || work[n - 21] != 0x14) {
                 throw new IOException("OpenPGP integrity check failed: the encrypted object was altered");
             }
-            java.security.MessageDigest sha1 = java.security.MessageDigest.getInstance("SHA-1");
+            java.security.MessageDigest sha1 = SHA1.get();
+            sha1.reset();
             sha1.update(work, 0, n - 20);
             if (!java.security.MessageDigest.isEqual(sha1.digest(), java.util.Arrays.copyOfRange(work, n - 20, n))) {
                 throw new IOException("OpenPGP integrity check failed: the encrypted object was altered");
@@ -207,6 +215,39 @@ public final class OpenPgpDecryptor {
         } catch (ClassCastException | NullPointerException e) {
             throw new IOException("not an OpenPGP encrypted message", e);
         }
+    }
+
+    private static final ThreadLocal<javax.crypto.Cipher> CFB = ThreadLocal.withInitial(() -> {
+        try {
+            return javax.crypto.Cipher.getInstance("AES/CFB/NoPadding", CfbDecryption.PROVIDER);
+        } catch (java.security.GeneralSecurityException e) {
+            throw new IllegalStateException("no AES/CFB", e);
+        }
+    });
+    private static final ThreadLocal<java.security.MessageDigest> SHA1 = ThreadLocal.withInitial(() -> {
+        try {
+            return java.security.MessageDigest.getInstance("SHA-1");
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException("no SHA-1", e);
+        }
+    });
+
+    /**
+     * Where the encrypted octets of a message laid out as {@link OpenPgpEncryptor#seal} writes it
+     * begin (after the key packet, the integrity-protected packet's five-octet length and its
+     * version 1, running to the message's end); -1 for any other layout (partial lengths).
+     */
+    static int sealedBody(byte[] m, int offset, int length) {
+        int key = keyPacketLength(m, offset, length);
+        if (key < 0 || length - key < 7) {
+            return -1;
+        }
+        int at = offset + key;
+        if ((m[at] & 0xff) != (0xC0 | 18) || (m[at + 1] & 0xff) != 0xFF || m[at + 6] != 1) {
+            return -1;
+        }
+        long packet = Integer.toUnsignedLong(java.nio.ByteBuffer.wrap(m, at + 2, 4).getInt());
+        return 6 + packet == length - key ? at + 7 : -1;
     }
 
     /** The message's session key: from {@link #sessions} when its key packet was seen before. */

@@ -56,6 +56,9 @@ class OpenPgpSessionTest {
             byte[] message = seal(session, data);
             assertThat(OpenPgpDecryptor.keyPacketLength(message, 0, message.length)).isEqualTo(session.keyPacket().length);
             assertThat(Arrays.copyOf(message, session.keyPacket().length)).isEqualTo(session.keyPacket());
+            assertThat(OpenPgpDecryptor.sealedBody(message, 0, message.length)).as("decrypted in place")
+                    .isEqualTo(session.keyPacket().length + 7);
+            assertThat(OpenPgpDecryptor.sealedBody(message, 0, message.length - 1)).as("cut short").isEqualTo(-1);
 
             Path sealed = dir.resolve("m" + size + ".pgp");
             Path clear = dir.resolve("m" + size);
