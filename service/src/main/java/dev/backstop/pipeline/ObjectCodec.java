@@ -148,11 +148,6 @@ public record ObjectCodec(CompressionConfig compression, OpenPgpEncryptor encryp
         return new ChunkSession(encryptor == null ? null : encryptor.session());
     }
 
-    /** As {@link #encodeChunk(ChunkSession, byte[], int)}, in a session of its own. */
-    public byte[] encodeChunk(byte[] data, int length) throws IOException {
-        return encodeChunk(chunkSession(), data, length);
-    }
-
     /**
      * One chunk of a chunked snapshot as stored: an independent zstd frame, inside an independent
      * OpenPGP message when encrypting, so {@code gpg -d | zstd -d} reads any chunk cut out of its pack.
@@ -172,7 +167,7 @@ public record ObjectCodec(CompressionConfig compression, OpenPgpEncryptor encryp
         return encryptor.seal(session.openPgp, into, (int) n);
     }
 
-    /** The chunk {@link #encodeChunk} stored; {@code rawLength} is what it must decode to. */
+    /** The chunk {@link #encodeChunk(ChunkSession, byte[], int)} stored; {@code rawLength} is what it must decode to. */
     public byte[] decodeChunk(byte[] stored, boolean encrypted, int rawLength, String noKey) throws IOException {
         return decodeChunk(stored, 0, stored.length, encrypted, rawLength, noKey);
     }
