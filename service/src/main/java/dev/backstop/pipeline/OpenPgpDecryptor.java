@@ -197,8 +197,7 @@ public final class OpenPgpDecryptor {
             if (n < 18 + 22 || work[14] != work[16] || work[15] != work[17] || (work[n - 22] & 0xff) != 0xD3 || work[n - 21] != 0x14) {
                 throw new IOException("OpenPGP integrity check failed: the encrypted object was altered");
             }
-            java.security.MessageDigest sha1 = SHA1.get();
-            sha1.reset();
+            java.security.MessageDigest sha1 = OpenPgpEncryptor.sha1();
             sha1.update(work, 0, n - 20);
             if (!java.security.MessageDigest.isEqual(sha1.digest(), java.util.Arrays.copyOfRange(work, n - 20, n))) {
                 throw new IOException("OpenPGP integrity check failed: the encrypted object was altered");
@@ -222,13 +221,6 @@ public final class OpenPgpDecryptor {
             return javax.crypto.Cipher.getInstance("AES/CFB/NoPadding", CfbDecryption.PROVIDER);
         } catch (java.security.GeneralSecurityException e) {
             throw new IllegalStateException("no AES/CFB", e);
-        }
-    });
-    private static final ThreadLocal<java.security.MessageDigest> SHA1 = ThreadLocal.withInitial(() -> {
-        try {
-            return java.security.MessageDigest.getInstance("SHA-1");
-        } catch (java.security.NoSuchAlgorithmException e) {
-            throw new IllegalStateException("no SHA-1", e);
         }
     });
 

@@ -154,6 +154,13 @@ public final class OpenPgpEncryptor {
         }
     });
 
+    /** This thread's SHA-1 (for modification detection codes), reset. */
+    static java.security.MessageDigest sha1() {
+        java.security.MessageDigest sha1 = SHA1.get();
+        sha1.reset();
+        return sha1;
+    }
+
     /**
      * A plaintext buffer for {@link #seal}: the literal data goes at {@link #LITERAL_OFFSET}, at most
      * {@code capacity} octets (a compressor writes its frame there directly).
@@ -194,7 +201,7 @@ public final class OpenPgpEncryptor {
         at += length;
         plain[at++] = (byte) 0xD3;
         plain[at++] = 0x14;
-        java.security.MessageDigest sha1 = SHA1.get();
+        java.security.MessageDigest sha1 = sha1();
         sha1.update(plain, 0, at);
         try {
             sha1.digest(plain, at, 20);
