@@ -42,9 +42,13 @@ public final class RepositoryWriter extends OutputStream {
     private final Writer list;
     private final int depth;
     private final ArrayDeque<Pending> pending = new ArrayDeque<>();
-    /** Chunks cut but not yet looked up in the index: looked up {@link #RESOLVE_CHUNKS} at a time, in one query. */
+    /**
+     * Chunks cut but not yet looked up in the index, looked up {@link #RESOLVE_CHUNKS} at a time in
+     * one query, and between them, in stream order, chunks reused from a parent (already located).
+     */
     private final List<Cut> unresolved = new ArrayList<>();
     private long unresolvedBytes;
+    private int unresolvedCuts;
     /** The packs this run writes; chunks being encoded (content met again meanwhile is not encoded twice). */
     private final PackWriter packs;
     /** The run's chunks share one OpenPGP session key (wrapped to the recipient once); made at the first chunk stored. */
@@ -64,12 +68,21 @@ public final class RepositoryWriter extends OutputStream {
     /** A chunk in stream order: reused (location known) or being encoded. */
     private record Pending(String id, int rawLength, ChunkRow reused, Future<ChunkRepository.Encoded> encoded) {}
 
-    /** A chunk cut from the stream, its content copied, waiting for its index lookup. */
-    private record Cut(String id, byte[] data) {}
+    /**
+     * A chunk cut from the stream, its content copied, waiting for its index lookup; or (data null)
+     * a parent's chunk {@code located} already, waiting for the cut chunks before it.
+     */
+    private record Cut(String id, byte[] data, ChunkRow located) {}
 
-    /** Chunks and bytes looked up together: one catalog query per this many instead of one per chunk. */
-    static final int RESOLVE_CHUNKS = 16;
+    /**
+     * Chunks and bytes looked up together: one catalog query per this many instead of one per chunk
+     * (the bytes bound comes first for large chunks; the count matters for small ones, such as the
+     * tar headers between the unchanged files of a directory, one chunk each).
+     */
+    static final int RESOLVE_CHUNKS = 128;
     static final long RESOLVE_BYTES = 8L << 20;
+    /** Reused chunks held back behind cut ones at most: bounds the batch's memory whatever the tree. */
+    static final int RESOLVE_LOCATED = 4096;
 
     RepositoryWriter(ChunkRepository repository, String snapshotId, ChunkIds ids, ObjectUpload chunkList, int depth) {
         this.repository = repository;
@@ -150,11 +163,13 @@ public final class RepositoryWriter extends OutputStream {
      */
     public boolean reuseLocated(List<ChunkRow> rows) throws IOException {
         chunker.boundary();
-        resolve();
         for (ChunkRow row : rows) {
             reference(row.packKey());
-            enqueue(new Pending(row.chunkId(), row.rawLength(), row, null));
+            unresolved.add(new Cut(row.chunkId(), null, row)); // in order behind the cut chunks still to look up
             reusedRaw += row.rawLength();
+        }
+        if (unresolved.size() >= RESOLVE_LOCATED) {
+            resolve();
         }
         return true;
     }
@@ -165,9 +180,10 @@ public final class RepositoryWriter extends OutputStream {
             fileChunks.add(id);
             fileChunkSizes.add(length);
         }
-        unresolved.add(new Cut(id, Arrays.copyOf(data, length)));
+        unresolved.add(new Cut(id, Arrays.copyOf(data, length), null));
         unresolvedBytes += length;
-        if (unresolved.size() >= RESOLVE_CHUNKS || unresolvedBytes >= RESOLVE_BYTES) {
+        unresolvedCuts++;
+        if (unresolvedCuts >= RESOLVE_CHUNKS || unresolvedBytes >= RESOLVE_BYTES || unresolved.size() >= RESOLVE_LOCATED) {
             resolve();
         }
     }
@@ -185,6 +201,9 @@ public final class RepositoryWriter extends OutputStream {
         Map<String, ChunkRow> indexed = new HashMap<>();
         List<String> lookup = new ArrayList<>();
         for (Cut cut : unresolved) {
+            if (cut.located() != null) {
+                continue;
+            }
             ChunkRow written = packs.written(cut.id());
             if (written != null) {
                 indexed.put(cut.id(), written);
@@ -200,8 +219,13 @@ public final class RepositoryWriter extends OutputStream {
         List<Cut> cuts = new ArrayList<>(unresolved);
         unresolved.clear();
         unresolvedBytes = 0;
+        unresolvedCuts = 0;
         for (Cut cut : cuts) {
             String id = cut.id();
+            if (cut.located() != null) {
+                enqueue(new Pending(id, cut.located().rawLength(), cut.located(), null));
+                continue;
+            }
             ChunkRow known = packs.written(id);
             if (known == null) {
                 known = indexed.get(id);

@@ -92,16 +92,29 @@ class ChunkRepositoryTest {
 
     private record Taken(String id, String listKey, byte[] data, RepositoryWriter.Result result) {}
 
+    /** What a test writes into a snapshot's writer. */
+    @FunctionalInterface
+    private interface Steps {
+        void write(RepositoryWriter writer) throws IOException;
+    }
+
     /** A snapshot as SnapshotService takes one: RUNNING row, chunks, chunk list, publish, COMPLETED. */
     private Taken snapshot(byte[] data) throws IOException {
+        return snapshot(data, writer -> {
+            for (int i = 0; i < data.length; i += 100_000) {
+                writer.write(data, i, Math.min(100_000, data.length - i));
+            }
+        });
+    }
+
+    /** As {@link #snapshot(byte[])}, written by {@code steps}; {@code data} is what it must restore to. */
+    private Taken snapshot(byte[] data, Steps steps) throws IOException {
         String id = ids.next();
         snapshots.insert(SnapshotRow.running(id, "src", "lines", SnapshotOrigin.API, "test", Clock.systemUTC().instant()));
         String listKey = "src/" + id + "/data.bin.chunks.jsonl";
         RepositoryWriter.Result result;
         try (ObjectUpload list = target.upload(listKey); RepositoryWriter writer = repository.writer(id, list)) {
-            for (int i = 0; i < data.length; i += 100_000) {
-                writer.write(data, i, Math.min(100_000, data.length - i));
-            }
+            steps.write(writer);
             result = writer.finish();
             list.commit();
         }
@@ -121,6 +134,41 @@ class ChunkRepositoryTest {
                 repositories.readAhead(), n -> { }, "no key")) {
             return in.readAllBytes();
         }
+    }
+
+    /**
+     * Chunks named from a parent (as a directory's unchanged files are) keep their place in the
+     * stream between chunks cut around them, which are looked up later, in batches.
+     */
+    @Test
+    void chunksReusedFromAParentKeepTheirPlaceBetweenChunksStillToBeLookedUp() throws IOException {
+        byte[] x = new byte[300_000];
+        new Random(31).nextBytes(x);
+        Taken parent = snapshot(x);
+        List<RepositoryDao.ChunkRow> rows = new ArrayList<>();
+        for (String line : new String(target.open(parent.listKey()).readAllBytes(), java.nio.charset.StandardCharsets.UTF_8)
+                .split("\n")) {
+            String chunkId = new com.fasterxml.jackson.databind.ObjectMapper().readTree(line).get("id").asText();
+            rows.add(dao.reusable("fs", chunkId, "none").orElseThrow());
+        }
+        Random random = new Random(32);
+        ByteArrayOutputStream expected = new ByteArrayOutputStream();
+        List<byte[]> cuts = new ArrayList<>();
+        for (int i = 0; i < 40; i++) {
+            byte[] cut = new byte[500 + random.nextInt(3000)];
+            random.nextBytes(cut);
+            cuts.add(cut);
+            expected.write(cut);
+            expected.write(x);
+        }
+        Taken child = snapshot(expected.toByteArray(), writer -> {
+            for (byte[] cut : cuts) {
+                writer.write(cut, 0, cut.length);
+                writer.reuseLocated(rows);
+            }
+        });
+        assertThat(restore(child)).isEqualTo(expected.toByteArray());
+        assertThat(child.result().addedBytes()).as("only the cut chunks are new").isLessThan(40 * 3500 + 40 * 200);
     }
 
     /**
