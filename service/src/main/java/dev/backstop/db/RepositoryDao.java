@@ -274,6 +274,21 @@ public interface RepositoryDao extends RepackDao {
     void insertFiles(@Bind("snapshot") String snapshotId, @Bind("dirHash") List<String> dirHashes,
             @BindMethods List<FileChunk> chunks);
 
+    /** How many file chunks a snapshot recorded (its {@code snapshot_files} rows). */
+    @SqlQuery("SELECT COUNT(*) FROM snapshot_files WHERE snapshot_id = :snapshot")
+    long fileChunkCount(@Bind("snapshot") String snapshotId);
+
+    /** A parent snapshot's files, all of them, as {@link #parentFilesIn} reads one directory's: for a parent small enough to hold. */
+    @SqlQuery("""
+            SELECT f.path, f.size, f.mtime_ns, f.ctime_ns, f.inode, f.seq, f.chunk_id, f.raw_length,
+                   c.pack_key, c.pack_offset, c.stored_length, c.stored_sha256, p.status AS pack_status
+            FROM snapshot_files f
+            LEFT JOIN repo_chunks c ON c.target = :target AND c.chunk_id = f.chunk_id
+            LEFT JOIN repo_packs p ON p.target = c.target AND p.pack_key = c.pack_key
+            WHERE f.snapshot_id = :snapshot ORDER BY f.path, f.seq
+            """)
+    List<ParentChunk> parentFiles(@Bind("target") String target, @Bind("snapshot") String snapshotId);
+
     /** A parent snapshot's files in one directory, each chunk with its current location and pack state: one query a directory. */
     @SqlQuery("""
             SELECT f.path, f.size, f.mtime_ns, f.ctime_ns, f.inode, f.seq, f.chunk_id, f.raw_length,

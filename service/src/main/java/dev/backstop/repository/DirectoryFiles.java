@@ -16,11 +16,14 @@ import java.util.Map;
 /**
  * {@link FileChunks} for one chunked snapshot: every file's chunks are recorded in the catalog
  * ({@code snapshot_files}) under its identity; a file whose identity is the parent snapshot's
- * reuses the parent's chunks. The parent's files are read one directory at a time, so memory
- * holds one directory's entries, not the tree's.
+ * reuses the parent's chunks. A parent of at most {@link #WHOLE_PARENT} file chunks is read in one
+ * query; a larger one a directory at a time, so memory holds at most that many entries or one
+ * directory's, never a large tree's.
  */
 public final class DirectoryFiles implements FileChunks {
     private static final int BATCH = 500;
+    /** File chunks of a parent read in one query rather than a query a directory (a few MB at most). */
+    static final long WHOLE_PARENT = 20_000;
 
     /** Flushes what the source wrote into the writer (the pipeline's buffers). */
     @FunctionalInterface
@@ -37,10 +40,19 @@ public final class DirectoryFiles implements FileChunks {
     private final List<String> rowDirs = new ArrayList<>();
     private String loadedDir;
     private Map<String, List<RepositoryDao.ParentChunk>> parentFiles = Map.of();
+    /** Whether {@link #parentFiles} holds the whole parent (it was small enough), read once. */
+    private Boolean wholeParent;
+    private final long wholeParentLimit;
     private long reused;
     private long reusedBytes;
 
     public DirectoryFiles(RepositoryWriter writer, Flush flush, RepositoryDao dao, String snapshotId, String parentId) {
+        this(writer, flush, dao, snapshotId, parentId, WHOLE_PARENT);
+    }
+
+    /** As the public constructor, reading a parent whole up to {@code wholeParentLimit} file chunks (tests take both paths). */
+    DirectoryFiles(RepositoryWriter writer, Flush flush, RepositoryDao dao, String snapshotId, String parentId, long wholeParentLimit) {
+        this.wholeParentLimit = wholeParentLimit;
         this.writer = writer;
         this.flush = flush;
         this.dao = dao;
@@ -53,13 +65,15 @@ public final class DirectoryFiles implements FileChunks {
         if (parentId == null) {
             return false;
         }
-        String dir = dirHash(path);
-        if (!dir.equals(loadedDir)) {
-            Map<String, List<RepositoryDao.ParentChunk>> files = new HashMap<>();
-            for (RepositoryDao.ParentChunk chunk : dao.parentFilesIn(writer.targetName(), parentId, dir)) {
-                files.computeIfAbsent(chunk.path(), p -> new ArrayList<>()).add(chunk);
+        if (wholeParent == null) {
+            wholeParent = dao.fileChunkCount(parentId) <= wholeParentLimit;
+            if (wholeParent) {
+                parentFiles = byPath(dao.parentFiles(writer.targetName(), parentId));
             }
-            parentFiles = files;
+        }
+        String dir = wholeParent ? null : dirHash(path);
+        if (!wholeParent && !dir.equals(loadedDir)) {
+            parentFiles = byPath(dao.parentFilesIn(writer.targetName(), parentId, dir));
             loadedDir = dir;
         }
         List<RepositoryDao.ParentChunk> before = parentFiles.get(path);
@@ -88,6 +102,14 @@ public final class DirectoryFiles implements FileChunks {
         reused++;
         reusedBytes += identity.size();
         return true;
+    }
+
+    private static Map<String, List<RepositoryDao.ParentChunk>> byPath(List<RepositoryDao.ParentChunk> chunks) {
+        Map<String, List<RepositoryDao.ParentChunk>> files = new HashMap<>();
+        for (RepositoryDao.ParentChunk chunk : chunks) {
+            files.computeIfAbsent(chunk.path(), p -> new ArrayList<>()).add(chunk);
+        }
+        return files;
     }
 
     @Override

@@ -95,12 +95,12 @@ class ChunkRepositoryTest {
     /** What a test writes into a snapshot's writer. */
     @FunctionalInterface
     private interface Steps {
-        void write(RepositoryWriter writer) throws IOException;
+        void write(RepositoryWriter writer, String snapshotId) throws IOException;
     }
 
     /** A snapshot as SnapshotService takes one: RUNNING row, chunks, chunk list, publish, COMPLETED. */
     private Taken snapshot(byte[] data) throws IOException {
-        return snapshot(data, writer -> {
+        return snapshot(data, (writer, id) -> {
             for (int i = 0; i < data.length; i += 100_000) {
                 writer.write(data, i, Math.min(100_000, data.length - i));
             }
@@ -114,7 +114,7 @@ class ChunkRepositoryTest {
         String listKey = "src/" + id + "/data.bin.chunks.jsonl";
         RepositoryWriter.Result result;
         try (ObjectUpload list = target.upload(listKey); RepositoryWriter writer = repository.writer(id, list)) {
-            steps.write(writer);
+            steps.write(writer, id);
             result = writer.finish();
             list.commit();
         }
@@ -134,6 +134,52 @@ class ChunkRepositoryTest {
                 repositories.readAhead(), n -> { }, "no key")) {
             return in.readAllBytes();
         }
+    }
+
+    /**
+     * A parent's files are found for reuse alike whether the parent is read whole (small) or a
+     * directory at a time (large): unchanged files in several directories are reused, a file whose
+     * identity moved and one the parent never had are not.
+     */
+    @Test
+    void aParentsFilesAreReusedAlikeReadWholeOrADirectoryAtATime() throws IOException {
+        Random random = new Random(41);
+        List<String> paths = List.of("a/one", "a/two", "b/three", "b/c/four", "five");
+        Map<String, byte[]> contents = new java.util.LinkedHashMap<>();
+        ByteArrayOutputStream all = new ByteArrayOutputStream();
+        for (String path : paths) {
+            byte[] content = new byte[20_000 + random.nextInt(50_000)];
+            random.nextBytes(content);
+            contents.put(path, content);
+            all.write(content);
+        }
+        Taken parent = snapshot(all.toByteArray(), (writer, id) -> {
+            DirectoryFiles files = new DirectoryFiles(writer, () -> { }, dao, id, null);
+            for (String path : paths) {
+                files.startFile();
+                writer.write(contents.get(path), 0, contents.get(path).length);
+                files.endFile(path, identity(contents.get(path).length, path));
+            }
+            files.finish();
+        });
+        for (long limit : new long[] {DirectoryFiles.WHOLE_PARENT, 0}) {
+            List<String> reused = new ArrayList<>();
+            snapshot(new byte[0], (writer, id) -> {
+                DirectoryFiles files = new DirectoryFiles(writer, () -> { }, dao, id, parent.id(), limit);
+                for (String path : paths) {
+                    long size = contents.get(path).length;
+                    if (files.reuse(path, identity(path.equals("b/three") ? size + 1 : size, path))) {
+                        reused.add(path);
+                    }
+                }
+                assertThat(files.reuse("a/new", identity(10, "a/new"))).isFalse();
+            });
+            assertThat(reused).as("limit %d", limit).containsExactly("a/one", "a/two", "b/c/four", "five");
+        }
+    }
+
+    private static dev.backstop.source.FileChunks.Identity identity(long size, String path) {
+        return new dev.backstop.source.FileChunks.Identity(size, 1_000_000L * path.length(), 2_000_000L * path.length(), path.hashCode());
     }
 
     /**
@@ -161,7 +207,7 @@ class ChunkRepositoryTest {
             expected.write(cut);
             expected.write(x);
         }
-        Taken child = snapshot(expected.toByteArray(), writer -> {
+        Taken child = snapshot(expected.toByteArray(), (writer, id) -> {
             for (byte[] cut : cuts) {
                 writer.write(cut, 0, cut.length);
                 writer.reuseLocated(rows);
