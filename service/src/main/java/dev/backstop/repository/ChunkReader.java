@@ -70,11 +70,17 @@ final class ChunkReader extends InputStream {
 
     /** One fetch's stored bytes ({@link #FETCH_BYTES}) and decryption scratch, grown as a longer chunk needs. */
     private static final class Workspace {
-        byte[] stored = new byte[(int) FETCH_BYTES];
+        byte[] stored = new byte[0];
         byte[] scratch = new byte[0];
 
         byte[] stored(int span) {
-            return span <= stored.length ? stored : new byte[span]; // one chunk larger than a group's bound: its own
+            if (span > FETCH_BYTES) {
+                return new byte[span]; // one chunk larger than a group's bound: its own
+            }
+            if (span > stored.length) { // grown as groups need, so a small restore never holds a whole group's bound
+                stored = new byte[(int) Math.min(FETCH_BYTES, Math.max(span, 4L * stored.length))];
+            }
+            return stored;
         }
 
         byte[] scratch(int longest) {
