@@ -278,26 +278,21 @@ public interface RepositoryDao extends RepackDao {
     @SqlQuery("SELECT COUNT(*) FROM snapshot_files WHERE snapshot_id = :snapshot")
     long fileChunkCount(@Bind("snapshot") String snapshotId);
 
-    /** A parent snapshot's files, all of them, as {@link #parentFilesIn} reads one directory's: for a parent small enough to hold. */
-    @SqlQuery("""
+    /** A parent's file chunks, each with its current location and pack state (the WHERE clause follows). */
+    String PARENT_FILES = """
             SELECT f.path, f.size, f.mtime_ns, f.ctime_ns, f.inode, f.seq, f.chunk_id, f.raw_length,
                    c.pack_key, c.pack_offset, c.stored_length, c.stored_sha256, p.status AS pack_status
             FROM snapshot_files f
             LEFT JOIN repo_chunks c ON c.target = :target AND c.chunk_id = f.chunk_id
             LEFT JOIN repo_packs p ON p.target = c.target AND p.pack_key = c.pack_key
-            WHERE f.snapshot_id = :snapshot ORDER BY f.path, f.seq
-            """)
+            """;
+
+    /** A parent snapshot's files, all of them, as {@link #parentFilesIn} reads one directory's: for a parent small enough to hold. */
+    @SqlQuery(PARENT_FILES + "WHERE f.snapshot_id = :snapshot ORDER BY f.path, f.seq")
     List<ParentChunk> parentFiles(@Bind("target") String target, @Bind("snapshot") String snapshotId);
 
     /** A parent snapshot's files in one directory, each chunk with its current location and pack state: one query a directory. */
-    @SqlQuery("""
-            SELECT f.path, f.size, f.mtime_ns, f.ctime_ns, f.inode, f.seq, f.chunk_id, f.raw_length,
-                   c.pack_key, c.pack_offset, c.stored_length, c.stored_sha256, p.status AS pack_status
-            FROM snapshot_files f
-            LEFT JOIN repo_chunks c ON c.target = :target AND c.chunk_id = f.chunk_id
-            LEFT JOIN repo_packs p ON p.target = c.target AND p.pack_key = c.pack_key
-            WHERE f.snapshot_id = :snapshot AND f.dir_hash = :dirHash ORDER BY f.path, f.seq
-            """)
+    @SqlQuery(PARENT_FILES + "WHERE f.snapshot_id = :snapshot AND f.dir_hash = :dirHash ORDER BY f.path, f.seq")
     List<ParentChunk> parentFilesIn(@Bind("target") String target, @Bind("snapshot") String snapshotId,
             @Bind("dirHash") String dirHash);
 
