@@ -43,8 +43,7 @@ public final class TarExtractor {
             TarArchiveInputStream tar = new TarArchiveInputStream(tarStream, "UTF-8");
             for (TarArchiveEntry entry = tar.getNextEntry(); entry != null; entry = tar.getNextEntry()) {
                 writer.start(entry);
-                // a regular file, as TarWriteBehind.begin decides: its content follows
-                if (!entry.isDirectory() && !entry.isSymbolicLink() && !entry.isLink() && entry.isFile()) {
+                if (TarWriteBehind.hasContent(entry)) {
                     while (true) {
                         byte[] buffer = writer.buffer();
                         int n = tar.readNBytes(buffer, 0, buffer.length);

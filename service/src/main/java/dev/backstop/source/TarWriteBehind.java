@@ -213,6 +213,11 @@ final class TarWriteBehind {
         }
     }
 
+    /** Whether {@code entry} is a regular file: its content follows it in the tar, and {@link #begin} opens a file for it. */
+    static boolean hasContent(TarArchiveEntry entry) {
+        return !entry.isDirectory() && !entry.isSymbolicLink() && !entry.isLink() && entry.isFile();
+    }
+
     private void begin(TarArchiveEntry entry) throws IOException {
         Path target = TarExtractor.safeTarget(root, entry.getName());
         Path parent = target.getParent();
@@ -232,7 +237,7 @@ final class TarWriteBehind {
         } else if (entry.isLink()) {
             Path linked = TarExtractor.safeTarget(root, entry.getLinkName());
             Files.createLink(target, linked);
-        } else if (entry.isFile()) {
+        } else if (hasContent(entry)) {
             file = FileChannel.open(target, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
             filePath = target;
             fileEntry = entry;
