@@ -125,12 +125,13 @@ public final class CfbDecryption extends CipherSpi {
         try {
             if (opmode == Cipher.DECRYPT_MODE || opmode == Cipher.UNWRAP_MODE) {
                 encrypting = null;
-                ecb = Cipher.getInstance("AES/ECB/NoPadding", "SunJCE");
+                if (ecb == null) { // kept across inits: the JDK's AES expands a key only when it changes (a run's chunks share one)
+                    ecb = Cipher.getInstance("AES/ECB/NoPadding", "SunJCE");
+                }
                 ecb.init(Cipher.ENCRYPT_MODE, new SecretKeySpec(key.getEncoded(), "AES"));
                 System.arraycopy(iv, 0, register, 0, BLOCK);
                 used = BLOCK;
             } else {
-                ecb = null;
                 encrypting = Cipher.getInstance("AES/CFB/NoPadding", "SunJCE");
                 encrypting.init(opmode, key, new IvParameterSpec(iv), random);
             }

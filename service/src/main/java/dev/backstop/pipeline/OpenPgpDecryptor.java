@@ -23,8 +23,6 @@ import org.bouncycastle.openpgp.operator.bc.BcPGPDigestCalculatorProvider;
  * protection (MDC) at the end: a stream that was altered fails with a specific reason.
  */
 public final class OpenPgpDecryptor {
-    /** Bouncy Castle as a JCA provider for the key operations, not registered JVM-wide. */
-    private static final java.security.Provider BC = new org.bouncycastle.jce.provider.BouncyCastleProvider();
     /** Every encryption key of the file, unlocked once with the passphrase, by key id. */
     private final java.util.Map<Long, PGPPrivateKey> keys;
 
@@ -144,14 +142,23 @@ public final class OpenPgpDecryptor {
         throw new NotForThisKeyException("the object is not encrypted to the configured private key (encryption.privateKeyFile)");
     }
 
+    /**
+     * The session key by Bouncy Castle's lightweight API (not its JCA provider, whose first use
+     * parses thousands of algorithm entries: most of a restore's compile time once).
+     */
     private org.bouncycastle.openpgp.operator.PublicKeyDataDecryptorFactory factory(PGPPublicKeyEncryptedData data) {
-        // The session key by Bouncy Castle; the content through CfbDecryption (the JDK's AES, every block of a read at once).
-        return new org.bouncycastle.openpgp.operator.jcajce.JcePublicKeyDataDecryptorFactoryBuilder()
-                .setProvider(BC).setContentProvider(CfbDecryption.PROVIDER).build(keys.get(data.getKeyID()));
+        return new org.bouncycastle.openpgp.operator.bc.BcPublicKeyDataDecryptorFactory(keys.get(data.getKeyID()));
     }
 
+    /** The content of a message through CfbDecryption (the JDK's AES, every block of a read at once). */
     private InputStream stream(PGPPublicKeyEncryptedData data) throws IOException, PGPException {
-        InputStream clear = data.getDataStream(factory(data));
+        return stream(data, data.getSessionKey(factory(data)));
+    }
+
+    private InputStream stream(PGPPublicKeyEncryptedData data, org.bouncycastle.openpgp.PGPSessionKey session)
+            throws IOException, PGPException {
+        InputStream clear = data.getDataStream(new org.bouncycastle.openpgp.operator.jcajce.JceSessionKeyDataDecryptorFactoryBuilder()
+                .setProvider(CfbDecryption.PROVIDER).build(session));
         Object literal = new BcPGPObjectFactory(clear).nextObject();
         if (!(literal instanceof PGPLiteralData literalData)) {
             throw new IOException("the OpenPGP message holds no literal data");
@@ -173,7 +180,7 @@ public final class OpenPgpDecryptor {
             org.bouncycastle.openpgp.PGPSessionKey session = sessionKey(message, offset, length, data);
             if (!(data.getEncData() instanceof org.bouncycastle.bcpg.SymmetricEncIntegrityPacket packet)
                     || packet.getVersion() != org.bouncycastle.bcpg.SymmetricEncIntegrityPacket.VERSION_1 || !aes(session.getAlgorithm())) {
-                try (InputStream in = stream(data)) {
+                try (InputStream in = stream(data, session)) {
                     return readFully(in, out, outOffset);
                 }
             }

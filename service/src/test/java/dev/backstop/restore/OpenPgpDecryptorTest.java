@@ -57,6 +57,31 @@ class OpenPgpDecryptorTest {
     }
 
     @Test
+    void aCurve25519KeyDecryptsStreamedAndInMemoryAsAnRsaKeyDoes() throws Exception {
+        try (TestGpg carol = TestGpg.create("", "future-default")) {
+            assertThat(carol.run("--list-keys", "--with-colons")).as("gpg made a cv25519 key").contains(":cv25519:");
+            OpenPgpEncryptor encryptor = OpenPgpEncryptor.fromKeyFile(carol.exportPublicKey(dir.resolve("carol.asc")));
+            OpenPgpDecryptor decryptor = OpenPgpDecryptor.fromKeyFile(carol.exportSecretKey(dir.resolve("carol-secret.asc")), "");
+            byte[] plain = new byte[70_000];
+            new Random(11).nextBytes(plain);
+            ByteArrayOutputStream out = new ByteArrayOutputStream();
+            try (OutputStream enc = encryptor.encrypt(out)) {
+                enc.write(plain);
+            }
+            try (InputStream in = decryptor.decrypt(new ByteArrayInputStream(out.toByteArray()))) {
+                assertThat(in.readAllBytes()).isEqualTo(plain);
+            }
+            byte[] buffer = OpenPgpEncryptor.plaintextBuffer(plain.length);
+            System.arraycopy(plain, 0, buffer, OpenPgpEncryptor.LITERAL_OFFSET, plain.length);
+            byte[] sealed = encryptor.seal(encryptor.session(), buffer, plain.length);
+            byte[] clear = new byte[plain.length];
+            assertThat(decryptor.decryptInto(sealed, 0, sealed.length, new byte[sealed.length], clear, 0)).isEqualTo(plain.length);
+            assertThat(clear).isEqualTo(plain);
+            assertThat(decryptor.decrypts(encryptor)).isTrue();
+        }
+    }
+
+    @Test
     void anotherKeyIsRefused() throws Exception {
         OpenPgpDecryptor wrong = OpenPgpDecryptor.fromKeyFile(mallory.exportSecretKey(dir.resolve("mallory-secret.asc")), "");
         assertThatThrownBy(() -> wrong.decrypt(new ByteArrayInputStream(encryptToAlice("secret".getBytes()))).readAllBytes())

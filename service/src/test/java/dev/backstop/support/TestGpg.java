@@ -18,18 +18,26 @@ public final class TestGpg implements AutoCloseable {
         this.passphrase = passphrase;
     }
 
-    /** Generates a default (ed25519 + cv25519) key pair without a passphrase. */
+    /** Generates a default key pair (gpg 2.2: RSA-3072) without a passphrase. */
     public static TestGpg create() throws IOException, InterruptedException {
         return create("");
     }
 
     /** Generates a default key pair protected by {@code passphrase}, as an operator's restore key is. */
     public static TestGpg create(String passphrase) throws IOException, InterruptedException {
+        return create(passphrase, "default");
+    }
+
+    /**
+     * Generates a key pair of {@code algorithm} as {@code gpg --quick-gen-key} names it: "default"
+     * (gpg 2.2: RSA-3072), "future-default" (ed25519 + cv25519, what the README recommends).
+     */
+    public static TestGpg create(String passphrase, String algorithm) throws IOException, InterruptedException {
         Path home = Files.createTempDirectory("backstop-gpg", PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
         TestGpg gpg = new TestGpg(home, passphrase);
         // gpg starts an agent daemon per home; a run cut short (a killed build) must not leave it behind.
         Runtime.getRuntime().addShutdownHook(new Thread(gpg::killAgent, "gpg-agent-kill"));
-        gpg.run("--quick-gen-key", "Backstop Test <test@backstop.invalid>", "default", "default", "never");
+        gpg.run("--quick-gen-key", "Backstop Test <test@backstop.invalid>", algorithm, "default", "never");
         return gpg;
     }
 
