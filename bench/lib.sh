@@ -98,7 +98,8 @@ CONF
 
 start_service() { # workdir config heap admin_port -> sets SERVICE_PID, TOKEN
   # JAVA_OPTS: extra JVM flags for a trial (e.g. JAVA_OPTS=-XX:G1HeapRegionSize=4m)
-  java -Xms"$3" -Xmx"$3" ${JAVA_OPTS:-} -jar service/target/backstop.jar server "$2" >"$1/service.log" 2>&1 &
+  # G1's regions as deployment/backstop.service sets them (4 MiB: a chunk's buffers are not humongous)
+  java -Xms"$3" -Xmx"$3" -XX:G1HeapRegionSize=4m ${JAVA_OPTS:-} -jar service/target/backstop.jar server "$2" >"$1/service.log" 2>&1 &
   SERVICE_PID=$!
   for _ in $(seq 1 100); do curl -fs "127.0.0.1:$4/health/ready" >/dev/null 2>&1 && break; sleep 0.3; done
   TOKEN="$(cat "$1/api-token")"

@@ -155,16 +155,23 @@ public record ObjectCodec(CompressionConfig compression, OpenPgpEncryptor encryp
      */
     public byte[] encodeChunk(ChunkSession session, byte[] data, int length) throws IOException {
         int bound = (int) com.github.luben.zstd.Zstd.compressBound(length);
-        byte[] into = encryptor == null ? new byte[bound] : OpenPgpEncryptor.plaintextBuffer(bound);
-        int at = encryptor == null ? 0 : OpenPgpEncryptor.LITERAL_OFFSET;
-        long n = com.github.luben.zstd.Zstd.compressByteArray(into, at, bound, data, 0, length, compression.level());
-        if (com.github.luben.zstd.Zstd.isError(n)) {
-            throw new IOException("cannot compress the chunk: " + com.github.luben.zstd.Zstd.getErrorName(n));
+        ChunkWorkspaces.Encoder workspace = ChunkWorkspaces.encoder();
+        int n;
+        byte[] into;
+        try {
+            into = workspace.buffer(encryptor == null ? bound : OpenPgpEncryptor.plaintextLength(bound));
+            int at = encryptor == null ? 0 : OpenPgpEncryptor.LITERAL_OFFSET;
+            workspace.zstd.setLevel(compression.level());
+            n = workspace.zstd.compressByteArray(into, at, bound, data, 0, length);
+        } catch (com.github.luben.zstd.ZstdException e) {
+            workspace.zstd.close(); // not given back: a context that failed is not reused
+            throw new IOException("cannot compress the chunk: " + e.getMessage(), e);
         }
-        if (encryptor == null) {
-            return java.util.Arrays.copyOf(into, (int) n);
+        try {
+            return encryptor == null ? java.util.Arrays.copyOf(into, n) : encryptor.seal(session.openPgp, into, n);
+        } finally {
+            ChunkWorkspaces.release(workspace);
         }
-        return encryptor.seal(session.openPgp, into, (int) n);
     }
 
     /** The chunk {@link #encodeChunk(ChunkSession, byte[], int)} stored; {@code rawLength} is what it must decode to. */
@@ -203,10 +210,17 @@ public record ObjectCodec(CompressionConfig compression, OpenPgpEncryptor encryp
         if (content != rawLength) {
             throw new IOException("the chunk's zstd frame holds " + content + " bytes, its entry says " + rawLength);
         }
-        long n = com.github.luben.zstd.Zstd.decompressByteArray(out, outOffset, rawLength, compressed, from, size);
-        if (com.github.luben.zstd.Zstd.isError(n) || n != rawLength) {
-            throw new IOException("cannot decompress the chunk: " + (com.github.luben.zstd.Zstd.isError(n)
-                    ? com.github.luben.zstd.Zstd.getErrorName(n) : n + " bytes of " + rawLength));
+        com.github.luben.zstd.ZstdDecompressCtx zstd = ChunkWorkspaces.decoder();
+        int n;
+        try {
+            n = zstd.decompressByteArray(out, outOffset, rawLength, compressed, from, size);
+        } catch (com.github.luben.zstd.ZstdException e) {
+            zstd.close(); // not given back: a context that failed is not reused
+            throw new IOException("cannot decompress the chunk: " + e.getMessage(), e);
+        }
+        ChunkWorkspaces.release(zstd);
+        if (n != rawLength) {
+            throw new IOException("cannot decompress the chunk: " + n + " bytes of " + rawLength);
         }
     }
 

@@ -166,7 +166,12 @@ public final class OpenPgpEncryptor {
      * {@code capacity} octets (a compressor writes its frame there directly).
      */
     public static byte[] plaintextBuffer(int capacity) {
-        return new byte[LITERAL_OFFSET + capacity + MDC_LENGTH];
+        return new byte[plaintextLength(capacity)];
+    }
+
+    /** The length of {@link #plaintextBuffer}{@code (capacity)}: a larger buffer serves as well. */
+    public static int plaintextLength(int capacity) {
+        return LITERAL_OFFSET + capacity + MDC_LENGTH;
     }
 
     /**
