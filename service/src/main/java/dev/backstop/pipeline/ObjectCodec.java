@@ -156,21 +156,22 @@ public record ObjectCodec(CompressionConfig compression, OpenPgpEncryptor encryp
     public byte[] encodeChunk(ChunkSession session, byte[] data, int length) throws IOException {
         int bound = (int) com.github.luben.zstd.Zstd.compressBound(length);
         ChunkWorkspaces.Encoder workspace = ChunkWorkspaces.encoder();
-        int n;
-        byte[] into;
+        boolean compressed = false;
         try {
-            into = workspace.buffer(encryptor == null ? bound : OpenPgpEncryptor.plaintextLength(bound));
+            byte[] into = workspace.buffer(encryptor == null ? bound : OpenPgpEncryptor.plaintextLength(bound));
             int at = encryptor == null ? 0 : OpenPgpEncryptor.LITERAL_OFFSET;
             workspace.zstd.setLevel(compression.level());
-            n = workspace.zstd.compressByteArray(into, at, bound, data, 0, length);
-        } catch (com.github.luben.zstd.ZstdException e) {
-            workspace.zstd.close(); // not given back: a context that failed is not reused
-            throw new IOException("cannot compress the chunk: " + e.getMessage(), e);
-        }
-        try {
+            int n = workspace.zstd.compressByteArray(into, at, bound, data, 0, length);
+            compressed = true;
             return encryptor == null ? java.util.Arrays.copyOf(into, n) : encryptor.seal(session.openPgp, into, n);
+        } catch (com.github.luben.zstd.ZstdException e) {
+            throw new IOException("cannot compress the chunk: " + e.getMessage(), e);
         } finally {
-            ChunkWorkspaces.release(workspace);
+            if (compressed) {
+                ChunkWorkspaces.release(workspace);
+            } else {
+                workspace.zstd.close(); // a context that failed is not reused
+            }
         }
     }
 
@@ -211,14 +212,18 @@ public record ObjectCodec(CompressionConfig compression, OpenPgpEncryptor encryp
             throw new IOException("the chunk's zstd frame holds " + content + " bytes, its entry says " + rawLength);
         }
         com.github.luben.zstd.ZstdDecompressCtx zstd = ChunkWorkspaces.decoder();
-        int n;
+        int n = -1;
         try {
             n = zstd.decompressByteArray(out, outOffset, rawLength, compressed, from, size);
         } catch (com.github.luben.zstd.ZstdException e) {
-            zstd.close(); // not given back: a context that failed is not reused
             throw new IOException("cannot decompress the chunk: " + e.getMessage(), e);
+        } finally {
+            if (n >= 0) {
+                ChunkWorkspaces.release(zstd);
+            } else {
+                zstd.close(); // a context that failed is not reused
+            }
         }
-        ChunkWorkspaces.release(zstd);
         if (n != rawLength) {
             throw new IOException("cannot decompress the chunk: " + n + " bytes of " + rawLength);
         }
