@@ -98,8 +98,7 @@ CONF
 
 start_service() { # workdir config heap admin_port -> sets SERVICE_PID, TOKEN
   # JAVA_OPTS: extra JVM flags for a trial (e.g. JAVA_OPTS=-XX:G1HeapRegionSize=4m)
-  # G1's regions as deployment/backstop.service sets them (4 MiB: a chunk's buffers are not humongous)
-  java -Xms"$3" -Xmx"$3" -XX:G1HeapRegionSize=4m ${JAVA_OPTS:-} -jar service/target/backstop.jar server "$2" >"$1/service.log" 2>&1 &
+  java -Xms"$3" -Xmx"$3" ${JAVA_OPTS:-} -jar service/target/backstop.jar server "$2" >"$1/service.log" 2>&1 &
   SERVICE_PID=$!
   for _ in $(seq 1 100); do curl -fs "127.0.0.1:$4/health/ready" >/dev/null 2>&1 && break; sleep 0.3; done
   TOKEN="$(cat "$1/api-token")"
@@ -112,6 +111,8 @@ submit_and_wait() { # url body
   local loc body
   loc=$(curl -fsS -D - -o /dev/null -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \
         -d "$2" "$1" | tr -d '\r' | awk 'tolower($1) == "location:" { print $2 }')
+  # A refused request (4xx, 5xx) has no Location to poll: stop here rather than poll nothing forever.
+  [ -n "$loc" ] || { echo "POST $1 was refused (body: $2)" >&2; return 1; }
   local last=""
   while :; do
     body=$(curl -fsS -H "Authorization: Bearer $TOKEN" "$loc")

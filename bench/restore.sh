@@ -73,9 +73,12 @@ restore_seconds() { # snapshot database -> "seconds peak_staging_bytes detail"
 report=""
 for n in $SHAPES; do
   db="${base}_t$n"
-  snap_fs=$(json_field id "$(submit_and_wait "127.0.0.1:$APP_PORT/api/v1/snapshots" "{\"source\": \"t$n-fs\"}")")
-  snap_s3=$(json_field id "$(submit_and_wait "127.0.0.1:$APP_PORT/api/v1/snapshots" "{\"source\": \"t$n-s3\"}")")
-  [ -n "$snap_fs" ] && [ -n "$snap_s3" ] || { echo "a snapshot of t$n failed" >&2; exit 1; }
+  completed_id() { # source -> the id of a new COMPLETED snapshot of it, or the script stops
+    local body; body=$(submit_and_wait "127.0.0.1:$APP_PORT/api/v1/snapshots" "{\"source\": \"$1\"}")
+    case "$body" in *'"status":"COMPLETED"'*) json_field id "$body" ;; *) echo "the snapshot of $1 failed: $body" >&2; return 1 ;; esac
+  }
+  snap_fs=$(completed_id "t$n-fs")
+  snap_s3=$(completed_id "t$n-s3")
   pg_dump -Fc -Z0 -d "$db" | zstd -q -3 -T1 > "$work/stock.dump.zst"
   psql -qAt -d postgres -c "CREATE DATABASE ${db}_stock"
   quiesce

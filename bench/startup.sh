@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 
 N="${N:-5}"
 APP_PORT=18180 ADMIN_PORT=18181
-JAVA_OPTS=(-Xms256m -Xmx512m -XX:G1HeapRegionSize=4m -XX:+ExitOnOutOfMemoryError)   # as deployment/backstop.service
+JAVA_OPTS=(-Xms256m -Xmx512m -XX:+ExitOnOutOfMemoryError)   # as deployment/backstop.service
 [ -f service/target/backstop.jar ] || mvn -q -B -DskipTests package
 JAR="$PWD/service/target/backstop.jar"
 

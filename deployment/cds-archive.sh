@@ -22,7 +22,7 @@ trap cleanup EXIT
 
 cp config.yml "$train/config.yml"
 # The same heap options as backstop.service: the archive is used by the JVM that the unit starts.
-(cd "$train" && exec java -Xms256m -Xmx512m -XX:G1HeapRegionSize=4m -XX:+ExitOnOutOfMemoryError "-XX:ArchiveClassesAtExit=$OUT.new" \
+(cd "$train" && exec java -Xms256m -Xmx512m -XX:+ExitOnOutOfMemoryError "-XX:ArchiveClassesAtExit=$OUT.new" \
     "-Ddw.server.applicationConnectors[0].port=0" "-Ddw.server.adminConnectors[0].port=0" \
     -jar "$JAR" server config.yml >"$train/service.log" 2>&1) &
 pid=$!

@@ -51,7 +51,7 @@ class SystemdUnitTest {
                 "CapabilityBoundingSet=\n");
     }
 
-    /** The unit starts with the archive install.sh builds, with the heap options (G1's region size among them) the archive was built with. */
+    /** The unit starts with the archive install.sh builds, with the heap options the archive was built with. */
     @Test
     void theUnitStartsWithTheClassDataSharingArchiveTheInstallBuilds() throws Exception {
         String unit = java.nio.file.Files.readString(UNIT);
@@ -60,7 +60,7 @@ class SystemdUnitTest {
         String archive = java.nio.file.Files.readString(repo.resolve("deployment/cds-archive.sh"));
         assertThat(unit).contains("-XX:SharedArchiveFile=/opt/backstop/backstop.jsa -Xshare:auto");
         assertThat(install).contains("deployment/cds-archive.sh /opt/backstop/backstop.jar /opt/backstop/backstop.jsa");
-        Matcher heap = Pattern.compile("ExecStart=/usr/bin/java (-Xms\\S+ -Xmx\\S+ -XX:G1HeapRegionSize=\\S+ -XX:\\+ExitOnOutOfMemoryError)").matcher(unit);
+        Matcher heap = Pattern.compile("ExecStart=/usr/bin/java (-Xms\\S+ -Xmx\\S+ -XX:\\+ExitOnOutOfMemoryError)").matcher(unit);
         assertThat(heap.find()).isTrue();
         assertThat(archive).contains("java " + heap.group(1));
     }
