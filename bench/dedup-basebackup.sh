@@ -18,13 +18,9 @@ SIZE_MB="${SIZE_MB:-800}" ROUNDS="${ROUNDS:-2}"
 BIN="${PG_BIN:-/usr/lib/postgresql/15/bin}"
 APP_PORT=18390 ADMIN_PORT=18391 S3_PORT=18392 SRC_PORT=18393
 HEAP="${HEAP:-256m}"
-if ! command -v pgbackrest >/dev/null; then
-  echo "installing pgbackrest (Debian package) ..."
-  if [ "$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq pgbackrest >/dev/null
-  else echo "pgbackrest is needed: apt-get install pgbackrest" >&2; exit 1; fi
-fi
 # shellcheck source=bench/lib.sh
 . bench/lib.sh
+need_peer pgbackrest
 as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 
 [ -f service/target/backstop.jar ] || mvn -q -B -DskipTests package

@@ -22,11 +22,7 @@ HEAP="${HEAP:-256m}"
 # shellcheck source=bench/lib.sh
 . bench/lib.sh
 
-if ! command -v restic >/dev/null; then
-  echo "installing restic (Debian package) ..."
-  if [ "$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq restic >/dev/null
-  else echo "restic is needed: apt-get install restic" >&2; exit 1; fi
-fi
+need_peer restic
 [ -f service/target/backstop.jar ] || mvn -q -B -DskipTests package
 
 work="$(mktemp -d /var/tmp/backstop-dedup.XXXXXX)"

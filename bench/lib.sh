@@ -51,6 +51,13 @@ populate_mixed() { # db size_mb: the shape of issue 21: one table of 3/8 of size
   psql -qAt -d "$1" -c "VACUUM ANALYZE"
 }
 
+need_peer() { # command: the peer tool a bench compares with, installed from its Debian package (same name) when missing
+  command -v "$1" >/dev/null && return 0
+  echo "installing $1 (Debian package) ..."
+  if [ "$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$1" >/dev/null
+  else echo "$1 is needed: apt-get install $1" >&2; exit 1; fi
+}
+
 s3proxy_jar() {
   local jar
   jar="$(ls ~/.m2/repository/org/gaul/s3proxy/*/s3proxy-*-jar-with-dependencies.jar 2>/dev/null | tail -n 1 || true)"

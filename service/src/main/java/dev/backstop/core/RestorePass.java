@@ -31,28 +31,8 @@ import org.slf4j.LoggerFactory;
  */
 final class RestorePass {
     private static final Logger LOG = LoggerFactory.getLogger(RestorePass.class);
+    /** DOWNLOADING progress goes to the catalog after another 8 MiB, at most once a second ({@link ProgressDue}). */
     private static final long PROGRESS_EVERY = 8L << 20;
-    private static final long PROGRESS_NANOS = 1_000_000_000L;
-
-    /**
-     * When DOWNLOADING progress goes to the catalog: after another {@link #PROGRESS_EVERY} bytes and
-     * at most once a second, as a snapshot's (a fast restore wrote a row every 8 MiB: ~100 a GB).
-     * The bytes gauge is updated on every read regardless.
-     */
-    private static final class ProgressDue {
-        private long nextBytes = PROGRESS_EVERY;
-        private long nextNanos = System.nanoTime();
-
-        synchronized boolean at(long bytes) {
-            long now = System.nanoTime();
-            if (bytes < nextBytes || now - nextNanos < 0) {
-                return false;
-            }
-            nextBytes = bytes + PROGRESS_EVERY;
-            nextNanos = now + PROGRESS_NANOS;
-            return true;
-        }
-    }
 
     /** Phase changes as {@code phase(phase, done, total)}. */
     interface PhaseSink {
@@ -141,7 +121,7 @@ final class RestorePass {
         MessageDigest sha = MessageDigest.getInstance("SHA-256");
         long[] stored = new long[1];
         long[] raw = new long[1];
-        ProgressDue due = new ProgressDue();
+        ProgressDue due = new ProgressDue(PROGRESS_EVERY);
         InputStream object;
         try {
             object = target.open(snapshot.storageKey());
@@ -218,7 +198,7 @@ final class RestorePass {
         }
         MessageDigest sha = MessageDigest.getInstance("SHA-256");
         long[] raw = new long[1];
-        ProgressDue due = new ProgressDue();
+        ProgressDue due = new ProgressDue(PROGRESS_EVERY);
         long total = manifest.chunks().chunkBytes();
         InputStream listObject;
         try {

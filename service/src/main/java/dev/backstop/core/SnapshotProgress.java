@@ -15,7 +15,6 @@ import java.util.concurrent.ConcurrentHashMap;
  */
 final class SnapshotProgress {
     private static final long PROGRESS_BYTES = 1L << 20;
-    private static final long PROGRESS_NANOS = 1_000_000_000L;
 
     private final Map<String, long[]> counts = new ConcurrentHashMap<>();
     private final SnapshotDao dao;
@@ -33,15 +32,12 @@ final class SnapshotProgress {
     /** The progress sink of one run. */
     SnapshotWrites.Progress of(SnapshotRow row) {
         long[] c = counts.get(row.sourceName());
-        long[] next = {PROGRESS_BYTES, System.nanoTime()};
+        ProgressDue due = new ProgressDue(PROGRESS_BYTES);
         return (read, stored) -> {
             c[0] = read;
             c[1] = stored;
-            long now = System.nanoTime();
-            if (read >= next[0] && now - next[1] >= 0) {
+            if (due.at(read)) {
                 dao.progress(row.id(), read, stored);
-                next[0] = read + PROGRESS_BYTES;
-                next[1] = now + PROGRESS_NANOS;
             }
         };
     }

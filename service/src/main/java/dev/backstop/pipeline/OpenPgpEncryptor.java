@@ -162,14 +162,10 @@ public final class OpenPgpEncryptor {
     }
 
     /**
-     * A plaintext buffer for {@link #seal}: the literal data goes at {@link #LITERAL_OFFSET}, at most
-     * {@code capacity} octets (a compressor writes its frame there directly).
+     * The length of a plaintext buffer for {@link #seal} (a larger one serves as well): the literal
+     * data goes at {@link #LITERAL_OFFSET}, at most {@code capacity} octets (a compressor writes its
+     * frame there directly).
      */
-    public static byte[] plaintextBuffer(int capacity) {
-        return new byte[plaintextLength(capacity)];
-    }
-
-    /** The length of {@link #plaintextBuffer}{@code (capacity)}: a larger buffer serves as well. */
     public static int plaintextLength(int capacity) {
         return LITERAL_OFFSET + capacity + MDC_LENGTH;
     }
@@ -180,7 +176,7 @@ public final class OpenPgpEncryptor {
      * symmetrically encrypted integrity-protected packet (AES-256 CFB; a random block and its last
      * two octets repeated, the literal packet, and the modification detection code: 0xD3 0x14 and
      * the SHA-1 of everything before it), as RFC 4880 5.13 writes it and {@code gpg -d} reads it.
-     * {@code plain} (from {@link #plaintextBuffer}) is overwritten with the rest of the plaintext.
+     * {@code plain} (at least {@link #plaintextLength} octets) is overwritten with the rest of the plaintext.
      */
     public byte[] seal(Session session, byte[] plain, int length) throws IOException {
         int body = 18 + 6 + 10 + length + MDC_LENGTH; // the encrypted octets

@@ -71,10 +71,12 @@ public final class DirectoryFiles implements FileChunks {
                 parentFiles = byPath(dao.parentFiles(writer.targetName(), parentId));
             }
         }
-        String dir = wholeParent ? null : dirHash(path);
-        if (!wholeParent && !dir.equals(loadedDir)) {
-            parentFiles = byPath(dao.parentFilesIn(writer.targetName(), parentId, dir));
-            loadedDir = dir;
+        if (!wholeParent) {
+            String dir = dirHash(path);
+            if (!dir.equals(loadedDir)) {
+                parentFiles = byPath(dao.parentFilesIn(writer.targetName(), parentId, dir));
+                loadedDir = dir;
+            }
         }
         List<RepositoryDao.ParentChunk> before = parentFiles.get(path);
         if (before == null || before.isEmpty()) {

@@ -39,7 +39,7 @@ class OpenPgpSessionTest {
     }
 
     private static byte[] seal(OpenPgpEncryptor.Session session, byte[] data) throws Exception {
-        byte[] plain = OpenPgpEncryptor.plaintextBuffer(data.length);
+        byte[] plain = new byte[OpenPgpEncryptor.plaintextLength(data.length)];
         System.arraycopy(data, 0, plain, OpenPgpEncryptor.LITERAL_OFFSET, data.length);
         return encryptor.seal(session, plain, data.length);
     }

@@ -71,7 +71,7 @@ class OpenPgpDecryptorTest {
             try (InputStream in = decryptor.decrypt(new ByteArrayInputStream(out.toByteArray()))) {
                 assertThat(in.readAllBytes()).isEqualTo(plain);
             }
-            byte[] buffer = OpenPgpEncryptor.plaintextBuffer(plain.length);
+            byte[] buffer = new byte[OpenPgpEncryptor.plaintextLength(plain.length)];
             System.arraycopy(plain, 0, buffer, OpenPgpEncryptor.LITERAL_OFFSET, plain.length);
             byte[] sealed = encryptor.seal(encryptor.session(), buffer, plain.length);
             byte[] clear = new byte[plain.length];
